@@ -1,0 +1,273 @@
+"""Pure mapping rules: CloudTrail record -> IAM action(s).
+
+No AWS calls and no boto3 here. All rules are data in mapping.json; the IAM action catalogue is
+iam-actions.json. Both are read lazily from next to this file (also inside a zip via the module
+loader), so importing this module is cheap.
+
+The same rules are implemented by the Rust CLI; tests/vectors/ pins the behaviour of both.
+Evaluation order (documented in README.md, keep in sync):
+  1. principal      userIdentity.arn != principal              -> other_principal
+  2. not-permission eventSource/eventName in not_permission_events -> not_permission
+  3. error code     absent / in not_denied_error_codes / unknown -> not_denied
+  4. action         first message pattern naming an action ("message"), else eventSource/eventName ("event")
+  5. canonical form prefix lower-case, name in catalogue casing; permissionless actions dropped
+                    (all permissionless -> not_permission)
+  6. guard          target matches LPPG_GUARD                     -> withheld
+  7. explicit deny  errorMessage matches explicit_deny_regex       -> explicit_deny
+  8. otherwise                                                     -> grant
+"""
+import json
+import os
+import re
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+ACTION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_-]*$")
+ACCESS_LEVELS = {"L": "List", "R": "Read", "W": "Write", "P": "Permissions management", "T": "Tagging"}
+
+_cache = {}
+
+
+def _read_data(name):
+    """Read a data file that sits next to this module, on disk or inside a zip."""
+    path = os.path.join(_HERE, name)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        loader = globals().get("__loader__")
+        get_data = getattr(loader, "get_data", None)
+        if get_data is None:
+            raise
+        return get_data(path)
+
+
+class Rules:
+    """Compiled form of mapping.json (plus the catalogue, loaded on first use)."""
+
+    def __init__(self, mapping, catalogue=None):
+        self.raw = mapping
+        self.denied_codes = frozenset(mapping["denied_error_codes"])
+        self.not_denied_codes = frozenset(mapping.get("not_denied_error_codes", []))
+        self.patterns = [(p["id"], re.compile(p["regex"])) for p in mapping["message_patterns"]]
+        self.explicit_deny = re.compile(mapping["explicit_deny_regex"])
+        self.source_prefix = dict(mapping.get("source_prefix_exceptions", {}))
+        self.event_exceptions = {k.lower(): v for k, v in mapping.get("event_name_exceptions", {}).items()}
+        self.date_suffix = re.compile(mapping["date_suffix_regex"])
+        self.permissionless = frozenset(a.lower() for a in mapping.get("permissionless_actions", []))
+        self.not_permission_events = [
+            (e["event_source"], e.get("event_name")) for e in mapping.get("not_permission_events", [])
+        ]
+        self.apigw = mapping.get("apigateway") or {}
+        self._catalogue = catalogue
+        self._lower_index = {}
+
+    # -- catalogue -----------------------------------------------------------------------------
+    @property
+    def catalogue(self):
+        if self._catalogue is None:
+            self._catalogue = json.loads(_read_data("iam-actions.json"))
+        return self._catalogue
+
+    def lookup(self, action):
+        """(canonical action, access level letter or None). Prefix lower-cased; name in catalogue casing."""
+        prefix, _, name = action.partition(":")
+        prefix = prefix.lower()
+        service = self.catalogue.get(prefix)
+        if service is None:
+            return prefix + ":" + name, None
+        if name in service:
+            return prefix + ":" + name, service[name]
+        index = self._lower_index.get(prefix)
+        if index is None:
+            index = self._lower_index[prefix] = {k.lower(): k for k in service}
+        canon = index.get(name.lower())
+        if canon is None:
+            return prefix + ":" + name, None
+        return prefix + ":" + canon, service[canon]
+
+    # -- steps ---------------------------------------------------------------------------------
+    def is_not_permission_event(self, source, name):
+        for src, ev in self.not_permission_events:
+            if src == source and (ev is None or ev == name):
+                return True
+        return False
+
+    def from_message(self, message):
+        """(action, resource) named by errorMessage, or (None, None)."""
+        if not isinstance(message, str) or not message:
+            return None, None
+        for _id, rx in self.patterns:
+            m = rx.search(message)
+            if m and m.group("action"):
+                gd = m.groupdict()
+                return m.group("action"), gd.get("resource")
+        return None, None
+
+    def prefix_for_source(self, source):
+        if source in self.source_prefix:
+            return self.source_prefix[source]
+        if source.endswith(".amazonaws.com"):
+            return source[: -len(".amazonaws.com")]
+        return source
+
+    def strip_date_suffix(self, name):
+        m = self.date_suffix.match(name)
+        return m.group("base") if m else name
+
+    def apigateway_action(self, name):
+        if self.apigw.get("prefer_catalogue_action") and name in self.catalogue.get("apigateway", {}):
+            return "apigateway:" + name
+        verb = self.apigw.get("verb_by_event_name", {}).get(name)
+        if verb is None:
+            best = ""
+            for pfx, v in self.apigw.get("verb_by_event_prefix", {}).items():
+                if name.startswith(pfx) and len(pfx) > len(best):
+                    rest = name[len(pfx):]
+                    if rest == "" or rest[0].isupper():
+                        best, verb = pfx, v
+        return "apigateway:" + verb if verb else None
+
+    def from_event(self, source, name):
+        """List of actions derived from eventSource/eventName (may be empty)."""
+        if not source or not name:
+            return []
+        name = self.strip_date_suffix(name)
+        if self.apigw and source == self.apigw.get("event_source"):
+            a = self.apigateway_action(name)
+            return [a] if a else []
+        prefix = self.prefix_for_source(source)
+        exc = self.event_exceptions.get(prefix.lower(), {})
+        if name in exc:
+            return list(exc[name])
+        return [prefix + ":" + name]
+
+    def classify(self, record, principal, guard=None):
+        """Classify one CloudTrail record. Returns a dict:
+        outcome: other_principal | not_permission | not_denied | grant | withheld | explicit_deny | error
+        actions: [{"action", "level", "verified"}] (canonical), derived_from, resource, reason
+        """
+        out = {"outcome": None, "actions": [], "derived_from": None, "resource": None, "reason": ""}
+        if not isinstance(record, dict):
+            out.update(outcome="error", reason="record is not a JSON object")
+            return out
+        ident = record.get("userIdentity")
+        arn = ident.get("arn") if isinstance(ident, dict) else None
+        if not principal or arn != principal:
+            out["outcome"] = "other_principal"
+            return out
+        source = record.get("eventSource")
+        name = record.get("eventName")
+        source = source if isinstance(source, str) else ""
+        name = name if isinstance(name, str) else ""
+        if self.is_not_permission_event(source, name):
+            out.update(outcome="not_permission", reason="%s is not governed by IAM permissions" % source)
+            return out
+        code = record.get("errorCode")
+        if not isinstance(code, str) or not code or code in self.not_denied_codes or code not in self.denied_codes:
+            out["outcome"] = "not_denied"
+            return out
+        message = record.get("errorMessage")
+        action, resource = self.from_message(message)
+        if action:
+            raw, derived = [action], "message"
+        else:
+            raw, derived = self.from_event(source, name), "event"
+        out["derived_from"] = derived
+        out["resource"] = resource
+        if not raw:
+            out.update(outcome="error", reason="cannot derive an IAM action from eventSource %r eventName %r"
+                       % (source, name))
+            return out
+        actions, dropped = [], []
+        for a in raw:
+            canon, level = self.lookup(a)
+            if not ACTION_RE.match(canon):
+                out.update(outcome="error", reason="derived action %r is not a valid IAM action name" % canon)
+                return out
+            if canon.lower() in self.permissionless:
+                dropped.append(canon)
+                continue
+            if all(x["action"] != canon for x in actions):
+                actions.append({"action": canon, "level": level, "verified": level is not None})
+        if not actions:
+            out.update(outcome="not_permission", actions=[],
+                       reason="%s needs no IAM permission" % ", ".join(dropped))
+            return out
+        out["actions"] = actions
+        if guard is not None:
+            why = guard.check(resource, record.get("requestParameters"))
+            if why:
+                out.update(outcome="withheld", reason=why)
+                return out
+        if isinstance(message, str) and self.explicit_deny.search(message):
+            out.update(outcome="explicit_deny",
+                       reason="explicitly denied (%s); an Allow cannot fix this" % message[:300])
+            return out
+        out["outcome"] = "grant"
+        return out
+
+
+def glob_to_regex(pattern):
+    return re.compile("^" + ".*".join(re.escape(p) for p in pattern.split("*")) + "$")
+
+
+class Guard:
+    """The generator's own resources (LPPG_GUARD). Matching is case-sensitive.
+
+    guarded if: the resource named in errorMessage matches an `arns` glob ('*' = any run of characters),
+    or requestParameters[key] (key listed under `names`) is a string that equals a listed value,
+    matches an `arns` glob, or is an ARN whose last '/' or ':' segment is a listed value.
+    """
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise ValueError("guard must be a JSON object")
+        arns = spec.get("arns", [])
+        names = spec.get("names", {})
+        if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
+            raise ValueError("guard.arns must be a list of strings")
+        if not isinstance(names, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in names.values()
+        ):
+            raise ValueError("guard.names must map keys to lists of strings")
+        self.arns = [(a, glob_to_regex(a)) for a in arns]
+        self.names = {k: frozenset(v) for k, v in names.items()}
+
+    @classmethod
+    def from_json(cls, text):
+        return cls(json.loads(text))
+
+    def _arn_match(self, value):
+        for pat, rx in self.arns:
+            if rx.match(value):
+                return pat
+        return None
+
+    def check(self, resource, params):
+        """Reason string when the target is guarded, else None."""
+        if isinstance(resource, str) and resource:
+            pat = self._arn_match(resource)
+            if pat:
+                return "target %s is part of the generator (guard pattern %s)" % (resource, pat)
+        if isinstance(params, dict):
+            for key, values in self.names.items():
+                v = params.get(key)
+                if not isinstance(v, str) or not v:
+                    continue
+                if v in values:
+                    return "requestParameters.%s=%s is part of the generator" % (key, v)
+                pat = self._arn_match(v)
+                if pat:
+                    return "requestParameters.%s=%s is part of the generator (guard pattern %s)" % (key, v, pat)
+                if v.startswith("arn:"):
+                    last = re.split(r"[/:]", v)[-1]
+                    if last in values:
+                        return "requestParameters.%s=%s is part of the generator" % (key, v)
+        return None
+
+
+def load_rules():
+    r = _cache.get("rules")
+    if r is None:
+        r = _cache["rules"] = Rules(json.loads(_read_data("mapping.json")))
+    return r
