@@ -163,6 +163,20 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_shipped_catalogue() {
+        let catalogue = Catalogue::parse(include_str!("../../assets/function/iam-actions.json"))
+            .expect("assets/function/iam-actions.json parses");
+        assert_eq!(
+            catalogue.lookup("s3", "getobject"),
+            Some(("GetObject", AccessLevel::Read))
+        );
+        assert_eq!(
+            catalogue.lookup("iam", "PassRole").map(|(_, level)| level),
+            Some(AccessLevel::PermissionsManagement)
+        );
+    }
+
+    #[test]
     fn rejects_malformed_catalogues() {
         assert!(Catalogue::parse("not json").is_err());
         assert!(Catalogue::parse("[]").is_err());

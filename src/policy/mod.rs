@@ -36,7 +36,7 @@ pub use explain::{
 };
 pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;
-pub use render::{render_policy, sid_from_label, to_pretty_json, Grouping, Step};
+pub use render::{render_policy, service_sid, sid_from_label, to_pretty_json, Grouping, Step};
 pub use size::{policy_size, split, SplitError};
 pub use validate::validate_policy;
 

@@ -23,8 +23,8 @@ pub struct Step {
 /// How actions are gathered into statements.
 #[derive(Debug, Clone, Copy, Default)]
 pub enum Grouping<'a> {
-    /// One statement per service, in prefix order, `Sid` from the prefix (`ec2` → `Ec2`,
-    /// `execute-api` → `ExecuteApi`).
+    /// One statement per service, in prefix order, `Sid` from the prefix as the
+    /// generator function writes it ([`service_sid`]: `ec2` → `Ec2`, `execute-api` → `Executeapi`).
     #[default]
     ByService,
     /// One statement per step, in the order given, `Sid` from the label
@@ -58,6 +58,16 @@ pub fn sid_from_label(label: &str) -> String {
     sid
 }
 
+/// The `Sid` of a service's statement, as the generator function writes it: the prefix
+/// without its non-alphanumeric characters, first letter upper-cased (`execute-api` → `Executeapi`).
+pub fn service_sid(prefix: &str) -> String {
+    let mut sid: String = prefix.chars().filter(char::is_ascii_alphanumeric).collect();
+    if let Some(first) = sid.get(..1) {
+        sid.replace_range(..1, &first.to_ascii_uppercase());
+    }
+    sid
+}
+
 /// `base`, or `base2`, `base3`… whichever is not yet used (ignoring case); records it.
 pub(crate) fn unique_sid(base: &str, used: &mut BTreeSet<String>) -> String {
     let mut sid = base.to_string();
@@ -78,7 +88,7 @@ pub(crate) fn groups(set: &ActionSet, grouping: Grouping<'_>) -> Vec<Group> {
         Grouping::ByService => {
             for (prefix, actions) in set.by_service() {
                 result.push(Group {
-                    sid: unique_sid(&sid_from_label(prefix), &mut used),
+                    sid: unique_sid(&service_sid(prefix), &mut used),
                     actions: actions.into_iter().cloned().collect(),
                 });
             }
@@ -188,6 +198,15 @@ mod tests {
     }
 
     #[test]
+    fn service_sids_match_the_generator() {
+        assert_eq!(service_sid("ec2"), "Ec2");
+        assert_eq!(service_sid("s3"), "S3");
+        assert_eq!(service_sid("execute-api"), "Executeapi");
+        assert_eq!(service_sid("ec2-instance-connect"), "Ec2instanceconnect");
+        assert_eq!(service_sid("-"), "");
+    }
+
+    #[test]
     fn renders_one_statement_per_service() {
         let document = render_policy(
             &set(&[
@@ -212,7 +231,7 @@ mod tests {
       "Resource": "*"
     },
     {
-      "Sid": "ExecuteApi",
+      "Sid": "Executeapi",
       "Effect": "Allow",
       "Action": [
         "execute-api:Invoke"
@@ -266,7 +285,7 @@ mod tests {
     #[test]
     fn colliding_service_sids_are_made_unique() {
         let document = render_policy(&set(&["a-b:X", "ab:Y", "aB:Z"]), Grouping::ByService);
-        assert_eq!(sids(&document), ["AB", "Ab2"]);
+        assert_eq!(sids(&document), ["Ab", "Ab2"]);
     }
 
     #[test]
