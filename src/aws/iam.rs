@@ -1,0 +1,390 @@
+//! IAM: console login profile, password policy, the generator's policies, and the clean-up CloudFormation cannot
+//! do (credentials on the user, non-default policy versions) plus stragglers.
+use super::{code, explain, Clients};
+use crate::password::PasswordRules;
+use anyhow::Result;
+
+/// The account's password policy, or AWS's default rules when it has none.
+pub async fn password_rules(c: &Clients) -> Result<PasswordRules> {
+    match c.iam.get_account_password_policy().send().await {
+        Ok(r) => {
+            let Some(p) = r.password_policy() else {
+                return Ok(PasswordRules::aws_default());
+            };
+            Ok(PasswordRules {
+                min_length: p.minimum_password_length().unwrap_or(8).max(6) as usize,
+                require_symbols: p.require_symbols(),
+                require_numbers: p.require_numbers(),
+                require_uppercase: p.require_uppercase_characters(),
+                require_lowercase: p.require_lowercase_characters(),
+                three_of_four_classes: false,
+            })
+        }
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(PasswordRules::aws_default()),
+        Err(e) => Err(explain(e, "reading the account's password policy")),
+    }
+}
+
+pub async fn user_exists(c: &Clients, user: &str) -> Result<bool> {
+    match c.iam.get_user().user_name(user).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
+        Err(e) => Err(explain(e, &format!("looking up IAM user {user}"))),
+    }
+}
+
+pub async fn has_login_profile(c: &Clients, user: &str) -> Result<bool> {
+    match c.iam.get_login_profile().user_name(user).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
+        Err(e) => Err(explain(e, &format!("reading the login profile of {user}"))),
+    }
+}
+
+/// Creates the login profile, or sets a new password on the existing one.
+pub async fn set_password(c: &Clients, user: &str, password: &str, exists: bool) -> Result<()> {
+    if exists {
+        c.iam
+            .update_login_profile()
+            .user_name(user)
+            .password(password)
+            .password_reset_required(false)
+            .send()
+            .await
+            .map_err(|e| explain(e, &format!("setting the console password of {user}")))?;
+    } else {
+        c.iam
+            .create_login_profile()
+            .user_name(user)
+            .password(password)
+            .password_reset_required(false)
+            .send()
+            .await
+            .map_err(|e| explain(e, &format!("creating the console login of {user}")))?;
+    }
+    Ok(())
+}
+
+/// A managed policy's versions: (version id, is default, creation time in seconds).
+pub async fn policy_versions(c: &Clients, arn: &str) -> Result<Option<Vec<(String, bool, i64)>>> {
+    match c.iam.list_policy_versions().policy_arn(arn).send().await {
+        Ok(r) => Ok(Some(
+            r.versions()
+                .iter()
+                .map(|v| {
+                    (
+                        v.version_id().unwrap_or_default().to_string(),
+                        v.is_default_version(),
+                        v.create_date().map(|d| d.secs()).unwrap_or(0),
+                    )
+                })
+                .collect(),
+        )),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(explain(e, &format!("listing the versions of {arn}"))),
+    }
+}
+
+/// The default version's document of a managed policy (decoded from IAM's URL encoding), `None` when the policy
+/// does not exist.
+pub async fn default_document(c: &Clients, arn: &str) -> Result<Option<(String, String)>> {
+    let p = match c.iam.get_policy().policy_arn(arn).send().await {
+        Ok(p) => p,
+        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(explain(e, &format!("reading policy {arn}"))),
+    };
+    let version = p
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .unwrap_or("v1")
+        .to_string();
+    let v = c
+        .iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(&version)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("reading version {version} of {arn}")))?;
+    let doc = v
+        .policy_version()
+        .and_then(|v| v.document())
+        .unwrap_or_default();
+    Ok(Some((version, decode_document(doc))))
+}
+
+/// IAM returns policy documents URL-encoded; the emulator returns them raw. Accept both.
+pub fn decode_document(doc: &str) -> String {
+    if doc.starts_with('%') {
+        urlencoding::decode(doc)
+            .map(|s| s.into_owned())
+            .unwrap_or_else(|_| doc.to_string())
+    } else {
+        doc.to_string()
+    }
+}
+
+/// Deletes every non-default version of a policy (CloudFormation cannot delete a policy that has them).
+pub async fn delete_non_default_versions(c: &Clients, arn: &str) -> Result<usize> {
+    let Some(versions) = policy_versions(c, arn).await? else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for (id, is_default, _) in versions {
+        if !is_default {
+            c.iam
+                .delete_policy_version()
+                .policy_arn(arn)
+                .version_id(&id)
+                .send()
+                .await
+                .map_err(|e| explain(e, &format!("deleting version {id} of {arn}")))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Removes everything on the user that blocks its deletion and that CloudFormation does not manage: login
+/// profile, access keys, MFA devices, signing certificates, SSH keys, service-specific credentials. Returns a line
+/// per thing removed. Listing calls an emulator does not implement are reported as warnings, not failures.
+pub async fn remove_user_credentials(c: &Clients, user: &str, warnings: &mut Vec<String>) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    match c.iam.delete_login_profile().user_name(user).send().await {
+        Ok(_) => removed.push(format!("login profile of {user}")),
+        Err(e) if code(&e) == Some("NoSuchEntity") => {}
+        Err(e) => return Err(explain(e, &format!("deleting the login profile of {user}"))),
+    }
+    match c.iam.list_access_keys().user_name(user).send().await {
+        Ok(r) => {
+            for k in r.access_key_metadata() {
+                let id = k.access_key_id().unwrap_or_default();
+                c.iam
+                    .delete_access_key()
+                    .user_name(user)
+                    .access_key_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| explain(e, &format!("deleting access key {id}")))?;
+                removed.push(format!("access key {id}"));
+            }
+        }
+        Err(e) if code(&e) == Some("NoSuchEntity") => {}
+        Err(e) => warnings.push(format!("could not list access keys of {user}: {e}")),
+    }
+    match c.iam.list_mfa_devices().user_name(user).send().await {
+        Ok(r) => {
+            for d in r.mfa_devices() {
+                let serial = d.serial_number();
+                let _ = c
+                    .iam
+                    .deactivate_mfa_device()
+                    .user_name(user)
+                    .serial_number(serial)
+                    .send()
+                    .await;
+                if serial.contains(":mfa/") {
+                    let _ = c.iam.delete_virtual_mfa_device().serial_number(serial).send().await;
+                }
+                removed.push(format!("MFA device {serial}"));
+            }
+        }
+        Err(e) if code(&e) == Some("NoSuchEntity") => {}
+        Err(e) => warnings.push(format!("could not list MFA devices of {user}: {e}")),
+    }
+    match c.iam.list_signing_certificates().user_name(user).send().await {
+        Ok(r) => {
+            for cert in r.certificates() {
+                let id = cert.certificate_id();
+                c.iam
+                    .delete_signing_certificate()
+                    .user_name(user)
+                    .certificate_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| explain(e, &format!("deleting signing certificate {id}")))?;
+                removed.push(format!("signing certificate {id}"));
+            }
+        }
+        Err(e) if code(&e) == Some("NoSuchEntity") => {}
+        Err(e) => warnings.push(format!("could not list signing certificates of {user}: {e}")),
+    }
+    match c.iam.list_ssh_public_keys().user_name(user).send().await {
+        Ok(r) => {
+            for k in r.ssh_public_keys() {
+                let id = k.ssh_public_key_id();
+                c.iam
+                    .delete_ssh_public_key()
+                    .user_name(user)
+                    .ssh_public_key_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| explain(e, &format!("deleting SSH key {id}")))?;
+                removed.push(format!("SSH public key {id}"));
+            }
+        }
+        Err(e) if code(&e) == Some("NoSuchEntity") => {}
+        Err(e) => warnings.push(format!("could not list SSH keys of {user}: {e}")),
+    }
+    match c.iam.list_service_specific_credentials().user_name(user).send().await {
+        Ok(r) => {
+            for cred in r.service_specific_credentials() {
+                let id = cred.service_specific_credential_id();
+                c.iam
+                    .delete_service_specific_credential()
+                    .user_name(user)
+                    .service_specific_credential_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| explain(e, &format!("deleting service-specific credential {id}")))?;
+                removed.push(format!("service-specific credential {id}"));
+            }
+        }
+        Err(e) if code(&e) == Some("NoSuchEntity") => {}
+        Err(e) => warnings.push(format!("could not list service-specific credentials of {user}: {e}")),
+    }
+    Ok(removed)
+}
+
+/// Deletes a straggling user: credentials, group memberships, inline and attached policies, then the user.
+pub async fn delete_user(c: &Clients, user: &str, warnings: &mut Vec<String>) -> Result<bool> {
+    if !user_exists(c, user).await? {
+        return Ok(false);
+    }
+    remove_user_credentials(c, user, warnings).await?;
+    if let Ok(r) = c.iam.list_groups_for_user().user_name(user).send().await {
+        for g in r.groups() {
+            let _ = c
+                .iam
+                .remove_user_from_group()
+                .user_name(user)
+                .group_name(g.group_name())
+                .send()
+                .await;
+        }
+    }
+    if let Ok(r) = c.iam.list_user_policies().user_name(user).send().await {
+        for p in r.policy_names() {
+            let _ = c.iam.delete_user_policy().user_name(user).policy_name(p).send().await;
+        }
+    }
+    let attached = c
+        .iam
+        .list_attached_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("listing policies attached to {user}")))?;
+    for p in attached.attached_policies() {
+        if let Some(arn) = p.policy_arn() {
+            c.iam
+                .detach_user_policy()
+                .user_name(user)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| explain(e, &format!("detaching {arn} from {user}")))?;
+        }
+    }
+    c.iam
+        .delete_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("deleting IAM user {user}")))?;
+    Ok(true)
+}
+
+/// Deletes a straggling managed policy: detach it everywhere, delete its non-default versions, then it.
+pub async fn delete_policy(c: &Clients, arn: &str) -> Result<bool> {
+    match c.iam.get_policy().policy_arn(arn).send().await {
+        Ok(_) => {}
+        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(false),
+        Err(e) => return Err(explain(e, &format!("reading policy {arn}"))),
+    }
+    let ents = c
+        .iam
+        .list_entities_for_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("listing where {arn} is attached")))?;
+    for u in ents.policy_users() {
+        if let Some(n) = u.user_name() {
+            let _ = c.iam.detach_user_policy().user_name(n).policy_arn(arn).send().await;
+        }
+    }
+    for r in ents.policy_roles() {
+        if let Some(n) = r.role_name() {
+            let _ = c.iam.detach_role_policy().role_name(n).policy_arn(arn).send().await;
+        }
+    }
+    for g in ents.policy_groups() {
+        if let Some(n) = g.group_name() {
+            let _ = c.iam.detach_group_policy().group_name(n).policy_arn(arn).send().await;
+        }
+    }
+    delete_non_default_versions(c, arn).await?;
+    c.iam
+        .delete_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("deleting policy {arn}")))?;
+    Ok(true)
+}
+
+/// Deletes a straggling role: its inline and attached policies, then the role.
+pub async fn delete_role(c: &Clients, role: &str) -> Result<bool> {
+    match c.iam.get_role().role_name(role).send().await {
+        Ok(_) => {}
+        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(false),
+        Err(e) => return Err(explain(e, &format!("reading role {role}"))),
+    }
+    if let Ok(r) = c.iam.list_role_policies().role_name(role).send().await {
+        for p in r.policy_names() {
+            let _ = c.iam.delete_role_policy().role_name(role).policy_name(p).send().await;
+        }
+    }
+    if let Ok(r) = c.iam.list_attached_role_policies().role_name(role).send().await {
+        for p in r.attached_policies() {
+            if let Some(arn) = p.policy_arn() {
+                let _ = c.iam.detach_role_policy().role_name(role).policy_arn(arn).send().await;
+            }
+        }
+    }
+    c.iam
+        .delete_role()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("deleting role {role}")))?;
+    Ok(true)
+}
+
+pub async fn role_exists(c: &Clients, role: &str) -> Result<bool> {
+    match c.iam.get_role().role_name(role).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
+        Err(e) => Err(explain(e, &format!("reading role {role}"))),
+    }
+}
+
+pub async fn policy_exists(c: &Clients, arn: &str) -> Result<bool> {
+    match c.iam.get_policy().policy_arn(arn).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
+        Err(e) => Err(explain(e, &format!("reading policy {arn}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_url_encoded_documents() {
+        assert_eq!(decode_document("%7B%22a%22%3A1%7D"), r#"{"a":1}"#);
+        assert_eq!(decode_document(r#"{"a":1}"#), r#"{"a":1}"#);
+    }
+}

@@ -1,0 +1,108 @@
+//! CloudWatch Logs: the function's log group (decisions, markers), the trail's group and its subscription.
+use super::{code, explain, Clients};
+use anyhow::Result;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+
+/// One log event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub timestamp_ms: i64,
+    pub ingestion_ms: i64,
+    pub stream: String,
+    pub message: String,
+    pub id: String,
+}
+
+pub async fn group_exists(c: &Clients, group: &str) -> Result<bool> {
+    let r = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("looking up log group {group}")))?;
+    Ok(r.log_groups().iter().any(|g| g.log_group_name() == Some(group)))
+}
+
+/// Events of a log group from `start_ms` on (all pages, at most `max` events), oldest first. `None` when the
+/// group does not exist.
+pub async fn read_events(c: &Clients, group: &str, start_ms: i64, max: usize) -> Result<Option<Vec<LogLine>>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let r = c
+            .logs
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start_ms)
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        let r = match r {
+            Ok(r) => r,
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(explain(e, &format!("reading log group {group}"))),
+        };
+        for ev in r.events() {
+            out.push(LogLine {
+                timestamp_ms: ev.timestamp().unwrap_or(0),
+                ingestion_ms: ev.ingestion_time().unwrap_or(0),
+                stream: ev.log_stream_name().unwrap_or_default().to_string(),
+                message: ev.message().unwrap_or_default().to_string(),
+                id: ev.event_id().unwrap_or_default().to_string(),
+            });
+        }
+        let next = r.next_token().map(str::to_string);
+        if next.is_none() || next == token || out.len() >= max || r.events().is_empty() {
+            break;
+        }
+        token = next;
+    }
+    out.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
+    Ok(Some(out))
+}
+
+/// Appends one message to a stream, creating the stream when missing.
+pub async fn put_line(c: &Clients, group: &str, stream: &str, timestamp_ms: i64, message: &str) -> Result<()> {
+    match c.logs.create_log_stream().log_group_name(group).log_stream_name(stream).send().await {
+        Ok(_) => {}
+        Err(e) if code(&e) == Some("ResourceAlreadyExistsException") => {}
+        Err(e) => return Err(explain(e, &format!("creating log stream {stream} in {group}"))),
+    }
+    c.logs
+        .put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .log_events(InputLogEvent::builder().timestamp(timestamp_ms).message(message).build()?)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("writing to log group {group}")))?;
+    Ok(())
+}
+
+/// The destination ARNs of the group's subscription filters, by filter name.
+pub async fn subscription_filters(c: &Clients, group: &str) -> Result<Vec<(String, String)>> {
+    match c.logs.describe_subscription_filters().log_group_name(group).send().await {
+        Ok(r) => Ok(r
+            .subscription_filters()
+            .iter()
+            .map(|f| {
+                (
+                    f.filter_name().unwrap_or_default().to_string(),
+                    f.destination_arn().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()),
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(Vec::new()),
+        Err(e) => Err(explain(e, &format!("reading the subscription filters of {group}"))),
+    }
+}
+
+/// Deletes a log group; `false` when it did not exist.
+pub async fn delete_group(c: &Clients, group: &str) -> Result<bool> {
+    match c.logs.delete_log_group().log_group_name(group).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(false),
+        Err(e) => Err(explain(e, &format!("deleting log group {group}"))),
+    }
+}

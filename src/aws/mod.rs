@@ -1,0 +1,208 @@
+//! The only code that calls the AWS SDK: one client set built from the shared flags, and thin wrappers per
+//! service. Errors carry the service's `Code: message` and say what to do.
+pub mod iam;
+pub mod lambda;
+pub mod logs;
+pub mod s3;
+pub mod stack;
+pub mod trail;
+
+use crate::cli::GlobalArgs;
+use anyhow::{anyhow, bail, Result};
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+
+/// One client per service, all from the same configuration.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub trail: aws_sdk_cloudtrail::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub region: String,
+    pub endpoint: Option<String>,
+}
+
+/// Who is calling, from `sts:GetCallerIdentity`.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub partition: String,
+}
+
+impl Clients {
+    /// Builds the clients from the standard credential chain, honouring `--profile`, `--region` and
+    /// `--endpoint-url` (or `AWS_ENDPOINT_URL`).
+    pub async fn connect(g: &GlobalArgs) -> Result<Self> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(p) = &g.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &g.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(e) = &g.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let conf = loader.load().await;
+        let region = conf.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow!("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
+        })?;
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(g.endpoint_url.is_some())
+            .build();
+        Ok(Clients {
+            cfn: aws_sdk_cloudformation::Client::new(&conf),
+            iam: aws_sdk_iam::Client::new(&conf),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            trail: aws_sdk_cloudtrail::Client::new(&conf),
+            lambda: aws_sdk_lambda::Client::new(&conf),
+            sts: aws_sdk_sts::Client::new(&conf),
+            region,
+            endpoint: g.endpoint_url.clone(),
+        })
+    }
+
+    /// The caller's account and ARN; the first call every command makes, so credential and endpoint problems
+    /// surface here with a clear message.
+    pub async fn identity(&self) -> Result<Identity> {
+        let r = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| explain(e, "finding out who you are (sts:GetCallerIdentity)"))?;
+        let arn = r.arn().unwrap_or_default().to_string();
+        Ok(Identity {
+            account: r.account().unwrap_or_default().to_string(),
+            partition: crate::naming::partition_of(&arn),
+            arn,
+        })
+    }
+}
+
+/// The service error code of an SDK error, if the service answered.
+pub fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
+    match e {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+/// Turns an SDK error into one message that names what we were doing, the service's `Code: message`, and what
+/// to do about it. The full chain (with the raw response) stays available for `-v`.
+pub fn explain<E, R>(e: SdkError<E, R>, doing: &str) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let (what, hint) = match &e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            let code = err.code().unwrap_or("Unknown");
+            let msg = err.message().unwrap_or("");
+            let hint = hint_for(code, msg);
+            (format!("{code}: {msg}"), hint)
+        }
+        SdkError::DispatchFailure(d) => {
+            let hint = if d.is_io() || d.is_timeout() {
+                "check the network, the region and --endpoint-url / AWS_ENDPOINT_URL".to_string()
+            } else {
+                "check your AWS credentials (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+                    .to_string()
+            };
+            (
+                format!("could not send the request: {}", source_text(&e)),
+                hint,
+            )
+        }
+        SdkError::TimeoutError(_) => (
+            "the request timed out".to_string(),
+            "check the network and the endpoint, then try again".to_string(),
+        ),
+        SdkError::ResponseError(_) => (
+            format!("the service's answer could not be read: {}", source_text(&e)),
+            "if you use an emulator, this call may not be implemented there".to_string(),
+        ),
+        _ => (source_text(&e), String::new()),
+    };
+    let mut text = format!("{doing} failed: {what}");
+    if !hint.is_empty() {
+        text.push_str(&format!("\n  hint: {hint}"));
+    }
+    anyhow::Error::new(e).context(text)
+}
+
+fn source_text(e: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// What to do about a service error code.
+pub fn hint_for(code: &str, message: &str) -> String {
+    match code {
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "your credentials have expired: refresh them (e.g. `aws sso login`) and run the command again".into()
+        }
+        "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" => {
+            "the credentials are not valid for this account or region: check AWS_PROFILE / the access key".into()
+        }
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "Client.UnauthorizedOperation" => {
+            match missing_action(message) {
+                Some(a) => format!("your identity lacks permission {a}: grant it (lppg needs an administrator-like role in the test account)"),
+                None => "your identity lacks a permission lppg needs: use an administrator-like role in the test account".into(),
+            }
+        }
+        "Throttling" | "ThrottlingException" | "TooManyRequestsException" => {
+            "AWS is throttling the calls: wait a minute and run the command again".into()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The action named in an access-denied message (`... not authorized to perform: iam:CreateUser on ...`).
+pub fn missing_action(message: &str) -> Option<String> {
+    let rest = message.split("perform: ").nth(1)?;
+    let action: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-')
+        .collect();
+    action.contains(':').then_some(action)
+}
+
+/// Fails with a message unless `cond`; a small helper for readable guards in commands.
+pub fn ensure_or(cond: bool, msg: impl Into<String>) -> Result<()> {
+    if !cond {
+        bail!(msg.into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_missing_action() {
+        let m = "User: arn:aws:iam::1:user/x is not authorized to perform: iam:CreateUser on resource: arn";
+        assert_eq!(missing_action(m).as_deref(), Some("iam:CreateUser"));
+        assert_eq!(missing_action("Access Denied"), None);
+        assert!(hint_for("AccessDenied", m).contains("iam:CreateUser"));
+        assert!(hint_for("ExpiredToken", "").contains("expired"));
+        assert_eq!(hint_for("Whatever", ""), "");
+    }
+}

@@ -1,0 +1,399 @@
+//! CloudFormation: find, create, update (change sets), wait with live events, delete.
+use super::{code, explain, Clients};
+use crate::ui::progress::Progress;
+use anyhow::{bail, Result};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+/// What lppg knows about a stack.
+#[derive(Debug, Clone)]
+pub struct StackInfo {
+    pub id: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub outputs: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl StackInfo {
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs.get(key).map(String::as_str)
+    }
+}
+
+/// Stack statuses that end an operation.
+pub fn is_terminal(status: &str) -> bool {
+    !status.ends_with("_IN_PROGRESS")
+}
+
+/// Statuses that mean "the last operation failed".
+pub fn is_failed(status: &str) -> bool {
+    status.ends_with("_FAILED") || status.contains("ROLLBACK")
+}
+
+/// Describes the stack, `None` when it does not exist.
+pub async fn describe(c: &Clients, name: &str) -> Result<Option<StackInfo>> {
+    let r = match c.cfn.describe_stacks().stack_name(name).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let gone = code(&e) == Some("ValidationError")
+                && e.as_service_error()
+                    .and_then(|s| aws_sdk_cloudformation::error::ProvideErrorMetadata::message(s))
+                    .is_some_and(|m| m.contains("does not exist"));
+            if gone {
+                return Ok(None);
+            }
+            return Err(explain(e, &format!("describing stack {name}")));
+        }
+    };
+    let Some(s) = r.stacks().first() else {
+        return Ok(None);
+    };
+    let status = s
+        .stack_status()
+        .map(|x| x.as_str().to_string())
+        .unwrap_or_default();
+    if status == "DELETE_COMPLETE" {
+        return Ok(None);
+    }
+    Ok(Some(StackInfo {
+        id: s.stack_id().unwrap_or_default().to_string(),
+        status,
+        reason: s.stack_status_reason().map(str::to_string),
+        outputs: s
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+            .collect(),
+        parameters: s
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.parameter_key()?.to_string(),
+                    p.parameter_value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+    }))
+}
+
+fn params(p: &BTreeMap<String, String>) -> Vec<Parameter> {
+    p.iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+/// Starts creating the stack; returns its id.
+pub async fn create(
+    c: &Clients,
+    name: &str,
+    template: &str,
+    p: &BTreeMap<String, String>,
+) -> Result<String> {
+    let r = c
+        .cfn
+        .create_stack()
+        .stack_name(name)
+        .template_body(template)
+        .set_parameters(Some(params(p)))
+        .capabilities(Capability::CapabilityNamedIam)
+        .tags(
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key("lppg:stack")
+                .value(name)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("creating stack {name}")))?;
+    Ok(r.stack_id().unwrap_or(name).to_string())
+}
+
+/// The template body CloudFormation holds for the stack.
+pub async fn current_template(c: &Clients, name: &str) -> Result<String> {
+    let r = c
+        .cfn
+        .get_template()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("reading the template of stack {name}")))?;
+    Ok(r.template_body().unwrap_or_default().to_string())
+}
+
+/// Outcome of an update attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// Nothing differs: nothing was changed.
+    UpToDate,
+    /// A change set was executed; the stack is updating.
+    Started(Vec<String>),
+}
+
+/// Updates the stack through a change set (always with an explicit `ChangeSetType`), so the changes can be shown
+/// before they are applied. A change set without changes is removed and reported as up to date.
+pub async fn update(
+    c: &Clients,
+    name: &str,
+    template: &str,
+    p: &BTreeMap<String, String>,
+) -> Result<UpdateOutcome> {
+    let cs_name = format!(
+        "lppg-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    );
+    c.cfn
+        .create_change_set()
+        .stack_name(name)
+        .change_set_name(&cs_name)
+        .change_set_type(ChangeSetType::Update)
+        .template_body(template)
+        .set_parameters(Some(params(p)))
+        .capabilities(Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("creating a change set for stack {name}")))?;
+    // Wait for the change set to be computed.
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let d = c
+            .cfn
+            .describe_change_set()
+            .stack_name(name)
+            .change_set_name(&cs_name)
+            .send()
+            .await
+            .map_err(|e| explain(e, "reading the change set"))?;
+        let status = d.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+        match status.as_str() {
+            "CREATE_COMPLETE" => {
+                let changes: Vec<String> = d
+                    .changes()
+                    .iter()
+                    .filter_map(|ch| ch.resource_change())
+                    .map(|rc| {
+                        format!(
+                            "{} {} ({})",
+                            rc.action().map(|a| a.as_str()).unwrap_or("?"),
+                            rc.logical_resource_id().unwrap_or("?"),
+                            rc.resource_type().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                c.cfn
+                    .execute_change_set()
+                    .stack_name(name)
+                    .change_set_name(&cs_name)
+                    .send()
+                    .await
+                    .map_err(|e| explain(e, "executing the change set"))?;
+                return Ok(UpdateOutcome::Started(changes));
+            }
+            "FAILED" => {
+                let reason = d.status_reason().unwrap_or_default().to_string();
+                let _ = c
+                    .cfn
+                    .delete_change_set()
+                    .stack_name(name)
+                    .change_set_name(&cs_name)
+                    .send()
+                    .await;
+                if reason.contains("didn't contain changes") || reason.contains("No updates") {
+                    return Ok(UpdateOutcome::UpToDate);
+                }
+                bail!("CloudFormation could not prepare the update of stack {name}: {reason}");
+            }
+            _ => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Starts deleting the stack.
+pub async fn delete(c: &Clients, name: &str) -> Result<()> {
+    c.cfn
+        .delete_stack()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("deleting stack {name}")))?;
+    Ok(())
+}
+
+/// One resource event, for progress lines and failure reasons.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+async fn events(c: &Clients, stack_id: &str) -> Result<Vec<Event>> {
+    let r = c
+        .cfn
+        .describe_stack_events()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(|e| explain(e, "reading the stack's events"))?;
+    let mut v: Vec<Event> = r
+        .stack_events()
+        .iter()
+        .map(|e| Event {
+            id: e.event_id().unwrap_or_default().to_string(),
+            logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+            resource_type: e.resource_type().unwrap_or_default().to_string(),
+            status: e
+                .resource_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason().map(str::to_string),
+        })
+        .collect();
+    v.reverse(); // oldest first
+    Ok(v)
+}
+
+/// How a wait ended.
+#[derive(Debug)]
+pub struct WaitResult {
+    pub status: String,
+    /// Resource failures, oldest first: (logical id, type, status, reason).
+    pub failures: Vec<Event>,
+}
+
+/// Polls the stack (by id, so a deleted stack can still be read) until its status is terminal, printing one line
+/// per resource as it completes. Ctrl-C stops waiting and says how to resume; the operation goes on in AWS.
+pub async fn wait(
+    c: &Clients,
+    stack_id: &str,
+    progress: &Progress,
+    seen: &mut HashSet<String>,
+) -> Result<WaitResult> {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let evs = events(c, stack_id).await.unwrap_or_default();
+        for e in &evs {
+            if seen.insert(e.id.clone()) {
+                let terminal = e.status.ends_with("_COMPLETE") || e.status.ends_with("_FAILED");
+                if terminal || e.status.ends_with("_SKIPPED") {
+                    let mut line = format!("  {:<28} {:<32} {}", e.logical_id, e.resource_type, e.status);
+                    if let Some(r) = e.reason.as_deref().filter(|_| e.status.contains("FAILED")) {
+                        line.push_str(&format!(": {r}"));
+                    }
+                    progress.line(&line);
+                }
+            }
+        }
+        let r = c
+            .cfn
+            .describe_stacks()
+            .stack_name(stack_id)
+            .send()
+            .await
+            .map_err(|e| explain(e, "reading the stack's status"))?;
+        let status = r
+            .stacks()
+            .first()
+            .and_then(|s| s.stack_status())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "DELETE_COMPLETE".into());
+        progress.set_message(&format!("stack {status}"));
+        if is_terminal(&status) {
+            let failures = evs
+                .into_iter()
+                .filter(|e| e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack")
+                .collect();
+            return Ok(WaitResult { status, failures });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::signal::ctrl_c() => {
+                bail!("interrupted: the stack operation goes on in CloudFormation (status {status}); \
+                       `lppg status` shows where it is, `lppg up` resumes it and `lppg down` removes the stack");
+            }
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Logical id → physical id of every materialised resource (skipping the blank rows the emulator returns).
+pub async fn resources(c: &Clients, name: &str) -> Result<BTreeMap<String, (String, String)>> {
+    let r = c
+        .cfn
+        .describe_stack_resources()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| explain(e, "listing the stack's resources"))?;
+    Ok(r.stack_resources()
+        .iter()
+        .filter(|x| !x.logical_resource_id().unwrap_or_default().is_empty())
+        .map(|x| {
+            (
+                x.logical_resource_id().unwrap_or_default().to_string(),
+                (
+                    x.resource_type().unwrap_or_default().to_string(),
+                    x.physical_resource_id().unwrap_or_default().to_string(),
+                ),
+            )
+        })
+        .collect())
+}
+
+/// What to say about a stack left in a state `up` cannot build on.
+pub fn advice_for_status(name: &str, status: &str) -> Option<String> {
+    match status {
+        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" => Some(format!(
+            "stack {name} failed to create ({status}) and cannot be updated: run `lppg down` to remove it, \
+             then `lppg up` again"
+        )),
+        "DELETE_FAILED" => Some(format!(
+            "stack {name} could not be deleted ({status}): run `lppg down` again; it removes what blocks the delete"
+        )),
+        "UPDATE_ROLLBACK_FAILED" => Some(format!(
+            "stack {name} is stuck in {status}: continue the rollback in the CloudFormation console \
+             (or `aws cloudformation continue-update-rollback --stack-name {name}`), or run `lppg down`"
+        )),
+        s if s.ends_with("_IN_PROGRESS") => Some(format!(
+            "stack {name} is being changed right now ({s}), perhaps by another `lppg up` or `lppg down`: \
+             wait for it to finish (`lppg status`) and run the command again"
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert!(is_terminal("CREATE_COMPLETE"));
+        assert!(!is_terminal("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
+        assert!(is_failed("ROLLBACK_COMPLETE"));
+        assert!(is_failed("UPDATE_ROLLBACK_COMPLETE"));
+        assert!(!is_failed("UPDATE_COMPLETE"));
+        assert!(advice_for_status("x", "ROLLBACK_COMPLETE")
+            .unwrap()
+            .contains("lppg down"));
+        assert!(advice_for_status("x", "CREATE_IN_PROGRESS")
+            .unwrap()
+            .contains("wait"));
+        assert!(advice_for_status("x", "UPDATE_COMPLETE").is_none());
+    }
+}

@@ -1,0 +1,126 @@
+//! Command-line definitions (clap). No logic here: each command module turns its arguments into work.
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lppg",
+    version,
+    about = "Least Privilege Policy Generator: an IAM policy that writes itself while you follow a procedure",
+    long_about = "lppg deploys a generator stack into a TEST account: an IAM user that starts with almost no \
+                  permissions, a CloudTrail trail, and a function that adds each call the user is denied to the \
+                  user's policy. Sign in as the user, follow your written procedure, then export the policy and \
+                  remove the stack.\n\nTypical session: lppg up; lppg watch; lppg export-policy -o policy.json; lppg down"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command shares.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// AWS profile to use (default: the standard credential chain).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (default: the profile's or AWS_REGION).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (a local emulator); AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Name of the generator stack; several generators can live side by side in one account.
+    #[arg(long, global = true, default_value = "lppg", env = "LPPG_STACK_NAME")]
+    pub stack_name: String,
+    /// Show full error chains and service responses.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// No colour (NO_COLOR is respected too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Deploy or update the generator stack and set the user's console password.
+    Up(UpArgs),
+    /// Show the generator's health: stack, trail, subscription, function, policies.
+    Status(StatusArgs),
+    /// Save the final policy, remove the stack and everything lppg created.
+    Down(DownArgs),
+    /// Write the CloudFormation template and the function's zip, for your own pipeline.
+    Template(TemplateArgs),
+    /// Print the generated policy (merged from the generator's policies), or diff it.
+    ExportPolicy(crate::commands::export_policy::ExportArgs),
+    /// Build a policy from CloudTrail log files (no stack needed).
+    Generate(crate::commands::generate::GenerateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UpArgs {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Name of the generator IAM user (default: <stack name>-user).
+    #[arg(long)]
+    pub user_name: Option<String>,
+    /// Actions the user starts with (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "ec2:DescribeInstances")]
+    pub start_actions: Vec<String>,
+    /// Also record object-level calls of the user: any of s3, lambda, dynamodb (costs money).
+    #[arg(long, value_delimiter = ',')]
+    pub data_events: Vec<String>,
+    /// Retention of the trail's and the function's log groups, in days.
+    #[arg(long, default_value_t = 14)]
+    pub log_retention_days: u32,
+    /// Read the console password from standard input instead of generating one.
+    #[arg(long, conflicts_with = "no_password")]
+    pub password_stdin: bool,
+    /// Ask for the console password (hidden, with confirmation) instead of generating one.
+    #[arg(long, conflicts_with_all = ["no_password", "password_stdin"])]
+    pub password_prompt: bool,
+    /// Do not set a console password.
+    #[arg(long)]
+    pub no_password: bool,
+    /// Set a new password even when the user already has one.
+    #[arg(long)]
+    pub reset_password: bool,
+    /// Print a generated password to standard output even when it is not a terminal (for a secret store).
+    #[arg(long)]
+    pub print_password: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DownArgs {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Do not save the final policy before deleting.
+    #[arg(long)]
+    pub no_save: bool,
+    /// Where to save the final policy (default: lppg-policy-<stack>-<UTC timestamp>.json).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Name of the generator user, when the stack is gone and it was not the default.
+    #[arg(long)]
+    pub user_name: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TemplateArgs {
+    /// Directory to write template.yaml and function.zip into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}

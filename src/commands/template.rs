@@ -1,0 +1,27 @@
+//! `lppg template --out DIR`: the rendered template and the function's zip, for a team's own pipeline.
+use crate::cli::TemplateArgs;
+use crate::commands::export_policy::write_new_file;
+use crate::ui::Output;
+use anyhow::{Context, Result};
+
+pub fn exec(a: &TemplateArgs, out: &Output) -> Result<i32> {
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let template = crate::assets::render_template()?;
+    let zip = crate::assets::function_zip()?;
+    let t = a.out.join("template.yaml");
+    let z = a.out.join("function.zip");
+    for p in [&t, &z] {
+        if p.exists() && !a.force {
+            anyhow::bail!("{} already exists: pass --force to overwrite", p.display());
+        }
+    }
+    write_new_file(&t, &template, a.force)?;
+    std::fs::write(&z, &zip).with_context(|| format!("writing {}", z.display()))?;
+    out.ok(&format!("wrote {} and {}", t.display(), z.display()));
+    out.info(&format!(
+        "upload function.zip to a bucket, then deploy template.yaml with parameters CodeBucket=<bucket> \
+         CodeKey=<key> and capability CAPABILITY_NAMED_IAM (suggested key: {})",
+        crate::assets::function_key(&zip)
+    ));
+    Ok(crate::exit::OK)
+}

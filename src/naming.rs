@@ -1,0 +1,165 @@
+//! Names of everything a generator stack owns, derived from the stack name, account and region. The template uses
+//! the same rules (`assets/template.yaml`), so `down` can find stragglers even when the stack is gone.
+
+/// Longest stack name: keeps `<stack>-artifacts-<account>-<region>` within S3's 63 characters.
+pub const MAX_STACK_NAME: usize = 24;
+
+/// Number of generator policies (the first plus the spares the function fills when one is full).
+pub const POLICY_COUNT: usize = 7;
+
+/// Checks a stack name: lower-case letters, digits and hyphens, starting with a letter, at most 24 characters
+/// (it becomes part of bucket names).
+pub fn validate_stack_name(name: &str) -> Result<(), String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if name.is_empty()
+        || name.len() > MAX_STACK_NAME
+        || !ok_chars
+        || !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || name.ends_with('-')
+        || name.contains("--")
+    {
+        return Err(format!(
+            "invalid stack name {name:?}: use 1 to {MAX_STACK_NAME} lower-case letters, digits and single hyphens, \
+             starting with a letter (it becomes part of S3 bucket names)"
+        ));
+    }
+    Ok(())
+}
+
+/// Everything named after the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    pub stack: String,
+    pub partition: String,
+    pub account: String,
+    pub region: String,
+    pub user: String,
+    pub policies: Vec<String>,
+    pub guard_policy: String,
+    pub function: String,
+    pub function_role: String,
+    pub function_log_group: String,
+    pub trail: String,
+    pub trail_role: String,
+    pub trail_log_group: String,
+    pub trail_bucket: String,
+    pub artifact_bucket: String,
+    pub subscription_filter: String,
+}
+
+impl Names {
+    pub fn new(stack: &str, partition: &str, account: &str, region: &str, user: Option<&str>) -> Self {
+        Names {
+            stack: stack.to_string(),
+            partition: partition.to_string(),
+            account: account.to_string(),
+            region: region.to_string(),
+            user: user
+                .filter(|u| !u.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{stack}-user")),
+            policies: (1..=POLICY_COUNT)
+                .map(|i| format!("{stack}-policy-{i}"))
+                .collect(),
+            guard_policy: format!("{stack}-guard"),
+            function: format!("{stack}-generator"),
+            function_role: format!("{stack}-generator-role"),
+            function_log_group: format!("/aws/lambda/{stack}-generator"),
+            trail: format!("{stack}-trail"),
+            trail_role: format!("{stack}-trail-role"),
+            trail_log_group: format!("/lppg/{stack}/cloudtrail"),
+            trail_bucket: format!("{stack}-trail-{account}-{region}"),
+            artifact_bucket: format!("{stack}-artifacts-{account}-{region}"),
+            subscription_filter: format!("{stack}-denied-calls"),
+        }
+    }
+
+    pub fn policy_arn(&self, name: &str) -> String {
+        format!("arn:{}:iam::{}:policy/{name}", self.partition, self.account)
+    }
+
+    /// ARNs of the generator policies, in fill order.
+    pub fn policy_arns(&self) -> Vec<String> {
+        self.policies.iter().map(|p| self.policy_arn(p)).collect()
+    }
+
+    pub fn user_arn(&self) -> String {
+        format!("arn:{}:iam::{}:user/{}", self.partition, self.account, self.user)
+    }
+}
+
+/// The partition of an ARN (`arn:aws:...` → `aws`), defaulting to `aws`.
+pub fn partition_of(arn: &str) -> String {
+    arn.split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string()
+}
+
+/// The default file name for a saved policy: `lppg-policy-<stack>-<UTC timestamp>.json`.
+pub fn saved_policy_file_name(stack: &str, now: std::time::SystemTime) -> String {
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace([':', '-'], "");
+    format!("lppg-policy-{stack}-{stamp}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_names() {
+        assert!(validate_stack_name("lppg").is_ok());
+        assert!(validate_stack_name("lppg-dev-2").is_ok());
+        assert!(validate_stack_name(&"a".repeat(24)).is_ok());
+        for bad in ["", "Lppg", "1lppg", "lppg_", "lppg-", "a--b", &"a".repeat(25), "lppg.x"] {
+            assert!(validate_stack_name(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn longest_names_fit_s3() {
+        let n = Names::new(&"a".repeat(24), "aws", "123456789012", "ap-southeast-4", None);
+        assert!(n.artifact_bucket.len() <= 63, "{}", n.artifact_bucket);
+        assert!(n.trail_bucket.len() <= 63);
+        assert!(n.function_role.len() <= 64);
+    }
+
+    #[test]
+    fn derived_names() {
+        let n = Names::new("lppg", "aws", "123456789012", "us-east-1", None);
+        assert_eq!(n.user, "lppg-user");
+        assert_eq!(n.user_arn(), "arn:aws:iam::123456789012:user/lppg-user");
+        assert_eq!(n.policies.len(), POLICY_COUNT);
+        assert_eq!(
+            n.policy_arns()[0],
+            "arn:aws:iam::123456789012:policy/lppg-policy-1"
+        );
+        assert_eq!(n.trail_bucket, "lppg-trail-123456789012-us-east-1");
+        let custom = Names::new("lppg", "aws", "1", "r", Some("alice"));
+        assert_eq!(custom.user, "alice");
+        assert_eq!(
+            Names::new("lppg", "aws", "1", "r", Some("")).user,
+            "lppg-user"
+        );
+    }
+
+    #[test]
+    fn partitions() {
+        assert_eq!(partition_of("arn:aws-cn:iam::1:user/x"), "aws-cn");
+        assert_eq!(partition_of("garbage"), "aws");
+    }
+
+    #[test]
+    fn saved_file_name() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            saved_policy_file_name("lppg", t),
+            "lppg-policy-lppg-20270115T080000Z.json"
+        );
+    }
+}

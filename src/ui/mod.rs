@@ -1,0 +1,111 @@
+//! Output decisions in one place: stdout carries results, stderr carries progress and messages; colour only on a
+//! terminal and never when `NO_COLOR` is set; progress bars only on a terminal.
+pub mod progress;
+pub mod prompt;
+
+use std::io::{IsTerminal, Write};
+
+/// Where and how to print.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub color: bool,
+    pub verbose: bool,
+    pub stderr_tty: bool,
+    pub stdout_tty: bool,
+    pub stdin_tty: bool,
+}
+
+/// ANSI styles used on stderr.
+#[derive(Debug, Clone, Copy)]
+pub enum Style {
+    Bold,
+    Green,
+    Yellow,
+    Red,
+    Dim,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Bold => "1",
+            Style::Green => "32",
+            Style::Yellow => "33",
+            Style::Red => "31",
+            Style::Dim => "2",
+        }
+    }
+}
+
+impl Output {
+    pub fn new(no_color: bool, verbose: bool) -> Self {
+        let stderr_tty = std::io::stderr().is_terminal();
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Output {
+            color: stderr_tty && !no_color && !no_color_env,
+            verbose,
+            stderr_tty,
+            stdout_tty: std::io::stdout().is_terminal(),
+            stdin_tty: std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Wraps `text` in a style when colour is on.
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{}m{}\x1b[0m", style.code(), text)
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A progress or information line on stderr.
+    pub fn info(&self, msg: &str) {
+        let _ = writeln!(std::io::stderr(), "{msg}");
+    }
+
+    /// A line that says something worked.
+    pub fn ok(&self, msg: &str) {
+        self.info(&format!("{} {msg}", self.paint(Style::Green, "✓")));
+    }
+
+    pub fn warn(&self, msg: &str) {
+        self.info(&format!("{} {msg}", self.paint(Style::Yellow, "warning:")));
+    }
+
+    /// Prints an error once: the top message (and its causes with `-v`).
+    pub fn error(&self, err: &anyhow::Error) {
+        let mut text = format!("{} {err}", self.paint(Style::Red, "error:"));
+        if self.verbose {
+            for cause in err.chain().skip(1) {
+                text.push_str(&format!("\n  caused by: {cause}"));
+            }
+        } else if err.chain().nth(1).is_some() {
+            // The top message of our errors already carries the service's `Code: message`.
+            let last = err.chain().last().map(|c| c.to_string()).unwrap_or_default();
+            if !text.contains(&last) {
+                text.push_str(&format!("\n  caused by: {last}"));
+            }
+        }
+        self.info(&text);
+    }
+
+    /// A result on stdout.
+    pub fn result(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    }
+}
+
+/// Writes a result to stdout, treating a closed pipe (`lppg export-policy | head`) as success.
+pub fn print_result(out: &Output, text: &str) -> anyhow::Result<()> {
+    match out.result(text) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
