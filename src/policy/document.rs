@@ -121,12 +121,37 @@ impl Policy {
     /// list, `Condition`, `Sid`, `Id`; `Principal`/`NotPrincipal` are ignored.
     /// Unknown fields are errors, as they are for IAM.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let value: Value = serde_json::from_str(text).map_err(|error| PolicyError::Json {
-            line: error.line(),
-            column: error.column(),
-            message: json_message(&error),
-        })?;
+        let value: Value = serde_json::from_str(text).map_err(json_error)?;
         Policy::from_value(&value)
+    }
+
+    /// Parses a file saved by `export-policy -o` or `down`: one policy document, or a
+    /// JSON list of documents (as `--split` writes). Errors in a list name the
+    /// document: `[1].Statement[0].Effect`.
+    pub fn parse_documents(text: &str) -> Result<Vec<Policy>, PolicyError> {
+        let value: Value = serde_json::from_str(text).map_err(json_error)?;
+        match &value {
+            Value::Array(items) if items.is_empty() => Err(invalid(
+                "",
+                "expected a policy document, found an empty list",
+            )),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    Policy::from_value(item).map_err(|error| match error {
+                        PolicyError::Invalid { path, message } if path.is_empty() => {
+                            invalid(&format!("[{i}]"), message)
+                        }
+                        PolicyError::Invalid { path, message } => {
+                            invalid(&format!("[{i}].{path}"), message)
+                        }
+                        other => other,
+                    })
+                })
+                .collect(),
+            single => Ok(vec![Policy::from_value(single)?]),
+        }
     }
 
     /// Parses an already-decoded JSON value; see [`Policy::parse`].
@@ -183,6 +208,14 @@ impl Policy {
             version,
             statements,
         })
+    }
+}
+
+fn json_error(error: serde_json::Error) -> PolicyError {
+    PolicyError::Json {
+        line: error.line(),
+        column: error.column(),
+        message: json_message(&error),
     }
 }
 
@@ -495,6 +528,33 @@ mod tests {
             error(r#"{"Version":"2012-10-17","Statment":[]}"#),
             "not an IAM policy: Statment: unknown field (expected one of Version, Id, Statement)"
         );
+    }
+
+    #[test]
+    fn parses_one_or_several_documents() {
+        let one = r#"{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;
+        assert_eq!(Policy::parse_documents(one).unwrap().len(), 1);
+        let two = format!("[{one},\n{one}]");
+        assert_eq!(Policy::parse_documents(&two).unwrap().len(), 2);
+        let bad = format!(r#"[{one},{{"Statement":{{"Effect":"Allow","Resource":"*"}}}}, 3]"#);
+        assert_eq!(
+            Policy::parse_documents(&bad).unwrap_err().to_string(),
+            "not an IAM policy: [1].Statement.Action: missing (a statement needs Action or NotAction)"
+        );
+        assert_eq!(
+            Policy::parse_documents(&format!("[{one},3]"))
+                .unwrap_err()
+                .to_string(),
+            "not an IAM policy: [1]: expected a JSON object, found a number"
+        );
+        assert_eq!(
+            Policy::parse_documents("[]").unwrap_err().to_string(),
+            "not an IAM policy: expected a policy document, found an empty list"
+        );
+        assert!(matches!(
+            Policy::parse_documents("[{"),
+            Err(PolicyError::Json { line: 1, .. })
+        ));
     }
 
     #[test]

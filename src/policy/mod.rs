@@ -12,6 +12,10 @@
 //!    final [`ActionSet`], canonicalised with [`ActionSet::canonicalize`] and a [`Catalogue`];
 //! 3. [`render_policy`] (or [`split`] when [`policy_size`] exceeds [`MAX_POLICY_SIZE`]);
 //! 4. [`render_documents`] in the chosen [`Format`], checked with [`validate_policy`].
+//!
+//! `--by-step` builds its [`Step`]s with [`steps_from_markers`]; `--diff` parses the
+//! baseline with [`Policy::parse`] and calls [`diff`]; `--explain` uses [`explain_rows`];
+//! `--from FILE` reads a saved export with [`Policy::parse_documents`].
 
 mod actions;
 mod catalogue;
@@ -22,6 +26,7 @@ mod format;
 mod pattern;
 mod render;
 mod size;
+mod steps;
 mod validate;
 
 pub use actions::{Action, ActionSet, GeneratedActions, ParseActionError};
@@ -38,6 +43,7 @@ pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;
 pub use render::{render_policy, service_sid, sid_from_label, to_pretty_json, Grouping, Step};
 pub use size::{policy_size, split, SplitError};
+pub use steps::{steps_from_markers, Marker};
 pub use validate::validate_policy;
 
 /// The only policy language version lppg writes.
@@ -51,3 +57,85 @@ pub const START_SID: &str = "LppgStart";
 
 /// `Sid` of the filler statement in spare generator policies: not a real grant.
 pub const PLACEHOLDER_SID: &str = "LppgPlaceholder";
+
+#[cfg(test)]
+mod tests {
+    //! The whole flow, end to end, as `export-policy` runs it.
+    use super::*;
+
+    const CATALOGUE: &str = r#"{"s3":{"GetObject":"R","ListAllMyBuckets":"L","PutObject":"W"},
+        "ec2":{"DescribeInstances":"L"},"sts":{"GetCallerIdentity":"R"}}"#;
+
+    fn generator_documents() -> Vec<String> {
+        let first = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"LppgStart","Effect":"Allow","Action":["sts:GetCallerIdentity"],"Resource":"*"},
+            {"Sid":"S3","Effect":"Allow","Action":["s3:getobject","s3:ListAllMyBuckets"],"Resource":"*"}]}"#;
+        let second = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"Ec2","Effect":"Allow","Action":["ec2:DescribeInstances"],"Resource":"*"},
+            {"Sid":"S3","Effect":"Allow","Action":["s3:PutObject"],"Resource":"*"}]}"#;
+        let spare = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"LppgPlaceholder","Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}"#;
+        vec![
+            urlencoding::encode(first).into_owned(),
+            second.to_string(),
+            spare.to_string(),
+        ]
+    }
+
+    fn export(texts: &[String], include_start: bool) -> ActionSet {
+        let policies: Vec<Policy> = texts
+            .iter()
+            .map(|t| Policy::parse(&decode_document(t).unwrap()).unwrap())
+            .collect();
+        let generated = GeneratedActions::from_documents(&policies);
+        assert!(generated.skipped.is_empty(), "{:?}", generated.skipped);
+        generated
+            .merged(include_start)
+            .canonicalize(&Catalogue::parse(CATALOGUE).unwrap())
+    }
+
+    #[test]
+    fn export_then_from_gives_the_same_bytes() {
+        let set = export(&generator_documents(), true);
+        let document = render_policy(&set, Grouping::ByService);
+        validate_policy(&document).unwrap();
+        let first = render_documents(Format::Json, &[document], &FormatOptions::default());
+        assert!(first.contains(r#""s3:GetObject""#));
+        assert!(first.contains(r#""sts:GetCallerIdentity""#));
+
+        let again = export(std::slice::from_ref(&first), true);
+        let second = render_documents(
+            Format::Json,
+            &[render_policy(&again, Grouping::ByService)],
+            &FormatOptions::default(),
+        );
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn without_start_drops_start_only_actions() {
+        let set = export(&generator_documents(), false);
+        assert!(!set.contains(&Action::parse("sts:GetCallerIdentity").unwrap()));
+        assert_eq!(set.len(), 4);
+    }
+
+    #[test]
+    fn split_documents_read_back_as_the_same_set() {
+        let names: Vec<String> = (0..1500)
+            .map(|i| format!("svc{}:ActionNumber{i:04}", i % 7))
+            .collect();
+        let set = ActionSet::parse(&names).unwrap();
+        assert!(policy_size(&render_policy(&set, Grouping::ByService)) > MAX_POLICY_SIZE);
+        let documents = split(&set, Grouping::ByService, MAX_POLICY_SIZE).unwrap();
+        for document in &documents {
+            validate_policy(document).unwrap();
+        }
+        let saved = render_documents(Format::Json, &documents, &FormatOptions::default());
+        let policies = Policy::parse_documents(&saved).unwrap();
+        assert_eq!(policies.len(), documents.len());
+        assert_eq!(
+            GeneratedActions::from_documents(&policies).merged(true),
+            set
+        );
+    }
+}
