@@ -207,6 +207,33 @@ class Rules:
         return out
 
 
+    def used(self, record, principal):
+        """Permissions a *successful* call used (the CLI's `generate`): event source/name only.
+
+        outcome: other_principal | not_permission | used | error; errorCode/errorMessage are ignored.
+        """
+        out = {"outcome": None, "actions": [], "derived_from": None, "reason": ""}
+        ident = record.get("userIdentity") if isinstance(record, dict) else None
+        if not isinstance(record, dict) or not isinstance(ident, dict) or ident.get("arn") != principal:
+            out["outcome"] = "other_principal"
+            return out
+        source = record.get("eventSource") if isinstance(record.get("eventSource"), str) else ""
+        name = record.get("eventName") if isinstance(record.get("eventName"), str) else ""
+        if self.is_not_permission_event(source, name):
+            out["outcome"] = "not_permission"
+            return out
+        actions = []
+        for a in self.from_event(source, name):
+            canon, level = self.lookup(a)
+            if canon.lower() not in self.permissionless and canon not in [x["action"] for x in actions]:
+                actions.append({"action": canon, "level": level, "verified": level is not None})
+        if not actions:
+            out["outcome"] = "not_permission"
+            return out
+        out.update(outcome="used", actions=actions, derived_from="event")
+        return out
+
+
 def glob_to_regex(pattern):
     return re.compile("^" + ".*".join(re.escape(p) for p in pattern.split("*")) + "$")
 

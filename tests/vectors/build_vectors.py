@@ -1,0 +1,525 @@
+#!/usr/bin/env python3
+"""Writes denied.jsonl, success.jsonl and guard.json in this directory.
+
+The expectations below are written by hand from AWS documentation and the facts in
+shared/reference/cloudtrail-to-iam.md, NOT computed by the function's code. Only the record
+boilerplate is generated (deterministic eventIDs, increasing eventTimes), so that rerunning this
+script gives byte-identical files. Edit the cases here, rerun, commit both.
+"""
+import json
+import os
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+P = "arn:aws:iam::%s:user/lppg-user" % ACCOUNT
+OTHER = "arn:aws:iam::%s:user/alice" % ACCOUNT
+STACK = "lppg"
+
+
+def guard():
+    s, a, r = STACK, ACCOUNT, REGION
+    return {
+        "arns": [
+            "arn:aws:cloudtrail:%s:%s:trail/%s-trail" % (r, a, s),
+            "arn:aws:s3:::%s-trail-%s-%s*" % (s, a, r),
+            "arn:aws:s3:::%s-artifacts-%s-%s*" % (s, a, r),
+            "arn:aws:logs:%s:%s:log-group:/lppg/%s/trail*" % (r, a, s),
+            "arn:aws:logs:%s:%s:log-group:/aws/lambda/%s-generator*" % (r, a, s),
+            "arn:aws:lambda:%s:%s:function:%s-generator*" % (r, a, s),
+            "arn:aws:iam::%s:role/%s-*" % (a, s),
+            "arn:aws:iam::%s:user/%s-user" % (a, s),
+            "arn:aws:iam::%s:policy/%s-*" % (a, s),
+            "arn:aws:cloudformation:%s:%s:stack/%s/*" % (r, a, s),
+        ],
+        "names": {
+            "userName": ["%s-user" % s],
+            "roleName": ["%s-generator-role" % s],
+            "functionName": ["%s-generator" % s],
+            "logGroupName": ["/lppg/%s/trail" % s, "/aws/lambda/%s-generator" % s],
+            "trailName": ["%s-trail" % s],
+            "name": ["%s-trail" % s],
+            "bucketName": ["%s-trail-%s-%s" % (s, a, r), "%s-artifacts-%s-%s" % (s, a, r)],
+            "policyArn": ["arn:aws:iam::%s:policy/%s-policy-%d" % (a, s, i) for i in range(1, 8)],
+            "stackName": [s],
+        },
+    }
+
+
+_n = [0]
+
+
+def rec(name, source, event, code=None, message=None, params=None, principal=P, identity=None, **extra):
+    _n[0] += 1
+    i = _n[0]
+    if identity is None:
+        identity = {"type": "IAMUser", "principalId": "AIDA4EXAMPLEUSERID01", "arn": principal,
+                    "accountId": ACCOUNT, "accessKeyId": "ASIA4EXAMPLEKEY00001",
+                    "userName": principal.rsplit("/", 1)[-1],
+                    "sessionContext": {"sessionIssuer": {}, "webIdFederationData": {},
+                                       "attributes": {"creationDate": "2026-03-01T09:58:12Z",
+                                                      "mfaAuthenticated": "false"}}}
+    r = {"eventVersion": "1.09", "userIdentity": identity,
+         "eventTime": "2026-03-01T10:%02d:%02dZ" % (i // 60 % 60, i % 60),
+         "eventSource": source, "eventName": event, "awsRegion": REGION,
+         "sourceIPAddress": "198.51.100.23", "userAgent": "AWS Internal"}
+    if code is not None:
+        r["errorCode"] = code
+    if message is not None:
+        r["errorMessage"] = message
+    r["requestParameters"] = params
+    r["responseElements"] = None
+    r["requestID"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "lppg-vector-req/" + name))
+    r["eventID"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "lppg-vector/" + name))
+    r["readOnly"] = event.startswith(("Get", "List", "Describe", "Head"))
+    r["eventType"] = "AwsApiCall"
+    r["managementEvent"] = True
+    r["recipientAccountId"] = ACCOUNT
+    r["eventCategory"] = "Management"
+    r.update(extra)
+    return r
+
+
+def modern(action, resource=None, tail="because no identity-based policy allows the {a} action", who=P):
+    s = "User: %s is not authorized to perform: %s" % (who, action)
+    if resource:
+        s += " on resource: %s" % resource
+    if tail:
+        s += " " + tail.format(a=action)
+    return s
+
+
+def V(name, record, outcome, actions=(), derived=None, verified=None, note=None):
+    v = {"name": name, "record": record, "principal": P,
+         "expect": {"outcome": outcome, "actions": list(actions)}}
+    if derived:
+        v["expect"]["derived_from"] = derived
+    if verified is not None:
+        v["expect"]["verified"] = verified
+    if note:
+        v["note"] = note
+    return v
+
+
+def G(name, record, actions, derived, **kw):
+    return V(name, record, "grant", actions, derived, **kw)
+
+
+A = "arn:aws:%s:" + REGION + ":" + ACCOUNT + ":%s"
+ENC = ("Encoded authorization failure message: 4dSa8kW2F-example-only-Vq7NQ1sM0uH4VYwqzT_encoded-"
+       "blob-ZXhhbXBsZQ")
+
+
+def denied():
+    out = []
+    add = out.append
+    # ---- action named in errorMessage ----------------------------------------------------------
+    add(G("lambda-message-names-action",
+          rec("lambda-message-names-action", "lambda.amazonaws.com", "ListFunctions20150331",
+              "AccessDenied", modern("lambda:ListFunctions", "*")),
+          ["lambda:ListFunctions"], "message"))
+    add(G("passrole-differs-from-event",
+          rec("passrole-differs-from-event", "lambda.amazonaws.com", "CreateFunction20150331",
+              "AccessDeniedException",
+              modern("iam:PassRole", "arn:aws:iam::%s:role/app-exec" % ACCOUNT),
+              {"functionName": "app", "role": "arn:aws:iam::%s:role/app-exec" % ACCOUNT,
+               "runtime": "python3.12"}),
+          ["iam:PassRole"], "message",
+          note="the call was CreateFunction but the denied permission was the role hand-over"))
+    add(G("sns-uppercase-prefix",
+          rec("sns-uppercase-prefix", "sns.amazonaws.com", "ListTopics", "AuthorizationError",
+              "User: %s is not authorized to perform: SNS:ListTopics on resource: %s" % (P, A % ("sns", "*"))),
+          ["sns:ListTopics"], "message"))
+    add(G("sqs-lowercase-action",
+          rec("sqs-lowercase-action", "sqs.amazonaws.com", "ListQueues", "AccessDenied",
+              modern("sqs:listqueues", A % ("sqs", ""))),
+          ["sqs:ListQueues"], "message", note="SQS lower-cases the action; catalogue casing restored"))
+    add(G("dynamodb-message",
+          rec("dynamodb-message", "dynamodb.amazonaws.com", "ListTables", "AccessDeniedException",
+              modern("dynamodb:ListTables", A % ("dynamodb", "table/*"))),
+          ["dynamodb:ListTables"], "message"))
+    add(G("kms-no-resource-policy",
+          rec("kms-no-resource-policy", "kms.amazonaws.com", "Decrypt", "AccessDeniedException",
+              modern("kms:Decrypt", A % ("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+                     "because no resource-based policy allows the {a} action")),
+          ["kms:Decrypt"], "message"))
+    add(G("secretsmanager-message",
+          rec("secretsmanager-message", "secretsmanager.amazonaws.com", "GetSecretValue",
+              "AccessDeniedException", modern("secretsmanager:GetSecretValue", A % ("secretsmanager",
+                                                                                     "secret:db-AbCdEf")),
+              {"secretId": "db"}),
+          ["secretsmanager:GetSecretValue"], "message"))
+    add(G("ec2-modern-with-encoded",
+          rec("ec2-modern-with-encoded", "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation",
+              "You are not authorized to perform this operation. " +
+              modern("ec2:RunInstances", A % ("ec2", "instance/*")) + ". " + ENC),
+          ["ec2:RunInstances"], "message"))
+    add(G("ec2-tag-on-create",
+          rec("ec2-tag-on-create", "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation",
+              "You are not authorized to perform this operation. " +
+              modern("ec2:CreateTags", A % ("ec2", "instance/*")) + ". " + ENC),
+          ["ec2:CreateTags"], "message", note="second permission of one call"))
+    add(G("ec2-encoded-only-falls-back",
+          rec("ec2-encoded-only-falls-back", "ec2.amazonaws.com", "DescribeInstances",
+              "Client.UnauthorizedOperation", "You are not authorized to perform this operation. " + ENC),
+          ["ec2:DescribeInstances"], "event"))
+    add(G("ec2-bare-unauthorized",
+          rec("ec2-bare-unauthorized", "ec2.amazonaws.com", "DescribeVpcs", "UnauthorizedOperation",
+              "You are not authorized to perform this operation."),
+          ["ec2:DescribeVpcs"], "event"))
+    add(G("cloudwatch-message",
+          rec("cloudwatch-message", "monitoring.amazonaws.com", "GetMetricData", "AccessDenied",
+              modern("cloudwatch:GetMetricData")),
+          ["cloudwatch:GetMetricData"], "message"))
+    add(G("logs-message",
+          rec("logs-message", "logs.amazonaws.com", "DescribeLogGroups", "AccessDeniedException",
+              modern("logs:DescribeLogGroups", A % ("logs", "log-group::log-stream:"))),
+          ["logs:DescribeLogGroups"], "message"))
+    add(G("ecs-message",
+          rec("ecs-message", "ecs.amazonaws.com", "ListClusters", "AccessDeniedException",
+              modern("ecs:ListClusters", "*")),
+          ["ecs:ListClusters"], "message"))
+    add(G("eks-message",
+          rec("eks-message", "eks.amazonaws.com", "ListClusters", "AccessDeniedException",
+              "User: %s is not authorized to perform: eks:ListClusters on resource: %s" % (
+                  P, A % ("eks", "cluster/*"))),
+          ["eks:ListClusters"], "message"))
+    add(G("states-message",
+          rec("states-message", "states.amazonaws.com", "ListStateMachines", "AccessDeniedException",
+              modern("states:ListStateMachines", A % ("states", "stateMachine:*"))),
+          ["states:ListStateMachines"], "message"))
+    add(G("cloudformation-no-resource-clause",
+          rec("cloudformation-no-resource-clause", "cloudformation.amazonaws.com", "DescribeStacks",
+              "AccessDenied", modern("cloudformation:DescribeStacks")),
+          ["cloudformation:DescribeStacks"], "message"))
+    add(G("sts-assumerole-message",
+          rec("sts-assumerole-message", "sts.amazonaws.com", "AssumeRole", "AccessDenied",
+              modern("sts:AssumeRole", "arn:aws:iam::%s:role/deploy" % ACCOUNT),
+              {"roleArn": "arn:aws:iam::%s:role/deploy" % ACCOUNT, "roleSessionName": "s"}),
+          ["sts:AssumeRole"], "message"))
+    add(G("iam-listroles-message",
+          rec("iam-listroles-message", "iam.amazonaws.com", "ListRoles", "AccessDenied",
+              modern("iam:ListRoles", "arn:aws:iam::%s:role/" % ACCOUNT)),
+          ["iam:ListRoles"], "message"))
+    add(G("s3-quoted-resource",
+          rec("s3-quoted-resource", "s3.amazonaws.com", "GetObject", "AccessDenied",
+              modern("s3:GetObject", '"arn:aws:s3:::reports-bucket/2026/q1.csv"'),
+              {"bucketName": "reports-bucket", "key": "2026/q1.csv"}),
+          ["s3:GetObject"], "message"))
+    add(G("apigateway-message-verb",
+          rec("apigateway-message-verb", "apigateway.amazonaws.com", "GetRestApis", "AccessDeniedException",
+              modern("apigateway:GET", "arn:aws:apigateway:%s::/restapis" % REGION)),
+          ["apigateway:GET"], "message"))
+    add(G("rds-message", rec("rds-message", "rds.amazonaws.com", "DescribeDBInstances", "AccessDenied",
+                             modern("rds:DescribeDBInstances", A % ("rds", "db:*"))),
+          ["rds:DescribeDBInstances"], "message"))
+    add(G("route53-message", rec("route53-message", "route53.amazonaws.com", "ListHostedZones", "AccessDenied",
+                                 modern("route53:ListHostedZones", "*")),
+          ["route53:ListHostedZones"], "message"))
+    add(G("ecr-message", rec("ecr-message", "ecr.amazonaws.com", "GetAuthorizationToken",
+                             "AccessDeniedException", modern("ecr:GetAuthorizationToken", "*")),
+          ["ecr:GetAuthorizationToken"], "message"))
+    add(G("events-message", rec("events-message", "events.amazonaws.com", "ListRules", "AccessDeniedException",
+                                modern("events:ListRules", A % ("events", "rule/*"))),
+          ["events:ListRules"], "message"))
+    add(G("kinesis-message", rec("kinesis-message", "kinesis.amazonaws.com", "ListStreams",
+                                 "AccessDeniedException", modern("kinesis:ListStreams", A % ("kinesis",
+                                                                                             "stream/*"))),
+          ["kinesis:ListStreams"], "message"))
+    add(G("glue-message", rec("glue-message", "glue.amazonaws.com", "GetDatabases", "AccessDeniedException",
+                              modern("glue:GetDatabases", A % ("glue", "catalog"))),
+          ["glue:GetDatabases"], "message"))
+    add(G("athena-message", rec("athena-message", "athena.amazonaws.com", "ListWorkGroups",
+                                "AccessDeniedException", modern("athena:ListWorkGroups", "*")),
+          ["athena:ListWorkGroups"], "message"))
+    add(G("codebuild-message", rec("codebuild-message", "codebuild.amazonaws.com", "ListProjects",
+                                   "AccessDeniedException", modern("codebuild:ListProjects", "*")),
+          ["codebuild:ListProjects"], "message"))
+    add(G("autoscaling-message", rec("autoscaling-message", "autoscaling.amazonaws.com",
+                                     "DescribeAutoScalingGroups", "AccessDenied",
+                                     modern("autoscaling:DescribeAutoScalingGroups", "*")),
+          ["autoscaling:DescribeAutoScalingGroups"], "message"))
+    add(G("message-action-only-at-end",
+          rec("message-action-only-at-end", "backup.amazonaws.com", "ListBackupPlans", "AccessDeniedException",
+              "Insufficient privileges: because no identity-based policy allows the backup:ListBackupPlans "
+              "action"),
+          ["backup:ListBackupPlans"], "message"))
+    # ---- explicit deny ---------------------------------------------------------------------------
+    add(V("explicit-deny-scp",
+          rec("explicit-deny-scp", "ssm.amazonaws.com", "GetParameter", "AccessDeniedException",
+              modern("ssm:GetParameter", A % ("ssm", "parameter/app/db"),
+                     "with an explicit deny in a service control policy"), {"name": "/app/db"}),
+          "explicit_deny", ["ssm:GetParameter"], "message"))
+    add(V("explicit-deny-identity",
+          rec("explicit-deny-identity", "s3.amazonaws.com", "GetObject", "AccessDenied",
+              modern("s3:GetObject", '"arn:aws:s3:::hr-bucket/salaries.csv"',
+                     "with an explicit deny in an identity-based policy"),
+              {"bucketName": "hr-bucket", "key": "salaries.csv"}),
+          "explicit_deny", ["s3:GetObject"], "message"))
+    add(V("explicit-deny-boundary",
+          rec("explicit-deny-boundary", "kms.amazonaws.com", "CreateKey", "AccessDeniedException",
+              modern("kms:CreateKey", "*", "with an explicit deny in a permissions boundary")),
+          "explicit_deny", ["kms:CreateKey"], "message"))
+    add(V("explicit-deny-resource-policy",
+          rec("explicit-deny-resource-policy", "secretsmanager.amazonaws.com", "DeleteSecret",
+              "AccessDeniedException",
+              modern("secretsmanager:DeleteSecret", A % ("secretsmanager", "secret:prod-XyZ123"),
+                     "with an explicit deny in a resource-based policy"), {"secretId": "prod"}),
+          "explicit_deny", ["secretsmanager:DeleteSecret"], "message"))
+    add(V("explicit-deny-scp-with-policy-arn",
+          rec("explicit-deny-scp-with-policy-arn", "organizations.amazonaws.com", "DescribeOrganization",
+              "AccessDeniedException",
+              modern("organizations:DescribeOrganization", None,
+                     "with an explicit deny in a service control policy: "
+                     "arn:aws:organizations::999999999999:policy/o-abc/service_control_policy/p-xyz")),
+          "explicit_deny", ["organizations:DescribeOrganization"], "message"))
+    add(V("explicit-deny-vpc-endpoint",
+          rec("explicit-deny-vpc-endpoint", "s3.amazonaws.com", "PutObject", "AccessDenied",
+              modern("s3:PutObject", '"arn:aws:s3:::uploads-bucket/a.txt"',
+                     "with an explicit deny in a VPC endpoint policy"),
+              {"bucketName": "uploads-bucket", "key": "a.txt"}),
+          "explicit_deny", ["s3:PutObject"], "message"))
+    # ---- guard: the generator's own resources ---------------------------------------------------
+    add(V("guard-attach-own-user-policy",
+          rec("guard-attach-own-user-policy", "iam.amazonaws.com", "AttachUserPolicy", "AccessDenied",
+              modern("iam:AttachUserPolicy", "arn:aws:iam::%s:user/lppg-user" % ACCOUNT),
+              {"userName": "lppg-user", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+          "withheld", ["iam:AttachUserPolicy"], "message"))
+    add(V("guard-stop-trail-by-arn",
+          rec("guard-stop-trail-by-arn", "cloudtrail.amazonaws.com", "StopLogging", "AccessDenied",
+              None, {"name": "arn:aws:cloudtrail:%s:%s:trail/lppg-trail" % (REGION, ACCOUNT)}),
+          "withheld", ["cloudtrail:StopLogging"], "event"))
+    add(V("guard-delete-subscription",
+          rec("guard-delete-subscription", "logs.amazonaws.com", "DeleteSubscriptionFilter",
+              "AccessDeniedException", None, {"logGroupName": "/lppg/lppg/trail", "filterName": "lppg-denied"}),
+          "withheld", ["logs:DeleteSubscriptionFilter"], "event"))
+    add(V("guard-update-function-code",
+          rec("guard-update-function-code", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2",
+              "AccessDeniedException", None, {"functionName": "lppg-generator", "publish": False}),
+          "withheld", ["lambda:UpdateFunctionCode"], "event"))
+    add(V("guard-trail-bucket-policy",
+          rec("guard-trail-bucket-policy", "s3.amazonaws.com", "PutBucketPolicy", "AccessDenied",
+              "Access Denied", {"bucketName": "lppg-trail-%s-%s" % (ACCOUNT, REGION), "policy": ""}),
+          "withheld", ["s3:PutBucketPolicy"], "event"))
+    add(V("guard-own-policy-version",
+          rec("guard-own-policy-version", "iam.amazonaws.com", "CreatePolicyVersion", "AccessDenied",
+              modern("iam:CreatePolicyVersion", "arn:aws:iam::%s:policy/lppg-policy-1" % ACCOUNT),
+              {"policyArn": "arn:aws:iam::%s:policy/lppg-policy-1" % ACCOUNT, "setAsDefault": True}),
+          "withheld", ["iam:CreatePolicyVersion"], "message"))
+    add(V("guard-delete-stack",
+          rec("guard-delete-stack", "cloudformation.amazonaws.com", "DeleteStack", "AccessDenied",
+              modern("cloudformation:DeleteStack",
+                     "arn:aws:cloudformation:%s:%s:stack/lppg/0f1e2d3c-aaaa-bbbb-cccc-000000000000" % (
+                         REGION, ACCOUNT)), {"stackName": "lppg"}),
+          "withheld", ["cloudformation:DeleteStack"], "message"))
+    add(V("guard-passrole-generator-role",
+          rec("guard-passrole-generator-role", "lambda.amazonaws.com", "CreateFunction20150331",
+              "AccessDeniedException",
+              modern("iam:PassRole", "arn:aws:iam::%s:role/lppg-generator-role" % ACCOUNT),
+              {"functionName": "mine", "role": "arn:aws:iam::%s:role/lppg-generator-role" % ACCOUNT}),
+          "withheld", ["iam:PassRole"], "message"))
+    add(V("guard-before-explicit-deny",
+          rec("guard-before-explicit-deny", "lambda.amazonaws.com", "Invoke", "AccessDeniedException",
+              modern("lambda:InvokeFunction", A % ("lambda", "function:lppg-generator"),
+                     "with an explicit deny in an identity-based policy"),
+              {"functionName": "lppg-generator"}),
+          "withheld", ["lambda:InvokeFunction"], "message",
+          note="the guard's own explicit Deny produced this; reported as withheld"))
+    add(V("guard-function-by-arn-param",
+          rec("guard-function-by-arn-param", "lambda.amazonaws.com", "AddPermission20150331v2",
+              "AccessDeniedException", None,
+              {"functionName": A % ("lambda", "function:lppg-generator"), "action": "lambda:InvokeFunction",
+               "principal": "*"}),
+          "withheld", ["lambda:AddPermission"], "event"))
+    add(V("guard-permissions-boundary-own-user",
+          rec("guard-permissions-boundary-own-user", "iam.amazonaws.com", "DeleteUserPermissionsBoundary",
+              "AccessDenied", None, {"userName": "lppg-user"}),
+          "withheld", ["iam:DeleteUserPermissionsBoundary"], "event"))
+    # ---- eventSource / eventName fallback -------------------------------------------------------
+    s3 = [("ListObjectsV2", "s3:ListBucket"), ("ListObjects", "s3:ListBucket"), ("HeadBucket", "s3:ListBucket"),
+          ("ListBuckets", "s3:ListAllMyBuckets"), ("HeadObject", "s3:GetObject"),
+          ("CreateMultipartUpload", "s3:PutObject"), ("UploadPartCopy", "s3:PutObject"),
+          ("CopyObject", "s3:PutObject"), ("DeleteObjects", "s3:DeleteObject"),
+          ("ListObjectVersions", "s3:ListBucketVersions"), ("ListMultipartUploads", "s3:ListBucketMultipartUploads"),
+          ("ListParts", "s3:ListMultipartUploadParts"), ("GetBucketLifecycle", "s3:GetLifecycleConfiguration"),
+          ("PutBucketLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
+          ("DeleteBucketLifecycle", "s3:PutLifecycleConfiguration"),
+          ("GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+          ("DeleteBucketEncryption", "s3:PutEncryptionConfiguration"),
+          ("GetBucketReplication", "s3:GetReplicationConfiguration"),
+          ("DeleteBucketReplication", "s3:PutReplicationConfiguration"),
+          ("GetBucketCors", "s3:GetBucketCORS"), ("DeleteBucketCors", "s3:PutBucketCORS"),
+          ("DeleteBucketTagging", "s3:PutBucketTagging"), ("GetBucketAcl", "s3:GetBucketAcl"),
+          ("PutBucketVersioning", "s3:PutBucketVersioning")]
+    for ev, act in s3:
+        n = "s3-" + ev
+        add(G(n, rec(n, "s3.amazonaws.com", ev, "AccessDenied", "Access Denied",
+                     {"bucketName": "app-data-bucket", "Host": "app-data-bucket.s3.amazonaws.com"}),
+              [act], "event"))
+    add(G("sqs-generic-message-batch",
+          rec("sqs-generic-message-batch", "sqs.amazonaws.com", "SendMessageBatch", "AccessDenied",
+              "Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied.",
+              {"queueUrl": "https://sqs.us-east-1.amazonaws.com/%s/jobs" % ACCOUNT}),
+          ["sqs:SendMessage"], "event"))
+    renames = [
+        ("monitoring.amazonaws.com", "ListDashboards", "cloudwatch:ListDashboards"),
+        ("email.amazonaws.com", "SendEmail", "ses:SendEmail"),
+        ("streams.dynamodb.amazonaws.com", "DescribeStream", "dynamodb:DescribeStream"),
+        ("tagging.amazonaws.com", "GetResources", "tag:GetResources"),
+        ("appstream2.amazonaws.com", "DescribeFleets", "appstream:DescribeFleets"),
+        ("models.lex.amazonaws.com", "GetBots", "lex:GetBots"),
+        ("mturk-requester.amazonaws.com", "ListHITs", "mechanicalturk:ListHITs"),
+        ("cloudcontrolapi.amazonaws.com", "ListResources", "cloudformation:ListResources"),
+        ("pinpoint.amazonaws.com", "GetApps", "mobiletargeting:GetApps"),
+        ("runtime.sagemaker.amazonaws.com", "InvokeEndpoint", "sagemaker:InvokeEndpoint"),
+    ]
+    for src, ev, act in renames:
+        n = "prefix-" + src.split(".amazonaws")[0].replace(".", "-")
+        add(G(n, rec(n, src, ev, "AccessDeniedException", None), [act], "event"))
+    for n, src, ev, act in [
+        ("date-suffix-lambda-v2", "lambda.amazonaws.com", "GetFunction20150331v2", "lambda:GetFunction"),
+        ("date-suffix-lambda-settings", "lambda.amazonaws.com", "GetAccountSettings20160819",
+         "lambda:GetAccountSettings"),
+        ("date-suffix-cloudfront", "cloudfront.amazonaws.com", "ListDistributions2020_05_31",
+         "cloudfront:ListDistributions"),
+        ("genuine-v2-kafka", "kafka.amazonaws.com", "ListClustersV2", "kafka:ListClustersV2"),
+        ("genuine-v2-securityhub", "securityhub.amazonaws.com", "DescribeSecurityHubV2",
+         "securityhub:DescribeSecurityHubV2"),
+        ("apigateway-get", "apigateway.amazonaws.com", "GetRestApis", "apigateway:GET"),
+        ("apigateway-create", "apigateway.amazonaws.com", "CreateRestApi", "apigateway:POST"),
+        ("apigateway-update", "apigateway.amazonaws.com", "UpdateStage", "apigateway:PATCH"),
+        ("apigateway-delete", "apigateway.amazonaws.com", "DeleteApiKey", "apigateway:DELETE"),
+        ("apigateway-put", "apigateway.amazonaws.com", "PutIntegration", "apigateway:PUT"),
+        ("apigateway-import-restapi", "apigateway.amazonaws.com", "ImportRestApi", "apigateway:POST"),
+        ("elbv2-same-prefix", "elasticloadbalancing.amazonaws.com", "DescribeLoadBalancers",
+         "elasticloadbalancing:DescribeLoadBalancers"),
+        ("efs-generic", "elasticfilesystem.amazonaws.com", "DescribeFileSystems",
+         "elasticfilesystem:DescribeFileSystems"),
+        ("guardduty-generic", "guardduty.amazonaws.com", "ListDetectors", "guardduty:ListDetectors"),
+        ("batch-generic", "batch.amazonaws.com", "DescribeJobQueues", "batch:DescribeJobQueues"),
+        ("firehose-event", "firehose.amazonaws.com", "ListDeliveryStreams", "firehose:ListDeliveryStreams"),
+        ("sso-generic", "sso.amazonaws.com", "ListInstances", "sso:ListInstances"),
+        ("lambda-invoke-data-event", "lambda.amazonaws.com", "Invoke", "lambda:InvokeFunction"),
+        ("sns-publish-batch", "sns.amazonaws.com", "PublishBatch", "sns:Publish"),
+    ]:
+        add(G(n, rec(n, src, ev, "AccessDeniedException", "Access denied"), [act], "event"))
+    add(G("kms-reencrypt-two-actions",
+          rec("kms-reencrypt-two-actions", "kms.amazonaws.com", "ReEncrypt", "AccessDeniedException", None),
+          ["kms:ReEncryptFrom", "kms:ReEncryptTo"], "event"))
+    add(G("unknown-service-unverified",
+          rec("unknown-service-unverified", "widgets.amazonaws.com", "ListWidgets", "AccessDeniedException",
+              None), ["widgets:ListWidgets"], "event", verified=False,
+          note="not in the catalogue: still granted, marked unverified"))
+    add(G("unknown-action-in-message-unverified",
+          rec("unknown-action-in-message-unverified", "bedrock.amazonaws.com", "ListFutureThings",
+              "AccessDeniedException", modern("bedrock:ListFutureThings", "*")),
+          ["bedrock:ListFutureThings"], "message", verified=False))
+    # ---- not a permission ------------------------------------------------------------------------
+    add(V("permissionless-get-caller-identity",
+          rec("permissionless-get-caller-identity", "sts.amazonaws.com", "GetCallerIdentity", "AccessDenied",
+              "Access denied"), "not_permission"))
+    add(V("permissionless-dynamodb-describe-endpoints",
+          rec("permissionless-dynamodb-describe-endpoints", "dynamodb.amazonaws.com", "DescribeEndpoints",
+              "AccessDeniedException", None), "not_permission"))
+    add(V("console-login-failure",
+          rec("console-login-failure", "signin.amazonaws.com", "ConsoleLogin", None, "Failed authentication",
+              None, eventType="AwsConsoleSignIn",
+              additionalEventData={"LoginTo": "https://console.aws.amazon.com/console/home",
+                                   "MobileVersion": "No", "MFAUsed": "No"},
+              responseElements={"ConsoleLogin": "Failure"}), "not_permission"))
+    add(V("console-signin-denied-code",
+          rec("console-signin-denied-code", "signin.amazonaws.com", "SwitchRole", "AccessDenied",
+              "Access denied", None, eventType="AwsConsoleSignIn"), "not_permission"))
+    # ---- not an authorization failure ------------------------------------------------------------
+    for n, code, msg in [
+        ("throttling", "ThrottlingException", "Rate exceeded"),
+        ("throttling-ec2", "Client.RequestLimitExceeded", "Request limit exceeded."),
+        ("not-found-iam", "NoSuchEntityException", "The user with name bob cannot be found."),
+        ("not-found-lambda", "ResourceNotFoundException", "Function not found: arn:aws:lambda:x"),
+        ("not-found-s3", "NoSuchBucket", "The specified bucket does not exist"),
+        ("dry-run", "Client.DryRunOperation", "Request would have succeeded, but DryRun flag is set."),
+        ("validation", "ValidationException", "1 validation error detected"),
+        ("credentials-auth-failure", "Client.AuthFailure", "AWS was not able to validate the credentials"),
+        ("invalid-token", "UnrecognizedClientException", "The security token included in the request is "
+                                                         "invalid."),
+    ]:
+        add(V("negative-" + n, rec("negative-" + n, "ec2.amazonaws.com", "DescribeInstances", code, msg),
+              "not_denied"))
+    add(V("negative-success", rec("negative-success", "s3.amazonaws.com", "ListBuckets"), "not_denied"))
+    # ---- other principals ------------------------------------------------------------------------
+    add(V("other-user", rec("other-user", "s3.amazonaws.com", "ListBuckets", "AccessDenied", "Access Denied",
+                            principal=OTHER), "other_principal"))
+    add(V("other-similar-prefix",
+          rec("other-similar-prefix", "s3.amazonaws.com", "ListBuckets", "AccessDenied", "Access Denied",
+              principal=P + "2"), "other_principal"))
+    add(V("other-assumed-role",
+          rec("other-assumed-role", "ec2.amazonaws.com", "DescribeVpcs", "Client.UnauthorizedOperation",
+              "You are not authorized to perform this operation.",
+              identity={"type": "AssumedRole", "principalId": "AROAEXAMPLE:lppg-user",
+                        "arn": "arn:aws:sts::%s:assumed-role/dev/lppg-user" % ACCOUNT, "accountId": ACCOUNT,
+                        "sessionContext": {"sessionIssuer": {"type": "Role", "arn":
+                                           "arn:aws:iam::%s:role/dev" % ACCOUNT}}}), "other_principal"))
+    add(V("other-aws-service",
+          rec("other-aws-service", "kms.amazonaws.com", "Decrypt", "AccessDeniedException", "denied",
+              identity={"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"}), "other_principal"))
+    r = rec("missing-user-identity", "s3.amazonaws.com", "ListBuckets", "AccessDenied", "Access Denied")
+    del r["userIdentity"]
+    add(V("missing-user-identity", r, "other_principal"))
+    return out
+
+
+def success():
+    out = []
+
+    def U(name, src, ev, actions, outcome="used", principal=P, **kw):
+        v = {"name": name, "record": rec("ok-" + name, src, ev, principal=principal, **kw), "principal": P,
+             "expect": {"outcome": outcome, "actions": actions}}
+        if outcome == "used":
+            v["expect"]["derived_from"] = "event"
+        out.append(v)
+
+    U("s3-list-objects-v2", "s3.amazonaws.com", "ListObjectsV2", ["s3:ListBucket"])
+    U("s3-get-object", "s3.amazonaws.com", "GetObject", ["s3:GetObject"])
+    U("s3-head-bucket", "s3.amazonaws.com", "HeadBucket", ["s3:ListBucket"])
+    U("s3-put-lifecycle", "s3.amazonaws.com", "PutBucketLifecycleConfiguration", ["s3:PutLifecycleConfiguration"])
+    U("s3-complete-multipart", "s3.amazonaws.com", "CompleteMultipartUpload", ["s3:PutObject"])
+    U("lambda-date-suffix", "lambda.amazonaws.com", "ListFunctions20150331", ["lambda:ListFunctions"])
+    U("lambda-invoke", "lambda.amazonaws.com", "Invoke", ["lambda:InvokeFunction"])
+    U("cloudwatch-prefix", "monitoring.amazonaws.com", "GetMetricData", ["cloudwatch:GetMetricData"])
+    U("ses-prefix", "email.amazonaws.com", "SendRawEmail", ["ses:SendRawEmail"])
+    U("dynamodb-streams", "streams.dynamodb.amazonaws.com", "GetRecords", ["dynamodb:GetRecords"])
+    U("apigateway-verb", "apigateway.amazonaws.com", "GetResources", ["apigateway:GET"])
+    U("cloudfront-date", "cloudfront.amazonaws.com", "GetDistribution2020_05_31", ["cloudfront:GetDistribution"])
+    U("ec2-describe", "ec2.amazonaws.com", "DescribeInstances", ["ec2:DescribeInstances"])
+    U("iam-list-users", "iam.amazonaws.com", "ListUsers", ["iam:ListUsers"])
+    U("sts-assume-role", "sts.amazonaws.com", "AssumeRole", ["sts:AssumeRole"])
+    U("sqs-batch", "sqs.amazonaws.com", "DeleteMessageBatch", ["sqs:DeleteMessage"])
+    U("sns-batch", "sns.amazonaws.com", "PublishBatch", ["sns:Publish"])
+    U("kms-reencrypt", "kms.amazonaws.com", "ReEncrypt", ["kms:ReEncryptFrom", "kms:ReEncryptTo"])
+    U("tag-prefix", "tagging.amazonaws.com", "GetResources", ["tag:GetResources"])
+    U("cloudcontrol", "cloudcontrolapi.amazonaws.com", "GetResource", ["cloudformation:GetResource"])
+    U("kafka-genuine-v2", "kafka.amazonaws.com", "ListClustersV2", ["kafka:ListClustersV2"])
+    U("sts-caller-identity", "sts.amazonaws.com", "GetCallerIdentity", [], outcome="not_permission")
+    U("console-login", "signin.amazonaws.com", "ConsoleLogin", [], outcome="not_permission",
+      eventType="AwsConsoleSignIn", responseElements={"ConsoleLogin": "Success"})
+    U("other-principal", "s3.amazonaws.com", "ListBuckets", [], outcome="other_principal", principal=OTHER)
+    return out
+
+
+def write_jsonl(name, rows):
+    with open(os.path.join(HERE, name), "w", encoding="utf-8", newline="\n") as f:
+        for r in rows:
+            f.write(json.dumps(r, sort_keys=False, separators=(",", ":")) + "\n")
+
+
+def main():
+    write_jsonl("denied.jsonl", denied())
+    write_jsonl("success.jsonl", success())
+    with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump(guard(), f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
