@@ -46,3 +46,267 @@ def test_grants_and_logs_decisions(stack, monkeypatch, capsys):
     assert sids == ["Dynamodb", "Lambda", "S3"]
     assert doc["Statement"][3]["Action"] == ["s3:ListBucket"]
     assert batch["iam_calls"] > 0
+
+
+def catalogue_actions(n, skip_prefixes=("s3",)):
+    import rules
+    cat = rules.load_rules().catalogue
+    out = []
+    for prefix in sorted(cat):
+        if prefix in skip_prefixes:
+            continue
+        for name in sorted(cat[prefix]):
+            out.append(prefix + ":" + name)
+            if len(out) == n:
+                return out
+    raise AssertionError("catalogue too small")
+
+
+def assert_valid_policies(stack):
+    for arn in stack.policy_arns:
+        vs = stack.versions(arn)
+        assert len(vs) <= 5
+        raw = stack.iam.get_policy_version(PolicyArn=arn, VersionId=[v for v in vs if v["IsDefaultVersion"]][0][
+            "VersionId"])["PolicyVersion"]["Document"]
+        text = raw if isinstance(raw, str) else json.dumps(raw, separators=(",", ":"))
+        doc = json.loads(text)
+        assert policydoc.size_of(json.dumps(doc, separators=(",", ":"))) <= 6144
+        prefixes = []
+        for st in doc["Statement"]:
+            if st["Sid"] in ("LppgStart", "LppgPlaceholder"):
+                continue
+            acts = st["Action"]
+            assert acts == sorted(acts, key=lambda a: a.lower())
+            prefix = acts[0].split(":")[0]
+            assert st == {"Sid": policydoc.sid_for(prefix), "Effect": "Allow", "Action": acts, "Resource": "*"}
+            prefixes.append(prefix)
+        assert prefixes == sorted(prefixes)
+
+
+def test_redelivery_writes_nothing(stack, monkeypatch, capsys):
+    recs = [denied_for(stack.user_arn, a) for a in ("ec2:DescribeVpcs", "iam:ListRoles", "ec2:DescribeVpcs")]
+    lines, batch = run(stack, monkeypatch, capsys, recs)
+    assert [l["decision"] for l in lines] == ["granted", "granted", "already_present"]
+    assert len(batch["policies_written"]) == 1
+    before = stack.versions(stack.policy_arns[0])
+    lines, batch = run(stack, monkeypatch, capsys, recs)
+    assert [l["decision"] for l in lines] == ["already_present"] * 3
+    assert {l["version"] for l in lines} == {"v2"}
+    assert batch["policies_written"] == [] and batch["granted"] == 0
+    assert stack.versions(stack.policy_arns[0]) == before
+
+
+def test_start_actions_count_as_present(stack, monkeypatch, capsys):
+    lines, batch = run(stack, monkeypatch, capsys, [denied_for(stack.user_arn, "iam:GetUser")])
+    assert lines[0]["decision"] == "already_present" and batch["policies_written"] == []
+
+
+def test_version_pruning_keeps_five(stack, monkeypatch, capsys):
+    arn = stack.policy_arns[0]
+    for i, a in enumerate(["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeImages", "ec2:DescribeKeyPairs",
+                           "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeRegions"]):
+        lines, batch = run(stack, monkeypatch, capsys, [denied_for(stack.user_arn, a)])
+        assert lines[0]["decision"] == "granted" and lines[0]["version"] == "v%d" % (i + 2)
+        vs = stack.versions(arn)
+        assert len(vs) == min(i + 2, 5)
+    assert sorted(v["VersionId"] for v in stack.versions(arn)) == ["v4", "v5", "v6", "v7", "v8"]
+    assert {"ec2:DescribeVpcs", "ec2:DescribeRegions", "iam:GetUser"} <= stack.all_actions()
+    assert_valid_policies(stack)
+
+
+class Proxy:
+    """Wraps a boto3 IAM client: reorders listings, injects errors."""
+
+    def __init__(self, inner, reverse=False, fail=None):
+        self.inner, self.reverse, self.fail = inner, reverse, dict(fail or {})
+        self.calls = []
+
+    def __getattr__(self, name):
+        fn = getattr(self.inner, name)
+
+        def call(**kw):
+            self.calls.append((name, kw.get("VersionId")))
+            queue = self.fail.get(name)
+            if queue:
+                code = queue.pop(0)
+                from botocore.exceptions import ClientError
+                raise ClientError({"Error": {"Code": code, "Message": "injected"}}, name)
+            resp = fn(**kw)
+            if name == "list_policy_versions" and self.reverse:
+                resp["Versions"] = list(reversed(resp["Versions"]))
+                resp["Versions"] = resp["Versions"][2:] + resp["Versions"][:2]
+            return resp
+        return call
+
+
+def test_pruning_deletes_oldest_by_date_not_list_order(stack, monkeypatch, capsys):
+    import store
+    arn = stack.policy_arns[0]
+    for a in ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeImages", "ec2:DescribeKeyPairs"]:
+        run(stack, monkeypatch, capsys, [denied_for(stack.user_arn, a)])
+    assert len(stack.versions(arn)) == 5
+    proxy = Proxy(stack.iam, reverse=True)
+    w = store.PolicyWriter(proxy, stack.policy_arns, sleep=lambda s: None)
+    w.read_defaults()
+    res = w.write(["ec2:DescribeRegions"])
+    assert res["ec2:DescribeRegions"][0] == "granted"
+    deleted = [v for n, v in proxy.calls if n == "delete_policy_version"]
+    assert deleted == ["v1"]
+
+
+def test_retries_throttling_and_concurrent_modification(stack, monkeypatch):
+    import store
+    proxy = Proxy(stack.iam, fail={"create_policy_version": ["Throttling", "ConcurrentModification",
+                                                              "LimitExceeded"],
+                                   "list_policy_versions": ["Throttling"]})
+    sleeps = []
+    w = store.PolicyWriter(proxy, stack.policy_arns, sleep=sleeps.append)
+    w.read_defaults()
+    res = w.write(["rds:DescribeDBInstances"])
+    assert res["rds:DescribeDBInstances"][0] == "granted"
+    assert "rds:DescribeDBInstances" in stack.all_actions()
+    assert len(sleeps) >= 4 and all(0 < s <= 2.0 for s in sleeps)
+
+
+def test_malformed_input_never_costs_the_batch(stack, monkeypatch, capsys):
+    stack.install_env(monkeypatch)
+    for bad in [None, {}, {"awslogs": {"data": "!!notbase64"}}, {"awslogs": {"data": "aGVsbG8="}},
+                {"awslogs": "x"}, []]:
+        capsys.readouterr()
+        handler.lambda_handler(bad, None)
+        lines = parse_lines(capsys.readouterr().out)
+        assert lines[0]["decision"] == "error" and lines[0]["reason"]
+        assert lines[-1]["lppg"] == "batch" and lines[-1]["errors"] == 1
+    good = denied_for(stack.user_arn, "sns:ListTopics")
+    weird = dict(record(stack.user_arn, "s3.amazonaws.com", "ListBuckets"), userIdentity="oops")
+    odd = record(stack.user_arn, 42, None, "AccessDenied", {"not": "a string"})
+    lines, batch = run(stack, monkeypatch, capsys, [good, weird, odd],
+                       raw_messages=["not json", "[1,2]", '"str"'])
+    decisions = [l["decision"] for l in lines]
+    assert decisions.count("granted") == 1 and decisions.count("error") == 4
+    assert batch["records"] == 6 and batch["errors"] == 4 and batch["other_principal"] == 1
+    assert "sns:ListTopics" in stack.all_actions()
+
+
+def test_control_message_ignored(stack, monkeypatch, capsys):
+    lines, batch = run(stack, monkeypatch, capsys, [], message_type="CONTROL_MESSAGE")
+    assert lines == [] and batch["records"] == 0 and batch["iam_calls"] == 0
+
+
+def test_guard_withholds_and_writes_nothing(stack, monkeypatch, capsys):
+    u, s = stack.user_arn, stack.name
+    recs = [
+        record(u, "cloudtrail.amazonaws.com", "StopLogging",
+               params={"name": "arn:aws:cloudtrail:us-east-1:123456789012:trail/%s-trail" % s}),
+        record(u, "iam.amazonaws.com", "PutUserPolicy", params={"userName": stack.user_name,
+                                                                "policyName": "x", "policyDocument": "{}"}),
+        record(u, "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", "AccessDeniedException",
+               params={"functionName": "%s-generator" % s}),
+        record(u, "iam.amazonaws.com", "CreatePolicyVersion", params={"policyArn": stack.policy_arns[2]}),
+        record(u, "logs.amazonaws.com", "PutSubscriptionFilter", "AccessDeniedException",
+               params={"logGroupName": "/lppg/%s/trail" % s, "filterName": "f"}),
+        record(u, "s3.amazonaws.com", "PutBucketPolicy",
+               params={"bucketName": "%s-trail-123456789012-us-east-1" % s}),
+        denied_for(u, "iam:PassRole", "arn:aws:iam::123456789012:role/%s-generator-role" % s),
+    ]
+    lines, batch = run(stack, monkeypatch, capsys, recs)
+    assert [l["decision"] for l in lines] == ["withheld"] * 7
+    assert all(l["reason"] and l["policy"] is None for l in lines)
+    assert batch["withheld"] == 7 and batch["policies_written"] == [] and batch["iam_calls"] == 0
+    assert stack.versions(stack.policy_arns[0])[0]["VersionId"] == "v1"
+
+
+def test_explicit_deny_and_not_permission_are_not_granted(stack, monkeypatch, capsys):
+    u = stack.user_arn
+    msg = ("User: %s is not authorized to perform: ssm:GetParameter on resource: x with an explicit deny in a "
+           "service control policy" % u)
+    recs = [record(u, "ssm.amazonaws.com", "GetParameter", "AccessDeniedException", msg),
+            record(u, "sts.amazonaws.com", "GetCallerIdentity"),
+            record(u, "signin.amazonaws.com", "ConsoleLogin", None, eventType="AwsConsoleSignIn")]
+    lines, batch = run(stack, monkeypatch, capsys, recs)
+    assert [(l["decision"], l["action"]) for l in lines] == [
+        ("explicit_deny", "ssm:GetParameter"), ("not_permission", None), ("not_permission", None)]
+    assert batch["policies_written"] == []
+
+
+def test_unverified_action_is_granted(stack, monkeypatch, capsys):
+    lines, batch = run(stack, monkeypatch, capsys,
+                       [record(stack.user_arn, "widgets.amazonaws.com", "ListWidgets", "AccessDeniedException")])
+    assert lines[0]["decision"] == "unverified" and lines[0]["access_level"] is None
+    assert lines[0]["version"] == "v2" and "widgets:ListWidgets" in stack.all_actions()
+    assert batch["granted"] == 1 and batch["unverified"] == 1
+
+
+def test_missing_configuration_fails_closed(stack, monkeypatch, capsys):
+    stack.install_env(monkeypatch)
+    monkeypatch.setenv("LPPG_GUARD", "{not json")
+    capsys.readouterr()
+    handler.lambda_handler(payload([denied_for(stack.user_arn, "sns:ListTopics")]), None)
+    lines = parse_lines(capsys.readouterr().out)
+    assert lines[0]["decision"] == "error" and "LPPG_GUARD" in lines[0]["reason"]
+    assert "sns:ListTopics" not in stack.all_actions()
+
+
+def test_spill_over_seven_policies_with_1000_actions(stack, monkeypatch, capsys):
+    actions = catalogue_actions(1050)
+    lines, batch = run(stack, monkeypatch, capsys, [denied_for(stack.user_arn, a) for a in actions])
+    assert [l["decision"] for l in lines].count("granted") == 1050
+    used = {l["policy"] for l in lines}
+    assert len(used) >= 5
+    assert_valid_policies(stack)
+    assert set(actions) <= stack.all_actions()
+    sizes = {s["policy"]: s["size"] for s in batch["policy_sizes"]}
+    assert all(v <= 6144 for v in sizes.values())
+    # every policy before the last one used is nearly full
+    order = [a for a in stack.policy_arns if a in used]
+    assert all(sizes[a] > 6000 for a in order[:-1])
+    # the placeholder is gone from spare policies that were written
+    for arn in order[1:]:
+        assert all(s["Sid"] != "LppgPlaceholder" for s in stack.document(arn)["Statement"])
+    # when everything is full -> error naming the problem
+    more = catalogue_actions(1700)[1050:]
+    lines, batch = run(stack, monkeypatch, capsys, [denied_for(stack.user_arn, a) for a in more])
+    errs = [l for l in lines if l["decision"] == "error"]
+    assert errs and "generator policies are full" in errs[0]["reason"]
+    assert_valid_policies(stack)
+
+
+def overlap(stack, monkeypatch, capsys, n_threads, per_thread, offset=0):
+    stack.install_env(monkeypatch)
+    monkeypatch.setattr(handler.time, "sleep", lambda s: __import__("time").sleep(min(s, 0.05)))
+    pool = catalogue_actions(offset + n_threads * per_thread)[offset:]
+    errors = []
+    barrier = threading.Barrier(n_threads)
+
+    def worker(i):
+        try:
+            recs = [denied_for(stack.user_arn, a) for a in pool[i * per_thread:(i + 1) * per_thread]]
+            barrier.wait()
+            handler.lambda_handler(payload(recs), None)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    lines = parse_lines(capsys.readouterr().out)
+    assert not [l for l in lines if l.get("decision") == "error"]
+    assert set(pool) <= stack.all_actions()
+    assert_valid_policies(stack)
+    return [l for l in lines if l["lppg"] == "batch"]
+
+
+def test_overlapping_invocations_lose_nothing(stack, monkeypatch, capsys):
+    batches = overlap(stack, monkeypatch, capsys, 24, 5)
+    assert len(batches) == 24
+    # the invocations really overlapped: more versions were written than one per invocation
+    assert sum(len(b["policies_written"]) for b in batches) > 24
+
+
+def test_overlapping_invocations_at_the_size_limit(stack, monkeypatch, capsys):
+    """20 overlapping invocations whose union overflows policies: spill under contention."""
+    batches = overlap(stack, monkeypatch, capsys, 20, 40, offset=2000)
+    assert len({w["policy"] for b in batches for w in b["policies_written"]}) >= 3
