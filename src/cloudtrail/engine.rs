@@ -1,0 +1,482 @@
+//! The rule engine: from a CloudTrail record to the IAM actions it was refused (or, for a successful call, used).
+//!
+//! This mirrors `assets/function/rules.py` (the generator function) step for step; both read the same data, and
+//! `tests/engine_agreement.rs` runs both on every shared vector. The evaluation order of [`classify_denied`]:
+//!
+//! 1. principal: `userIdentity.arn` is not the principal → [`Outcome::OtherPrincipal`];
+//! 2. `eventSource`/`eventName` listed as not a permission (console sign-in) → [`Outcome::NotPermission`];
+//! 3. `errorCode` absent, not an authorization failure, or a dry run → [`Outcome::NotDenied`];
+//! 4. the action: the first message pattern naming one (`message`), else `eventSource`/`eventName` (`event`);
+//!    none → [`Outcome::Error`];
+//! 5. canonical form (prefix lower case, the catalogue's casing); a malformed name → [`Outcome::Error`];
+//!    permissionless actions dropped, all of them → [`Outcome::NotPermission`];
+//! 6. the guard (the generator's own resources), when one is given → [`Outcome::Withheld`];
+//! 7. an explicit deny in `errorMessage` → [`Outcome::ExplicitDeny`];
+//! 8. otherwise → [`Outcome::Grant`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::record::{Record, UserIdentity};
+use super::rules::{catalogue, rules, AccessLevel, Rules};
+
+/// One IAM action in canonical spelling: lower-case prefix, the catalogue's casing for the name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Action {
+    pub name: String,
+    /// The catalogue's access level code (`L`, `R`, `W`, `P`, `T`); `None` when the catalogue does not know it.
+    pub level_code: Option<String>,
+    /// Whether the catalogue knows the action. Unknown actions are still granted (catalogues lag AWS).
+    pub verified: bool,
+}
+
+impl Action {
+    /// Canonicalises `prefix:Name` against the catalogue (`rules.py` `Rules.lookup`).
+    pub fn new(full: &str) -> Self {
+        let (prefix, name) = full.split_once(':').unwrap_or((full, ""));
+        let prefix = prefix.to_lowercase();
+        match catalogue().lookup(&prefix, name) {
+            Some((canon, level)) => Action {
+                name: format!("{prefix}:{canon}"),
+                level_code: Some(level.to_owned()),
+                verified: true,
+            },
+            None => Action {
+                name: format!("{prefix}:{name}"),
+                level_code: None,
+                verified: false,
+            },
+        }
+    }
+
+    pub fn level(&self) -> Option<AccessLevel> {
+        self.level_code.as_deref().and_then(AccessLevel::from_code)
+    }
+
+    pub fn prefix(&self) -> &str {
+        self.name.split_once(':').map_or(&self.name[..], |(p, _)| p)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// Where the actions came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DerivedFrom {
+    /// The error message named the denied action.
+    Message,
+    /// Derived from `eventSource` and `eventName`.
+    Event,
+}
+
+impl DerivedFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DerivedFrom::Message => "message",
+            DerivedFrom::Event => "event",
+        }
+    }
+}
+
+/// What a record means for the generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Another principal's call.
+    OtherPrincipal,
+    /// Not something an IAM permission governs (console sign-in, permissionless calls).
+    NotPermission,
+    /// Not an authorization failure (success, throttling, not found, dry run...).
+    NotDenied,
+    /// The actions that would let the call through.
+    Grant,
+    /// Would be granted, but the target is part of the generator itself.
+    Withheld,
+    /// Refused by an explicit deny: an Allow would not help, so it is never granted.
+    ExplicitDeny,
+    /// No valid IAM action can be derived.
+    Error,
+    /// A successful call's permissions ([`used`]).
+    Used,
+}
+
+impl Outcome {
+    /// The name used by the shared test vectors and the function's log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::OtherPrincipal => "other_principal",
+            Outcome::NotPermission => "not_permission",
+            Outcome::NotDenied => "not_denied",
+            Outcome::Grant => "grant",
+            Outcome::Withheld => "withheld",
+            Outcome::ExplicitDeny => "explicit_deny",
+            Outcome::Error => "error",
+            Outcome::Used => "used",
+        }
+    }
+}
+
+/// The full result for one record, field for field what `rules.py` `Rules.classify` returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// Set for grant, withheld and explicit deny.
+    pub actions: Vec<Action>,
+    pub derived_from: Option<DerivedFrom>,
+    /// The resource named in the error message, when a pattern captured one.
+    pub resource: Option<String>,
+    pub reason: String,
+}
+
+impl Decision {
+    fn new(outcome: Outcome) -> Self {
+        Decision {
+            outcome,
+            actions: Vec::new(),
+            derived_from: None,
+            resource: None,
+            reason: String::new(),
+        }
+    }
+}
+
+/// `rules.py` `ACTION_RE`, with Python's `$` (end, or before a final newline) spelled out.
+fn action_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\A[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_-]*\n?\z").expect("action regex"))
+}
+
+impl Rules {
+    /// Whether `eventSource`/`eventName` is listed as not a permission.
+    pub fn is_not_permission_event(&self, source: &str, name: &str) -> bool {
+        self.not_permission_events.iter().any(|m| {
+            m.event_source.as_deref() == Some(source) && m.event_name.as_deref().is_none_or(|n| n == name)
+        })
+    }
+
+    /// The action (and resource) named by an error message.
+    pub fn from_message<'m>(&self, message: &'m str) -> Option<(&'m str, Option<&'m str>)> {
+        if message.is_empty() {
+            return None;
+        }
+        self.message_patterns.iter().find_map(|p| {
+            let c = p.regex.captures(message)?;
+            let action = c.name("action").map(|m| m.as_str()).filter(|a| !a.is_empty())?;
+            Some((action, c.name("resource").map(|m| m.as_str())))
+        })
+    }
+
+    /// The IAM prefix for an event source (`monitoring.amazonaws.com` → `cloudwatch`).
+    pub fn prefix_for_source<'s>(&'s self, source: &'s str) -> &'s str {
+        if let Some(prefix) = self.source_prefix_exceptions.get(source) {
+            return prefix;
+        }
+        source.strip_suffix(".amazonaws.com").unwrap_or(source)
+    }
+
+    /// The event name without a trailing date suffix (`ListFunctions20150331` → `ListFunctions`).
+    pub fn strip_date_suffix<'n>(&self, name: &'n str) -> &'n str {
+        match &self.date_suffix {
+            Some(re) => re.captures(name).and_then(|c| c.name("base")).map_or(name, |m| m.as_str()),
+            None => name,
+        }
+    }
+
+    fn apigateway_action(&self, name: &str) -> Option<String> {
+        let api = self.apigateway.as_ref()?;
+        if api.prefer_catalogue_action && catalogue().contains_exact("apigateway", name) {
+            return Some(format!("apigateway:{name}"));
+        }
+        let mut verb = api.verb_by_event_name.get(name).map(String::as_str);
+        if verb.is_none() {
+            let mut best = "";
+            for (prefix, v) in &api.verb_by_event_prefix {
+                if let Some(rest) = name.strip_prefix(prefix.as_str()) {
+                    if prefix.len() > best.len() && rest.chars().next().is_none_or(char::is_uppercase) {
+                        best = prefix;
+                        verb = Some(v);
+                    }
+                }
+            }
+        }
+        verb.filter(|v| !v.is_empty()).map(|v| format!("apigateway:{v}"))
+    }
+
+    /// The raw action names derived from `eventSource`/`eventName` (before canonicalisation); may be empty.
+    pub fn from_event(&self, source: &str, name: &str) -> Vec<String> {
+        if source.is_empty() || name.is_empty() {
+            return Vec::new();
+        }
+        let name = self.strip_date_suffix(name);
+        if let Some(api) = &self.apigateway {
+            if source == api.event_source {
+                return self.apigateway_action(name).into_iter().collect();
+            }
+        }
+        let prefix = self.prefix_for_source(source);
+        if let Some(mapped) = self.event_name_exceptions.get(&prefix.to_lowercase()).and_then(|t| t.get(name)) {
+            return mapped.clone();
+        }
+        vec![format!("{prefix}:{name}")]
+    }
+}
+
+/// Canonicalises raw names: `Err(name)` for the first malformed one; permissionless actions dropped (returned
+/// second); duplicates removed, order kept.
+fn canonical_actions(rules: &Rules, raw: &[String]) -> Result<(Vec<Action>, Vec<String>), String> {
+    let mut actions: Vec<Action> = Vec::new();
+    let mut dropped = Vec::new();
+    for name in raw {
+        let action = Action::new(name);
+        if !action_re().is_match(&action.name) {
+            return Err(action.name);
+        }
+        if rules.permissionless_actions.contains(&action.name.to_lowercase()) {
+            dropped.push(action.name);
+            continue;
+        }
+        if actions.iter().all(|a| a.name != action.name) {
+            actions.push(action);
+        }
+    }
+    Ok((actions, dropped))
+}
+
+/// The IAM actions a successful call used, from `eventSource`/`eventName` alone (the same tables as for denied
+/// calls): canonical, permissionless ones dropped, duplicates removed, order kept. Empty for console sign-in and
+/// calls that need no permission. Names are not validated here (as in `rules.py` `Rules.used`): see
+/// [`is_valid_action`].
+pub fn map_event(event_source: &str, event_name: &str) -> Vec<Action> {
+    let rules = rules();
+    if rules.is_not_permission_event(event_source, event_name) {
+        return Vec::new();
+    }
+    let mut actions: Vec<Action> = Vec::new();
+    for name in rules.from_event(event_source, event_name) {
+        let action = Action::new(&name);
+        if !rules.permissionless_actions.contains(&action.name.to_lowercase())
+            && actions.iter().all(|a| a.name != action.name)
+        {
+            actions.push(action);
+        }
+    }
+    actions
+}
+
+/// Whether `name` is a well-formed IAM action name (`prefix:Name`).
+pub fn is_valid_action(name: &str) -> bool {
+    action_re().is_match(name)
+}
+
+/// The permissions a successful call of `principal` used (`rules.py` `Rules.used`); `errorCode` is ignored.
+/// `principal`: `Some` compares it with `userIdentity.arn` exactly; `None` accepts every principal.
+pub fn used(record: &Record, principal: Option<&str>) -> Decision {
+    if let Some(p) = principal {
+        if record.user_identity.is_none() || record.identity_arn() != Some(p) {
+            return Decision::new(Outcome::OtherPrincipal);
+        }
+    }
+    let actions = map_event(record.event_source(), record.event_name());
+    if actions.is_empty() {
+        return Decision::new(Outcome::NotPermission);
+    }
+    let mut d = Decision::new(Outcome::Used);
+    d.actions = actions;
+    d.derived_from = Some(DerivedFrom::Event);
+    d
+}
+
+/// The guard: the generator's own resources, which are never granted (`rules.py` `Guard`).
+#[derive(Debug, Clone)]
+pub struct Guard {
+    arns: Vec<(String, Regex)>,
+    names: Vec<(String, Vec<String>)>,
+}
+
+impl Guard {
+    /// Reads the guard spec (`LPPG_GUARD`): `{"arns": [glob...], "names": {"<requestParameters key>": [names]}}`.
+    pub fn from_value(spec: &Value) -> Result<Self, String> {
+        let spec = spec.as_object().ok_or("guard must be a JSON object")?;
+        let arns = match spec.get("arns") {
+            None => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or("guard.arns must be a list of strings")?,
+            Some(_) => return Err("guard.arns must be a list of strings".into()),
+        };
+        let names = match spec.get("names") {
+            None => Vec::new(),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| {
+                    let list = v.as_array()?.iter().map(|x| x.as_str().map(str::to_owned)).collect::<Option<_>>()?;
+                    Some((k.clone(), list))
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or("guard.names must map keys to lists of strings")?,
+            Some(_) => return Err("guard.names must map keys to lists of strings".into()),
+        };
+        let arns = arns
+            .into_iter()
+            .map(|a| {
+                let body: Vec<String> = a.split('*').map(regex::escape).collect();
+                let re = Regex::new(&format!(r"\A{}\n?\z", body.join(".*"))).expect("escaped glob");
+                (a, re)
+            })
+            .collect();
+        Ok(Guard { arns, names })
+    }
+
+    fn arn_match(&self, value: &str) -> Option<&str> {
+        // Python's `.*` does not cross newlines.
+        self.arns.iter().find(|(_, re)| re.is_match(value)).map(|(p, _)| p.as_str())
+    }
+
+    /// Why the target is guarded, if it is.
+    pub fn check(&self, resource: Option<&str>, params: Option<&Map<String, Value>>) -> Option<String> {
+        if let Some(resource) = resource.filter(|r| !r.is_empty()) {
+            if let Some(p) = self.arn_match(resource) {
+                return Some(format!("target {resource} is part of the generator (guard pattern {p})"));
+            }
+        }
+        let params = params?;
+        for (key, values) in &self.names {
+            let Some(v) = params.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if values.iter().any(|x| x == v) {
+                return Some(format!("requestParameters.{key}={v} is part of the generator"));
+            }
+            if let Some(p) = self.arn_match(v) {
+                return Some(format!("requestParameters.{key}={v} is part of the generator (guard pattern {p})"));
+            }
+            if v.starts_with("arn:") {
+                let last = v.rsplit(['/', ':']).next().unwrap_or(v);
+                if values.iter().any(|x| x == last) {
+                    return Some(format!("requestParameters.{key}={v} is part of the generator"));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Classifies one record as the generator function does. `principal`: `Some` compares it with `userIdentity.arn`
+/// exactly, as the function does; `None` accepts every principal (`lppg generate` filters principals itself).
+pub fn classify_denied(record: &Record, principal: Option<&str>) -> Decision {
+    classify_with_guard(record, principal, None)
+}
+
+/// [`classify_denied`] with the function's guard and the record's `requestParameters`.
+pub fn classify_with_guard(
+    record: &Record,
+    principal: Option<&str>,
+    guard: Option<(&Guard, Option<&Map<String, Value>>)>,
+) -> Decision {
+    let rules = rules();
+    if let Some(p) = principal {
+        if p.is_empty() || record.identity_arn() != Some(p) {
+            return Decision::new(Outcome::OtherPrincipal);
+        }
+    }
+    let (source, name) = (record.event_source(), record.event_name());
+    if rules.is_not_permission_event(source, name) {
+        let mut d = Decision::new(Outcome::NotPermission);
+        d.reason = format!("{source} is not governed by IAM permissions");
+        return d;
+    }
+    let code = record.error_code.as_deref().unwrap_or("");
+    if code.is_empty() || rules.not_denied_error_codes.contains(code) || !rules.denied_error_codes.contains(code) {
+        return Decision::new(Outcome::NotDenied);
+    }
+    let message = record.error_message.as_deref();
+    let (raw, derived, resource) = match message.and_then(|m| rules.from_message(m)) {
+        Some((action, resource)) => (vec![action.to_owned()], DerivedFrom::Message, resource),
+        None => (rules.from_event(source, name), DerivedFrom::Event, None),
+    };
+    let mut d = Decision::new(Outcome::Error);
+    d.derived_from = Some(derived);
+    d.resource = resource.map(str::to_owned);
+    if raw.is_empty() {
+        d.reason = format!("cannot derive an IAM action from eventSource {source:?} eventName {name:?}");
+        return d;
+    }
+    let (actions, dropped) = match canonical_actions(rules, &raw) {
+        Ok(r) => r,
+        Err(bad) => {
+            d.reason = format!("derived action {bad:?} is not a valid IAM action name");
+            return d;
+        }
+    };
+    if actions.is_empty() {
+        d.outcome = Outcome::NotPermission;
+        d.reason = format!("{} needs no IAM permission", dropped.join(", "));
+        return d;
+    }
+    d.actions = actions;
+    if let Some((guard, params)) = guard {
+        if let Some(why) = guard.check(resource, params) {
+            d.outcome = Outcome::Withheld;
+            d.reason = why;
+            return d;
+        }
+    }
+    if let Some(m) = message.filter(|m| rules.explicit_deny.as_ref().is_some_and(|re| re.is_match(m))) {
+        d.outcome = Outcome::ExplicitDeny;
+        let short: String = m.chars().take(300).collect();
+        d.reason = format!("explicitly denied ({short}); an Allow cannot fix this");
+        return d;
+    }
+    d.outcome = Outcome::Grant;
+    d
+}
+
+/// Reads a record from a JSON value with Python's leniency: a field of the wrong type counts as absent.
+pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
+    let obj = value.as_object()?;
+    let s = |k: &str| obj.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+    let user_identity = obj.get("userIdentity").and_then(Value::as_object).map(|u| UserIdentity {
+        kind: u.get("type").and_then(Value::as_str).map(Cow::Borrowed),
+        arn: u.get("arn").and_then(Value::as_str).map(Cow::Borrowed),
+        session_context: None,
+    });
+    Some(Record {
+        event_source: s("eventSource"),
+        event_name: s("eventName"),
+        event_time: s("eventTime"),
+        event_type: s("eventType"),
+        event_id: s("eventID"),
+        error_code: s("errorCode"),
+        error_message: s("errorMessage"),
+        user_identity,
+    })
+}
+
+/// [`used`] on a JSON value, as `rules.py` sees it.
+pub fn used_value(record: &Value, principal: Option<&str>) -> Decision {
+    match record_from_value(record) {
+        Some(parsed) => used(&parsed, principal),
+        None => Decision::new(Outcome::OtherPrincipal),
+    }
+}
+
+/// [`classify_with_guard`] on a JSON value, as the function sees it (tests, tools). A value that is not an object
+/// is an [`Outcome::Error`].
+pub fn classify_value(record: &Value, principal: Option<&str>, guard: Option<&Guard>) -> Decision {
+    let Some(parsed) = record_from_value(record) else {
+        let mut d = Decision::new(Outcome::Error);
+        d.reason = "record is not a JSON object".into();
+        return d;
+    };
+    let params = record.get("requestParameters").and_then(Value::as_object);
+    classify_with_guard(&parsed, principal, guard.map(|g| (g, params)))
+}

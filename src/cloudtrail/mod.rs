@@ -1,0 +1,15 @@
+//! Pure CloudTrail processing: record parsing, the rule engine shared with the generator function, and the
+//! streaming scanner behind `lppg generate`. No AWS types here.
+
+pub mod engine;
+pub mod record;
+pub mod rules;
+pub mod scan;
+pub mod vectors;
+
+pub use engine::{
+    classify_denied, classify_value, classify_with_guard, is_valid_action, map_event, used, used_value, Action, Decision,
+    DerivedFrom, Guard, Outcome,
+};
+pub use record::Record;
+pub use rules::{catalogue, rules, AccessLevel};

@@ -1,0 +1,285 @@
+//! The mapping rules and the IAM action catalogue, compiled into the binary from `assets/function/`.
+//!
+//! The same files drive the Python generator function, so the CLI and the function cannot drift apart: the data is
+//! shared and `tests/engine_agreement.rs` checks that both engines read it the same way.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::Deserialize;
+
+/// `assets/function/mapping.json`, verbatim.
+pub const MAPPING_JSON: &str = include_str!("../../assets/function/mapping.json");
+/// `assets/function/iam-actions.json`, verbatim: `{"<prefix>": {"<Action>": "L|R|W|P|T"}}`.
+pub const CATALOGUE_JSON: &str = include_str!("../../assets/function/iam-actions.json");
+
+/// The raw shape of `mapping.json`. Unknown keys are ignored here; the agreement test with the Python engine is what
+/// catches a new key that changes behaviour.
+#[derive(Debug, Deserialize)]
+struct RawRules {
+    #[serde(default)]
+    denied_error_codes: Vec<String>,
+    #[serde(default)]
+    not_denied_error_codes: Vec<String>,
+    #[serde(default)]
+    message_patterns: Vec<RawPattern>,
+    #[serde(default)]
+    explicit_deny_regex: Option<String>,
+    #[serde(default)]
+    source_prefix_exceptions: HashMap<String, String>,
+    #[serde(default)]
+    event_name_exceptions: HashMap<String, HashMap<String, Vec<String>>>,
+    #[serde(default)]
+    date_suffix_regex: Option<String>,
+    #[serde(default)]
+    permissionless_actions: Vec<String>,
+    #[serde(default)]
+    not_permission_events: Vec<RawEventMatch>,
+    #[serde(default)]
+    apigateway: Option<RawApiGateway>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPattern {
+    #[serde(default)]
+    id: String,
+    regex: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawEventMatch {
+    #[serde(default)]
+    event_source: Option<String>,
+    #[serde(default)]
+    event_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawApiGateway {
+    event_source: String,
+    #[serde(default)]
+    prefer_catalogue_action: bool,
+    #[serde(default)]
+    verb_by_event_name: HashMap<String, String>,
+    /// An object; its order matters (first matching prefix wins), which `preserve_order` keeps.
+    #[serde(default)]
+    verb_by_event_prefix: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One message pattern: a regex with a named group `action`.
+#[derive(Debug)]
+pub struct MessagePattern {
+    pub id: String,
+    pub regex: Regex,
+}
+
+/// A record selector for calls that are not IAM permissions (for example console sign-in).
+#[derive(Debug)]
+pub struct EventMatch {
+    pub event_source: Option<String>,
+    pub event_name: Option<String>,
+}
+
+/// API Gateway: the action is an HTTP verb chosen by the event name's leading word.
+#[derive(Debug)]
+pub struct ApiGateway {
+    pub event_source: String,
+    /// Use the event name itself when the catalogue has `apigateway:<eventName>`.
+    pub prefer_catalogue_action: bool,
+    /// Exact event names with their verb (checked before the prefixes).
+    pub verb_by_event_name: HashMap<String, String>,
+    /// In file order: the longest matching prefix wins, the first among equals.
+    pub verb_by_event_prefix: Vec<(String, String)>,
+}
+
+/// The compiled rules.
+#[derive(Debug)]
+pub struct Rules {
+    pub denied_error_codes: HashSet<String>,
+    pub not_denied_error_codes: HashSet<String>,
+    pub message_patterns: Vec<MessagePattern>,
+    pub explicit_deny: Option<Regex>,
+    pub source_prefix_exceptions: HashMap<String, String>,
+    /// prefix (lower case) → event name → actions.
+    pub event_name_exceptions: HashMap<String, HashMap<String, Vec<String>>>,
+    pub date_suffix: Option<Regex>,
+    /// Lower-cased `prefix:action` names.
+    pub permissionless_actions: HashSet<String>,
+    pub not_permission_events: Vec<EventMatch>,
+    pub apigateway: Option<ApiGateway>,
+}
+
+fn compile(what: &str, re: &str) -> Regex {
+    // Python's named groups `(?P<name>...)` are valid Rust regex syntax; the data keeps to the common subset.
+    Regex::new(re)
+        .unwrap_or_else(|e| panic!("assets/function/mapping.json: bad {what} regex {re:?}: {e}"))
+}
+
+impl Rules {
+    /// Parses and compiles a `mapping.json` document.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: RawRules = serde_json::from_str(text)?;
+        Ok(Rules {
+            denied_error_codes: raw.denied_error_codes.into_iter().collect(),
+            not_denied_error_codes: raw.not_denied_error_codes.into_iter().collect(),
+            message_patterns: raw
+                .message_patterns
+                .into_iter()
+                .map(|p| MessagePattern {
+                    regex: compile("message pattern", &p.regex),
+                    id: p.id,
+                })
+                .collect(),
+            explicit_deny: raw
+                .explicit_deny_regex
+                .as_deref()
+                .map(|r| compile("explicit deny", r)),
+            source_prefix_exceptions: raw.source_prefix_exceptions,
+            event_name_exceptions: raw
+                .event_name_exceptions
+                .into_iter()
+                .map(|(k, v)| (k.to_lowercase(), v))
+                .collect(),
+            date_suffix: raw
+                .date_suffix_regex
+                .as_deref()
+                .map(|r| compile("date suffix", r)),
+            permissionless_actions: raw
+                .permissionless_actions
+                .iter()
+                .map(|a| a.to_lowercase())
+                .collect(),
+            not_permission_events: raw
+                .not_permission_events
+                .into_iter()
+                .map(|m| EventMatch {
+                    event_source: m.event_source,
+                    event_name: m.event_name,
+                })
+                .collect(),
+            apigateway: raw.apigateway.map(|a| ApiGateway {
+                event_source: a.event_source,
+                prefer_catalogue_action: a.prefer_catalogue_action,
+                verb_by_event_name: a.verb_by_event_name,
+                verb_by_event_prefix: a
+                    .verb_by_event_prefix
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                    .collect(),
+            }),
+        })
+    }
+}
+
+/// The rules compiled into the binary, parsed on first use.
+pub fn rules() -> &'static Rules {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    RULES.get_or_init(|| {
+        Rules::from_json(MAPPING_JSON).expect("assets/function/mapping.json is valid")
+    })
+}
+
+/// IAM access level, from the catalogue's one-letter code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AccessLevel {
+    List,
+    Read,
+    Write,
+    PermissionsManagement,
+    Tagging,
+}
+
+impl AccessLevel {
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "L" => AccessLevel::List,
+            "R" => AccessLevel::Read,
+            "W" => AccessLevel::Write,
+            "P" => AccessLevel::PermissionsManagement,
+            "T" => AccessLevel::Tagging,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AccessLevel::List => "L",
+            AccessLevel::Read => "R",
+            AccessLevel::Write => "W",
+            AccessLevel::PermissionsManagement => "P",
+            AccessLevel::Tagging => "T",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessLevel::List => "List",
+            AccessLevel::Read => "Read",
+            AccessLevel::Write => "Write",
+            AccessLevel::PermissionsManagement => "Permissions management",
+            AccessLevel::Tagging => "Tagging",
+        }
+    }
+}
+
+/// The IAM action catalogue: `prefix` → action → access level code, as in the file, plus a lower-case index.
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    services: HashMap<String, HashMap<String, String>>,
+    /// `prefix` → lower-case action → the catalogue's spelling (the last one in file order, as Python's dict
+    /// comprehension keeps).
+    lower: HashMap<String, HashMap<String, String>>,
+}
+
+impl Catalogue {
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        // serde_json keeps the file's order here (`preserve_order`), so the lower-case index matches Python's.
+        let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
+        let mut services = HashMap::new();
+        let mut lower = HashMap::new();
+        for (prefix, actions) in raw {
+            let actions: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_value(actions)?;
+            let mut exact = HashMap::new();
+            let mut index = HashMap::new();
+            for (name, level) in actions {
+                index.insert(name.to_lowercase(), name.clone());
+                exact.insert(name, level.as_str().unwrap_or_default().to_owned());
+            }
+            services.insert(prefix.clone(), exact);
+            lower.insert(prefix, index);
+        }
+        Ok(Catalogue { services, lower })
+    }
+
+    /// Looks up `prefix` (already lower-case) and `name`: exactly first, then ignoring case. Returns the
+    /// catalogue's spelling and the access level code.
+    pub fn lookup(&self, prefix: &str, name: &str) -> Option<(&str, &str)> {
+        let service = self.services.get(prefix)?;
+        if let Some((canon, level)) = service.get_key_value(name) {
+            return Some((canon, level));
+        }
+        let canon = self.lower.get(prefix)?.get(&name.to_lowercase())?;
+        Some((canon, service.get(canon).map_or("", String::as_str)))
+    }
+
+    /// Whether the catalogue has exactly `prefix:name` (no case folding).
+    pub fn contains_exact(&self, prefix: &str, name: &str) -> bool {
+        self.services
+            .get(prefix)
+            .is_some_and(|s| s.contains_key(name))
+    }
+
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.services.contains_key(prefix)
+    }
+}
+
+/// The catalogue compiled into the binary, parsed on first use.
+pub fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        Catalogue::from_json(CATALOGUE_JSON).expect("assets/function/iam-actions.json is valid")
+    })
+}

@@ -1,0 +1,662 @@
+//! The streaming scanner behind `lppg generate`: walks files and directory trees, decompresses and parses them in
+//! parallel, and folds each record into small per-thread tallies. Nothing holds the input set in memory: a worker
+//! holds one file (or, for JSON lines, one line) at a time, and the tallies grow with the number of distinct
+//! events and principals, not with the number of records.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+
+use flate2::bufread::MultiGzDecoder;
+
+use super::engine::{classify_denied, Action, DerivedFrom, Outcome};
+use super::record::{parse_document, parse_documents, Record};
+
+/// One input: a file (possibly gzip-compressed) or standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn display(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".to_owned(),
+        }
+    }
+}
+
+/// Which calls to collect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Successful calls: the permissions that were used.
+    Used,
+    /// Refused calls: what the generator function would have granted.
+    Denied,
+}
+
+/// What to select.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub mode: Mode,
+    /// Empty: every principal.
+    pub principals: Vec<String>,
+    /// Inclusive lower bound on `eventTime`, as `YYYY-MM-DDTHH:MM:SSZ`.
+    pub since: Option<String>,
+    /// Exclusive upper bound on `eventTime`, as `YYYY-MM-DDTHH:MM:SSZ`.
+    pub until: Option<String>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+/// Live counters, readable while the scan runs (for a progress display).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub files: AtomicU64,
+    pub records: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl Counters {
+    /// Files, records and bytes so far.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.files.load(Ordering::Relaxed),
+            self.records.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A file that could not be read completely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub input: String,
+    pub message: String,
+    /// Records of this file that were still used (those before a truncation).
+    pub records: u64,
+}
+
+/// How often one action was seen, and how it was derived.
+#[derive(Debug, Clone)]
+pub struct ActionTally {
+    pub action: Action,
+    pub count: u64,
+    pub from_message: u64,
+    pub from_event: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+impl ActionTally {
+    fn new(action: Action) -> Self {
+        ActionTally {
+            action,
+            count: 0,
+            from_message: 0,
+            from_event: 0,
+            first_seen: None,
+            last_seen: None,
+        }
+    }
+
+    fn add(&mut self, count: u64, derived: DerivedFrom, first: Option<&str>, last: Option<&str>) {
+        self.count += count;
+        match derived {
+            DerivedFrom::Message => self.from_message += count,
+            DerivedFrom::Event => self.from_event += count,
+        }
+        if let Some(t) = first {
+            if self.first_seen.as_deref().is_none_or(|f| t < f) {
+                self.first_seen = Some(t.to_owned());
+            }
+        }
+        if let Some(t) = last {
+            if self.last_seen.as_deref().is_none_or(|l| t > l) {
+                self.last_seen = Some(t.to_owned());
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &ActionTally) {
+        self.count += other.count;
+        self.from_message += other.from_message;
+        self.from_event += other.from_event;
+        self.add(
+            0,
+            DerivedFrom::Event,
+            other.first_seen.as_deref(),
+            other.last_seen.as_deref(),
+        );
+    }
+}
+
+/// The result of a scan.
+#[derive(Debug, Default)]
+pub struct ScanSummary {
+    /// Inputs opened (including those with problems).
+    pub files: u64,
+    /// Records parsed.
+    pub records: u64,
+    /// Bytes of JSON parsed (after decompression).
+    pub bytes: u64,
+    /// Records of the selected principals (all of them without `--principal`), at any time.
+    pub matched: u64,
+    /// Records of the selected principals inside the time window (any outcome).
+    pub selected: u64,
+    /// Granted (or used) actions, by canonical name.
+    pub actions: BTreeMap<String, ActionTally>,
+    /// `--denied`: actions refused by an explicit deny (never granted).
+    pub explicit_denies: BTreeMap<String, ActionTally>,
+    /// `--denied`: refused calls that no permission fixes (or, for used calls, that need none).
+    pub not_permission: u64,
+    /// Records per principal (role ARN for assumed-role sessions), over every record read.
+    pub principals: HashMap<String, u64>,
+    pub problems: Vec<Problem>,
+}
+
+impl ScanSummary {
+    /// Principals by record count, busiest first.
+    pub fn busiest_principals(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut all: Vec<(&str, u64)> = self
+            .principals
+            .iter()
+            .map(|(p, c)| (p.as_str(), *c))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        all.truncate(n);
+        all
+    }
+
+    /// Records made by the selected principals, whatever their time.
+    pub fn principals_matched(&self) -> u64 {
+        self.matched
+    }
+
+    /// Whether at least one input was read without a problem, or some records were read.
+    pub fn any_read(&self) -> bool {
+        self.records > 0 || self.files > self.problems.len() as u64
+    }
+}
+
+/// Keeps at most this many problems (a count of the rest is reported).
+const MAX_PROBLEMS: usize = 1_000;
+/// A worker's file buffer above this size is released after use, so one big file does not pin memory.
+const KEEP_BUFFER: usize = 64 << 20;
+
+/// Scans `inputs` (files, directories, or `-`), updating `counters` as it goes.
+pub fn scan(inputs: &[String], options: &ScanOptions, counters: &Counters) -> ScanSummary {
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let filter = Filter::new(options);
+    let (tx, rx) = sync_channel::<Input>(4_096);
+    let rx = Arc::new(Mutex::new(rx));
+    let walk_problems = Mutex::new(Vec::new());
+
+    let locals: Vec<Local> = std::thread::scope(|scope| {
+        let walker = scope.spawn(|| {
+            for arg in inputs {
+                if arg == "-" {
+                    if tx.send(Input::Stdin).is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                if let Err(problem) = walk(Path::new(arg), &|input| tx.send(input).is_ok()) {
+                    walk_problems.lock().expect("walk problems").push(problem);
+                }
+            }
+            drop(tx);
+        });
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = Arc::clone(&rx);
+                let filter = &filter;
+                scope.spawn(move || worker(&rx, filter, counters))
+            })
+            .collect();
+        walker.join().expect("walker thread");
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker thread"))
+            .collect()
+    });
+
+    let mut summary = ScanSummary::default();
+    summary.problems = walk_problems.into_inner().expect("walk problems");
+    summary.files += summary.problems.len() as u64;
+    let mut used: HashMap<(String, String), EventTally> = HashMap::new();
+    for local in locals {
+        summary.files += local.files;
+        summary.records += local.records;
+        summary.bytes += local.bytes;
+        summary.selected += local.selected;
+        summary.matched += local.matched;
+        summary.not_permission += local.not_permission;
+        for (p, c) in local.principals {
+            *summary.principals.entry(p).or_default() += c;
+        }
+        for (source, names) in local.events {
+            for (name, tally) in names {
+                used.entry((source.clone(), name))
+                    .or_default()
+                    .merge(&tally);
+            }
+        }
+        merge_tallies(&mut summary.actions, local.granted);
+        merge_tallies(&mut summary.explicit_denies, local.explicit);
+        for p in local.problems {
+            if summary.problems.len() < MAX_PROBLEMS {
+                summary.problems.push(p);
+            }
+        }
+    }
+    // Used calls: map each distinct event once, not once per record.
+    for ((source, name), tally) in used {
+        let actions = super::engine::map_event(&source, &name);
+        if actions.is_empty() {
+            summary.not_permission += tally.count;
+        }
+        for action in actions {
+            summary
+                .actions
+                .entry(action.name.clone())
+                .or_insert_with(|| ActionTally::new(action))
+                .add(
+                    tally.count,
+                    DerivedFrom::Event,
+                    tally.first.as_deref(),
+                    tally.last.as_deref(),
+                );
+        }
+    }
+    summary.problems.sort_by(|a, b| a.input.cmp(&b.input));
+    summary
+}
+
+fn merge_tallies(into: &mut BTreeMap<String, ActionTally>, from: BTreeMap<String, ActionTally>) {
+    for (name, tally) in from {
+        match into.get_mut(&name) {
+            Some(t) => t.merge(&tally),
+            None => {
+                into.insert(name, tally);
+            }
+        }
+    }
+}
+
+/// Sends every file under `path` (sorted by name; hidden entries and CloudTrail digest folders skipped).
+fn walk(path: &Path, send: &dyn Fn(Input) -> bool) -> Result<bool, Problem> {
+    let problem = |e: io::Error| Problem {
+        input: path.display().to_string(),
+        message: e.to_string(),
+        records: 0,
+    };
+    let meta = std::fs::metadata(path).map_err(problem)?;
+    if !meta.is_dir() {
+        return Ok(send(Input::File(path.to_owned())));
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(problem)?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && name != "CloudTrail-Digest"
+        })
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for entry in entries {
+        match walk(&entry, send) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            // A sub-entry that vanished or cannot be read: skip it quietly only if it is not a file we were given.
+            Err(_) => {}
+        }
+    }
+    Ok(true)
+}
+
+/// Which records count.
+struct Filter {
+    mode: Mode,
+    principals: Vec<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+impl Filter {
+    fn new(options: &ScanOptions) -> Self {
+        Filter {
+            mode: options.mode,
+            principals: options.principals.clone(),
+            since: options.since.clone(),
+            until: options.until.clone(),
+        }
+    }
+
+    fn in_window(&self, record: &Record) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        let Some(t) = record.event_time.as_deref().and_then(normalise_time) else {
+            return false;
+        };
+        self.since.as_deref().is_none_or(|s| t.as_str() >= s)
+            && self.until.as_deref().is_none_or(|u| t.as_str() < u)
+    }
+}
+
+/// `eventTime` as `YYYY-MM-DDTHH:MM:SSZ` (CloudTrail's own format is already this; others are converted).
+pub fn normalise_time(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    if b.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z' {
+        return Some(t.to_owned());
+    }
+    let parsed = humantime::parse_rfc3339_weak(t).ok()?;
+    let mut s = humantime::format_rfc3339_seconds(parsed).to_string();
+    s.truncate(19);
+    s.push('Z');
+    Some(s)
+}
+
+#[derive(Debug, Default)]
+struct EventTally {
+    count: u64,
+    first: Option<String>,
+    last: Option<String>,
+}
+
+impl EventTally {
+    fn see(&mut self, time: Option<&str>) {
+        self.count += 1;
+        if let Some(t) = time {
+            if self.first.as_deref().is_none_or(|f| t < f) {
+                self.first = Some(t.to_owned());
+            }
+            if self.last.as_deref().is_none_or(|l| t > l) {
+                self.last = Some(t.to_owned());
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &EventTally) {
+        self.count += other.count;
+        if let Some(t) = other.first.as_deref() {
+            if self.first.as_deref().is_none_or(|f| t < f) {
+                self.first = Some(t.to_owned());
+            }
+        }
+        if let Some(t) = other.last.as_deref() {
+            if self.last.as_deref().is_none_or(|l| t > l) {
+                self.last = Some(t.to_owned());
+            }
+        }
+    }
+}
+
+/// One worker's tallies.
+#[derive(Default)]
+struct Local {
+    files: u64,
+    records: u64,
+    bytes: u64,
+    matched: u64,
+    selected: u64,
+    not_permission: u64,
+    principals: HashMap<String, u64>,
+    /// Used calls: event source → event name → tally.
+    events: HashMap<String, HashMap<String, EventTally>>,
+    granted: BTreeMap<String, ActionTally>,
+    explicit: BTreeMap<String, ActionTally>,
+    problems: Vec<Problem>,
+}
+
+impl Local {
+    fn record(&mut self, filter: &Filter, record: &Record) {
+        self.records += 1;
+        let principal = record.principal();
+        if let Some(p) = principal {
+            match self.principals.get_mut(p) {
+                Some(c) => *c += 1,
+                None => {
+                    self.principals.insert(p.to_owned(), 1);
+                }
+            }
+        }
+        if !filter.principals.is_empty() && !filter.principals.iter().any(|p| record.made_by(p)) {
+            return;
+        }
+        self.matched += 1;
+        if !filter.in_window(record) {
+            return;
+        }
+        self.selected += 1;
+        match filter.mode {
+            Mode::Used => {
+                if record.error_code.as_deref().is_some_and(|c| !c.is_empty()) {
+                    return;
+                }
+                if !matches!(record.event_type.as_deref(), None | Some("AwsApiCall")) {
+                    return;
+                }
+                let (source, name) = (record.event_source(), record.event_name());
+                if source.is_empty() || name.is_empty() {
+                    return;
+                }
+                let names = match self.events.get_mut(source) {
+                    Some(n) => n,
+                    None => self.events.entry(source.to_owned()).or_default(),
+                };
+                let tally = match names.get_mut(name) {
+                    Some(t) => t,
+                    None => names.entry(name.to_owned()).or_default(),
+                };
+                tally.see(record.event_time.as_deref());
+            }
+            Mode::Denied => {
+                let decision = classify_denied(record, None);
+                let time = record.event_time.as_deref();
+                let derived = decision.derived_from.unwrap_or(DerivedFrom::Event);
+                match decision.outcome {
+                    Outcome::Grant => add_actions(&mut self.granted, decision.actions, derived, time),
+                    Outcome::ExplicitDeny => add_actions(&mut self.explicit, decision.actions, derived, time),
+                    Outcome::NotPermission | Outcome::Error => self.not_permission += 1,
+                    Outcome::Withheld | Outcome::NotDenied | Outcome::OtherPrincipal | Outcome::Used => {}
+                }
+            }
+        }
+    }
+}
+
+fn add_actions(
+    into: &mut BTreeMap<String, ActionTally>,
+    actions: Vec<Action>,
+    derived: DerivedFrom,
+    time: Option<&str>,
+) {
+    for action in actions {
+        into.entry(action.name.clone())
+            .or_insert_with(|| ActionTally::new(action))
+            .add(1, derived, time, time);
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<Input>>, filter: &Filter, counters: &Counters) -> Local {
+    let mut local = Local::default();
+    let mut buf = Vec::new();
+    loop {
+        let next = rx.lock().expect("input queue").recv();
+        let Ok(input) = next else { break };
+        local.files += 1;
+        let before = local.records;
+        let result = read_input(&input, filter, &mut local, &mut buf, counters);
+        counters.files.fetch_add(1, Ordering::Relaxed);
+        if let Err(message) = result {
+            local.problems.push(Problem {
+                input: input.display(),
+                message,
+                records: local.records - before,
+            });
+        }
+        if buf.capacity() > KEEP_BUFFER {
+            buf = Vec::new();
+        }
+    }
+    local
+}
+
+/// Reads one input into the worker's tallies. `Err` describes a problem; records read before it still count.
+fn read_input(
+    input: &Input,
+    filter: &Filter,
+    local: &mut Local,
+    buf: &mut Vec<u8>,
+    counters: &Counters,
+) -> Result<(), String> {
+    match input {
+        Input::File(path) => {
+            let file = File::open(path).map_err(|e| e.to_string())?;
+            read_stream(
+                BufReader::with_capacity(256 << 10, file),
+                filter,
+                local,
+                buf,
+                counters,
+            )
+        }
+        Input::Stdin => read_stream(io::stdin().lock(), filter, local, buf, counters),
+    }
+}
+
+fn read_stream<R: BufRead>(
+    mut raw: R,
+    filter: &Filter,
+    local: &mut Local,
+    buf: &mut Vec<u8>,
+    counters: &Counters,
+) -> Result<(), String> {
+    let head = raw.fill_buf().map_err(|e| e.to_string())?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz = BufReader::with_capacity(256 << 10, MultiGzDecoder::new(raw));
+        read_lines(gz, filter, local, buf, counters)
+    } else {
+        read_lines(raw, filter, local, buf, counters)
+    }
+}
+
+fn read_error(e: io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => "truncated: unexpected end of file".to_owned(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            format!("corrupt compressed data: {e}")
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn read_lines<R: BufRead>(
+    mut reader: R,
+    filter: &Filter,
+    local: &mut Local,
+    buf: &mut Vec<u8>,
+    counters: &Counters,
+) -> Result<(), String> {
+    let before = local.records;
+    let mut line_no = 0u64;
+    let mut bad = 0u64;
+    let mut first_bad: Option<String> = None;
+    let mut reported = 0u64;
+    let mut failure = None;
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            // Truncated or corrupt: use what was read (the records before the damage), then report it.
+            Err(e) => failure = Some(read_error(e)),
+        }
+        local.bytes += buf.len() as u64;
+        counters
+            .bytes
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        line_no += 1;
+        let line = buf.trim_ascii();
+        if !line.is_empty() {
+            // A CloudWatch Logs export line is `<timestamp> <json>`.
+            let json = if matches!(line[0], b'{' | b'[') {
+                line
+            } else {
+                match line.iter().position(|&b| b == b' ') {
+                    Some(sp) => line[sp..].trim_ascii_start(),
+                    None => line,
+                }
+            };
+            if !matches!(json.first(), Some(b'{' | b'[')) {
+                bad += 1;
+                first_bad.get_or_insert_with(|| format!("line {line_no}: not JSON"));
+            } else if let Err(e) = parse_document(json, &mut |r: Record| local.record(filter, &r)) {
+                if e.is_eof() && line_no == 1 && failure.is_none() && local.records == before {
+                    // Not one document per line (pretty-printed JSON): read the rest and parse it whole.
+                    let mut whole = json.to_vec();
+                    let read = reader.read_to_end(&mut whole);
+                    local.bytes += (whole.len() - json.len()) as u64;
+                    let parsed = parse_documents(&whole, &mut |r: Record| local.record(filter, &r));
+                    counters
+                        .records
+                        .fetch_add(local.records - before, Ordering::Relaxed);
+                    read.map_err(read_error)?;
+                    return match parsed {
+                        Err(e) => Err(format!("not valid JSON: {e}")),
+                        Ok(()) if local.records == before => {
+                            Err("no CloudTrail records".to_owned())
+                        }
+                        Ok(()) => Ok(()),
+                    };
+                }
+                bad += 1;
+                first_bad.get_or_insert_with(|| format!("line {line_no}: {e}"));
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+        if local.records - before - reported >= 16_384 {
+            counters
+                .records
+                .fetch_add(local.records - before - reported, Ordering::Relaxed);
+            reported = local.records - before;
+        }
+    }
+    counters
+        .records
+        .fetch_add(local.records - before - reported, Ordering::Relaxed);
+    let records = local.records - before;
+    if let Some(failure) = failure {
+        return Err(match records {
+            0 => failure,
+            n => format!("{failure} ({n} records before it were used)"),
+        });
+    }
+    match (bad, records) {
+        (0, 0) => Err("no CloudTrail records".to_owned()),
+        (0, _) => Ok(()),
+        (_, 0) => Err(format!(
+            "not CloudTrail JSON ({})",
+            first_bad.unwrap_or_default()
+        )),
+        (n, _) => Err(format!(
+            "{n} malformed line(s) skipped (first at {})",
+            first_bad.unwrap_or_default()
+        )),
+    }
+}

@@ -1,0 +1,141 @@
+//! The shared test vectors (`tests/vectors/*.jsonl`) as the Rust engine sees them: used by the unit tests below and
+//! by `tests/engine_agreement.rs`, which compares these results with the Python engine's.
+//!
+//! A vector is `{"name", "record", "principal", "expect": {"outcome", "actions", "derived_from"?, "verified"?}}`.
+//! Those of `success.jsonl` are successful calls ([`used`]); the others are classified as denied calls with the
+//! guard of `guard.json`.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::engine::{classify_value, used_value, Decision, Guard};
+
+/// One vector file's vectors, with the file's name.
+pub fn load(dir: &Path) -> Result<Vec<(String, Value)>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let v: Value = serde_json::from_str(line).map_err(|e| format!("{file}:{}: {e}", i + 1))?;
+            out.push((file.clone(), v));
+        }
+    }
+    Ok(out)
+}
+
+/// The guard of `guard.json` in `dir`, if there is one.
+pub fn load_guard(dir: &Path) -> Result<Option<Guard>, String> {
+    let path = dir.join("guard.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Guard::from_value(&value).map(Some)
+}
+
+/// The Rust engine's decision for one vector.
+pub fn decide(file: &str, vector: &Value, guard: Option<&Guard>) -> Decision {
+    // The function always has a principal; a vector without one matches no record, as in Python.
+    let principal = vector.get("principal").and_then(Value::as_str).unwrap_or("");
+    if file == "success.jsonl" {
+        used_value(&vector["record"], Some(principal))
+    } else {
+        classify_value(&vector["record"], Some(principal), guard)
+    }
+}
+
+/// A decision in the shape `tests/python/rust_agreement_dump.py` prints.
+pub fn to_json(file: &str, name: &str, d: &Decision) -> Value {
+    json!({
+        "file": file,
+        "name": name,
+        "outcome": d.outcome.as_str(),
+        "actions": d.actions.iter().map(|a| json!({
+            "action": a.name,
+            "level": a.level_code,
+            "verified": a.verified,
+        })).collect::<Vec<_>>(),
+        "derived_from": d.derived_from.map(|x| x.as_str()),
+        "resource": d.resource,
+    })
+}
+
+/// Checks a decision against the vector's expectation (as `tests/python/test_vectors.py` does).
+pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
+    let expect = &vector["expect"];
+    let name = vector["name"].as_str().unwrap_or("?");
+    if expect["outcome"].as_str() != Some(d.outcome.as_str()) {
+        return Err(format!("{name}: outcome {} ({}), expected {}", d.outcome.as_str(), d.reason, expect["outcome"]));
+    }
+    let mut got: Vec<&str> = d.actions.iter().map(|a| a.name.as_str()).collect();
+    got.sort_unstable();
+    let mut want: Vec<&str> = expect["actions"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    want.sort_unstable();
+    if got != want {
+        return Err(format!("{name}: actions {got:?}, expected {want:?}"));
+    }
+    if let Some(derived) = expect.get("derived_from").and_then(Value::as_str) {
+        if d.derived_from.map(|x| x.as_str()) != Some(derived) {
+            return Err(format!("{name}: derived_from {:?}, expected {derived}", d.derived_from));
+        }
+    }
+    if matches!(d.outcome.as_str(), "grant" | "used") {
+        let want = expect.get("verified").and_then(Value::as_bool).unwrap_or(true);
+        if let Some(a) = d.actions.iter().find(|a| a.verified != want) {
+            return Err(format!("{name}: {} verified={}, expected {want}", a.name, a.verified));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+    }
+
+    #[test]
+    fn every_shared_vector_gives_the_expected_result() {
+        let vectors = load(&dir()).expect("vectors");
+        assert!(!vectors.is_empty(), "no vectors in {}", dir().display());
+        let guard = load_guard(&dir()).expect("guard.json");
+        let failures: Vec<String> = vectors
+            .iter()
+            .filter_map(|(file, v)| check(v, &decide(file, v, guard.as_ref())).err())
+            .collect();
+        assert!(failures.is_empty(), "{} of {} vectors fail:\n{}", failures.len(), vectors.len(), failures.join("\n"));
+    }
+
+    #[test]
+    fn the_rules_and_catalogue_compile() {
+        let rules = crate::cloudtrail::rules();
+        assert!(!rules.denied_error_codes.is_empty());
+        assert!(!rules.message_patterns.is_empty());
+        assert!(crate::cloudtrail::catalogue().has_prefix("s3"));
+    }
+
+    #[test]
+    fn every_table_target_is_a_catalogue_action() {
+        let rules = crate::cloudtrail::rules();
+        for (prefix, table) in &rules.event_name_exceptions {
+            for (event, actions) in table {
+                for a in actions {
+                    let action = crate::cloudtrail::Action::new(a);
+                    assert!(action.verified, "{prefix} {event} -> {a} is not in the catalogue");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! `lppg generate`: a least-privilege policy from CloudTrail log files, with no stack and no AWS call.
+//!
+//! The scanning and the rules live in [`crate::cloudtrail`]; this file turns arguments into scan options, shows
+//! progress, and prints the policy with the same writer as `export-policy`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context};
+
+use crate::cloudtrail::scan::{normalise_time, scan, Counters, Mode, ScanOptions, ScanSummary};
+use crate::exit;
+use crate::policy::{self, ActionSet, Grouping};
+use crate::ui::{print_result, Output};
+
+/// Arguments of `lppg generate`.
+#[derive(clap::Args, Debug, Clone)]
+#[command(
+    after_help = "Exit status: 0 policy printed, 1 no action found, 2 error (including a --principal that \
+                        matches no record, or no input that could be read)."
+)]
+pub struct GenerateArgs {
+    /// CloudTrail log files or directories of them (.json.gz, .json, JSON lines, CloudWatch Logs exports); `-` reads
+    /// standard input
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+
+    /// Only calls made by this principal (IAM user or role ARN; a role matches its sessions). Repeatable. Default:
+    /// every principal
+    #[arg(long = "principal", value_name = "ARN")]
+    pub principals: Vec<String>,
+
+    /// Collect the refused calls (what the generator function would grant) instead of the successful ones
+    #[arg(long)]
+    pub denied: bool,
+
+    /// Only events at or after T: RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (7d, 12h)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+
+    /// Only events before T (same forms as --since)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+
+    /// Worker threads (default: one per core)
+    #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
+    pub threads: usize,
+}
+
+/// Parses a `--since`/`--until` value into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
+pub fn parse_time(text: &str, now: SystemTime) -> anyhow::Result<String> {
+    let text = text.trim();
+    if let Ok(age) = humantime::parse_duration(text) {
+        let at = now.checked_sub(age).context("time out of range")?;
+        return Ok(
+            normalise_time(&humantime::format_rfc3339_seconds(at).to_string())
+                .expect("formatted time"),
+        );
+    }
+    let candidate = if text.len() == 10 && text.as_bytes().get(4) == Some(&b'-') {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    match normalise_time(&candidate) {
+        Some(t) if humantime::parse_rfc3339_weak(&candidate).is_ok() => Ok(t),
+        _ => bail!("cannot read time {text:?}: use RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (7d)"),
+    }
+}
+
+impl GenerateArgs {
+    /// The scan options these arguments ask for.
+    pub fn scan_options(&self, now: SystemTime) -> anyhow::Result<ScanOptions> {
+        let since = self
+            .since
+            .as_deref()
+            .map(|t| parse_time(t, now))
+            .transpose()
+            .context("--since")?;
+        let until = self
+            .until
+            .as_deref()
+            .map(|t| parse_time(t, now))
+            .transpose()
+            .context("--until")?;
+        if let (Some(s), Some(u)) = (&since, &until) {
+            if s >= u {
+                bail!("--since ({s}) must be before --until ({u})");
+            }
+        }
+        Ok(ScanOptions {
+            mode: if self.denied {
+                Mode::Denied
+            } else {
+                Mode::Used
+            },
+            principals: self.principals.clone(),
+            since,
+            until,
+            threads: self.threads,
+        })
+    }
+}
+
+/// Runs `lppg generate` and returns the exit code.
+pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
+    let out = Output::new(false, false);
+    let options = args.scan_options(SystemTime::now())?;
+    if args.paths.iter().filter(|p| *p == "-").count() > 1 {
+        bail!("standard input (-) can be read only once");
+    }
+    if options.principals.is_empty() {
+        out.info("lppg: no --principal given: using the calls of every principal in the logs");
+    }
+
+    let counters = Counters::default();
+    let started = Instant::now();
+    let summary = with_progress(&counters, started, || {
+        scan(&args.paths, &options, &counters)
+    });
+    let elapsed = started.elapsed();
+
+    report_problems(&out, &summary);
+    if !summary.any_read() {
+        bail!("no input could be read");
+    }
+    if !options.principals.is_empty() && summary.principals_matched() == 0 {
+        let busiest = summary.busiest_principals(10);
+        let mut text = format!(
+            "no record of {} in {} records",
+            options.principals.join(", "),
+            summary.records
+        );
+        if busiest.is_empty() {
+            text.push_str(" (no record names a principal)");
+        } else {
+            text.push_str("; the busiest principals found:");
+            for (p, n) in busiest {
+                text.push_str(&format!("\n  {n:>10}  {p}"));
+            }
+        }
+        bail!(text);
+    }
+
+    out.info(&format!(
+        "lppg: {} files, {} records ({:.1} MB) in {:.2}s: {} records selected, {} actions{}",
+        summary.files,
+        summary.records,
+        summary.bytes as f64 / 1e6,
+        elapsed.as_secs_f64(),
+        summary.selected,
+        summary.actions.len(),
+        if options.mode == Mode::Denied {
+            " to grant"
+        } else {
+            " used"
+        },
+    ));
+    if !summary.explicit_denies.is_empty() {
+        let names: Vec<&str> = summary.explicit_denies.keys().map(String::as_str).collect();
+        out.warn(&format!(
+            "refused by an explicit deny, not granted: {}",
+            names.join(", ")
+        ));
+    }
+    let unverified: Vec<&str> = summary
+        .actions
+        .values()
+        .filter(|t| !t.action.verified)
+        .map(|t| t.action.name.as_str())
+        .collect();
+    if !unverified.is_empty() {
+        out.warn(&format!(
+            "not in the IAM action catalogue (check them): {}",
+            unverified.join(", ")
+        ));
+    }
+    if summary.actions.is_empty() {
+        out.info("lppg: no action found: no policy printed");
+        return Ok(exit::DIFFERENT);
+    }
+
+    let set = ActionSet::parse(summary.actions.keys()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let document = policy::render_policy(&set, Grouping::ByService);
+    print_result(&out, &policy::to_pretty_json(&document))?;
+    Ok(exit::OK)
+}
+
+/// Runs `work` with a progress line on stderr when stderr is a terminal.
+fn with_progress<T: Send>(
+    counters: &Counters,
+    started: Instant,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(work);
+        while !handle.is_finished() {
+            let (files, records, bytes) = counters.snapshot();
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!(
+                "{files} files, {records} records, {:.0} MB read ({:.0} records/s, {:.0} MB/s)",
+                bytes as f64 / 1e6,
+                records as f64 / secs,
+                bytes as f64 / 1e6 / secs
+            ));
+            bar.tick();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+        handle.join().expect("scan thread")
+    })
+}
+
+fn report_problems(out: &Output, summary: &ScanSummary) {
+    if summary.problems.is_empty() {
+        return;
+    }
+    out.warn(&format!(
+        "{} input(s) could not be read completely and were skipped:",
+        summary.problems.len()
+    ));
+    for p in &summary.problems {
+        out.info(&format!("  {}: {}", p.input, p.message));
+    }
+}

@@ -1,0 +1,62 @@
+//! The Rust and Python rule engines agree on every shared vector (tests/vectors/*.jsonl).
+//!
+//! Runs `tests/python/rust_agreement_dump.py` with the project's `.venv/bin/python` (CI creates it) and compares its
+//! result for every vector (outcome, actions with access level and verified flag, derived_from, resource) with the
+//! Rust engine's. Skipped, with a message, only when `.venv/bin/python` does not exist.
+
+use std::path::Path;
+use std::process::Command;
+
+use lppg::cloudtrail::vectors;
+use serde_json::Value;
+
+#[test]
+fn rust_and_python_engines_agree_on_every_vector() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    if !python.exists() {
+        eprintln!("SKIPPED: {} is missing (create the venv to compare with the Python engine)", python.display());
+        return;
+    }
+    let dir = root.join("tests/vectors");
+    let output = Command::new(&python)
+        .arg(root.join("tests/python/rust_agreement_dump.py"))
+        .arg(&dir)
+        .env_remove("PYTHONPATH")
+        .output()
+        .expect("run the Python engine");
+    assert!(
+        output.status.success(),
+        "rust_agreement_dump.py failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let python_results: Vec<Value> = String::from_utf8(output.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+
+    let all = vectors::load(&dir).expect("vectors");
+    let guard = vectors::load_guard(&dir).expect("guard.json");
+    assert_eq!(python_results.len(), all.len(), "the Python driver and Rust see different vector counts");
+    assert!(!all.is_empty(), "no vectors");
+
+    let mut differences = Vec::new();
+    for ((file, vector), theirs) in all.iter().zip(&python_results) {
+        let name = vector["name"].as_str().unwrap_or("?");
+        let ours = vectors::to_json(file, name, &vectors::decide(file, vector, guard.as_ref()));
+        if &ours != theirs {
+            differences.push(format!("{file} {name}:\n  rust:   {ours}\n  python: {theirs}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} vectors differ between the engines:\n{}",
+        differences.len(),
+        all.len(),
+        differences.join("\n")
+    );
+    eprintln!("{} vectors: identical results from the Rust and Python engines", all.len());
+}
