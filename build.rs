@@ -15,12 +15,17 @@ fn main() {
         })
         .unwrap_or_default();
     names.sort();
-    let mut out = String::from("/// The generator function's files, sorted by name: (name in the zip, bytes).\n");
+    let mut out = String::from(
+        "/// The generator function's files, sorted by name: (name in the zip, bytes).\n",
+    );
     out.push_str("pub const FUNCTION_FILES: &[(&str, &[u8])] = &[\n");
     for n in &names {
         let path = dir.join(n);
         println!("cargo:rerun-if-changed={}", path.display());
-        out.push_str(&format!("    ({n:?}, include_bytes!({:?})),\n", path.display().to_string()));
+        out.push_str(&format!(
+            "    ({n:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let dest = PathBuf::from(env::var("OUT_DIR").unwrap()).join("function_files.rs");

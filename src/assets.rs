@@ -34,7 +34,10 @@ pub fn error_code_clause(mapping_json: &str) -> Result<String> {
         );
         parts.push(format!("($.errorCode = \"{code}\")"));
     }
-    anyhow::ensure!(!parts.is_empty(), "mapping.json lists no denied error codes");
+    anyhow::ensure!(
+        !parts.is_empty(),
+        "mapping.json lists no denied error codes"
+    );
     Ok(parts.join(" || "))
 }
 
@@ -42,7 +45,10 @@ pub fn error_code_clause(mapping_json: &str) -> Result<String> {
 pub fn render_template() -> Result<String> {
     let clause = error_code_clause(MAPPING_JSON)?;
     // The placeholder sits in a single-quoted YAML scalar; the clause holds only double quotes.
-    anyhow::ensure!(!clause.contains('\''), "clause must not contain a single quote");
+    anyhow::ensure!(
+        !clause.contains('\''),
+        "clause must not contain a single quote"
+    );
     // CloudWatch Logs filter patterns are at most 1,024 characters; leave room for the principal condition.
     anyhow::ensure!(
         clause.len() < 800,

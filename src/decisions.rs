@@ -116,19 +116,34 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse_line(r#"{"lppg":"batch","records":3}"#), Line::Batch(_)));
+        assert!(matches!(
+            parse_line(r#"{"lppg":"batch","records":3}"#),
+            Line::Batch(_)
+        ));
         let mk = marker_line("Create the VPC", "2026-01-01T00:00:00Z");
         assert_eq!(
             parse_line(&mk),
-            Line::Marker(Marker { label: "Create the VPC".into(), time: "2026-01-01T00:00:00Z".into() })
+            Line::Marker(Marker {
+                label: "Create the VPC".into(),
+                time: "2026-01-01T00:00:00Z".into()
+            })
         );
-        assert!(matches!(parse_line(r#"{"lppg":"decision", broken"#), Line::Unparsed(_)));
-        assert!(matches!(parse_line(r#"{"lppg":"nope"}"#), Line::Unparsed(_)));
+        assert!(matches!(
+            parse_line(r#"{"lppg":"decision", broken"#),
+            Line::Unparsed(_)
+        ));
+        assert!(matches!(
+            parse_line(r#"{"lppg":"nope"}"#),
+            Line::Unparsed(_)
+        ));
         assert!(matches!(
             parse_line("2026-01-01T00:00:00.000Z abc Task timed out after 300.00 seconds"),
             Line::RuntimeError(_)
         ));
-        assert!(matches!(parse_line("START RequestId: abc Version: $LATEST"), Line::Other(_)));
+        assert!(matches!(
+            parse_line("START RequestId: abc Version: $LATEST"),
+            Line::Other(_)
+        ));
         assert!(advice_for_error("Task timed out").contains("time"));
     }
 }

@@ -50,7 +50,13 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn new(stack: &str, partition: &str, account: &str, region: &str, user: Option<&str>) -> Self {
+    pub fn new(
+        stack: &str,
+        partition: &str,
+        account: &str,
+        region: &str,
+        user: Option<&str>,
+    ) -> Self {
         Names {
             stack: stack.to_string(),
             partition: partition.to_string(),
@@ -86,7 +92,10 @@ impl Names {
     }
 
     pub fn user_arn(&self) -> String {
-        format!("arn:{}:iam::{}:user/{}", self.partition, self.account, self.user)
+        format!(
+            "arn:{}:iam::{}:user/{}",
+            self.partition, self.account, self.user
+        )
     }
 }
 
@@ -116,14 +125,32 @@ mod tests {
         assert!(validate_stack_name("lppg").is_ok());
         assert!(validate_stack_name("lppg-dev-2").is_ok());
         assert!(validate_stack_name(&"a".repeat(24)).is_ok());
-        for bad in ["", "Lppg", "1lppg", "lppg_", "lppg-", "a--b", &"a".repeat(25), "lppg.x"] {
-            assert!(validate_stack_name(bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "Lppg",
+            "1lppg",
+            "lppg_",
+            "lppg-",
+            "a--b",
+            &"a".repeat(25),
+            "lppg.x",
+        ] {
+            assert!(
+                validate_stack_name(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 
     #[test]
     fn longest_names_fit_s3() {
-        let n = Names::new(&"a".repeat(24), "aws", "123456789012", "ap-southeast-4", None);
+        let n = Names::new(
+            &"a".repeat(24),
+            "aws",
+            "123456789012",
+            "ap-southeast-4",
+            None,
+        );
         assert!(n.artifact_bucket.len() <= 63, "{}", n.artifact_bucket);
         assert!(n.trail_bucket.len() <= 63);
         assert!(n.function_role.len() <= 64);

@@ -148,7 +148,11 @@ pub async fn delete_non_default_versions(c: &Clients, arn: &str) -> Result<usize
 /// Removes everything on the user that blocks its deletion and that CloudFormation does not manage: login
 /// profile, access keys, MFA devices, signing certificates, SSH keys, service-specific credentials. Returns a line
 /// per thing removed. Listing calls an emulator does not implement are reported as warnings, not failures.
-pub async fn remove_user_credentials(c: &Clients, user: &str, warnings: &mut Vec<String>) -> Result<Vec<String>> {
+pub async fn remove_user_credentials(
+    c: &Clients,
+    user: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     match c.iam.delete_login_profile().user_name(user).send().await {
         Ok(_) => removed.push(format!("login profile of {user}")),
@@ -184,7 +188,12 @@ pub async fn remove_user_credentials(c: &Clients, user: &str, warnings: &mut Vec
                     .send()
                     .await;
                 if serial.contains(":mfa/") {
-                    let _ = c.iam.delete_virtual_mfa_device().serial_number(serial).send().await;
+                    let _ = c
+                        .iam
+                        .delete_virtual_mfa_device()
+                        .serial_number(serial)
+                        .send()
+                        .await;
                 }
                 removed.push(format!("MFA device {serial}"));
             }
@@ -192,7 +201,13 @@ pub async fn remove_user_credentials(c: &Clients, user: &str, warnings: &mut Vec
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
         Err(e) => warnings.push(format!("could not list MFA devices of {user}: {e}")),
     }
-    match c.iam.list_signing_certificates().user_name(user).send().await {
+    match c
+        .iam
+        .list_signing_certificates()
+        .user_name(user)
+        .send()
+        .await
+    {
         Ok(r) => {
             for cert in r.certificates() {
                 let id = cert.certificate_id();
@@ -207,7 +222,9 @@ pub async fn remove_user_credentials(c: &Clients, user: &str, warnings: &mut Vec
             }
         }
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!("could not list signing certificates of {user}: {e}")),
+        Err(e) => warnings.push(format!(
+            "could not list signing certificates of {user}: {e}"
+        )),
     }
     match c.iam.list_ssh_public_keys().user_name(user).send().await {
         Ok(r) => {
@@ -226,7 +243,13 @@ pub async fn remove_user_credentials(c: &Clients, user: &str, warnings: &mut Vec
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
         Err(e) => warnings.push(format!("could not list SSH keys of {user}: {e}")),
     }
-    match c.iam.list_service_specific_credentials().user_name(user).send().await {
+    match c
+        .iam
+        .list_service_specific_credentials()
+        .user_name(user)
+        .send()
+        .await
+    {
         Ok(r) => {
             for cred in r.service_specific_credentials() {
                 let id = cred.service_specific_credential_id();
@@ -236,12 +259,16 @@ pub async fn remove_user_credentials(c: &Clients, user: &str, warnings: &mut Vec
                     .service_specific_credential_id(id)
                     .send()
                     .await
-                    .map_err(|e| explain(e, &format!("deleting service-specific credential {id}")))?;
+                    .map_err(|e| {
+                        explain(e, &format!("deleting service-specific credential {id}"))
+                    })?;
                 removed.push(format!("service-specific credential {id}"));
             }
         }
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!("could not list service-specific credentials of {user}: {e}")),
+        Err(e) => warnings.push(format!(
+            "could not list service-specific credentials of {user}: {e}"
+        )),
     }
     Ok(removed)
 }
@@ -265,7 +292,13 @@ pub async fn delete_user(c: &Clients, user: &str, warnings: &mut Vec<String>) ->
     }
     if let Ok(r) = c.iam.list_user_policies().user_name(user).send().await {
         for p in r.policy_names() {
-            let _ = c.iam.delete_user_policy().user_name(user).policy_name(p).send().await;
+            let _ = c
+                .iam
+                .delete_user_policy()
+                .user_name(user)
+                .policy_name(p)
+                .send()
+                .await;
         }
     }
     let attached = c
@@ -311,17 +344,35 @@ pub async fn delete_policy(c: &Clients, arn: &str) -> Result<bool> {
         .map_err(|e| explain(e, &format!("listing where {arn} is attached")))?;
     for u in ents.policy_users() {
         if let Some(n) = u.user_name() {
-            let _ = c.iam.detach_user_policy().user_name(n).policy_arn(arn).send().await;
+            let _ = c
+                .iam
+                .detach_user_policy()
+                .user_name(n)
+                .policy_arn(arn)
+                .send()
+                .await;
         }
     }
     for r in ents.policy_roles() {
         if let Some(n) = r.role_name() {
-            let _ = c.iam.detach_role_policy().role_name(n).policy_arn(arn).send().await;
+            let _ = c
+                .iam
+                .detach_role_policy()
+                .role_name(n)
+                .policy_arn(arn)
+                .send()
+                .await;
         }
     }
     for g in ents.policy_groups() {
         if let Some(n) = g.group_name() {
-            let _ = c.iam.detach_group_policy().group_name(n).policy_arn(arn).send().await;
+            let _ = c
+                .iam
+                .detach_group_policy()
+                .group_name(n)
+                .policy_arn(arn)
+                .send()
+                .await;
         }
     }
     delete_non_default_versions(c, arn).await?;
@@ -343,13 +394,31 @@ pub async fn delete_role(c: &Clients, role: &str) -> Result<bool> {
     }
     if let Ok(r) = c.iam.list_role_policies().role_name(role).send().await {
         for p in r.policy_names() {
-            let _ = c.iam.delete_role_policy().role_name(role).policy_name(p).send().await;
+            let _ = c
+                .iam
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(p)
+                .send()
+                .await;
         }
     }
-    if let Ok(r) = c.iam.list_attached_role_policies().role_name(role).send().await {
+    if let Ok(r) = c
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+    {
         for p in r.attached_policies() {
             if let Some(arn) = p.policy_arn() {
-                let _ = c.iam.detach_role_policy().role_name(role).policy_arn(arn).send().await;
+                let _ = c
+                    .iam
+                    .detach_role_policy()
+                    .role_name(role)
+                    .policy_arn(arn)
+                    .send()
+                    .await;
             }
         }
     }

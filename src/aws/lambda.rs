@@ -13,16 +13,28 @@ pub struct FunctionState {
 }
 
 pub async fn state(c: &Clients, function: &str) -> Result<Option<FunctionState>> {
-    match c.lambda.get_function_configuration().function_name(function).send().await {
+    match c
+        .lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+    {
         Ok(r) => Ok(Some(FunctionState {
-            state: r.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Unknown".into()),
+            state: r
+                .state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "Unknown".into()),
             last_update_status: r
                 .last_update_status()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "Unknown".into()),
             state_reason: r.state_reason().map(str::to_string),
             code_sha256: r.code_sha256().unwrap_or_default().to_string(),
-            runtime: r.runtime().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            runtime: r
+                .runtime()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
         })),
         Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
         Err(e) => Err(explain(e, &format!("reading function {function}"))),
@@ -31,7 +43,13 @@ pub async fn state(c: &Clients, function: &str) -> Result<Option<FunctionState>>
 
 /// Deletes a straggling function; `false` when it did not exist.
 pub async fn delete(c: &Clients, function: &str) -> Result<bool> {
-    match c.lambda.delete_function().function_name(function).send().await {
+    match c
+        .lambda
+        .delete_function()
+        .function_name(function)
+        .send()
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(false),
         Err(e) => Err(explain(e, &format!("deleting function {function}"))),

@@ -21,12 +21,19 @@ pub async fn group_exists(c: &Clients, group: &str) -> Result<bool> {
         .send()
         .await
         .map_err(|e| explain(e, &format!("looking up log group {group}")))?;
-    Ok(r.log_groups().iter().any(|g| g.log_group_name() == Some(group)))
+    Ok(r.log_groups()
+        .iter()
+        .any(|g| g.log_group_name() == Some(group)))
 }
 
 /// Events of a log group from `start_ms` on (all pages, at most `max` events), oldest first. `None` when the
 /// group does not exist.
-pub async fn read_events(c: &Clients, group: &str, start_ms: i64, max: usize) -> Result<Option<Vec<LogLine>>> {
+pub async fn read_events(
+    c: &Clients,
+    group: &str,
+    start_ms: i64,
+    max: usize,
+) -> Result<Option<Vec<LogLine>>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -63,17 +70,40 @@ pub async fn read_events(c: &Clients, group: &str, start_ms: i64, max: usize) ->
 }
 
 /// Appends one message to a stream, creating the stream when missing.
-pub async fn put_line(c: &Clients, group: &str, stream: &str, timestamp_ms: i64, message: &str) -> Result<()> {
-    match c.logs.create_log_stream().log_group_name(group).log_stream_name(stream).send().await {
+pub async fn put_line(
+    c: &Clients,
+    group: &str,
+    stream: &str,
+    timestamp_ms: i64,
+    message: &str,
+) -> Result<()> {
+    match c
+        .logs
+        .create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(e) if code(&e) == Some("ResourceAlreadyExistsException") => {}
-        Err(e) => return Err(explain(e, &format!("creating log stream {stream} in {group}"))),
+        Err(e) => {
+            return Err(explain(
+                e,
+                &format!("creating log stream {stream} in {group}"),
+            ))
+        }
     }
     c.logs
         .put_log_events()
         .log_group_name(group)
         .log_stream_name(stream)
-        .log_events(InputLogEvent::builder().timestamp(timestamp_ms).message(message).build()?)
+        .log_events(
+            InputLogEvent::builder()
+                .timestamp(timestamp_ms)
+                .message(message)
+                .build()?,
+        )
         .send()
         .await
         .map_err(|e| explain(e, &format!("writing to log group {group}")))?;
@@ -82,7 +112,13 @@ pub async fn put_line(c: &Clients, group: &str, stream: &str, timestamp_ms: i64,
 
 /// The destination ARNs of the group's subscription filters, by filter name.
 pub async fn subscription_filters(c: &Clients, group: &str) -> Result<Vec<(String, String)>> {
-    match c.logs.describe_subscription_filters().log_group_name(group).send().await {
+    match c
+        .logs
+        .describe_subscription_filters()
+        .log_group_name(group)
+        .send()
+        .await
+    {
         Ok(r) => Ok(r
             .subscription_filters()
             .iter()
@@ -94,7 +130,10 @@ pub async fn subscription_filters(c: &Clients, group: &str) -> Result<Vec<(Strin
             })
             .collect()),
         Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(Vec::new()),
-        Err(e) => Err(explain(e, &format!("reading the subscription filters of {group}"))),
+        Err(e) => Err(explain(
+            e,
+            &format!("reading the subscription filters of {group}"),
+        )),
     }
 }
 

@@ -126,7 +126,10 @@ where
             "check the network and the endpoint, then try again".to_string(),
         ),
         SdkError::ResponseError(_) => (
-            format!("the service's answer could not be read: {}", source_text(&e)),
+            format!(
+                "the service's answer could not be read: {}",
+                source_text(&e)
+            ),
             "if you use an emulator, this call may not be implemented there".to_string(),
         ),
         _ => (source_text(&e), String::new()),

@@ -45,13 +45,12 @@ pub async fn ensure_artifact_bucket(c: &Clients, bucket: &str) -> Result<bool> {
     match req.send().await {
         Ok(_) => {}
         Err(e) if code(&e) == Some("BucketAlreadyOwnedByYou") => {}
-        Err(e) if code(&e) == Some("BucketAlreadyExists") => bail!(
-            "bucket name {bucket} is taken by another account: choose another --stack-name"
-        ),
+        Err(e) if code(&e) == Some("BucketAlreadyExists") => {
+            bail!("bucket name {bucket} is taken by another account: choose another --stack-name")
+        }
         Err(e) => return Err(explain(e, &format!("creating artifact bucket {bucket}"))),
     }
-    c.s3
-        .put_public_access_block()
+    c.s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(
             PublicAccessBlockConfiguration::builder()
@@ -71,11 +70,12 @@ pub async fn ensure_artifact_bucket(c: &Clients, bucket: &str) -> Result<bool> {
                 .build()?,
         )
         .build();
-    c.s3
-        .put_bucket_encryption()
+    c.s3.put_bucket_encryption()
         .bucket(bucket)
         .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder().rules(rule).build()?,
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()?,
         )
         .send()
         .await
@@ -84,12 +84,23 @@ pub async fn ensure_artifact_bucket(c: &Clients, bucket: &str) -> Result<bool> {
 }
 
 /// Uploads `body` to `key` unless an object is already there (keys are content-addressed).
-pub async fn upload_if_missing(c: &Clients, bucket: &str, key: &str, body: Vec<u8>) -> Result<bool> {
-    if c.s3.head_object().bucket(bucket).key(key).send().await.is_ok() {
+pub async fn upload_if_missing(
+    c: &Clients,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<bool> {
+    if c.s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
-    c.s3
-        .put_object()
+    c.s3.put_object()
         .bucket(bucket)
         .key(key)
         .body(ByteStream::from(body))
@@ -134,10 +145,14 @@ pub async fn empty_bucket(c: &Clients, bucket: &str) -> Result<usize> {
             return Ok(deleted);
         }
         let n = ids.len();
-        c.s3
-            .delete_objects()
+        c.s3.delete_objects()
             .bucket(bucket)
-            .delete(Delete::builder().set_objects(Some(ids)).quiet(true).build()?)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()?,
+            )
             .send()
             .await
             .map_err(|e| explain(e, &format!("deleting objects in {bucket}")))?;
@@ -151,8 +166,7 @@ pub async fn delete_bucket(c: &Clients, bucket: &str) -> Result<bool> {
         return Ok(false);
     }
     empty_bucket(c, bucket).await?;
-    c.s3
-        .delete_bucket()
+    c.s3.delete_bucket()
         .bucket(bucket)
         .send()
         .await

@@ -72,11 +72,27 @@ pub async fn describe(c: &Clients, name: &str) -> Result<Option<StackInfo>> {
             .filter_map(|p| {
                 Some((
                     p.parameter_key()?.to_string(),
-                    p.parameter_value().unwrap_or_default().to_string(),
+                    normalize_list_value(p.parameter_value().unwrap_or_default()),
                 ))
             })
             .collect(),
     }))
+}
+
+/// The local emulator reports a `CommaDelimitedList` parameter as a Python list literal (`['a', 'b']`);
+/// CloudFormation reports `a,b`. Accept both.
+pub fn normalize_list_value(v: &str) -> String {
+    let t = v.trim();
+    if t.starts_with('[') && t.ends_with(']') {
+        t[1..t.len() - 1]
+            .split(',')
+            .map(|x| x.trim().trim_matches(|c| c == '\'' || c == '"'))
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        v.to_string()
+    }
 }
 
 fn params(p: &BTreeMap<String, String>) -> Vec<Parameter> {
@@ -174,7 +190,10 @@ pub async fn update(
             .send()
             .await
             .map_err(|e| explain(e, "reading the change set"))?;
-        let status = d.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+        let status = d
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
         match status.as_str() {
             "CREATE_COMPLETE" => {
                 let changes: Vec<String> = d
@@ -291,7 +310,10 @@ pub async fn wait(
             if seen.insert(e.id.clone()) {
                 let terminal = e.status.ends_with("_COMPLETE") || e.status.ends_with("_FAILED");
                 if terminal || e.status.ends_with("_SKIPPED") {
-                    let mut line = format!("  {:<28} {:<32} {}", e.logical_id, e.resource_type, e.status);
+                    let mut line = format!(
+                        "  {:<28} {:<32} {}",
+                        e.logical_id, e.resource_type, e.status
+                    );
                     if let Some(r) = e.reason.as_deref().filter(|_| e.status.contains("FAILED")) {
                         line.push_str(&format!(": {r}"));
                     }
@@ -316,7 +338,9 @@ pub async fn wait(
         if is_terminal(&status) {
             let failures = evs
                 .into_iter()
-                .filter(|e| e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack")
+                .filter(|e| {
+                    e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack"
+                })
                 .collect();
             return Ok(WaitResult { status, failures });
         }
@@ -380,6 +404,13 @@ pub fn advice_for_status(name: &str, status: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_parameters() {
+        assert_eq!(normalize_list_value("['a:B', 'c:D']"), "a:B,c:D");
+        assert_eq!(normalize_list_value("a:B,c:D"), "a:B,c:D");
+        assert_eq!(normalize_list_value(""), "");
+    }
 
     #[test]
     fn statuses() {

@@ -84,7 +84,10 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     ));
     match &ctx.stack {
         Some(s) => out.info(&format!("Stack {} ({}) and:", g.stack_name, s.status)),
-        None => out.info(&format!("Stack {} is gone, but these remain:", g.stack_name)),
+        None => out.info(&format!(
+            "Stack {} is gone, but these remain:",
+            g.stack_name
+        )),
     }
     for (kind, name) in &present {
         out.info(&format!("  {kind:<10} {name}"));
@@ -96,16 +99,18 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     }
 
     // 1. Save the policy first: nothing is deleted unless it is safe on disk (or --no-save).
-    let any_policy = present.iter().any(|(k, name)| *k == "policy" && policy_arns.contains(name));
+    let any_policy = present
+        .iter()
+        .any(|(k, name)| *k == "policy" && policy_arns.contains(name));
     if !a.no_save && any_policy {
         let generated = super::export_policy::load_generated(&ctx).await.map_err(|e| {
             e.context("could not read the generated policy, so nothing was deleted; fix the cause or pass --no-save")
         })?;
         let text = super::export_policy::render(&generated.actions.merged(true));
-        let path = a
-            .output
-            .clone()
-            .unwrap_or_else(|| crate::naming::saved_policy_file_name(&g.stack_name, std::time::SystemTime::now()).into());
+        let path = a.output.clone().unwrap_or_else(|| {
+            crate::naming::saved_policy_file_name(&g.stack_name, std::time::SystemTime::now())
+                .into()
+        });
         super::export_policy::write_new_file(&path, &text, false)
             .map_err(|e| e.context("the policy was not saved, so nothing was deleted"))?;
         out.ok(&format!(
@@ -160,7 +165,10 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
                             f.reason.as_deref().unwrap_or("no reason given")
                         ));
                     }
-                    warnings.push(format!("stack ended in {}; removing what blocks it", res.status));
+                    warnings.push(format!(
+                        "stack ended in {}; removing what blocks it",
+                        res.status
+                    ));
                 }
             }
             Err(e) => warnings.push(format!("{e:#}")),

@@ -38,7 +38,8 @@ pub async fn load_generated(ctx: &Ctx) -> Result<Generated> {
         let Some((version, text)) = crate::aws::iam::default_document(&ctx.c, &arn).await? else {
             continue;
         };
-        let p = Policy::parse(&text).with_context(|| format!("the document of {arn} {version} is not a valid policy"))?;
+        let p = Policy::parse(&text)
+            .with_context(|| format!("the document of {arn} {version} is not a valid policy"))?;
         let size = text.chars().filter(|c| !c.is_whitespace()).count();
         policies.push((arn, version, size));
         docs.push(p);
@@ -72,7 +73,10 @@ pub fn write_new_file(path: &Path, text: &str, force: bool) -> Result<()> {
     }
     let mut f = opts.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::anyhow!("{} already exists: choose another file or pass --force", path.display())
+            anyhow::anyhow!(
+                "{} already exists: choose another file or pass --force",
+                path.display()
+            )
         } else {
             anyhow::anyhow!("cannot write {}: {e}", path.display())
         }
@@ -110,7 +114,8 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
 /// `--from FILE`: the same output from a saved policy, with no AWS calls.
 pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
     let path = a.from.as_ref().expect("caller checked --from");
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let p = Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let generated = GeneratedActions::from_documents([&p]);
     for s in &generated.skipped {

@@ -54,11 +54,24 @@ impl Ctx {
         let c = Clients::connect(g).await?;
         let id = c.identity().await?;
         let stack = crate::aws::stack::describe(&c, &g.stack_name).await?;
-        let user = user
-            .map(str::to_string)
-            .or_else(|| stack.as_ref().and_then(|s| s.output("UserName").map(str::to_string)));
-        let names = Names::new(&g.stack_name, &id.partition, &id.account, &c.region, user.as_deref());
-        Ok(Ctx { c, id, names, stack })
+        let user = user.map(str::to_string).or_else(|| {
+            stack
+                .as_ref()
+                .and_then(|s| s.output("UserName").map(str::to_string))
+        });
+        let names = Names::new(
+            &g.stack_name,
+            &id.partition,
+            &id.account,
+            &c.region,
+            user.as_deref(),
+        );
+        Ok(Ctx {
+            c,
+            id,
+            names,
+            stack,
+        })
     }
 
     /// The generator policy ARNs: from the stack's outputs when it has them, else derived.
@@ -89,6 +102,11 @@ pub fn start_actions(stack: &StackInfo) -> Vec<String> {
     stack
         .parameters
         .get("StartActions")
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_else(|| vec!["ec2:DescribeInstances".to_string()])
 }

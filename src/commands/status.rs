@@ -19,7 +19,12 @@ pub struct Check {
 }
 
 fn check(name: &'static str, ok: bool, detail: String, fix: Option<String>) -> Check {
-    Check { name, ok, detail, fix: if ok { None } else { fix } }
+    Check {
+        name,
+        ok,
+        detail,
+        fix: if ok { None } else { fix },
+    }
 }
 
 pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
@@ -31,7 +36,11 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
             g.stack_name, c.region, ctx.id.account
         );
         if a.json {
-            print_result(out, &json!({"stack": g.stack_name, "exists": false, "healthy": false, "message": msg}).to_string())?;
+            print_result(
+                out,
+                &json!({"stack": g.stack_name, "exists": false, "healthy": false, "message": msg})
+                    .to_string(),
+            )?;
         } else {
             out.info(&format!("{msg}: run `lppg up` to create it"));
         }
@@ -63,10 +72,15 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
         }),
     ));
 
-    let trail_group = st.output("TrailLogGroupName").unwrap_or(&n.trail_log_group).to_string();
+    let trail_group = st
+        .output("TrailLogGroupName")
+        .unwrap_or(&n.trail_log_group)
+        .to_string();
     let function_arn = st.output("FunctionArn").unwrap_or_default().to_string();
     let filters = logs::subscription_filters(c, &trail_group).await?;
-    let sub_ok = filters.iter().any(|(_, dest)| !function_arn.is_empty() && dest == &function_arn);
+    let sub_ok = filters
+        .iter()
+        .any(|(_, dest)| !function_arn.is_empty() && dest == &function_arn);
     checks.push(check(
         "subscription",
         sub_ok,
@@ -93,16 +107,31 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
                     s.state,
                     s.last_update_status,
                     s.runtime,
-                    if current { "code matches this lppg" } else { "code differs from this lppg's (run `lppg up` to update)" },
-                    s.state_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                    if current {
+                        "code matches this lppg"
+                    } else {
+                        "code differs from this lppg's (run `lppg up` to update)"
+                    },
+                    s.state_reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
                 ),
             )
         }
     };
-    checks.push(check("function", f_ok, f_detail, Some("run `lppg up` to restore the function".into())));
+    checks.push(check(
+        "function",
+        f_ok,
+        f_detail,
+        Some("run `lppg up` to restore the function".into()),
+    ));
 
     // The function's log: last error and last decision over the past day.
-    let group = st.output("FunctionLogGroupName").unwrap_or(&n.function_log_group).to_string();
+    let group = st
+        .output("FunctionLogGroupName")
+        .unwrap_or(&n.function_log_group)
+        .to_string();
     let since = now_ms() - 24 * 3600 * 1000;
     let lines = logs::read_events(c, &group, since, 20_000).await?;
     let mut last_error: Option<String> = None;
@@ -148,8 +177,13 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
         Ok(gen) => {
             let set = gen.actions.merged(true);
             let total: usize = gen.policies.iter().map(|p| p.2).sum();
-            let budget = total as f64 / (crate::naming::POLICY_COUNT * crate::policy::MAX_POLICY_SIZE) as f64;
-            let in_use = gen.policies.iter().filter(|p| p.1 != "v1" || p.0.ends_with("-policy-1")).count();
+            let budget = total as f64
+                / (crate::naming::POLICY_COUNT * crate::policy::MAX_POLICY_SIZE) as f64;
+            let in_use = gen
+                .policies
+                .iter()
+                .filter(|p| p.1 != "v1" || p.0.ends_with("-policy-1"))
+                .count();
             let pj: Vec<_> = gen
                 .policies
                 .iter()
@@ -172,7 +206,12 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
         }
         Err(e) => (0, vec![], 0.0, false, format!("{e}")),
     };
-    checks.push(check("policies", p_ok, p_detail, Some("run `lppg up` to restore the generator policies".into())));
+    checks.push(check(
+        "policies",
+        p_ok,
+        p_detail,
+        Some("run `lppg up` to restore the generator policies".into()),
+    ));
 
     let healthy = checks.iter().all(|c| c.ok);
     if a.json {
@@ -200,7 +239,11 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
             st.output("UserName").unwrap_or("?")
         ));
         for ch in &checks {
-            let mark = if ch.ok { out.paint(Style::Green, "ok  ") } else { out.paint(Style::Red, "FAIL") };
+            let mark = if ch.ok {
+                out.paint(Style::Green, "ok  ")
+            } else {
+                out.paint(Style::Red, "FAIL")
+            };
             out.info(&format!("  {mark} {:<13} {}", ch.name, ch.detail));
             if let Some(f) = &ch.fix {
                 if !f.is_empty() {
@@ -215,10 +258,17 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
         if healthy {
             out.ok("the generator is healthy");
         } else {
-            out.info(&out.paint(Style::Red, "the generator is not healthy: see the arrows above"));
+            out.info(&out.paint(
+                Style::Red,
+                "the generator is not healthy: see the arrows above",
+            ));
         }
     }
-    Ok(if healthy { crate::exit::OK } else { crate::exit::DIFFERENT })
+    Ok(if healthy {
+        crate::exit::OK
+    } else {
+        crate::exit::DIFFERENT
+    })
 }
 
 pub fn now_ms() -> i64 {

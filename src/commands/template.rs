@@ -5,7 +5,8 @@ use crate::ui::Output;
 use anyhow::{Context, Result};
 
 pub fn exec(a: &TemplateArgs, out: &Output) -> Result<i32> {
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
     let template = crate::assets::render_template()?;
     let zip = crate::assets::function_zip()?;
     let t = a.out.join("template.yaml");

@@ -19,7 +19,11 @@ enum PasswordSource {
 const RETENTION_DAYS: [u32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365];
 
 /// The stack's parameters for these arguments.
-pub fn parameters(a: &UpArgs, code_bucket: &str, code_key: &str) -> Result<BTreeMap<String, String>> {
+pub fn parameters(
+    a: &UpArgs,
+    code_bucket: &str,
+    code_key: &str,
+) -> Result<BTreeMap<String, String>> {
     let mut p = BTreeMap::new();
     p.insert("UserName".into(), a.user_name.clone().unwrap_or_default());
     p.insert("StartActions".into(), a.start_actions.join(","));
@@ -27,7 +31,11 @@ pub fn parameters(a: &UpArgs, code_bucket: &str, code_key: &str) -> Result<BTree
     p.insert("CodeKey".into(), code_key.into());
     p.insert("LogRetentionDays".into(), a.log_retention_days.to_string());
     p.insert("TrailObjectExpirationDays".into(), "30".into());
-    for (svc, key) in [("s3", "DataEventsS3"), ("lambda", "DataEventsLambda"), ("dynamodb", "DataEventsDynamoDB")] {
+    for (svc, key) in [
+        ("s3", "DataEventsS3"),
+        ("lambda", "DataEventsLambda"),
+        ("dynamodb", "DataEventsDynamoDB"),
+    ] {
         let on = a.data_events.iter().any(|d| d.eq_ignore_ascii_case(svc));
         p.insert(key.into(), on.to_string());
     }
@@ -59,7 +67,8 @@ pub fn validate(a: &UpArgs) -> Result<()> {
     if let Some(u) = &a.user_name {
         let ok = !u.is_empty()
             && u.len() <= 64
-            && u.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            && u.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !ok {
             bail!("--user-name {u:?} is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)");
         }
@@ -76,7 +85,10 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
         out.paint(Style::Bold, &ctx.id.account),
         out.paint(Style::Bold, &c.region),
         ctx.id.arn,
-        c.endpoint.as_ref().map(|e| format!("  endpoint {e}")).unwrap_or_default()
+        c.endpoint
+            .as_ref()
+            .map(|e| format!("  endpoint {e}"))
+            .unwrap_or_default()
     ));
     if let Some(s) = &ctx.stack {
         if let Some(advice) = stack::advice_for_status(&g.stack_name, &s.status) {
@@ -90,12 +102,18 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
     }
 
     // Decide the password before changing anything, so a bad one costs nothing.
-    let rules = if a.no_password { None } else { Some(iam::password_rules(c).await?) };
+    let rules = if a.no_password {
+        None
+    } else {
+        Some(iam::password_rules(c).await?)
+    };
     let source = if a.no_password {
         PasswordSource::None
     } else if a.password_stdin {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the password from standard input")?;
         let pw = s.trim_end_matches(['\n', '\r']).to_string();
         if let Some(r) = &rules {
             r.check(&pw).map_err(|m| anyhow::anyhow!("the password from standard input does not meet the account's password policy: {m}"))?;
@@ -124,7 +142,10 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 g.stack_name
             );
         }
-        if s3::bucket_state(c, &ctx.names.trail_bucket).await?.is_some() {
+        if s3::bucket_state(c, &ctx.names.trail_bucket)
+            .await?
+            .is_some()
+        {
             bail!(
                 "bucket {} already exists: a previous generator left it behind (run `lppg down`) or the name is \
                  taken; choose another --stack-name",
@@ -141,7 +162,8 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
     let up_to_date = match &ctx.stack {
         Some(s) => {
             let same_params = s.parameters == params;
-            same_params && stack::current_template(c, &g.stack_name).await?.trim() == template.trim()
+            same_params
+                && stack::current_template(c, &g.stack_name).await?.trim() == template.trim()
         }
         None => false,
     };
@@ -152,19 +174,30 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 "Create generator stack {} in account {} ({})? Use test accounts only.",
                 g.stack_name, ctx.id.account, c.region
             ),
-            Some(_) => format!("Update generator stack {} in account {} ({})?", g.stack_name, ctx.id.account, c.region),
+            Some(_) => format!(
+                "Update generator stack {} in account {} ({})?",
+                g.stack_name, ctx.id.account, c.region
+            ),
         };
         if !prompt::confirm(out, &question, a.yes)? {
             out.info("Nothing changed.");
             return Ok(crate::exit::OK);
         }
         if s3::ensure_artifact_bucket(c, &ctx.names.artifact_bucket).await? {
-            out.ok(&format!("created artifact bucket {}", ctx.names.artifact_bucket));
+            out.ok(&format!(
+                "created artifact bucket {}",
+                ctx.names.artifact_bucket
+            ));
         }
         if s3::upload_if_missing(c, &ctx.names.artifact_bucket, &key, zip.clone()).await? {
-            out.ok(&format!("uploaded the function ({} bytes) to s3://{}/{key}", zip.len(), ctx.names.artifact_bucket));
+            out.ok(&format!(
+                "uploaded the function ({} bytes) to s3://{}/{key}",
+                zip.len(),
+                ctx.names.artifact_bucket
+            ));
         }
         let mut seen = HashSet::new();
+        let mut wait_needed = true;
         let stack_id = match &ctx.stack {
             None => {
                 let id = stack::create(c, &g.stack_name, &template, &params).await?;
@@ -178,7 +211,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 progress.finish();
                 match stack::update(c, &g.stack_name, &template, &params).await? {
                     stack::UpdateOutcome::UpToDate => {
-                        out.ok(&format!("stack {} is up to date", g.stack_name));
+                        wait_needed = false;
                         s.id.clone()
                     }
                     stack::UpdateOutcome::Started(changes) => {
@@ -191,41 +224,60 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 }
             }
         };
-        let progress = Progress::new(out, &format!("waiting for stack {}", g.stack_name));
-        let result = stack::wait(c, &stack_id, &progress, &mut seen).await?;
-        progress.finish();
-        if stack::is_failed(&result.status) || !result.status.ends_with("_COMPLETE") {
-            for f in &result.failures {
-                out.info(&format!(
-                    "  {} ({}) {}: {}",
-                    f.logical_id,
-                    f.resource_type,
-                    f.status,
-                    f.reason.as_deref().unwrap_or("no reason given")
-                ));
+        if !wait_needed {
+            out.ok(&format!(
+                "stack {} is up to date; nothing changed",
+                g.stack_name
+            ));
+        } else {
+            let progress = Progress::new(out, &format!("waiting for stack {}", g.stack_name));
+            let result = stack::wait(c, &stack_id, &progress, &mut seen).await?;
+            progress.finish();
+            if stack::is_failed(&result.status) || !result.status.ends_with("_COMPLETE") {
+                for f in &result.failures {
+                    out.info(&format!(
+                        "  {} ({}) {}: {}",
+                        f.logical_id,
+                        f.resource_type,
+                        f.status,
+                        f.reason.as_deref().unwrap_or("no reason given")
+                    ));
+                }
+                let first = result
+                    .failures
+                    .first()
+                    .map(|f| {
+                        format!(
+                            ": {} failed: {}",
+                            f.logical_id,
+                            f.reason.as_deref().unwrap_or("no reason given")
+                        )
+                    })
+                    .unwrap_or_default();
+                bail!(
+                    "stack {} ended in {}{first}\n  hint: {}",
+                    g.stack_name,
+                    result.status,
+                    stack::advice_for_status(&g.stack_name, &result.status)
+                        .unwrap_or_else(|| "fix the cause, then run `lppg up` again".into())
+                );
             }
-            let first = result
-                .failures
-                .first()
-                .map(|f| format!(": {} failed: {}", f.logical_id, f.reason.as_deref().unwrap_or("no reason given")))
-                .unwrap_or_default();
-            bail!(
-                "stack {} ended in {}{first}\n  hint: {}",
-                g.stack_name,
-                result.status,
-                stack::advice_for_status(&g.stack_name, &result.status)
-                    .unwrap_or_else(|| "fix the cause, then run `lppg up` again".into())
-            );
+            out.ok(&format!("stack {} is {}", g.stack_name, result.status));
         }
-        out.ok(&format!("stack {} is {}", g.stack_name, result.status));
     } else {
-        out.ok(&format!("stack {} is up to date; nothing changed", g.stack_name));
+        out.ok(&format!(
+            "stack {} is up to date; nothing changed",
+            g.stack_name
+        ));
     }
 
     let info = stack::describe(c, &g.stack_name)
         .await?
         .context("the stack disappeared after it was deployed")?;
-    let user = info.output("UserName").unwrap_or(&ctx.names.user).to_string();
+    let user = info
+        .output("UserName")
+        .unwrap_or(&ctx.names.user)
+        .to_string();
     let url = info
         .output("ConsoleSignInUrl")
         .map(str::to_string)
@@ -262,7 +314,8 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
 
 /// Shows the console credentials once: on the terminal (stderr), or on stdout with `--print-password`.
 fn show_credentials(out: &Output, url: &str, user: &str, pw: &str, to_stdout: bool) -> Result<()> {
-    let block = format!("Console sign-in\n  URL:      {url}\n  User:     {user}\n  Password: {pw}\n");
+    let block =
+        format!("Console sign-in\n  URL:      {url}\n  User:     {user}\n  Password: {pw}\n");
     if to_stdout {
         crate::ui::print_result(out, &block)
     } else {
@@ -287,11 +340,24 @@ mod tests {
 
     #[test]
     fn parameters_follow_the_flags() {
-        let p = parameters(&args(&["--data-events", "s3,DynamoDB", "--start-actions", "ec2:DescribeInstances,s3:ListAllMyBuckets"]), "b", "k").unwrap();
+        let p = parameters(
+            &args(&[
+                "--data-events",
+                "s3,DynamoDB",
+                "--start-actions",
+                "ec2:DescribeInstances,s3:ListAllMyBuckets",
+            ]),
+            "b",
+            "k",
+        )
+        .unwrap();
         assert_eq!(p["DataEventsS3"], "true");
         assert_eq!(p["DataEventsLambda"], "false");
         assert_eq!(p["DataEventsDynamoDB"], "true");
-        assert_eq!(p["StartActions"], "ec2:DescribeInstances,s3:ListAllMyBuckets");
+        assert_eq!(
+            p["StartActions"],
+            "ec2:DescribeInstances,s3:ListAllMyBuckets"
+        );
         assert_eq!(p["UserName"], "");
         assert!(p["DeniedErrorCodesPattern"].contains("AccessDenied"));
     }

@@ -82,7 +82,11 @@ impl Output {
             }
         } else if err.chain().nth(1).is_some() {
             // The top message of our errors already carries the service's `Code: message`.
-            let last = err.chain().last().map(|c| c.to_string()).unwrap_or_default();
+            let last = err
+                .chain()
+                .last()
+                .map(|c| c.to_string())
+                .unwrap_or_default();
             if !text.contains(&last) {
                 text.push_str(&format!("\n  caused by: {last}"));
             }

@@ -19,7 +19,9 @@ pub fn confirm(out: &Output, question: &str, yes: bool) -> Result<bool> {
 /// Asks for a password twice, hidden.
 pub fn password(out: &Output, check: impl Fn(&str) -> Result<(), String>) -> Result<String> {
     if !(out.stdin_tty && out.stderr_tty) {
-        bail!("cannot prompt for a password: standard input is not a terminal; use --password-stdin");
+        bail!(
+            "cannot prompt for a password: standard input is not a terminal; use --password-stdin"
+        );
     }
     let pw = dialoguer::Password::new()
         .with_prompt("Console password for the generator user")

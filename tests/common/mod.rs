@@ -1,0 +1,220 @@
+//! Test support: a moto server of the test's own on a free loopback port, the built binary run with a clean
+//! environment (no real AWS credentials can leak in), and SDK clients pointed at the emulator.
+#![allow(dead_code)]
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The project's virtual environment (created by `scripts/setup-venv.sh`).
+pub fn venv_bin(tool: &str) -> PathBuf {
+    let p = repo().join(".venv/bin").join(tool);
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash scripts/setup-venv.sh` first (the README's test command does)",
+        p.display()
+    );
+    p
+}
+
+/// A moto server that lives as long as this value.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let m = Moto { child, port, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if m.http("GET", "/moto-api/", "").is_some() {
+                return m;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto server did not start on port {port}");
+    }
+
+    /// A plain HTTP request to the emulator's control API; the body on success.
+    pub fn http(&self, method: &str, path: &str, body: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let req = format!(
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).ok()?;
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).ok()?;
+        let (head, body) = resp.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.").then(|| body.to_string())
+    }
+
+    /// The emulator's whole state (includes IAM login passwords in plain text).
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&self.http("GET", "/moto-api/data.json", "").expect("data.json")).unwrap()
+    }
+
+    /// The console password the emulator holds for `user`.
+    pub fn password_of(&self, user: &str) -> Option<String> {
+        let st = self.state();
+        let users = st["iam"]["User"].as_array()?.clone();
+        users
+            .iter()
+            .find(|u| u["name"] == user)
+            .and_then(|u| u["password"].as_str().map(str::to_string))
+    }
+
+    /// SDK clients on this emulator.
+    pub fn clients(&self) -> lppg::aws::Clients {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(&self.url)
+                .credentials_provider(aws_sdk_sts::config::Credentials::new("test", "test", None, None, "test"))
+                .load()
+                .await;
+            let s3_conf = aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build();
+            lppg::aws::Clients {
+                cfn: aws_sdk_cloudformation::Client::new(&conf),
+                iam: aws_sdk_iam::Client::new(&conf),
+                s3: aws_sdk_s3::Client::from_conf(s3_conf),
+                logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+                trail: aws_sdk_cloudtrail::Client::new(&conf),
+                lambda: aws_sdk_lambda::Client::new(&conf),
+                sts: aws_sdk_sts::Client::new(&conf),
+                region: "us-east-1".into(),
+                endpoint: Some(self.url.clone()),
+            }
+        })
+    }
+
+    /// Runs the lppg binary against this emulator in `dir`, with no standard input.
+    pub fn lppg(&self, dir: &Path, args: &[&str]) -> Run {
+        self.lppg_stdin(dir, args, None)
+    }
+
+    pub fn lppg_stdin(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut cmd = lppg_command(dir);
+        cmd.env("AWS_ENDPOINT_URL", &self.url).args(args);
+        run(cmd, stdin)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary with a clean environment: no AWS_* variables or config files of the person running the tests.
+pub fn lppg_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lppg"));
+    cmd.current_dir(dir).env_clear();
+    if let Some(p) = std::env::var_os("PATH") {
+        cmd.env("PATH", p);
+    }
+    cmd.env("HOME", dir)
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+/// What a run printed, with a readable dump for assertion messages.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub cmd: String,
+}
+
+impl Run {
+    pub fn dump(&self) -> String {
+        format!(
+            "command: {}\nexit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.cmd, self.code, self.stdout, self.stderr
+        )
+    }
+
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\n{}", self.dump());
+        self
+    }
+
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}\n{}", self.dump());
+        self
+    }
+
+    pub fn stderr_has(self, text: &str) -> Run {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n{}", self.dump());
+        self
+    }
+}
+
+pub fn run(mut cmd: Command, stdin: Option<&str>) -> Run {
+    let desc = format!("{cmd:?}");
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run lppg");
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    let o: Output = child.wait_with_output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        cmd: desc,
+    }
+}
+
+/// A fresh temporary directory under target/ (removed at drop).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let p = repo().join("target/test-tmp").join(format!("{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a future to completion on a small runtime (tests are synchronous).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
