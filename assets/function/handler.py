@@ -56,7 +56,8 @@ def _iam_client_locked(key):
         from botocore.config import Config
 
         client = boto3.client("iam", config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                                                   connect_timeout=5, read_timeout=15))
+                                                   connect_timeout=5, read_timeout=15,
+                                                   max_pool_connections=32))
         counter = CallCounter()
         client.meta.events.register("before-send.iam", counter)
         entry = _clients[key] = (client, counter)
@@ -172,6 +173,8 @@ def process(event, env=None, iam=None, counter=None, sleep=time.sleep, deadline=
             writer = store.PolicyWriter(iam, cfg.policy_arns, sleep=sleep, deadline=deadline)
             writer.read_defaults()
             results = writer.write(wanted)
+            for act, why in writer.orphans:
+                lines.append(_decision("error", action=act, reason=why))
         reported = set()
         for item in classified:
             if item is None:

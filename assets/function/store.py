@@ -1,19 +1,23 @@
 """Adding actions to the generator's managed policies without losing concurrent updates.
 
-Invariant: the function only ever adds actions. So the true content of a policy is the union of all
-its retained versions plus whatever writers hold in memory. Each writer
-  1. lists the policy's versions and reads every version it has not seen (versions are immutable, so
-     documents are cached by (policy ARN, version id, create date) for the life of the container);
-  2. keeps U = its own new actions + every action of every version it has ever seen, in memory,
-     across all retries (a version deleted by someone else was already unioned by its deleter);
-  3. is done when the default version already holds U (minus actions it moved on to the next policy);
-  4. otherwise, at 5 versions deletes the oldest non-default version by CreateDate (preferring one
-     whose content the default already holds: the uncontended case always has one), then creates
-     U as the new default version, and goes back to 1 to verify.
-Throttling, ConcurrentModification, LimitExceeded and NoSuchEntity on a vanished version are
-retried with jittered exponential backoff, for a bounded number of attempts.
-If U does not fit in 6,144 characters, the writer moves its *own* new actions (never someone else's)
-to the next policy, in order.
+The function only ever adds actions, and every writer sets its new version as the default, so the
+default is always the most recently created version. Protocol, per policy, for one invocation:
+
+  R := own new actions (+ actions carried over from the previous policy), kept in memory across retries.
+  loop (bounded attempts, jittered exponential backoff on Throttling/ConcurrentModification/
+        LimitExceeded/NoSuchEntity of a vanished version):
+    1. ListPolicyVersions; GetPolicyVersion for every version not seen yet (versions are immutable:
+       cached per container by (policy ARN, version id, create date)). R |= every action of every
+       retained version (so content of versions created concurrently, or left behind by a writer that
+       crashed, is never dropped).
+    2. D := the default version. New document := D's content in full (the chain of defaults only ever
+       grows) + what R still lacks, others' actions first, then our own, while it fits in 6,144
+       characters. Whatever does not fit is carried to the next policy.
+    3. If nothing is to be added: done (re-delivered events end here: no write at all).
+    4. At 5 versions delete the oldest non-default version by CreateDate (ties: version number),
+       preferring one whose content D already holds (in the uncontended case, the oldest always is);
+       its content is in R anyway.
+    5. CreatePolicyVersion(SetAsDefault=True), then back to 1 to verify against concurrent writers.
 """
 import random
 import time
@@ -191,19 +195,21 @@ class PolicyWriter:
         return plan, unplaced
 
     # -- writing ---------------------------------------------------------------------------------
-    def write_policy(self, arn, mine):
-        """Make the default version of `arn` hold `mine` (and everything any version holds).
+    def write_policy(self, arn, mine, adopted=()):
+        """Make the default version of `arn` hold `mine` (and everything any retained version holds).
 
-        Returns (results, evicted): results maps action -> (status, version) with status
-        'granted' or 'already_present'; evicted lists own actions that did not fit.
-        Raises WriteError when it cannot confirm.
+        R = own actions + adopted actions + every action of every version seen, kept across retries.
+        The new document always keeps the current default's content in full (so the chain of default
+        versions only grows), then adds what R still lacks, others' actions before our own, while it
+        fits; whatever does not fit is carried to the next policy (our own and, rarely, others').
+
+        Returns (results, carried_own, carried_adopted); results maps action -> (status, version),
+        status 'granted' or 'already_present'. Raises WriteError when it cannot confirm.
         """
         mine = set(mine)
-        union = set(mine)
-        own_versions = set()
-        own_actions = set()  # actions that made it into a version we created
-        evicted = set()
-        seen = set()
+        R = set(mine) | set(adopted)
+        carried = set()
+        own_actions = set()  # own actions that made it into a version we created
         first = True
         for attempt in range(self.max_attempts):
             if attempt and self._out_of_time():
@@ -216,38 +222,43 @@ class PolicyWriter:
                     c = self.get_content(arn, v)
                     if c is not None:
                         live.append((v, c))
-                        union |= c.actions
-                        seen.add(v.vid)
+                        R |= c.actions
                 default = next(((v, c) for v, c in live if v.default), None)
                 if default is None:
                     raise WriteError("policy %s has no default version" % arn, transient=True)
                 dv, dc = default
-                others = set()
-                for v, c in live:
-                    if v.vid not in own_versions:
-                        others |= c.actions
-                draft = self._fit(dc, union - evicted, mine - others, evicted)
-                target_low = {a.lower() for a in draft.actions}
-                have_low = {a.lower() for a in dc.actions}
-                if target_low <= have_low:
-                    results = {}
-                    for a in mine - evicted:
-                        status = "granted" if a in own_actions else "already_present"
-                        results[a] = (status, dv.vid)
-                    return results, sorted(evicted, key=policydoc.sort_key)
+                draft = policydoc.Draft(dc.kept, dc.actions - dc.kept_actions)
+                extra = [a for a in R if a not in draft and a not in carried]
+                others = sorted((a for a in extra if a not in mine), key=policydoc.sort_key)
+                own = sorted((a for a in extra if a in mine), key=policydoc.sort_key)
+                added = []
+                for a in others + own:
+                    if a in draft:
+                        continue
+                    if draft.fits(a):
+                        draft.add(a)
+                        added.append(a)
+                    else:
+                        carried.add(a)
+                if not added:
+                    results = {a: ("granted" if a in own_actions else "already_present", dv.vid)
+                               for a in mine - carried}
+                    return (results, sorted(carried & mine, key=policydoc.sort_key),
+                            sorted(carried - mine, key=policydoc.sort_key))
                 if len(versions) >= MAX_VERSIONS:
                     self._delete_victim(arn, live, dc)
                 text = draft.render()
+                if policydoc.size_of(text) > policydoc.MAX_SIZE:  # cannot happen: Draft keeps count
+                    raise WriteError("internal: document for %s would exceed the size limit" % arn, False)
                 resp = self.iam.create_policy_version(PolicyArn=arn, PolicyDocument=text, SetAsDefault=True)
                 pv = resp["PolicyVersion"]
                 nv = Version(pv["VersionId"], pv.get("CreateDate"), True)
                 content = policydoc.parse(text)
                 self.content[(arn, nv.vid)] = content
                 _VERSION_CACHE[nv.key(arn)] = content
-                own_versions.add(nv.vid)
-                own_actions |= draft.actions & mine
+                own_actions |= set(added) & mine
                 self.written.append({"policy": arn, "version": nv.vid,
-                                     "actions": len(content.actions), "size": policydoc.size_of(text)})
+                                     "actions": len(content.actions), "size": content.size})
             except WriteError as exc:
                 if not exc.transient:
                     raise
@@ -261,7 +272,7 @@ class PolicyWriter:
                     continue
                 raise WriteError("%s: %s" % (code or type(exc).__name__, exc), transient=False)
         raise WriteError("could not confirm %d action(s) in %s after %d attempts (concurrent writers or "
-                         "throttling); the invocation will be retried" % (len(mine - evicted), arn,
+                         "throttling); the invocation will be retried" % (len(mine - carried), arn,
                                                                           self.max_attempts), transient=True)
 
     def _policy_exists(self, arn):
@@ -270,19 +281,6 @@ class PolicyWriter:
             return True
         except Exception as exc:  # noqa: BLE001
             return _code(exc) != "NoSuchEntity"
-
-    def _fit(self, default_content, target, removable, evicted):
-        """Draft holding `target` within the size limit, evicting own actions (sorted last first)."""
-        draft = policydoc.Draft(default_content.kept)
-        fixed = sorted(target - removable, key=policydoc.sort_key)
-        for a in fixed:
-            draft.add(a)
-        for a in sorted(target & removable, key=policydoc.sort_key):
-            if draft.fits(a):
-                draft.add(a)
-            else:
-                evicted.add(a)
-        return draft
 
     def _delete_victim(self, arn, live, default_content):
         have_low = {a.lower() for a in default_content.actions}
@@ -318,32 +316,33 @@ class PolicyWriter:
             return out
         readable = [arn for arn in self.arns if arn not in self.read_errors]
         plan, unplaced = self.plan(pending)
-        carry = []
+        carry, adopted = [], []
         for arn in readable:
             mine = plan.get(arn, []) + carry
-            carry = []
-            if not mine:
+            if not mine and not adopted:
                 continue
             try:
-                results, evicted = self.write_policy(arn, mine)
+                results, carry, adopted = self.write_policy(arn, mine, adopted)
             except WriteError as exc:
                 for a in mine:
                     out[a] = ("error", arn, None, str(exc))
+                carry, adopted = [], []
                 if exc.transient:
                     self.transient_failure = True
                 continue
             for a, (status, vid) in results.items():
                 out[a] = (status, arn, vid, "")
-            carry = evicted
+        full = "all %d generator policies are full (6,144 characters each)" % len(self.arns)
+        if self.read_errors:
+            full += "; unreadable: " + "; ".join(self.read_errors.values())
         for a in carry + unplaced:
-            full = "all %d generator policies are full (6,144 characters each); %s was not granted" % (
-                len(self.arns), a)
-            if self.read_errors:
-                full += "; unreadable: " + "; ".join(self.read_errors.values())
-            out[a] = ("error", None, None, full)
+            out[a] = ("error", None, None, full + "; %s was not granted" % a)
+        self.orphans = [(a, full + "; %s (added by an overlapping invocation) could not be kept" % a)
+                        for a in adopted]
         return out
 
     transient_failure = False
+    orphans = ()
 
     def sizes(self):
         out = []
