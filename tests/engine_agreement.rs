@@ -15,7 +15,10 @@ fn rust_and_python_engines_agree_on_every_vector() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
     if !python.exists() {
-        eprintln!("SKIPPED: {} is missing (create the venv to compare with the Python engine)", python.display());
+        eprintln!(
+            "SKIPPED: {} is missing (create the venv to compare with the Python engine)",
+            python.display()
+        );
         return;
     }
     let dir = root.join("tests/vectors");
@@ -40,7 +43,11 @@ fn rust_and_python_engines_agree_on_every_vector() {
 
     let all = vectors::load(&dir).expect("vectors");
     let guard = vectors::load_guard(&dir).expect("guard.json");
-    assert_eq!(python_results.len(), all.len(), "the Python driver and Rust see different vector counts");
+    assert_eq!(
+        python_results.len(),
+        all.len(),
+        "the Python driver and Rust see different vector counts"
+    );
     assert!(!all.is_empty(), "no vectors");
 
     let mut differences = Vec::new();
@@ -48,7 +55,9 @@ fn rust_and_python_engines_agree_on_every_vector() {
         let name = vector["name"].as_str().unwrap_or("?");
         let ours = vectors::to_json(file, name, &vectors::decide(file, vector, guard.as_ref()));
         if &ours != theirs {
-            differences.push(format!("{file} {name}:\n  rust:   {ours}\n  python: {theirs}"));
+            differences.push(format!(
+                "{file} {name}:\n  rust:   {ours}\n  python: {theirs}"
+            ));
         }
     }
     assert!(
@@ -58,5 +67,8 @@ fn rust_and_python_engines_agree_on_every_vector() {
         all.len(),
         differences.join("\n")
     );
-    eprintln!("{} vectors: identical results from the Rust and Python engines", all.len());
+    eprintln!(
+        "{} vectors: identical results from the Rust and Python engines",
+        all.len()
+    );
 }

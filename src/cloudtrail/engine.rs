@@ -150,14 +150,17 @@ impl Decision {
 /// `rules.py` `ACTION_RE`, with Python's `$` (end, or before a final newline) spelled out.
 fn action_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\A[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_-]*\n?\z").expect("action regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"\A[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9_-]*\n?\z").expect("action regex")
+    })
 }
 
 impl Rules {
     /// Whether `eventSource`/`eventName` is listed as not a permission.
     pub fn is_not_permission_event(&self, source: &str, name: &str) -> bool {
         self.not_permission_events.iter().any(|m| {
-            m.event_source.as_deref() == Some(source) && m.event_name.as_deref().is_none_or(|n| n == name)
+            m.event_source.as_deref() == Some(source)
+                && m.event_name.as_deref().is_none_or(|n| n == name)
         })
     }
 
@@ -168,7 +171,10 @@ impl Rules {
         }
         self.message_patterns.iter().find_map(|p| {
             let c = p.regex.captures(message)?;
-            let action = c.name("action").map(|m| m.as_str()).filter(|a| !a.is_empty())?;
+            let action = c
+                .name("action")
+                .map(|m| m.as_str())
+                .filter(|a| !a.is_empty())?;
             Some((action, c.name("resource").map(|m| m.as_str())))
         })
     }
@@ -184,7 +190,10 @@ impl Rules {
     /// The event name without a trailing date suffix (`ListFunctions20150331` → `ListFunctions`).
     pub fn strip_date_suffix<'n>(&self, name: &'n str) -> &'n str {
         match &self.date_suffix {
-            Some(re) => re.captures(name).and_then(|c| c.name("base")).map_or(name, |m| m.as_str()),
+            Some(re) => re
+                .captures(name)
+                .and_then(|c| c.name("base"))
+                .map_or(name, |m| m.as_str()),
             None => name,
         }
     }
@@ -199,14 +208,17 @@ impl Rules {
             let mut best = "";
             for (prefix, v) in &api.verb_by_event_prefix {
                 if let Some(rest) = name.strip_prefix(prefix.as_str()) {
-                    if prefix.len() > best.len() && rest.chars().next().is_none_or(char::is_uppercase) {
+                    if prefix.len() > best.len()
+                        && rest.chars().next().is_none_or(char::is_uppercase)
+                    {
                         best = prefix;
                         verb = Some(v);
                     }
                 }
             }
         }
-        verb.filter(|v| !v.is_empty()).map(|v| format!("apigateway:{v}"))
+        verb.filter(|v| !v.is_empty())
+            .map(|v| format!("apigateway:{v}"))
     }
 
     /// The raw action names derived from `eventSource`/`eventName` (before canonicalisation); may be empty.
@@ -221,7 +233,11 @@ impl Rules {
             }
         }
         let prefix = self.prefix_for_source(source);
-        if let Some(mapped) = self.event_name_exceptions.get(&prefix.to_lowercase()).and_then(|t| t.get(name)) {
+        if let Some(mapped) = self
+            .event_name_exceptions
+            .get(&prefix.to_lowercase())
+            .and_then(|t| t.get(name))
+        {
             return mapped.clone();
         }
         vec![format!("{prefix}:{name}")]
@@ -238,7 +254,10 @@ fn canonical_actions(rules: &Rules, raw: &[String]) -> Result<(Vec<Action>, Vec<
         if !action_re().is_match(&action.name) {
             return Err(action.name);
         }
-        if rules.permissionless_actions.contains(&action.name.to_lowercase()) {
+        if rules
+            .permissionless_actions
+            .contains(&action.name.to_lowercase())
+        {
             dropped.push(action.name);
             continue;
         }
@@ -261,7 +280,9 @@ pub fn map_event(event_source: &str, event_name: &str) -> Vec<Action> {
     let mut actions: Vec<Action> = Vec::new();
     for name in rules.from_event(event_source, event_name) {
         let action = Action::new(&name);
-        if !rules.permissionless_actions.contains(&action.name.to_lowercase())
+        if !rules
+            .permissionless_actions
+            .contains(&action.name.to_lowercase())
             && actions.iter().all(|a| a.name != action.name)
         {
             actions.push(action);
@@ -318,7 +339,11 @@ impl Guard {
             Some(Value::Object(m)) => m
                 .iter()
                 .map(|(k, v)| {
-                    let list = v.as_array()?.iter().map(|x| x.as_str().map(str::to_owned)).collect::<Option<_>>()?;
+                    let list = v
+                        .as_array()?
+                        .iter()
+                        .map(|x| x.as_str().map(str::to_owned))
+                        .collect::<Option<_>>()?;
                     Some((k.clone(), list))
                 })
                 .collect::<Option<Vec<_>>>()
@@ -338,31 +363,50 @@ impl Guard {
 
     fn arn_match(&self, value: &str) -> Option<&str> {
         // Python's `.*` does not cross newlines.
-        self.arns.iter().find(|(_, re)| re.is_match(value)).map(|(p, _)| p.as_str())
+        self.arns
+            .iter()
+            .find(|(_, re)| re.is_match(value))
+            .map(|(p, _)| p.as_str())
     }
 
     /// Why the target is guarded, if it is.
-    pub fn check(&self, resource: Option<&str>, params: Option<&Map<String, Value>>) -> Option<String> {
+    pub fn check(
+        &self,
+        resource: Option<&str>,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<String> {
         if let Some(resource) = resource.filter(|r| !r.is_empty()) {
             if let Some(p) = self.arn_match(resource) {
-                return Some(format!("target {resource} is part of the generator (guard pattern {p})"));
+                return Some(format!(
+                    "target {resource} is part of the generator (guard pattern {p})"
+                ));
             }
         }
         let params = params?;
         for (key, values) in &self.names {
-            let Some(v) = params.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) else {
+            let Some(v) = params
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+            else {
                 continue;
             };
             if values.iter().any(|x| x == v) {
-                return Some(format!("requestParameters.{key}={v} is part of the generator"));
+                return Some(format!(
+                    "requestParameters.{key}={v} is part of the generator"
+                ));
             }
             if let Some(p) = self.arn_match(v) {
-                return Some(format!("requestParameters.{key}={v} is part of the generator (guard pattern {p})"));
+                return Some(format!(
+                    "requestParameters.{key}={v} is part of the generator (guard pattern {p})"
+                ));
             }
             if v.starts_with("arn:") {
                 let last = v.rsplit(['/', ':']).next().unwrap_or(v);
                 if values.iter().any(|x| x == last) {
-                    return Some(format!("requestParameters.{key}={v} is part of the generator"));
+                    return Some(format!(
+                        "requestParameters.{key}={v} is part of the generator"
+                    ));
                 }
             }
         }
@@ -395,7 +439,10 @@ pub fn classify_with_guard(
         return d;
     }
     let code = record.error_code.as_deref().unwrap_or("");
-    if code.is_empty() || rules.not_denied_error_codes.contains(code) || !rules.denied_error_codes.contains(code) {
+    if code.is_empty()
+        || rules.not_denied_error_codes.contains(code)
+        || !rules.denied_error_codes.contains(code)
+    {
         return Decision::new(Outcome::NotDenied);
     }
     let message = record.error_message.as_deref();
@@ -407,7 +454,8 @@ pub fn classify_with_guard(
     d.derived_from = Some(derived);
     d.resource = resource.map(str::to_owned);
     if raw.is_empty() {
-        d.reason = format!("cannot derive an IAM action from eventSource {source:?} eventName {name:?}");
+        d.reason =
+            format!("cannot derive an IAM action from eventSource {source:?} eventName {name:?}");
         return d;
     }
     let (actions, dropped) = match canonical_actions(rules, &raw) {
@@ -430,7 +478,12 @@ pub fn classify_with_guard(
             return d;
         }
     }
-    if let Some(m) = message.filter(|m| rules.explicit_deny.as_ref().is_some_and(|re| re.is_match(m))) {
+    if let Some(m) = message.filter(|m| {
+        rules
+            .explicit_deny
+            .as_ref()
+            .is_some_and(|re| re.is_match(m))
+    }) {
         d.outcome = Outcome::ExplicitDeny;
         let short: String = m.chars().take(300).collect();
         d.reason = format!("explicitly denied ({short}); an Allow cannot fix this");
@@ -444,11 +497,14 @@ pub fn classify_with_guard(
 pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
     let obj = value.as_object()?;
     let s = |k: &str| obj.get(k).and_then(Value::as_str).map(Cow::Borrowed);
-    let user_identity = obj.get("userIdentity").and_then(Value::as_object).map(|u| UserIdentity {
-        kind: u.get("type").and_then(Value::as_str).map(Cow::Borrowed),
-        arn: u.get("arn").and_then(Value::as_str).map(Cow::Borrowed),
-        session_context: None,
-    });
+    let user_identity = obj
+        .get("userIdentity")
+        .and_then(Value::as_object)
+        .map(|u| UserIdentity {
+            kind: u.get("type").and_then(Value::as_str).map(Cow::Borrowed),
+            arn: u.get("arn").and_then(Value::as_str).map(Cow::Borrowed),
+            session_context: None,
+        });
     Some(Record {
         event_source: s("eventSource"),
         event_name: s("eventName"),

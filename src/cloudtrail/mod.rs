@@ -8,8 +8,8 @@ pub mod scan;
 pub mod vectors;
 
 pub use engine::{
-    classify_denied, classify_value, classify_with_guard, is_valid_action, map_event, used, used_value, Action, Decision,
-    DerivedFrom, Guard, Outcome,
+    classify_denied, classify_value, classify_with_guard, is_valid_action, map_event, used,
+    used_value, Action, Decision, DerivedFrom, Guard, Outcome,
 };
 pub use record::Record;
 pub use rules::{catalogue, rules, AccessLevel};

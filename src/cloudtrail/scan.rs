@@ -468,10 +468,17 @@ impl Local {
                 let time = record.event_time.as_deref();
                 let derived = decision.derived_from.unwrap_or(DerivedFrom::Event);
                 match decision.outcome {
-                    Outcome::Grant => add_actions(&mut self.granted, decision.actions, derived, time),
-                    Outcome::ExplicitDeny => add_actions(&mut self.explicit, decision.actions, derived, time),
+                    Outcome::Grant => {
+                        add_actions(&mut self.granted, decision.actions, derived, time)
+                    }
+                    Outcome::ExplicitDeny => {
+                        add_actions(&mut self.explicit, decision.actions, derived, time)
+                    }
                     Outcome::NotPermission | Outcome::Error => self.not_permission += 1,
-                    Outcome::Withheld | Outcome::NotDenied | Outcome::OtherPrincipal | Outcome::Used => {}
+                    Outcome::Withheld
+                    | Outcome::NotDenied
+                    | Outcome::OtherPrincipal
+                    | Outcome::Used => {}
                 }
             }
         }

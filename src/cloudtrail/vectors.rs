@@ -22,10 +22,20 @@ pub fn load(dir: &Path) -> Result<Vec<(String, Value)>, String> {
     files.sort();
     let mut out = Vec::new();
     for path in files {
-        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let v: Value = serde_json::from_str(line).map_err(|e| format!("{file}:{}: {e}", i + 1))?;
+        let file = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: Value =
+                serde_json::from_str(line).map_err(|e| format!("{file}:{}: {e}", i + 1))?;
             out.push((file.clone(), v));
         }
     }
@@ -46,7 +56,10 @@ pub fn load_guard(dir: &Path) -> Result<Option<Guard>, String> {
 /// The Rust engine's decision for one vector.
 pub fn decide(file: &str, vector: &Value, guard: Option<&Guard>) -> Decision {
     // The function always has a principal; a vector without one matches no record, as in Python.
-    let principal = vector.get("principal").and_then(Value::as_str).unwrap_or("");
+    let principal = vector
+        .get("principal")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if file == "success.jsonl" {
         used_value(&vector["record"], Some(principal))
     } else {
@@ -75,24 +88,43 @@ pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
     let expect = &vector["expect"];
     let name = vector["name"].as_str().unwrap_or("?");
     if expect["outcome"].as_str() != Some(d.outcome.as_str()) {
-        return Err(format!("{name}: outcome {} ({}), expected {}", d.outcome.as_str(), d.reason, expect["outcome"]));
+        return Err(format!(
+            "{name}: outcome {} ({}), expected {}",
+            d.outcome.as_str(),
+            d.reason,
+            expect["outcome"]
+        ));
     }
     let mut got: Vec<&str> = d.actions.iter().map(|a| a.name.as_str()).collect();
     got.sort_unstable();
-    let mut want: Vec<&str> = expect["actions"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut want: Vec<&str> = expect["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     want.sort_unstable();
     if got != want {
         return Err(format!("{name}: actions {got:?}, expected {want:?}"));
     }
     if let Some(derived) = expect.get("derived_from").and_then(Value::as_str) {
         if d.derived_from.map(|x| x.as_str()) != Some(derived) {
-            return Err(format!("{name}: derived_from {:?}, expected {derived}", d.derived_from));
+            return Err(format!(
+                "{name}: derived_from {:?}, expected {derived}",
+                d.derived_from
+            ));
         }
     }
     if matches!(d.outcome.as_str(), "grant" | "used") {
-        let want = expect.get("verified").and_then(Value::as_bool).unwrap_or(true);
+        let want = expect
+            .get("verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         if let Some(a) = d.actions.iter().find(|a| a.verified != want) {
-            return Err(format!("{name}: {} verified={}, expected {want}", a.name, a.verified));
+            return Err(format!(
+                "{name}: {} verified={}, expected {want}",
+                a.name, a.verified
+            ));
         }
     }
     Ok(())
@@ -115,7 +147,13 @@ mod tests {
             .iter()
             .filter_map(|(file, v)| check(v, &decide(file, v, guard.as_ref())).err())
             .collect();
-        assert!(failures.is_empty(), "{} of {} vectors fail:\n{}", failures.len(), vectors.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} of {} vectors fail:\n{}",
+            failures.len(),
+            vectors.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
@@ -133,7 +171,10 @@ mod tests {
             for (event, actions) in table {
                 for a in actions {
                     let action = crate::cloudtrail::Action::new(a);
-                    assert!(action.verified, "{prefix} {event} -> {a} is not in the catalogue");
+                    assert!(
+                        action.verified,
+                        "{prefix} {event} -> {a} is not in the catalogue"
+                    );
                 }
             }
         }

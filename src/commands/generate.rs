@@ -3,12 +3,17 @@
 //! The scanning and the rules live in [`crate::cloudtrail`]; this file turns arguments into scan options, shows
 //! progress, and prints the policy with the same writer as `export-policy`.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 
-use crate::cloudtrail::scan::{normalise_time, scan, Counters, Mode, ScanOptions, ScanSummary};
+use crate::cloudtrail::is_valid_action;
+use crate::cloudtrail::scan::{
+    normalise_time, scan, ActionTally, Counters, Mode, ScanOptions, ScanSummary,
+};
 use crate::exit;
 use crate::policy::{self, ActionSet, Grouping};
 use crate::ui::{print_result, Output};
@@ -42,9 +47,29 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
 
+    /// Output format: json (the policy document), cfn (CloudFormation) or terraform
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parse_format)]
+    pub format: policy::Format,
+
+    /// Split the policy into documents of at most 6,144 characters (IAM's managed policy limit)
+    #[arg(long)]
+    pub split: bool,
+
+    /// Print a table of the actions (access level, first seen, how each was derived) instead of the policy
+    #[arg(long, conflicts_with = "diff")]
+    pub explain: bool,
+
+    /// Compare with a policy FILE instead of printing the policy (exit 1 when they differ)
+    #[arg(long, value_name = "FILE")]
+    pub diff: Option<PathBuf>,
+
     /// Worker threads (default: one per core)
     #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
     pub threads: usize,
+}
+
+fn parse_format(text: &str) -> Result<policy::Format, String> {
+    text.parse()
 }
 
 /// Parses a `--since`/`--until` value into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
@@ -180,9 +205,67 @@ pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
         return Ok(exit::DIFFERENT);
     }
 
-    let set = ActionSet::parse(summary.actions.keys()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let document = policy::render_policy(&set, Grouping::ByService);
-    print_result(&out, &policy::to_pretty_json(&document))?;
+    print_policy(&out, args, &summary.actions)
+}
+
+/// Prints the policy (or its explanation, or its diff with a baseline) for the tallied actions.
+fn print_policy(
+    out: &Output,
+    args: &GenerateArgs,
+    tallies: &BTreeMap<String, ActionTally>,
+) -> anyhow::Result<i32> {
+    let names = tallies.keys().filter(|n| is_valid_action(n));
+    let set = ActionSet::parse(names).map_err(|e| anyhow::anyhow!("invalid action: {}", e.0))?;
+    if let Some(path) = &args.diff {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let baseline =
+            policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let diff = policy::diff(&set, &baseline);
+        print_result(out, &diff.to_text())?;
+        return Ok(if diff.same { exit::OK } else { exit::DIFFERENT });
+    }
+    if args.explain {
+        let catalogue = policy::Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON)
+            .map_err(|e| anyhow::anyhow!("IAM action catalogue: {}", e.0))?;
+        let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
+            .iter()
+            .filter_map(|(name, t)| {
+                let action = policy::Action::parse(name).ok()?;
+                let first = t
+                    .first_seen
+                    .as_deref()
+                    .and_then(|f| humantime::parse_rfc3339_weak(f).ok());
+                let derived_from = Some(if t.from_message > 0 {
+                    policy::Derivation::Message
+                } else {
+                    policy::Derivation::Event
+                });
+                Some((
+                    action,
+                    policy::ActionMeta {
+                        first_denied: first,
+                        step: None,
+                        derived_from,
+                    },
+                ))
+            })
+            .collect();
+        let rows = policy::explain_rows(&set, &meta, &catalogue);
+        print_result(out, &policy::explain_table(&rows))?;
+        return Ok(exit::OK);
+    }
+    let documents = if args.split {
+        policy::split(&set, Grouping::ByService, policy::MAX_POLICY_SIZE)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        vec![policy::render_policy(&set, Grouping::ByService)]
+    };
+    let options = policy::FormatOptions::default();
+    print_result(
+        out,
+        &policy::render_documents(args.format, &documents, &options),
+    )?;
     Ok(exit::OK)
 }
 
