@@ -50,7 +50,13 @@ fn remaining(c: &lppg::aws::Clients) -> Vec<String> {
             left.push(format!("user {}", n.user));
         }
         for p in n.policies.iter().chain([&n.guard_policy]) {
-            if c.iam.get_policy().policy_arn(n.policy_arn(p)).send().await.is_ok() {
+            if c.iam
+                .get_policy()
+                .policy_arn(n.policy_arn(p))
+                .send()
+                .await
+                .is_ok()
+            {
                 left.push(format!("policy {p}"));
             }
         }
@@ -59,12 +65,21 @@ fn remaining(c: &lppg::aws::Clients) -> Vec<String> {
                 left.push(format!("role {r}"));
             }
         }
-        if c.lambda.get_function().function_name(&n.function).send().await.is_ok() {
+        if c.lambda
+            .get_function()
+            .function_name(&n.function)
+            .send()
+            .await
+            .is_ok()
+        {
             left.push(format!("function {}", n.function));
         }
         let groups = c.logs.describe_log_groups().send().await.unwrap();
         for g in groups.log_groups() {
-            left.push(format!("log group {}", g.log_group_name().unwrap_or_default()));
+            left.push(format!(
+                "log group {}",
+                g.log_group_name().unwrap_or_default()
+            ));
         }
         let buckets = c.s3.list_buckets().send().await.unwrap();
         for b in buckets.buckets() {
@@ -117,9 +132,15 @@ fn up_status_down_end_to_end() {
     set_password_policy(&c);
 
     // up: creates everything and prints the generated password once, on stdout as asked.
-    let up = moto.lppg(dir.path(), &["up", "--yes", "--print-password"]).ok();
+    let up = moto
+        .lppg(dir.path(), &["up", "--yes", "--print-password"])
+        .ok();
     let pw = password_from(&up.stdout);
-    assert_eq!(strict_rules().check(&pw), Ok(()), "generated password breaks the policy: {pw}");
+    assert_eq!(
+        strict_rules().check(&pw),
+        Ok(()),
+        "generated password breaks the policy: {pw}"
+    );
     assert_eq!(moto.password_of("lppg-user").as_deref(), Some(pw.as_str()));
     assert_eq!(up.stdout.matches(&pw).count(), 1, "password printed once");
     assert!(!up.stderr.contains(&pw), "password must not reach stderr");
@@ -127,9 +148,18 @@ fn up_status_down_end_to_end() {
 
     // Every resource the emulator supports exists.
     block_on(async {
-        let attached = c.iam.list_attached_user_policies().user_name("lppg-user").send().await.unwrap();
-        let mut names: Vec<String> =
-            attached.attached_policies().iter().map(|p| p.policy_name().unwrap().to_string()).collect();
+        let attached = c
+            .iam
+            .list_attached_user_policies()
+            .user_name("lppg-user")
+            .send()
+            .await
+            .unwrap();
+        let mut names: Vec<String> = attached
+            .attached_policies()
+            .iter()
+            .map(|p| p.policy_name().unwrap().to_string())
+            .collect();
         names.sort();
         let mut expected: Vec<String> = (1..=7).map(|i| format!("lppg-policy-{i}")).collect();
         expected.push("lppg-guard".into());
@@ -144,41 +174,85 @@ fn up_status_down_end_to_end() {
             .await
             .unwrap();
         let doc = guard.policy_version().unwrap().document().unwrap();
-        assert!(doc.contains("Deny") && doc.contains("cloudtrail:StopLogging"), "{doc}");
-        c.iam.get_role().role_name("lppg-generator-role").send().await.unwrap();
-        c.iam.get_role().role_name("lppg-trail-role").send().await.unwrap();
-        // The function holds exactly the embedded zip.
-        let f = c.lambda.get_function_configuration().function_name("lppg-generator").send().await.unwrap();
-        let zip = lppg::assets::function_zip().unwrap();
-        assert_eq!(f.code_sha256().unwrap(), lppg::assets::lambda_code_sha256(&zip));
-        assert_eq!(f.handler(), Some("handler.lambda_handler"));
-        let env = f.environment().unwrap().variables().unwrap();
-        assert_eq!(env["LPPG_USER_ARN"], "arn:aws:iam::123456789012:user/lppg-user");
-        assert_eq!(env["LPPG_POLICY_ARNS"].split(',').count(), 7);
-        let obj = c
-            .s3
-            .get_object()
-            .bucket("lppg-artifacts-123456789012-us-east-1")
-            .key(lppg::assets::function_key(&zip))
+        assert!(
+            doc.contains("Deny") && doc.contains("cloudtrail:StopLogging"),
+            "{doc}"
+        );
+        c.iam
+            .get_role()
+            .role_name("lppg-generator-role")
             .send()
             .await
             .unwrap();
+        c.iam
+            .get_role()
+            .role_name("lppg-trail-role")
+            .send()
+            .await
+            .unwrap();
+        // The function holds exactly the embedded zip.
+        let f = c
+            .lambda
+            .get_function_configuration()
+            .function_name("lppg-generator")
+            .send()
+            .await
+            .unwrap();
+        let zip = lppg::assets::function_zip().unwrap();
+        assert_eq!(
+            f.code_sha256().unwrap(),
+            lppg::assets::lambda_code_sha256(&zip)
+        );
+        assert_eq!(f.handler(), Some("handler.lambda_handler"));
+        let env = f.environment().unwrap().variables().unwrap();
+        assert_eq!(
+            env["LPPG_USER_ARN"],
+            "arn:aws:iam::123456789012:user/lppg-user"
+        );
+        assert_eq!(env["LPPG_POLICY_ARNS"].split(',').count(), 7);
+        let obj =
+            c.s3.get_object()
+                .bucket("lppg-artifacts-123456789012-us-east-1")
+                .key(lppg::assets::function_key(&zip))
+                .send()
+                .await
+                .unwrap();
         assert_eq!(obj.body.collect().await.unwrap().into_bytes().to_vec(), zip);
         for g in ["/aws/lambda/lppg-generator", "/lppg/lppg/cloudtrail"] {
-            let r = c.logs.describe_log_groups().log_group_name_prefix(g).send().await.unwrap();
-            let lg = r.log_groups().iter().find(|x| x.log_group_name() == Some(g)).expect(g);
+            let r = c
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(g)
+                .send()
+                .await
+                .unwrap();
+            let lg = r
+                .log_groups()
+                .iter()
+                .find(|x| x.log_group_name() == Some(g))
+                .expect(g);
             assert_eq!(lg.retention_in_days(), Some(14), "{g}");
         }
-        c.s3.head_bucket().bucket("lppg-trail-123456789012-us-east-1").send().await.unwrap();
+        c.s3.head_bucket()
+            .bucket("lppg-trail-123456789012-us-east-1")
+            .send()
+            .await
+            .unwrap();
     });
 
     // up again: nothing changes, the password is kept and not printed.
-    let again = moto.lppg(dir.path(), &["up", "--yes", "--print-password"]).ok().stderr_has("up to date");
+    let again = moto
+        .lppg(dir.path(), &["up", "--yes", "--print-password"])
+        .ok()
+        .stderr_has("up to date");
     assert!(again.stdout.trim().is_empty(), "{}", again.dump());
     assert_eq!(moto.password_of("lppg-user").as_deref(), Some(pw.as_str()));
 
     // status: moto has no trail, so unhealthy (exit 1) and says what to do.
-    moto.lppg(dir.path(), &["status"]).code(1).stderr_has("trail").stderr_has("lppg up");
+    moto.lppg(dir.path(), &["status"])
+        .code(1)
+        .stderr_has("trail")
+        .stderr_has("lppg up");
     create_skipped_parts(&c);
     let st = moto.lppg(dir.path(), &["status", "--json"]).ok();
     let v: serde_json::Value = serde_json::from_str(&st.stdout).expect(&st.dump());
@@ -187,7 +261,12 @@ fn up_status_down_end_to_end() {
 
     // Things CloudFormation cannot remove: credentials, old policy versions, objects.
     block_on(async {
-        c.iam.create_access_key().user_name("lppg-user").send().await.unwrap();
+        c.iam
+            .create_access_key()
+            .user_name("lppg-user")
+            .send()
+            .await
+            .unwrap();
         for i in 0..3 {
             c.iam
                 .create_policy_version()
@@ -214,24 +293,45 @@ fn up_status_down_end_to_end() {
     assert!(!remaining(&c).is_empty());
 
     let down = moto.lppg(dir.path(), &["down", "--yes"]).ok();
-    assert!(down.stderr.contains("saved the final policy"), "{}", down.dump());
+    assert!(
+        down.stderr.contains("saved the final policy"),
+        "{}",
+        down.dump()
+    );
     let saved: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("lppg-policy-lppg-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("lppg-policy-lppg-")
+        })
         .collect();
     assert_eq!(saved.len(), 1, "{}", down.dump());
     let text = std::fs::read_to_string(saved[0].path()).unwrap();
-    assert!(text.contains("s3:GetObject2") && text.contains("ec2:DescribeInstances"), "{text}");
+    assert!(
+        text.contains("s3:GetObject2") && text.contains("ec2:DescribeInstances"),
+        "{text}"
+    );
     let left = remaining(&c);
     assert!(left.is_empty(), "left behind: {left:?}\n{}", down.dump());
 
     // down again: nothing to do, exit 0.
-    moto.lppg(dir.path(), &["down", "--yes"]).ok().stderr_has("nothing to do");
+    moto.lppg(dir.path(), &["down", "--yes"])
+        .ok()
+        .stderr_has("nothing to do");
     // The saved policy still exports after the stack is gone.
     let path = saved[0].path();
-    let exported = moto.lppg(dir.path(), &["export-policy", "--from", path.to_str().unwrap()]).ok();
-    assert_eq!(exported.stdout, text, "round trip through --from gives the same bytes");
+    let exported = moto
+        .lppg(
+            dir.path(),
+            &["export-policy", "--from", path.to_str().unwrap()],
+        )
+        .ok();
+    assert_eq!(
+        exported.stdout, text,
+        "round trip through --from gives the same bytes"
+    );
 }
 
 #[test]
@@ -239,24 +339,46 @@ fn refusals_change_nothing() {
     let moto = Moto::start();
     let dir = TempDir::new("refuse");
     let c = moto.clients();
-    moto.lppg(dir.path(), &["up"]).code(2).stderr_has("--yes");
-    moto.lppg(dir.path(), &["up", "--yes"]).code(2).stderr_has("--password-stdin");
-    moto.lppg(dir.path(), &["--stack-name", "Bad_Name", "up", "--yes"]).code(2).stderr_has("invalid stack name");
-    moto.lppg(dir.path(), &["up", "--yes", "--no-password", "--data-events", "rds"]).code(2).stderr_has("--data-events");
+    moto.lppg(dir.path(), &["up", "--no-password"])
+        .code(2)
+        .stderr_has("--yes");
+    moto.lppg(dir.path(), &["up", "--yes"])
+        .code(2)
+        .stderr_has("--password-stdin");
+    moto.lppg(dir.path(), &["--stack-name", "Bad_Name", "up", "--yes"])
+        .code(2)
+        .stderr_has("invalid stack name");
+    moto.lppg(
+        dir.path(),
+        &["up", "--yes", "--no-password", "--data-events", "rds"],
+    )
+    .code(2)
+    .stderr_has("--data-events");
 
     // A weak password from stdin is refused before anything is created.
     set_password_policy(&c);
-    moto.lppg_stdin(dir.path(), &["up", "--yes", "--password-stdin"], Some("short1!A\n"))
-        .code(2)
-        .stderr_has("password policy");
+    moto.lppg_stdin(
+        dir.path(),
+        &["up", "--yes", "--password-stdin"],
+        Some("short1!A\n"),
+    )
+    .code(2)
+    .stderr_has("password policy");
     // A user of the same name that the stack does not own.
     block_on(c.iam.create_user().user_name("lppg-user").send()).unwrap();
-    moto.lppg(dir.path(), &["up", "--yes", "--no-password"]).code(2).stderr_has("already exists");
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .code(2)
+        .stderr_has("already exists");
     let stacks = block_on(c.cfn.list_stacks().send()).unwrap();
-    assert!(stacks.stack_summaries().is_empty(), "nothing may be created");
+    assert!(
+        stacks.stack_summaries().is_empty(),
+        "nothing may be created"
+    );
 
     // status without a stack says what to do.
-    moto.lppg(dir.path(), &["status"]).code(1).stderr_has("lppg up");
+    moto.lppg(dir.path(), &["status"])
+        .code(1)
+        .stderr_has("lppg up");
 }
 
 #[test]
@@ -266,11 +388,25 @@ fn password_stdin_sets_the_given_password() {
     let c = moto.clients();
     set_password_policy(&c);
     let good = "Correct-Horse-Battery-Staple-42!x";
-    let r = moto.lppg_stdin(dir.path(), &["up", "--yes", "--password-stdin"], Some(&format!("{good}\n"))).ok();
-    assert!(!r.stdout.contains(good) && !r.stderr.contains(good), "a given password is never echoed");
+    let r = moto
+        .lppg_stdin(
+            dir.path(),
+            &["up", "--yes", "--password-stdin"],
+            Some(&format!("{good}\n")),
+        )
+        .ok();
+    assert!(
+        !r.stdout.contains(good) && !r.stderr.contains(good),
+        "a given password is never echoed"
+    );
     assert_eq!(moto.password_of("lppg-user").as_deref(), Some(good));
     // --reset-password with a generated one replaces it.
-    let r = moto.lppg(dir.path(), &["up", "--yes", "--reset-password", "--print-password"]).ok();
+    let r = moto
+        .lppg(
+            dir.path(),
+            &["up", "--yes", "--reset-password", "--print-password"],
+        )
+        .ok();
     let pw = password_from(&r.stdout);
     assert_ne!(pw, good);
     assert_eq!(moto.password_of("lppg-user").as_deref(), Some(pw.as_str()));
@@ -282,7 +418,11 @@ fn unreachable_endpoint_is_explained() {
     let mut cmd = common::lppg_command(dir.path());
     cmd.args(["--endpoint-url", "http://127.0.0.1:9", "status"]);
     let r = common::run(cmd, None).code(2);
-    assert!(r.stderr.contains("could not send the request"), "{}", r.dump());
+    assert!(
+        r.stderr.contains("could not send the request"),
+        "{}",
+        r.dump()
+    );
     assert!(r.stderr.contains("endpoint"), "{}", r.dump());
 }
 

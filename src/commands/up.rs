@@ -287,6 +287,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
         PasswordSource::None => out.info("No console password set (--no-password)."),
         source => {
             let exists = iam::has_login_profile(c, &user).await?;
+            let given = matches!(source, PasswordSource::Given(_));
             let password = match source {
                 PasswordSource::Given(p) => Some(p),
                 PasswordSource::Generate if exists && !a.reset_password => None,
@@ -301,7 +302,12 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 )),
                 Some(pw) => {
                     iam::set_password(c, &user, &pw, exists).await?;
-                    show_credentials(out, &url, &user, &pw, a.print_password)?;
+                    if given {
+                        // The person chose it: never echo it.
+                        out.ok(&format!("console password set for {user} (the one you gave); sign in at {url}"));
+                    } else {
+                        show_credentials(out, &url, &user, &pw, a.print_password)?;
+                    }
                 }
             }
         }

@@ -35,13 +35,18 @@ impl Moto {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let child = Command::new(venv_bin("moto_server"))
+        let child = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/support/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let m = Moto { child, port, url: format!("http://127.0.0.1:{port}") };
+        let m = Moto {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if m.http("GET", "/moto-api/", "").is_some() {
@@ -69,7 +74,12 @@ impl Moto {
 
     /// The emulator's whole state (includes IAM login passwords in plain text).
     pub fn state(&self) -> serde_json::Value {
-        serde_json::from_str(&self.http("GET", "/moto-api/data.json", "").expect("data.json")).unwrap()
+        serde_json::from_str(
+            &self
+                .http("GET", "/moto-api/data.json", "")
+                .expect("data.json"),
+        )
+        .unwrap()
     }
 
     /// The console password the emulator holds for `user`.
@@ -84,15 +94,22 @@ impl Moto {
 
     /// SDK clients on this emulator.
     pub fn clients(&self) -> lppg::aws::Clients {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new("us-east-1"))
                 .endpoint_url(&self.url)
-                .credentials_provider(aws_sdk_sts::config::Credentials::new("test", "test", None, None, "test"))
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
                 .load()
                 .await;
-            let s3_conf = aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build();
+            let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build();
             lppg::aws::Clients {
                 cfn: aws_sdk_cloudformation::Client::new(&conf),
                 iam: aws_sdk_iam::Client::new(&conf),
@@ -135,7 +152,10 @@ pub fn lppg_command(dir: &Path) -> Command {
     }
     cmd.env("HOME", dir)
         .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
@@ -170,19 +190,32 @@ impl Run {
     }
 
     pub fn stderr_has(self, text: &str) -> Run {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n{}", self.dump());
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.dump()
+        );
         self
     }
 }
 
 pub fn run(mut cmd: Command, stdin: Option<&str>) -> Run {
     let desc = format!("{cmd:?}");
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run lppg");
     if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     let o: Output = child.wait_with_output().unwrap();
     Run {
@@ -198,8 +231,13 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let p = repo().join("target/test-tmp").join(format!("{tag}-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = repo()
+            .join("target/test-tmp")
+            .join(format!("{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
     }
@@ -216,5 +254,9 @@ impl Drop for TempDir {
 
 /// Runs a future to completion on a small runtime (tests are synchronous).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
