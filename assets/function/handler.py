@@ -55,7 +55,8 @@ def _iam_client_locked(key):
         import boto3
         from botocore.config import Config
 
-        client = boto3.client("iam", config=Config(retries={"max_attempts": 3, "mode": "standard"},
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        client = boto3.client("iam", region_name=region, config=Config(retries={"max_attempts": 3, "mode": "standard"},
                                                    connect_timeout=5, read_timeout=15,
                                                    max_pool_connections=32))
         counter = CallCounter()
