@@ -174,7 +174,10 @@ pub async fn remove_user_credentials(
             }
         }
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!("could not list access keys of {user}: {e}")),
+        Err(e) => warnings.push(format!(
+            "could not list access keys of {user}: {}",
+            super::brief(&e)
+        )),
     }
     match c.iam.list_mfa_devices().user_name(user).send().await {
         Ok(r) => {
@@ -199,7 +202,10 @@ pub async fn remove_user_credentials(
             }
         }
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!("could not list MFA devices of {user}: {e}")),
+        Err(e) => warnings.push(format!(
+            "could not list MFA devices of {user}: {}",
+            super::brief(&e)
+        )),
     }
     match c
         .iam
@@ -223,7 +229,8 @@ pub async fn remove_user_credentials(
         }
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
         Err(e) => warnings.push(format!(
-            "could not list signing certificates of {user}: {e}"
+            "could not list signing certificates of {user}: {}",
+            super::brief(&e)
         )),
     }
     match c.iam.list_ssh_public_keys().user_name(user).send().await {
@@ -241,7 +248,10 @@ pub async fn remove_user_credentials(
             }
         }
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!("could not list SSH keys of {user}: {e}")),
+        Err(e) => warnings.push(format!(
+            "could not list SSH keys of {user}: {}",
+            super::brief(&e)
+        )),
     }
     match c
         .iam
@@ -267,7 +277,8 @@ pub async fn remove_user_credentials(
         }
         Err(e) if code(&e) == Some("NoSuchEntity") => {}
         Err(e) => warnings.push(format!(
-            "could not list service-specific credentials of {user}: {e}"
+            "could not list service-specific credentials of {user}: {}",
+            super::brief(&e)
         )),
     }
     Ok(removed)

@@ -94,6 +94,24 @@ pub fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
     }
 }
 
+/// A one-line description of an SDK error (`Code: message`), for warnings.
+pub fn brief<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
+    match e {
+        SdkError::ServiceError(s) => format!(
+            "{}: {}",
+            s.err().code().unwrap_or("Unknown"),
+            s.err().message().unwrap_or("")
+        ),
+        SdkError::ResponseError(_) => {
+            "the service's answer could not be read (an emulator may not implement this call)"
+                .into()
+        }
+        SdkError::DispatchFailure(_) => "could not send the request".into(),
+        SdkError::TimeoutError(_) => "the request timed out".into(),
+        _ => "unknown error".into(),
+    }
+}
+
 /// Turns an SDK error into one message that names what we were doing, the service's `Code: message`, and what
 /// to do about it. The full chain (with the raw response) stays available for `-v`.
 pub fn explain<E, R>(e: SdkError<E, R>, doing: &str) -> anyhow::Error

@@ -171,7 +171,7 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
                     ));
                 }
             }
-            Err(e) => warnings.push(format!("{e:#}")),
+            Err(e) => warnings.push(format!("{e}; removing what blocks it")),
         }
     }
 
