@@ -53,12 +53,12 @@ def _iam_client_locked(key):
     entry = _clients.get(key)
     if entry is None:
         import boto3
-        from botocore.config import Config
+        from botocore.config import Config as BotoConfig
 
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        client = boto3.client("iam", region_name=region, config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                                                   connect_timeout=5, read_timeout=15,
-                                                   max_pool_connections=32))
+        config = BotoConfig(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
+                            read_timeout=15, max_pool_connections=32)
+        client = boto3.client("iam", region_name=region, config=config)
         counter = CallCounter()
         client.meta.events.register("before-send.iam", counter)
         entry = _clients[key] = (client, counter)
