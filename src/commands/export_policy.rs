@@ -1,16 +1,29 @@
-//! `lppg export-policy`: the generator's policies merged into one reviewed document.
+//! `lppg export-policy`: the generator's policies merged into one reviewed document, its diff against a baseline,
+//! and the reviewer's table.
+//!
+//! Two entry points: [`exec`] reads the stack (generator policies, the function's log for steps, first-denied
+//! times and errors); [`exec_offline`] (`--from FILE`) reads a saved export and makes no AWS call. Both end in
+//! [`produce`], which holds the flag logic; the policy work itself is in [`crate::policy`].
 use super::Ctx;
 use crate::cli::GlobalArgs;
-use crate::policy::{self, ActionSet, GeneratedActions, Grouping, Policy};
+use crate::decisions::{self, Line};
+use crate::policy::{
+    self, Action, ActionMeta, ActionSet, Catalogue, Derivation, Format, FormatOptions,
+    GeneratedActions, Grouping, Policy, PolicyError, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
+    START_SID,
+};
 use crate::ui::{print_result, Output};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
-    /// Write the policy to FILE instead of standard output (refuses to overwrite without --force).
-    #[arg(long, short = 'o')]
+    /// Write the result to FILE instead of standard output (refuses to overwrite without --force).
+    #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Overwrite the --output file.
     #[arg(long)]
@@ -18,9 +31,38 @@ pub struct ExportArgs {
     /// Leave out the actions the user started with (unless they were also denied and granted later).
     #[arg(long)]
     pub without_start: bool,
-    /// Work on a policy saved earlier (by `lppg down` or `-o`) instead of the stack.
+    /// Work on a policy saved earlier (by `lppg down` or `-o`, one document or a --split list) instead of the
+    /// stack: no AWS calls.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// One statement per step recorded with `lppg mark`, each action in the step during which it was first
+    /// denied (by the call's event time); actions outside every step go to `Unassigned`.
+    #[arg(long)]
+    pub by_step: bool,
+    /// Output format: json (the policy document), cfn (an AWS::IAM::ManagedPolicy resource in YAML) or
+    /// terraform (an aws_iam_policy resource).
+    #[arg(long, value_name = "FORMAT", default_value_t = Format::Json)]
+    pub format: Format,
+    /// Name of the policy in the cfn and terraform resources.
+    #[arg(long, value_name = "NAME", default_value = "lppg-generated-policy")]
+    pub name: String,
+    /// When the policy is over IAM's 6,144-character limit, write several documents that each fit.
+    #[arg(long)]
+    pub split: bool,
+    /// Compare with a policy file: `+` added, `-` removed, `~` covered only by a wildcard. Exit 0 same,
+    /// 1 different, 2 trouble.
+    #[arg(long, value_name = "BASELINE", conflicts_with_all = ["split", "format", "by_step"])]
+    pub diff: Option<PathBuf>,
+    /// A table of every action for the reviewer: service, access level, first denied, step, how it was
+    /// derived, and a mark on likely console background calls.
+    #[arg(long, conflicts_with_all = ["diff", "split", "format"])]
+    pub explain: bool,
+    /// Machine-readable JSON for --diff and --explain.
+    #[arg(long)]
+    pub json: bool,
+    /// Untick actions in a list (needs a terminal) and write the pruned policy.
+    #[arg(long, conflicts_with_all = ["diff", "explain", "json"])]
+    pub interactive: bool,
 }
 
 /// What the generator's policies grant, read from the default version of each.
@@ -56,9 +98,19 @@ pub async fn load_generated(ctx: &Ctx) -> Result<Generated> {
     })
 }
 
-/// The merged policy as pretty JSON (what `export-policy` prints and `down` saves).
+/// The IAM action catalogue shipped with lppg (canonical spellings, access levels).
+fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON).unwrap_or_default()
+    })
+}
+
+/// The merged policy as pretty JSON (what `export-policy` prints and `down` saves), actions spelled as the
+/// IAM catalogue spells them.
 pub fn render(actions: &ActionSet) -> String {
-    policy::to_pretty_json(&policy::render_policy(actions, Grouping::ByService))
+    let set = actions.canonicalize(catalogue());
+    policy::to_pretty_json(&policy::render_policy(&set, Grouping::ByService))
 }
 
 /// Writes `text` to `path`, refusing to overwrite unless `force`.
@@ -86,40 +138,542 @@ pub fn write_new_file(path: &Path, text: &str, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn emit(a: &ExportArgs, out: &Output, text: &str) -> Result<i32> {
+fn emit(a: &ExportArgs, out: &Output, text: &str, what: &str) -> Result<()> {
     match &a.output {
         Some(path) => {
             write_new_file(path, text, a.force)?;
-            out.ok(&format!("policy written to {}", path.display()));
+            out.ok(&format!("{what} written to {}", path.display()));
         }
         None => print_result(out, text)?,
     }
-    Ok(crate::exit::OK)
+    Ok(())
+}
+
+/// What the function's log says about the session.
+#[derive(Debug, Default)]
+struct LogFacts {
+    /// Step markers written by `lppg mark`.
+    markers: Vec<policy::Marker>,
+    /// Per action: event time of its first denied call and how that decision derived it.
+    first: BTreeMap<Action, (SystemTime, Option<Derivation>)>,
+    /// `error` decisions: what the function could not do.
+    errors: Vec<String>,
+    /// Lines that looked like ours but did not parse, and markers with unreadable times.
+    unreadable: usize,
+}
+
+impl LogFacts {
+    fn from_messages<'a>(messages: impl IntoIterator<Item = &'a str>) -> LogFacts {
+        let mut facts = LogFacts::default();
+        for message in messages {
+            match decisions::parse_line(message) {
+                Line::Decision(d) => facts.add_decision(&d),
+                Line::Marker(m) => match parse_time(&m.time) {
+                    Some(time) => facts.markers.push(policy::Marker {
+                        time,
+                        label: m.label,
+                    }),
+                    None => facts.unreadable += 1,
+                },
+                Line::Unparsed(_) => facts.unreadable += 1,
+                Line::Batch(_) | Line::RuntimeError(_) | Line::Other(_) => {}
+            }
+        }
+        facts
+    }
+
+    fn add_decision(&mut self, d: &decisions::Decision) {
+        if d.decision == "error" {
+            let reason = d.reason.as_deref().filter(|r| !r.is_empty());
+            self.errors.push(match (&d.action, reason) {
+                (Some(action), Some(reason)) => format!("{action}: {reason}"),
+                (Some(action), None) => action.clone(),
+                (None, Some(reason)) => reason.to_string(),
+                (None, None) => "unknown error".to_string(),
+            });
+        }
+        let (Some(action), Some(time)) = (&d.action, &d.event_time) else {
+            return;
+        };
+        let (Ok(action), Some(time)) = (Action::parse(action), parse_time(time)) else {
+            return;
+        };
+        let derived = d.derived_from.as_deref().and_then(Derivation::parse);
+        match self.first.get(&action) {
+            Some((known, _)) if *known <= time => {}
+            _ => {
+                self.first.insert(action, (time, derived));
+            }
+        }
+    }
+
+    fn first_denied(&self) -> BTreeMap<Action, SystemTime> {
+        self.first
+            .iter()
+            .map(|(action, (time, _))| (action.clone(), *time))
+            .collect()
+    }
+}
+
+/// An RFC 3339 time: `Z` or a numeric offset, fractional seconds allowed.
+fn parse_time(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    if let Ok(t) = humantime::parse_rfc3339_weak(text.trim_end_matches(['Z', 'z'])) {
+        return Some(t);
+    }
+    // A numeric offset: +HH:MM or -HH:MM at the end.
+    let (base, offset) = text.split_at(text.len().checked_sub(6)?);
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1i64,
+        b'-' => -1i64,
+        _ => return None,
+    };
+    let (h, m) = offset[1..].split_once(':')?;
+    let seconds = (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?) * 60;
+    let local = humantime::parse_rfc3339_weak(base).ok()?;
+    let shift = Duration::from_secs(seconds.unsigned_abs());
+    if sign > 0 {
+        local.checked_sub(shift)
+    } else {
+        local.checked_add(shift)
+    }
+}
+
+/// Everything [`produce`] works from, online or offline.
+struct Input {
+    generated: GeneratedActions,
+    /// Where the actions came from, for messages.
+    source: String,
+    /// The steps for `--by-step`, in order.
+    steps: Vec<Step>,
+    /// First-denied times and derivations, for `--explain`.
+    facts: LogFacts,
 }
 
 pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
+    check_args(a)?;
     let ctx = Ctx::load(g, None).await?;
-    ctx.require_stack()?;
+    let Some(stack) = &ctx.stack else {
+        bail!(
+            "no generator stack named {} in {} (account {}): run `lppg up` to create one (or pass --stack-name / \
+             --region for the one you created), or pass --from FILE to work on a policy saved earlier by \
+             `lppg down` or `lppg export-policy -o`",
+            ctx.names.stack,
+            ctx.c.region,
+            ctx.id.account
+        );
+    };
     let generated = load_generated(&ctx).await?;
-    for s in &generated.actions.skipped {
-        out.warn(&format!("not exported: {s}"));
+    let group = stack
+        .output("FunctionLogGroupName")
+        .map(str::to_string)
+        .unwrap_or_else(|| ctx.names.function_log_group.clone());
+    let facts = match crate::aws::logs::read_events(&ctx.c, &group, 0, 1_000_000).await? {
+        Some(lines) => LogFacts::from_messages(lines.iter().map(|l| l.message.as_str())),
+        None => {
+            if a.by_step || a.explain || a.interactive {
+                out.warn(&format!(
+                    "the function's log group {group} does not exist: no steps or first-denied times to show"
+                ));
+            }
+            LogFacts::default()
+        }
+    };
+    if facts.unreadable > 0 {
+        out.warn(&format!(
+            "{} line(s) of {group} looked like lppg's but could not be read; they were left out",
+            facts.unreadable
+        ));
     }
-    let set = generated.actions.merged(!a.without_start);
-    if set.is_empty() {
-        bail!("the policy is empty (no actions granted yet, and --without-start given)");
+    if !facts.errors.is_empty() {
+        let shown: Vec<&str> = facts.errors.iter().take(5).map(String::as_str).collect();
+        let more = facts.errors.len().saturating_sub(shown.len());
+        out.warn(&format!(
+            "the function logged {} error decision(s): the policy may be incomplete ({}{}); see {group}",
+            facts.errors.len(),
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ));
     }
-    emit(a, out, &render(&set))
+    if a.by_step && facts.markers.is_empty() {
+        out.warn("no steps were marked with `lppg mark`: every action goes to the Unassigned statement");
+    }
+    let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
+    let input = Input {
+        generated: generated.actions,
+        source: format!("stack {}", ctx.names.stack),
+        steps,
+        facts,
+    };
+    produce(a, out, input)
 }
 
 /// `--from FILE`: the same output from a saved policy, with no AWS calls.
 pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
+    check_args(a)?;
     let path = a.from.as_ref().expect("caller checked --from");
+    let policies = read_policies(path)?;
+    // With --by-step, the saved statements are the steps (their Sids the labels).
+    let steps = policies
+        .iter()
+        .flat_map(|p| &p.statements)
+        .filter_map(|s| {
+            let sid = s.sid.clone().unwrap_or_default();
+            if [START_SID, PLACEHOLDER_SID, "Unassigned"].contains(&sid.as_str()) {
+                return None;
+            }
+            let policy::ActionClause::Action(list) = &s.actions else {
+                return None;
+            };
+            let actions = list.iter().filter_map(|t| Action::parse(t).ok()).collect();
+            Some(Step {
+                label: sid,
+                actions,
+            })
+        })
+        .collect();
+    let generated = GeneratedActions::from_documents(&policies);
+    let input = Input {
+        generated,
+        source: path.display().to_string(),
+        steps,
+        facts: LogFacts::default(),
+    };
+    produce(a, out, input)
+}
+
+/// Flag combinations clap cannot express.
+fn check_args(a: &ExportArgs) -> Result<()> {
+    if a.json && a.diff.is_none() && !a.explain {
+        bail!("--json goes with --diff or --explain (the policy itself is JSON already)");
+    }
+    Ok(())
+}
+
+/// A policy file: one document or a JSON list of documents. Errors name the file, and the line and column
+/// or the field.
+fn read_policies(path: &Path) -> Result<Vec<Policy>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let p = Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let generated = GeneratedActions::from_documents([&p]);
-    for s in &generated.skipped {
-        out.warn(&format!("{}: not exported: {s}", path.display()));
+    Policy::parse_documents(&text).map_err(|e| policy_file_error(path, &e))
+}
+
+fn policy_file_error(path: &Path, e: &PolicyError) -> anyhow::Error {
+    match e {
+        PolicyError::Json {
+            line,
+            column,
+            message,
+        } => anyhow::anyhow!(
+            "{}:{line}:{column}: not JSON: {message}",
+            path.display()
+        ),
+        other => anyhow::anyhow!("{}: {other}", path.display()),
     }
-    emit(a, out, &render(&generated.merged(!a.without_start)))
+}
+
+fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
+    for s in &input.generated.skipped {
+        out.warn(&format!("{}: not exported: {s}", input.source));
+    }
+    let set = input
+        .generated
+        .merged(!a.without_start)
+        .canonicalize(catalogue());
+
+    if let Some(baseline) = &a.diff {
+        return diff(a, out, &set, baseline);
+    }
+    if set.is_empty() {
+        bail!(
+            "the policy of {} is empty (no actions granted yet{}): nothing to export",
+            input.source,
+            if a.without_start {
+                ", and --without-start given"
+            } else {
+                ""
+            }
+        );
+    }
+
+    let meta = action_meta(&set, &input.steps, &input.facts);
+    if a.explain {
+        let rows = policy::explain_rows(&set, &meta, catalogue());
+        let text = if a.json {
+            policy::to_pretty_json(&policy::explain_json(&rows))
+        } else {
+            policy::explain_table(&rows)
+        };
+        emit(a, out, &text, "the table")?;
+        return Ok(crate::exit::OK);
+    }
+
+    let set = if a.interactive {
+        let rows = policy::explain_rows(&set, &meta, catalogue());
+        prune_interactively(out, &set, &rows)?
+    } else {
+        set
+    };
+
+    let grouping = if a.by_step {
+        Grouping::ByStep(&input.steps)
+    } else {
+        Grouping::ByService
+    };
+    let whole = policy::render_policy(&set, grouping);
+    let size = policy::policy_size(&whole);
+    let documents = if size <= MAX_POLICY_SIZE {
+        vec![whole]
+    } else if a.split {
+        let documents = policy::split(&set, grouping, MAX_POLICY_SIZE)?;
+        out.info(&format!(
+            "the policy has {} characters: split into {} documents of at most {} characters each",
+            thousands(size),
+            documents.len(),
+            thousands(MAX_POLICY_SIZE)
+        ));
+        documents
+    } else {
+        bail!(
+            "the policy has {} characters (whitespace not counted), more than IAM's limit of {} for a managed \
+             policy: pass --split to write it as several documents that each fit, or prune it (--explain, \
+             --interactive)",
+            thousands(size),
+            thousands(MAX_POLICY_SIZE)
+        );
+    };
+    for (i, document) in documents.iter().enumerate() {
+        if let Err(problems) = policy::validate_policy(document) {
+            bail!(
+                "the generated document {} is not a valid IAM policy: {}",
+                i + 1,
+                problems.join("; ")
+            );
+        }
+    }
+    let options = FormatOptions {
+        name: a.name.clone(),
+        ..FormatOptions::default()
+    };
+    let text = policy::render_documents(a.format, &documents, &options);
+    emit(a, out, &text, "policy")?;
+    Ok(crate::exit::OK)
+}
+
+/// What is known about each action of the set: first denied, step, derivation.
+fn action_meta(set: &ActionSet, steps: &[Step], facts: &LogFacts) -> BTreeMap<Action, ActionMeta> {
+    set.iter()
+        .map(|action| {
+            let first = facts.first.get(action);
+            let step = steps
+                .iter()
+                .find(|s| s.actions.contains(action))
+                .map(|s| s.label.clone());
+            let meta = ActionMeta {
+                first_denied: first.map(|(time, _)| *time),
+                step,
+                derived_from: first.and_then(|(_, d)| *d),
+            };
+            (action.clone(), meta)
+        })
+        .collect()
+}
+
+/// `--diff BASELINE`: prints the differences; exit 0 same, 1 different.
+fn diff(a: &ExportArgs, out: &Output, set: &ActionSet, baseline: &Path) -> Result<i32> {
+    let policies = read_policies(baseline)?;
+    let merged = Policy {
+        version: policies.first().and_then(|p| p.version.clone()),
+        statements: policies.into_iter().flat_map(|p| p.statements).collect(),
+    };
+    let result = policy::diff(set, &merged);
+    let text = if a.json {
+        policy::to_pretty_json(&result.to_json())
+    } else {
+        result.to_text()
+    };
+    if a.json || !text.is_empty() {
+        emit(a, out, &text, "the differences")?;
+    }
+    if result.same {
+        out.ok(&format!(
+            "the generated policy grants the same actions as {}",
+            baseline.display()
+        ));
+        Ok(crate::exit::OK)
+    } else {
+        if !a.json {
+            out.info(&format!(
+                "{} added, {} removed, {} covered only by a wildcard in {}",
+                result.added.len(),
+                result.removed.len(),
+                result.covered_by_wildcard.len(),
+                baseline.display()
+            ));
+        }
+        Ok(crate::exit::DIFFERENT)
+    }
+}
+
+/// `--interactive`: a list of every action, all ticked; the reviewer unticks what to leave out.
+fn prune_interactively(
+    out: &Output,
+    set: &ActionSet,
+    rows: &[policy::ExplainRow],
+) -> Result<ActionSet> {
+    if !(out.stdin_tty && out.stderr_tty) {
+        bail!(
+            "--interactive needs a terminal to ask on, and standard input is not one: run it in a terminal, or \
+             drop --interactive and review with --explain"
+        );
+    }
+    let labels = choice_labels(rows);
+    let chosen = dialoguer::MultiSelect::new()
+        .with_prompt("Untick the actions to leave out (space toggles, enter accepts)")
+        .items(&labels)
+        .defaults(&vec![true; labels.len()])
+        .max_length(20)
+        .interact()?;
+    let actions: Vec<&Action> = set.iter().collect();
+    let kept = keep(&actions, &chosen);
+    if kept.is_empty() {
+        bail!("every action was unticked: nothing to export");
+    }
+    out.info(&format!(
+        "{} of {} actions kept",
+        kept.len(),
+        actions.len()
+    ));
+    Ok(kept)
+}
+
+/// The actions at the chosen positions.
+fn keep(actions: &[&Action], chosen: &[usize]) -> ActionSet {
+    chosen
+        .iter()
+        .filter_map(|&i| actions.get(i).map(|a| (*a).clone()))
+        .collect()
+}
+
+/// One line per row for the selection list: action, access level, step, background mark.
+fn choice_labels(rows: &[policy::ExplainRow]) -> Vec<String> {
+    let width = rows.iter().map(|r| r.action.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|r| {
+            let mut label = format!(
+                "{:width$}  {}",
+                r.action,
+                r.access_level.map(|l| l.name()).unwrap_or("-")
+            );
+            if let Some(step) = &r.step {
+                label.push_str(&format!("  step: {step}"));
+            }
+            if r.background {
+                label.push_str("  (console background call?)");
+            }
+            label
+        })
+        .collect()
+}
+
+/// `6144` → `6,144`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> SystemTime {
+        humantime::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn parses_rfc3339_times() {
+        assert_eq!(
+            parse_time("2024-05-01T10:00:00Z"),
+            Some(at("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_time("2024-05-01T10:00:00.250Z"),
+            Some(at("2024-05-01T10:00:00.250Z"))
+        );
+        assert_eq!(
+            parse_time("2024-05-01T12:00:00+02:00"),
+            Some(at("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_time("2024-05-01T09:30:00-00:30"),
+            Some(at("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time(""), None);
+    }
+
+    fn decision(decision: &str, action: &str, time: &str, derived: &str) -> String {
+        serde_json::json!({"lppg": "decision", "v": 1, "decision": decision, "action": action,
+            "derived_from": derived, "event_time": time, "reason": ""})
+        .to_string()
+    }
+
+    #[test]
+    fn log_facts_keep_the_first_denial_by_event_time() {
+        let lines = [
+            decisions::marker_line("open", "2024-05-01T10:01:00Z"),
+            decision("granted", "s3:ListBucket", "2024-05-01T10:03:00Z", "event"),
+            decisions::marker_line("upload", "2024-05-01T10:02:00Z"),
+            // Arrived later, denied earlier: wins.
+            decision(
+                "already_present",
+                "S3:listbucket",
+                "2024-05-01T10:01:30Z",
+                "message",
+            ),
+            r#"{"lppg":"decision","v":1,"decision":"error","action":"sqs:TagQueue","reason":"not written"}"#
+                .to_string(),
+            r#"{"lppg":"marker","v":1,"label":"x","time":"soon"}"#.to_string(),
+            "START RequestId: x".to_string(),
+        ];
+        let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
+        assert_eq!(facts.markers.len(), 2);
+        assert_eq!(facts.unreadable, 1);
+        assert_eq!(facts.errors, ["sqs:TagQueue: not written"]);
+        let action = Action::parse("s3:ListBucket").unwrap();
+        assert_eq!(
+            facts.first[&action],
+            (at("2024-05-01T10:01:30Z"), Some(Derivation::Message))
+        );
+        let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
+        assert!(steps[0].actions.contains(&action));
+        assert!(steps[1].actions.is_empty());
+    }
+
+    #[test]
+    fn keeps_chosen_actions() {
+        let set = ActionSet::parse(["s3:A", "s3:B", "ec2:C"]).unwrap();
+        let actions: Vec<&Action> = set.iter().collect();
+        let kept = keep(&actions, &[0, 2, 7]);
+        let names: Vec<String> = kept.iter().map(Action::to_string).collect();
+        assert_eq!(names, ["ec2:C", "s3:B"]);
+    }
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(6144), "6,144");
+        assert_eq!(thousands(123), "123");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }
