@@ -56,6 +56,10 @@ pub enum Command {
     ExportPolicy(crate::commands::export_policy::ExportArgs),
     /// Build a policy from CloudTrail log files (no stack needed).
     Generate(crate::commands::generate::GenerateArgs),
+    /// Follow the generator while you work: denied calls, what was granted, when to retry a step.
+    Watch(crate::commands::watch::WatchArgs),
+    /// Record a step boundary (with a label) that `watch` shows and `export-policy` uses.
+    Mark(crate::commands::mark::MarkArgs),
 }
 
 #[derive(Args, Debug, Clone)]

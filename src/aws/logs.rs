@@ -145,3 +145,74 @@ pub async fn delete_group(c: &Clients, group: &str) -> Result<bool> {
         Err(e) => Err(explain(e, &format!("deleting log group {group}"))),
     }
 }
+
+/// When the log group was created (ms since the epoch); `None` when it does not exist. `lppg watch` starts
+/// from here, as the function's group is created with the stack.
+pub async fn group_created_ms(c: &Clients, group: &str) -> Result<Option<i64>> {
+    let r = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("looking up log group {group}")))?;
+    Ok(r.log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(group))
+        .map(|g| g.creation_time().unwrap_or(0)))
+}
+
+/// What one poll of a log group found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Poll {
+    /// Events from the start time on, oldest first; `None` when the group does not exist.
+    pub events: Option<Vec<LogLine>>,
+    /// FilterLogEvents calls made.
+    pub calls: u32,
+}
+
+/// One poll for `lppg watch`: FilterLogEvents from `start_ms`, following `nextToken` even through empty pages
+/// (the service returns those while it searches streams), at most `max_pages` calls.
+pub async fn poll_events(c: &Clients, group: &str, start_ms: i64, max_pages: u32) -> Result<Poll> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        let r = c
+            .logs
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start_ms)
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        let r = match r {
+            Ok(r) => r,
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => {
+                return Ok(Poll {
+                    events: None,
+                    calls,
+                })
+            }
+            Err(e) => return Err(explain(e, &format!("reading log group {group}"))),
+        };
+        out.extend(r.events().iter().map(|ev| LogLine {
+            timestamp_ms: ev.timestamp().unwrap_or(0),
+            ingestion_ms: ev.ingestion_time().unwrap_or(0),
+            stream: ev.log_stream_name().unwrap_or_default().to_string(),
+            message: ev.message().unwrap_or_default().to_string(),
+            id: ev.event_id().unwrap_or_default().to_string(),
+        }));
+        let next = r.next_token().map(str::to_string);
+        if next.is_none() || next == token || calls >= max_pages {
+            break;
+        }
+        token = next;
+    }
+    out.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
+    Ok(Poll {
+        events: Some(out),
+        calls,
+    })
+}

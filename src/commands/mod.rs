@@ -3,9 +3,11 @@
 pub mod down;
 pub mod export_policy;
 pub mod generate;
+pub mod mark;
 pub mod status;
 pub mod template;
 pub mod up;
+pub mod watch;
 
 use crate::aws::stack::StackInfo;
 use crate::aws::{Clients, Identity};
@@ -33,6 +35,8 @@ pub fn dispatch(cli: Cli, out: &Output) -> Result<i32> {
                     Command::Status(a) => status::exec(&g, &a, out).await,
                     Command::Down(a) => down::exec(&g, &a, out).await,
                     Command::ExportPolicy(a) => export_policy::exec(&g, &a, out).await,
+                    Command::Watch(a) => watch::exec(&g, &a, out).await,
+                    Command::Mark(a) => mark::exec(&g, &a, out).await,
                     Command::Template(_) | Command::Generate(_) => unreachable!("handled above"),
                 }
             })
