@@ -300,7 +300,9 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
         ));
     }
     if a.by_step && facts.markers.is_empty() {
-        out.warn("no steps were marked with `lppg mark`: every action goes to the Unassigned statement");
+        out.warn(
+            "no steps were marked with `lppg mark`: every action goes to the Unassigned statement",
+        );
     }
     let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
     let input = Input {
@@ -317,9 +319,11 @@ pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
     check_args(a)?;
     let path = a.from.as_ref().expect("caller checked --from");
     let policies = read_policies(path)?;
-    // With --by-step, the saved statements are the steps (their Sids the labels).
+    // With --by-step, the saved statements are the steps (their Sids the labels): a --by-step export keeps
+    // its steps. Without it, a saved file knows no steps.
     let steps = policies
         .iter()
+        .filter(|_| a.by_step)
         .flat_map(|p| &p.statements)
         .filter_map(|s| {
             let sid = s.sid.clone().unwrap_or_default();
@@ -368,10 +372,7 @@ fn policy_file_error(path: &Path, e: &PolicyError) -> anyhow::Error {
             line,
             column,
             message,
-        } => anyhow::anyhow!(
-            "{}:{line}:{column}: not JSON: {message}",
-            path.display()
-        ),
+        } => anyhow::anyhow!("{}:{line}:{column}: not JSON: {message}", path.display()),
         other => anyhow::anyhow!("{}: {other}", path.display()),
     }
 }
@@ -543,11 +544,7 @@ fn prune_interactively(
     if kept.is_empty() {
         bail!("every action was unticked: nothing to export");
     }
-    out.info(&format!(
-        "{} of {} actions kept",
-        kept.len(),
-        actions.len()
-    ));
+    out.info(&format!("{} of {} actions kept", kept.len(), actions.len()));
     Ok(kept)
 }
 

@@ -1,0 +1,611 @@
+//! `lppg export-policy` end to end through the built binary against a moto server of each test's own: generator
+//! policies grown across several versions and spilled into a second policy (written with the SDK, as the function
+//! would), decision lines and `lppg mark` markers written into the function's log group, and saved files read back
+//! offline. Outputs are compared with the snapshot files in tests/snapshots/export/ (`UPDATE_SNAPSHOTS=1`
+//! rewrites them).
+mod common;
+
+use common::{block_on, lppg_command, repo, run, Moto, Run, TempDir};
+use lppg::aws::Clients;
+use lppg::naming::Names;
+use lppg::policy::{validate_policy, Policy, MAX_POLICY_SIZE};
+use serde_json::{json, Value};
+use std::path::Path;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+
+fn names(stack: &str) -> Names {
+    Names::new(stack, "aws", ACCOUNT, REGION, None)
+}
+
+/// Compares `actual` with tests/snapshots/export/<name>; `UPDATE_SNAPSHOTS=1` rewrites the file instead.
+fn snapshot(name: &str, actual: &str) {
+    let path = repo().join("tests/snapshots/export").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_SNAPSHOTS=1 to create it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "output differs from {} (UPDATE_SNAPSHOTS=1 rewrites it)\n--- expected ---\n{expected}\n--- actual ---\n{actual}",
+        path.display()
+    );
+}
+
+/// `lppg export-policy <args>` with no AWS at all (offline, `--from`).
+fn offline(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = lppg_command(dir);
+    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .arg("export-policy")
+        .args(args);
+    run(cmd, None)
+}
+
+fn export(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["export-policy"];
+    all.extend_from_slice(args);
+    moto.lppg(dir, &all)
+}
+
+/// Every document of an export (one document or a --split list), each checked as an IAM policy.
+fn valid_documents(text: &str) -> Vec<Value> {
+    let value: Value = serde_json::from_str(text).expect("the export is JSON");
+    let documents = match value {
+        Value::Array(list) => list,
+        one => vec![one],
+    };
+    for document in &documents {
+        validate_policy(document).unwrap_or_else(|p| panic!("invalid policy: {p:?}\n{text}"));
+    }
+    documents
+}
+
+fn actions_of(documents: &[Value]) -> Vec<String> {
+    let mut all: Vec<String> = documents
+        .iter()
+        .flat_map(|d| d["Statement"].as_array().unwrap().clone())
+        .flat_map(|s| s["Action"].as_array().unwrap().clone())
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    all.sort_by_key(|a| a.to_ascii_lowercase());
+    all
+}
+
+fn sids_and_actions(document: &Value) -> Vec<(String, Vec<String>)> {
+    document["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["Sid"].as_str().unwrap().to_string(),
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn up(moto: &Moto, dir: &Path, stack: &str) {
+    moto.lppg(
+        dir,
+        &["--stack-name", stack, "up", "--yes", "--no-password"],
+    )
+    .ok();
+}
+
+/// A new version of a generator policy, as the function writes it.
+fn put_version(c: &Clients, policy_arn: &str, document: &Value, default: bool) {
+    block_on(
+        c.iam
+            .create_policy_version()
+            .policy_arn(policy_arn)
+            .policy_document(document.to_string())
+            .set_as_default(default)
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("create_policy_version {policy_arn}: {e:?}"));
+}
+
+fn statement(sid: &str, actions: &[&str]) -> Value {
+    json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": "*"})
+}
+
+fn document(statements: Vec<Value>) -> Value {
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// A decision line as the function writes it (assets/function/handler.py `_decision`).
+fn decision(decision: &str, action: &str, derived: &str, time: &str) -> String {
+    json!({"lppg": "decision", "v": 1, "decision": decision, "action": action, "derived_from": derived,
+        "access_level": null, "event_time": time, "event_id": format!("id-{action}-{time}"),
+        "event_source": "test.amazonaws.com", "event_name": "Test", "policy": null, "version": null,
+        "reason": ""})
+    .to_string()
+}
+
+/// Writes lines into the function's log group in arrival order (log timestamps now, a millisecond apart).
+fn write_log(c: &Clients, group: &str, lines: &[(&str, String)]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    block_on(async {
+        for (i, (stream, message)) in lines.iter().enumerate() {
+            lppg::aws::logs::put_line(c, group, stream, now + i as i64, message)
+                .await
+                .unwrap();
+        }
+    });
+}
+
+const FN_STREAM: &str = "2024/05/01/[$LATEST]0123456789abcdef";
+const MARKS: &str = "lppg-markers";
+
+/// The session the main test replays: a console page's background burst, then three marked steps.
+///
+/// The policies: policy 1 grew over versions v2, v3 (default) and has a newer non-default v4 that must not
+/// count; policy 2 took the spill-over in its v2. The log: decisions and markers, one decision arriving after
+/// the next step's marker (late delivery), one action denied again in a later step, and one error decision.
+fn set_up_session(c: &Clients, stack: &str) {
+    let n = names(stack);
+    let arns = n.policy_arns();
+    let start = statement("LppgStart", &["ec2:DescribeInstances"]);
+    put_version(
+        c,
+        &arns[0],
+        &document(vec![
+            start.clone(),
+            statement("Cloudwatch", &["cloudwatch:DescribeAlarms"]),
+            statement("S3", &["s3:ListAllMyBuckets", "s3:GetBucketLocation"]),
+        ]),
+        true,
+    );
+    put_version(
+        c,
+        &arns[0],
+        &document(vec![
+            start.clone(),
+            statement("Cloudwatch", &["cloudwatch:DescribeAlarms"]),
+            statement("Kms", &["kms:GenerateDataKey"]),
+            statement(
+                "S3",
+                &[
+                    "s3:ListAllMyBuckets",
+                    "s3:GetBucketLocation",
+                    "s3:ListBucket",
+                    "s3:getbucketpolicy",
+                    "s3:PutObject",
+                ],
+            ),
+        ]),
+        true,
+    );
+    put_version(
+        c,
+        &arns[0],
+        &document(vec![start, statement("Iam", &["iam:DeleteUser"])]),
+        false,
+    );
+    put_version(
+        c,
+        &arns[1],
+        &document(vec![
+            statement("Sqs", &["sqs:CreateQueue", "sqs:GetQueueAttributes"]),
+            statement("S3", &["s3:PutObject"]),
+        ]),
+        true,
+    );
+
+    let mark = |label: &str, time: &str| (MARKS, lppg::decisions::marker_line(label, time));
+    let granted = |action: &str, derived: &str, time: &str| {
+        (FN_STREAM, decision("granted", action, derived, time))
+    };
+    write_log(
+        c,
+        &n.function_log_group,
+        &[
+            // A console page opens: three read-only calls within two seconds, before any step.
+            granted("s3:ListAllMyBuckets", "event", "2024-05-01T10:00:00Z"),
+            granted(
+                "cloudwatch:DescribeAlarms",
+                "event",
+                "2024-05-01T10:00:00.500Z",
+            ),
+            granted("s3:GetBucketLocation", "message", "2024-05-01T10:00:01Z"),
+            (
+                FN_STREAM,
+                r#"{"lppg":"batch","v":1,"records":3}"#.to_string(),
+            ),
+            mark("open the bucket", "2024-05-01T10:01:00Z"),
+            granted("s3:ListBucket", "event", "2024-05-01T10:01:05Z"),
+            mark("upload a file", "2024-05-01T10:02:00Z"),
+            granted("s3:PutObject", "message", "2024-05-01T10:02:05Z"),
+            granted("kms:GenerateDataKey", "message", "2024-05-01T10:02:06Z"),
+            mark("create a queue", "2024-05-01T10:03:00Z"),
+            granted("sqs:CreateQueue", "event", "2024-05-01T10:03:05Z"),
+            // Denied in step 1, delivered only now: belongs to step 1.
+            granted("s3:GetBucketPolicy", "event", "2024-05-01T10:01:10Z"),
+            granted("sqs:GetQueueAttributes", "event", "2024-05-01T10:03:06Z"),
+            // Denied again in step 3: stays in step 1.
+            (
+                FN_STREAM,
+                decision(
+                    "already_present",
+                    "s3:ListBucket",
+                    "event",
+                    "2024-05-01T10:03:07Z",
+                ),
+            ),
+            (
+                FN_STREAM,
+                json!({"lppg": "decision", "v": 1, "decision": "error", "action": "sqs:TagQueue",
+                    "derived_from": "event", "event_time": "2024-05-01T10:03:08Z",
+                    "reason": "LimitExceeded: every generator policy is full"})
+                .to_string(),
+            ),
+            (FN_STREAM, "REPORT RequestId: 1 Duration: 10 ms".to_string()),
+        ],
+    );
+}
+
+#[test]
+fn export_a_session_in_every_form() {
+    let moto = Moto::start();
+    let dir = TempDir::new("export");
+    let c = moto.clients();
+    up(&moto, dir.path(), "lppg");
+    set_up_session(&c, "lppg");
+    let d = dir.path();
+
+    // The merged document: default versions only, deduplicated, sorted, catalogue spelling, valid.
+    let json_run = export(&moto, d, &[]).ok();
+    snapshot("policy.json", &json_run.stdout);
+    let documents = valid_documents(&json_run.stdout);
+    assert_eq!(documents.len(), 1);
+    assert!(
+        !json_run.stdout.contains("iam:DeleteUser"),
+        "non-default version read"
+    );
+    assert!(!json_run.stdout.contains("LppgStart"));
+    assert!(json_run.stdout.contains("\"s3:GetBucketPolicy\""));
+    // The error decision: warned on stderr, the policy still printed.
+    assert!(
+        json_run
+            .stderr
+            .contains("warning: the function logged 1 error decision(s)")
+            && json_run.stderr.contains("sqs:TagQueue: LimitExceeded"),
+        "{}",
+        json_run.dump()
+    );
+    // Deterministic.
+    assert_eq!(export(&moto, d, &[]).ok().stdout, json_run.stdout);
+
+    // --without-start drops ec2:DescribeInstances, granted only by LppgStart.
+    let without = export(&moto, d, &["--without-start"]).ok();
+    assert!(!without.stdout.contains("ec2:DescribeInstances"));
+    assert!(without.stdout.contains("s3:ListBucket"));
+
+    // Formats.
+    snapshot(
+        "policy.cfn.yaml",
+        &export(&moto, d, &["--format", "cfn"]).ok().stdout,
+    );
+    snapshot(
+        "policy.tf",
+        &export(&moto, d, &["--format", "terraform"]).ok().stdout,
+    );
+    export(&moto, d, &["--format", "yaml"])
+        .code(2)
+        .stderr_has("expected json, cfn or terraform");
+
+    // --by-step: by event time, late delivery in its own step, repeated denial not moving the action.
+    let by_step = export(&moto, d, &["--by-step"]).ok();
+    snapshot("policy.by-step.json", &by_step.stdout);
+    let documents = valid_documents(&by_step.stdout);
+    let steps = sids_and_actions(&documents[0]);
+    let expect = |sid: &str, actions: &[&str]| {
+        (
+            sid.to_string(),
+            actions.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        steps,
+        [
+            expect("OpenTheBucket", &["s3:GetBucketPolicy", "s3:ListBucket"]),
+            expect("UploadAFile", &["kms:GenerateDataKey", "s3:PutObject"]),
+            expect(
+                "CreateAQueue",
+                &["sqs:CreateQueue", "sqs:GetQueueAttributes"]
+            ),
+            expect(
+                "Unassigned",
+                &[
+                    "cloudwatch:DescribeAlarms",
+                    "ec2:DescribeInstances",
+                    "s3:GetBucketLocation",
+                    "s3:ListAllMyBuckets"
+                ]
+            ),
+        ]
+    );
+
+    // --explain: table and JSON.
+    snapshot("explain.txt", &export(&moto, d, &["--explain"]).ok().stdout);
+    let explain_json = export(&moto, d, &["--explain", "--json"]).ok().stdout;
+    snapshot("explain.json", &explain_json);
+    let rows: Value = serde_json::from_str(&explain_json).unwrap();
+    let background: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["background"] == true)
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        background,
+        [
+            "cloudwatch:DescribeAlarms",
+            "s3:GetBucketLocation",
+            "s3:ListAllMyBuckets"
+        ]
+    );
+
+    // -o refuses to overwrite without --force; round trip through --from gives the same bytes.
+    export(&moto, d, &["-o", "saved.json"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(d.join("saved.json")).unwrap(),
+        json_run.stdout
+    );
+    export(&moto, d, &["-o", "saved.json"])
+        .code(2)
+        .stderr_has("saved.json already exists: choose another file or pass --force");
+    export(&moto, d, &["-o", "saved.json", "--force"]).ok();
+    let again = offline(d, &["--from", "saved.json"]).ok();
+    assert_eq!(again.stdout, json_run.stdout);
+    assert_eq!(again.stderr, "");
+    offline(d, &["--from", "saved.json", "-o", "again.json"]).ok();
+    assert_eq!(
+        std::fs::read(d.join("again.json")).unwrap(),
+        std::fs::read(d.join("saved.json")).unwrap()
+    );
+    // A --by-step export read back with --by-step keeps its steps.
+    export(&moto, d, &["--by-step", "-o", "steps.json"]).ok();
+    assert_eq!(
+        offline(d, &["--from", "steps.json", "--by-step"])
+            .ok()
+            .stdout,
+        by_step.stdout
+    );
+    assert_eq!(
+        offline(d, &["--from", "steps.json"]).ok().stdout,
+        json_run.stdout
+    );
+
+    // --diff against the stack: same, different, wildcards; --json for scripts.
+    export(&moto, d, &["--diff", "saved.json"])
+        .ok()
+        .stderr_has("grants the same actions as saved.json");
+    let baseline = document(vec![
+        json!({"Effect": "Allow", "Action": ["s3:Get*", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject",
+            "kms:GenerateDataKey", "sqs:*", "ec2:DescribeInstances", "s3:ListAllMyBuckets"], "Resource": "*"}),
+        json!({"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": "arn:aws:cloudwatch:*"}),
+    ]);
+    std::fs::write(d.join("baseline.json"), baseline.to_string()).unwrap();
+    let different = export(&moto, d, &["--diff", "baseline.json"]).code(1);
+    snapshot("diff.txt", &different.stdout);
+    let as_json = export(&moto, d, &["--diff", "baseline.json", "--json"]).code(1);
+    let parsed: Value = serde_json::from_str(&as_json.stdout).unwrap();
+    assert_eq!(parsed["same"], false);
+    assert_eq!(parsed["removed"], json!(["s3:DeleteObject"]));
+    assert_eq!(parsed["added"], json!([]));
+    assert_eq!(
+        parsed["covered_by_wildcard"],
+        json!([
+            {"action": "s3:GetBucketLocation", "pattern": "s3:Get*"},
+            {"action": "s3:GetBucketPolicy", "pattern": "s3:Get*"},
+            {"action": "sqs:CreateQueue", "pattern": "sqs:*"},
+            {"action": "sqs:GetQueueAttributes", "pattern": "sqs:*"},
+        ])
+    );
+    let same_json = export(&moto, d, &["--diff", "saved.json", "--json"]).ok();
+    assert_eq!(
+        serde_json::from_str::<Value>(&same_json.stdout).unwrap()["same"],
+        true
+    );
+
+    // --interactive needs a terminal; without one it refuses and names the flag, writing nothing.
+    export(&moto, d, &["--interactive", "-o", "pruned.json"])
+        .code(2)
+        .stderr_has("--interactive needs a terminal");
+    assert!(!d.join("pruned.json").exists());
+
+    // Flags that make no sense together.
+    export(&moto, d, &["--json"])
+        .code(2)
+        .stderr_has("--json goes with --diff or --explain");
+    export(&moto, d, &["--diff", "saved.json", "--explain"]).code(2);
+}
+
+#[test]
+fn oversized_policy_needs_split() {
+    let moto = Moto::start();
+    let dir = TempDir::new("export-split");
+    let d = dir.path();
+    let c = moto.clients();
+
+    // No stack and no --from: say what to do.
+    export(&moto, d, &["--stack-name", "nothing"])
+        .code(2)
+        .stderr_has("run `lppg up`")
+        .stderr_has("--from FILE");
+
+    up(&moto, d, "big");
+    // Three policies filled close to IAM's limit each, as the function spills from one to the next.
+    let n = names("big");
+    let arns = n.policy_arns();
+    for (p, arn) in arns.iter().take(3).enumerate() {
+        let mut statements = Vec::new();
+        if p == 0 {
+            statements.push(statement("LppgStart", &["ec2:DescribeInstances"]));
+        }
+        for s in 0..4 {
+            let actions: Vec<String> = (0..30)
+                .map(|i| format!("svc{p}{s}:DescribeSomethingRatherLong{i:03}"))
+                .collect();
+            let refs: Vec<&str> = actions.iter().map(String::as_str).collect();
+            statements.push(statement(&format!("Svc{p}{s}"), &refs));
+        }
+        let doc = document(statements);
+        assert!(lppg::policy::policy_size(&doc) <= MAX_POLICY_SIZE);
+        put_version(&c, arn, &doc, true);
+    }
+
+    let refused = export(&moto, d, &["--stack-name", "big"])
+        .code(2)
+        .stderr_has("more than IAM's limit of 6,144")
+        .stderr_has("pass --split");
+    assert_eq!(refused.stdout, "");
+
+    let split = export(&moto, d, &["--stack-name", "big", "--split"]).ok();
+    let documents = valid_documents(&split.stdout);
+    assert!(documents.len() >= 3, "{}", documents.len());
+    for document in &documents {
+        assert!(lppg::policy::policy_size(document) <= MAX_POLICY_SIZE);
+    }
+    let all = actions_of(&documents);
+    assert_eq!(all.len(), 3 * 4 * 30 + 1);
+    assert!(all.contains(&"ec2:DescribeInstances".to_string()));
+
+    // The split list round-trips through --from, and --from without --split refuses too.
+    export(
+        &moto,
+        d,
+        &["--stack-name", "big", "--split", "-o", "split.json"],
+    )
+    .ok();
+    assert_eq!(
+        offline(d, &["--from", "split.json", "--split"]).ok().stdout,
+        split.stdout
+    );
+    offline(d, &["--from", "split.json"])
+        .code(2)
+        .stderr_has("pass --split");
+    // Split resources in the other formats: one resource per document.
+    let cfn = export(
+        &moto,
+        d,
+        &["--stack-name", "big", "--split", "--format", "cfn"],
+    )
+    .ok();
+    assert_eq!(
+        cfn.stdout.matches("Type: AWS::IAM::ManagedPolicy").count(),
+        documents.len()
+    );
+    let tf = offline(
+        d,
+        &["--from", "split.json", "--split", "--format", "terraform"],
+    )
+    .ok();
+    assert_eq!(
+        tf.stdout.matches("resource \"aws_iam_policy\"").count(),
+        documents.len()
+    );
+}
+
+/// Offline: --diff exit codes and malformed files, no AWS at all.
+#[test]
+fn diff_and_malformed_files_offline() {
+    let dir = TempDir::new("export-offline");
+    let d = dir.path();
+    let saved = document(vec![
+        statement("Ec2", &["ec2:DescribeInstances"]),
+        statement("S3", &["s3:GetObject", "s3:PutObject"]),
+    ]);
+    std::fs::write(d.join("saved.json"), saved.to_string()).unwrap();
+
+    // Same actions, written differently (one string Action, case, several statements): exit 0, nothing on stdout.
+    std::fs::write(
+        d.join("same.json"),
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"EC2:describeinstances","Resource":"*"},
+            {"Sid":"x","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*"}]}"#,
+    )
+    .unwrap();
+    let same = offline(d, &["--from", "saved.json", "--diff", "same.json"]).ok();
+    assert_eq!(same.stdout, "");
+
+    // Different: exit 1, diff lines on stdout.
+    std::fs::write(
+        d.join("other.json"),
+        r#"{"Statement":{"Effect":"Allow","Action":["s3:Get*","sqs:SendMessage"],"Resource":"*"}}"#,
+    )
+    .unwrap();
+    let different = offline(d, &["--from", "saved.json", "--diff", "other.json"]).code(1);
+    assert_eq!(
+        different.stdout,
+        "+ ec2:DescribeInstances\n+ s3:PutObject\n- sqs:SendMessage\n~ s3:GetObject (covered by s3:Get*)\n"
+    );
+
+    // Trouble: exit 2, the message names the file and line and column, or the field.
+    std::fs::write(
+        d.join("broken.json"),
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\",}\n  ]\n}\n",
+    )
+    .unwrap();
+    let broken = offline(d, &["--from", "saved.json", "--diff", "broken.json"]).code(2);
+    assert!(
+        broken.stderr.contains("broken.json:4:24: not JSON"),
+        "{}",
+        broken.dump()
+    );
+    assert_eq!(broken.stdout, "");
+    std::fs::write(
+        d.join("not-policy.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
+            {"Effect":"Permit","Action":"s3:GetObject","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    offline(d, &["--from", "saved.json", "--diff", "not-policy.json"])
+        .code(2)
+        .stderr_has(r#"not-policy.json: not an IAM policy: Statement[1].Effect: expected "Allow" or "Deny", found "Permit""#);
+    std::fs::write(d.join("list.json"), "[1, 2]").unwrap();
+    offline(d, &["--from", "saved.json", "--diff", "list.json"])
+        .code(2)
+        .stderr_has("list.json: not an IAM policy: [0]: expected a JSON object, found a number");
+    offline(d, &["--from", "saved.json", "--diff", "missing.json"])
+        .code(2)
+        .stderr_has("cannot read missing.json");
+    // A malformed --from file is reported the same way.
+    offline(d, &["--from", "broken.json"])
+        .code(2)
+        .stderr_has("broken.json:4:24: not JSON");
+
+    // --explain works offline too: access levels from the catalogue, nothing known from a log.
+    let explain = offline(d, &["--from", "saved.json", "--explain"]).ok();
+    snapshot("explain-offline.txt", &explain.stdout);
+
+    // A saved policy that is valid JSON is re-exported byte for byte in the canonical form.
+    let canonical = offline(d, &["--from", "saved.json"]).ok();
+    let parsed = Policy::parse(&canonical.stdout).unwrap();
+    assert_eq!(parsed.statements.len(), 2);
+    valid_documents(&canonical.stdout);
+    std::fs::write(d.join("canonical.json"), &canonical.stdout).unwrap();
+    assert_eq!(
+        offline(d, &["--from", "canonical.json"]).ok().stdout,
+        canonical.stdout
+    );
+}
