@@ -5,7 +5,7 @@
 pub const MAX_STACK_NAME: usize = 24;
 
 /// Number of generator policies (the first plus the spares the function fills when one is full).
-pub const POLICY_COUNT: usize = 7;
+pub const POLICY_COUNT: usize = 9;
 
 /// Checks a stack name: lower-case letters, digits and hyphens, starting with a letter, at most 24 characters
 /// (it becomes part of bucket names).

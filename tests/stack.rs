@@ -161,7 +161,9 @@ fn up_status_down_end_to_end() {
             .map(|p| p.policy_name().unwrap().to_string())
             .collect();
         names.sort();
-        let mut expected: Vec<String> = (1..=7).map(|i| format!("lppg-policy-{i}")).collect();
+        let mut expected: Vec<String> = (1..=lppg::naming::POLICY_COUNT)
+            .map(|i| format!("lppg-policy-{i}"))
+            .collect();
         expected.push("lppg-guard".into());
         expected.sort();
         assert_eq!(names, expected);
@@ -209,7 +211,10 @@ fn up_status_down_end_to_end() {
             env["LPPG_USER_ARN"],
             "arn:aws:iam::123456789012:user/lppg-user"
         );
-        assert_eq!(env["LPPG_POLICY_ARNS"].split(',').count(), 7);
+        assert_eq!(
+            env["LPPG_POLICY_ARNS"].split(',').count(),
+            lppg::naming::POLICY_COUNT
+        );
         let obj =
             c.s3.get_object()
                 .bucket("lppg-artifacts-123456789012-us-east-1")
