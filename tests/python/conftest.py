@@ -78,7 +78,7 @@ def iam(moto_url):
 class Stack:
     """The generator's IAM side, as the CloudFormation template would create it."""
 
-    def __init__(self, iam, name, policies=7):
+    def __init__(self, iam, name, policies=9):
         self.iam = iam
         self.name = name
         self.user_name = name + "-user"
@@ -147,7 +147,7 @@ def guard_for(stack, account=ACCOUNT, region=REGION):
             "name": ["%s-trail" % stack],
             "bucketName": ["%s-trail-%s-%s" % (stack, account, region),
                            "%s-artifacts-%s-%s" % (stack, account, region)],
-            "policyArn": ["arn:aws:iam::%s:policy/%s-policy-%d" % (account, stack, i) for i in range(1, 8)],
+            "policyArn": ["arn:aws:iam::%s:policy/%s-policy-%d" % (account, stack, i) for i in range(1, 10)],
             "stackName": [stack],
         },
     }
