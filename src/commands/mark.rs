@@ -61,10 +61,8 @@ pub async fn write_marker(ctx: &Ctx, group: &str, label: &str) -> Result<Marker>
             "the function's log group {group} does not exist (was it deleted?): run `lppg up` to restore it"
         );
     }
-    let ms = now
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64;
+    // The event's timestamp is the marker's time, so the log's order and the marker agree.
+    let ms = secs as i64 * 1000;
     crate::aws::logs::put_line(&ctx.c, group, MARKER_STREAM, ms, &marker_line(label, &time))
         .await?;
     Ok(Marker {

@@ -672,7 +672,8 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
     let since_ms = match since_arg {
         Some(s) => s,
         None => match crate::aws::logs::group_created_ms(&ctx.c, &group).await? {
-            Some(t) => t,
+            // Whole seconds: markers carry whole-second times, and one written right after `lppg up` counts.
+            Some(t) => t - t.rem_euclid(1000),
             None => bail!(
                 "the function's log group {group} does not exist (was it deleted?): run `lppg up` to restore it"
             ),
@@ -680,6 +681,7 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
     };
     let color = out.color && out.stdout_tty;
     let mut view = View::new(color);
+    view.policy_count = ctx.policy_arns().len();
     let live = !a.once && !a.json && out.stderr_tty;
     let mut screen = Screen {
         bar: live.then(|| {

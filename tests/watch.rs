@@ -1,0 +1,358 @@
+//! `lppg watch` and `lppg mark` end to end against a moto server of the test's own. The test writes into the
+//! function's log group what the Lambda runtime would (START/END/REPORT, decision and batch lines, an error, an
+//! unreadable line, a timeout), records markers with `lppg mark`, and compares `watch --once` (text and JSON) with
+//! the snapshots in tests/snapshots/watch/ (times replaced by names; `UPDATE_SNAPSHOTS=1` rewrites them).
+mod common;
+
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use common::{block_on, Moto, TempDir};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const GROUP: &str = "/aws/lambda/lppg-generator";
+const STREAM: &str = "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef";
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn rfc(ms: i64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms as u64)).to_string()
+}
+
+fn decision(d: &str, action: Option<&str>, event_time: Option<i64>, reason: &str) -> String {
+    let granted = d == "granted" || d == "unverified";
+    serde_json::json!({
+        "lppg": "decision", "v": 1, "decision": d, "action": action, "derived_from": null,
+        "access_level": action.map(|_| "Write"), "event_time": event_time.map(rfc),
+        "event_id": action.map(|a| format!("ev-{a}")), "event_source": action.map(|_| "ec2.amazonaws.com"),
+        "event_name": action.map(|a| a.split(':').nth(1).unwrap_or_default().to_string()),
+        "policy": granted.then_some("arn:aws:iam::123456789012:policy/lppg-policy-1"),
+        "version": granted.then_some("v2"), "reason": reason,
+    })
+    .to_string()
+}
+
+fn put(c: &lppg::aws::Clients, stream: &str, events: &[(i64, String)]) {
+    block_on(async {
+        let _ = c
+            .logs
+            .create_log_stream()
+            .log_group_name(GROUP)
+            .log_stream_name(stream)
+            .send()
+            .await;
+        let mut req = c
+            .logs
+            .put_log_events()
+            .log_group_name(GROUP)
+            .log_stream_name(stream);
+        for (ts, msg) in events {
+            req = req.log_events(
+                InputLogEvent::builder()
+                    .timestamp(*ts)
+                    .message(msg)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        let r = req.send().await.unwrap();
+        assert!(r.rejected_log_events_info().is_none(), "{r:?}");
+    });
+}
+
+/// Replaces each known instant (as RFC 3339 with or without ms, and as HH:MM:SS) by its name, and the date.
+fn normalise(text: &str, instants: &[(i64, String)]) -> String {
+    let mut t = text.to_string();
+    for (ms, name) in instants {
+        let secs = rfc(*ms);
+        let millis =
+            humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(*ms as u64))
+                .to_string();
+        t = t.replace(&millis, &format!("<{name}>"));
+        if ms % 1000 == 0 {
+            t = t.replace(&secs, &format!("<{name}>"));
+            t = t.replace(&secs[11..19], &format!("<{name}>"));
+        }
+    }
+    let date = regex::Regex::new(r"\d{4}-\d\d-\d\d \(times in UTC\)").unwrap();
+    let t = date.replace_all(&t, "<date> (times in UTC)").into_owned();
+    // The number of generator policies is the template's business; check the share against it, then name it.
+    let budget =
+        regex::Regex::new(r"of (\d+) policies in use · ([\d.]+)% of the size budget").unwrap();
+    let policies = regex::Regex::new(r#""policy_count":(\d+),"budget_percent":([\d.]+)"#).unwrap();
+    for re in [&budget, &policies] {
+        for cap in re.captures_iter(&t) {
+            let n: f64 = cap[1].parse().unwrap();
+            let share: f64 = cap[2].parse().unwrap();
+            let expected = BATCH_SIZE as f64 * 100.0 / (n * lppg::policy::MAX_POLICY_SIZE as f64);
+            assert!(
+                (share - expected).abs() < 0.051,
+                "{share}% for {n} policies: expected {expected:.1}%"
+            );
+        }
+    }
+    let t = budget
+        .replace_all(&t, "of <N> policies in use · <share>% of the size budget")
+        .into_owned();
+    policies
+        .replace_all(&t, r#""policy_count":<N>,"budget_percent":<share>"#)
+        .into_owned()
+}
+
+/// The size of the one policy the batch line reports.
+const BATCH_SIZE: usize = 1843;
+
+fn snapshot(name: &str, actual: &str) {
+    let path = common::repo().join("tests/snapshots/watch").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run with UPDATE_SNAPSHOTS=1 and review it\n--- actual ---\n{actual}",
+            path.display()
+        )
+    });
+    assert_eq!(
+        expected,
+        actual,
+        "{} differs (UPDATE_SNAPSHOTS=1 rewrites it)\n--- actual ---\n{actual}",
+        path.display()
+    );
+}
+
+fn no_control_chars(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what} has control characters {bad:?}:\n{text}"
+    );
+}
+
+#[test]
+fn watch_shows_decisions_markers_and_failures() {
+    let moto = Moto::start();
+    let dir = TempDir::new("watch");
+    let c = moto.clients();
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .ok();
+
+    // One invocation 5 minutes after a console click at B+10s: a burst of three denied calls, one more a minute
+    // later, a record the function could not read; then an unreadable line and a timeout.
+    let b = (now_ms() / 60_000) * 60_000 - 20 * 60_000;
+    let inv = b + 300_000;
+    put(
+        &c,
+        STREAM,
+        &[
+            (inv, "START RequestId: r-1 Version: $LATEST".into()),
+            (inv + 10, decision("granted", Some("ec2:CreateVpc"), Some(b + 10_000), "")),
+            (inv + 10, decision("already_present", Some("ec2:CreateTags"), Some(b + 12_000), "")),
+            (inv + 11, decision("withheld", Some("iam:CreateUser"), Some(b + 14_000), "the guard keeps iam:CreateUser out")),
+            (inv + 12, decision("unverified", Some("ec2:CreateVpcThing"), Some(b + 70_000), "not in the IAM action catalogue (granted anyway; check the name)")),
+            (inv + 13, decision("error", None, None, "log event 42 is not a CloudTrail JSON record (Expecting value)")),
+            (inv + 14, serde_json::json!({"lppg": "batch", "v": 1, "records": 5, "denied": 4, "granted": 2,
+                "already_present": 1, "withheld": 1, "errors": 1, "policies_written": ["arn:aws:iam::123456789012:policy/lppg-policy-1"],
+                "policy_sizes": [{"policy": "arn:aws:iam::123456789012:policy/lppg-policy-1", "size": BATCH_SIZE, "actions": 12}],
+                "iam_calls": 3, "duration_ms": 412}).to_string()),
+            (inv + 15, "END RequestId: r-1".into()),
+            (inv + 16, "REPORT RequestId: r-1\tDuration: 412.00 ms\tBilled Duration: 413 ms".into()),
+            (inv + 100_000, "{\"lppg\":\"decision\",\"v\":1,\"decision\":\"granted\",\"action\":".into()),
+            (inv + 200_000, format!("{} r-2 Task timed out after 300.00 seconds", rfc(inv + 200_000))),
+        ],
+    );
+
+    // Two markers, in order, then a grant for a call made after the first.
+    let m1 = moto
+        .lppg(dir.path(), &["mark", "Step one", "--json"])
+        .ok()
+        .stderr_has("marked step \"Step one\"");
+    let marker: serde_json::Value = serde_json::from_str(m1.stdout.trim()).expect(&m1.dump());
+    assert_eq!(marker["label"], "Step one");
+    assert_eq!(marker["lppg"], "marker");
+    let m1_ms = humantime::parse_rfc3339(marker["time"].as_str().unwrap())
+        .unwrap()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    std::thread::sleep(Duration::from_millis(1100));
+    let m2 = moto.lppg(dir.path(), &["mark"]).ok();
+    assert!(m2.stdout.is_empty(), "{}", m2.dump());
+    assert!(m2.stderr.contains("unlabelled"), "{}", m2.dump());
+    let m2_ms = {
+        let st = block_on(
+            c.logs
+                .get_log_events()
+                .log_group_name(GROUP)
+                .log_stream_name("lppg-markers")
+                .send(),
+        )
+        .unwrap();
+        let last = st.events().last().unwrap().message().unwrap().to_string();
+        let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+        assert_eq!(v["label"], "");
+        humantime::parse_rfc3339(v["time"].as_str().unwrap())
+            .unwrap()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    assert!(m2_ms > m1_ms);
+    put(
+        &c,
+        STREAM,
+        &[(
+            m1_ms + 30_000,
+            decision("granted", Some("ec2:CreateSubnet"), Some(m1_ms + 5_000), ""),
+        )],
+    );
+
+    let instants: Vec<(i64, String)> = vec![
+        (b + 10_000, "B+10s".into()),
+        (b + 12_000, "B+12s".into()),
+        (b + 14_000, "B+14s".into()),
+        (b + 70_000, "B+70s".into()),
+        (inv + 13, "I+0.013".into()),
+        (inv + 14, "I+0.014".into()),
+        (inv + 10, "I+0.010".into()),
+        (inv + 11, "I+0.011".into()),
+        (inv + 12, "I+0.012".into()),
+        (inv + 100_000, "I+100s".into()),
+        (inv + 200_000, "I+200s".into()),
+        (inv, "I".into()),
+        (m1_ms + 30_000, "M1+30s".into()),
+        (m1_ms + 5_000, "M1+5s".into()),
+        (m1_ms, "M1".into()),
+        (m2_ms, "M2".into()),
+    ];
+
+    let text = moto
+        .lppg(dir.path(), &["watch", "--once", "--since", "1h"])
+        .ok();
+    no_control_chars("watch --once stdout", &text.stdout);
+    no_control_chars("watch --once stderr", &text.stderr);
+    assert!(
+        text.stderr
+            .contains("watching /aws/lambda/lppg-generator from"),
+        "{}",
+        text.dump()
+    );
+    let pos = |s: &str| {
+        text.stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("no {s:?}\n{}", text.dump()))
+    };
+    assert!(pos("ec2:CreateVpc ") < pos("\"Step one\""));
+    assert!(pos("\"Step one\"") < pos("step boundary marked"));
+    assert!(pos("step boundary marked") < pos("ec2:CreateSubnet"));
+    snapshot("once.txt", &normalise(&text.stdout, &instants));
+
+    let js = moto
+        .lppg(dir.path(), &["watch", "--json", "--once", "--since", "1h"])
+        .ok();
+    no_control_chars("watch --json stdout", &js.stdout);
+    for l in js.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["type"].is_string(), "{l}");
+    }
+    assert!(js
+        .stdout
+        .lines()
+        .last()
+        .unwrap()
+        .contains("\"type\":\"summary\""));
+    snapshot("once.jsonl", &normalise(&js.stdout, &instants));
+
+    // By default watch starts at the stack's creation: the test's back-dated lines are before it.
+    let dflt = moto.lppg(dir.path(), &["watch", "--once"]).ok();
+    assert!(dflt.stdout.contains("\"Step one\""), "{}", dflt.dump());
+    assert!(!dflt.stdout.contains("ec2:CreateVpc "), "{}", dflt.dump());
+
+    // --until-idle exits on its own once nothing new came for that long.
+    let t0 = Instant::now();
+    let idle = moto
+        .lppg(
+            dir.path(),
+            &["watch", "--until-idle", "2s", "--since", "1h"],
+        )
+        .ok();
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(15),
+        "took {took:?}"
+    );
+    no_control_chars("watch --until-idle stdout", &idle.stdout);
+    no_control_chars("watch --until-idle stderr", &idle.stderr);
+    assert!(idle.stdout.contains("ec2:CreateSubnet"), "{}", idle.dump());
+    assert!(
+        idle.stdout.trim_end().ends_with("of the size budget"),
+        "{}",
+        idle.dump()
+    );
+
+    // Ctrl-C: exit 0 after the one-line summary.
+    let mut cmd = common::lppg_command(dir.path());
+    cmd.env("AWS_ENDPOINT_URL", &moto.url)
+        .args(["watch", "--since", "1h"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("3 granted · 1 withheld · 2 errors · 2 markers"),
+        "{stdout}"
+    );
+
+    // A deleted log group: say so and what to do.
+    block_on(c.logs.delete_log_group().log_group_name(GROUP).send()).unwrap();
+    moto.lppg(dir.path(), &["watch", "--once", "--since", "1h"])
+        .code(2)
+        .stderr_has("does not exist")
+        .stderr_has("lppg up");
+    moto.lppg(dir.path(), &["mark", "x"])
+        .code(2)
+        .stderr_has("lppg up");
+}
+
+#[test]
+fn without_a_stack_watch_and_mark_say_run_up() {
+    let moto = Moto::start();
+    let dir = TempDir::new("watch-nostack");
+    moto.lppg(dir.path(), &["watch", "--once"])
+        .code(2)
+        .stderr_has("run `lppg up` first");
+    moto.lppg(dir.path(), &["mark", "Create the VPC"])
+        .code(2)
+        .stderr_has("run `lppg up` first");
+    moto.lppg(dir.path(), &["watch", "--since", "yesterday"])
+        .code(2)
+        .stderr_has("neither a duration");
+}
