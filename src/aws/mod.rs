@@ -134,10 +134,17 @@ where
                 "check your AWS credentials (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
                     .to_string()
             };
-            (
-                format!("could not send the request: {}", source_text(&e)),
-                hint,
-            )
+            let text = source_text(&e);
+            if text.contains("no credentials found") {
+                (
+                    "no AWS credentials found (environment, profile, SSO, container or instance role)".to_string(),
+                    "set AWS_PROFILE (and `aws sso login`), or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; -v shows \
+                     every place that was tried"
+                        .to_string(),
+                )
+            } else {
+                (format!("could not send the request: {text}"), hint)
+            }
         }
         SdkError::TimeoutError(_) => (
             "the request timed out".to_string(),
@@ -156,7 +163,27 @@ where
     if !hint.is_empty() {
         text.push_str(&format!("\n  hint: {hint}"));
     }
-    anyhow::Error::new(e).context(text)
+    anyhow::Error::new(AwsError { text, source: Box::new(e) })
+}
+
+/// An AWS call that failed: its message says everything a person needs; the SDK error behind it (with the raw
+/// response) is its source, shown with `-v`.
+#[derive(Debug)]
+pub struct AwsError {
+    text: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for AwsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
 }
 
 fn source_text(e: &dyn std::error::Error) -> String {

@@ -80,15 +80,13 @@ impl Output {
             for cause in err.chain().skip(1) {
                 text.push_str(&format!("\n  caused by: {cause}"));
             }
-        } else if err.chain().nth(1).is_some() {
-            // The top message of our errors already carries the service's `Code: message`.
-            let last = err
-                .chain()
-                .last()
-                .map(|c| c.to_string())
-                .unwrap_or_default();
-            if !text.contains(&last) {
-                text.push_str(&format!("\n  caused by: {last}"));
+        } else if err.downcast_ref::<crate::aws::AwsError>().is_none() {
+            // Causes until the first AWS error, whose own message is complete; the SDK's details need -v.
+            for cause in err.chain().skip(1) {
+                text.push_str(&format!("\n  caused by: {cause}"));
+                if cause.downcast_ref::<crate::aws::AwsError>().is_some() {
+                    break;
+                }
             }
         }
         self.info(&text);
