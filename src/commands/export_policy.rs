@@ -156,8 +156,8 @@ struct LogFacts {
     markers: Vec<policy::Marker>,
     /// Per action: event time of its first denied call and how that decision derived it.
     first: BTreeMap<Action, (SystemTime, Option<Derivation>)>,
-    /// `error` decisions: what the function could not do.
-    errors: Vec<String>,
+    /// `error` decisions: the action concerned, when there is one, and the text to show.
+    errors: Vec<(Option<Action>, String)>,
     /// Lines that looked like ours but did not parse, and markers with unreadable times.
     unreadable: usize,
 }
@@ -185,12 +185,14 @@ impl LogFacts {
     fn add_decision(&mut self, d: &decisions::Decision) {
         if d.decision == "error" {
             let reason = d.reason.as_deref().filter(|r| !r.is_empty());
-            self.errors.push(match (&d.action, reason) {
+            let text = match (&d.action, reason) {
                 (Some(action), Some(reason)) => format!("{action}: {reason}"),
                 (Some(action), None) => action.clone(),
                 (None, Some(reason)) => reason.to_string(),
                 (None, None) => "unknown error".to_string(),
-            });
+            };
+            let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
+            self.errors.push((action, text));
         }
         let (Some(action), Some(time)) = (&d.action, &d.event_time) else {
             return;
@@ -285,12 +287,20 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
             facts.unreadable
         ));
     }
-    if !facts.errors.is_empty() {
-        let shown: Vec<&str> = facts.errors.iter().take(5).map(String::as_str).collect();
-        let more = facts.errors.len().saturating_sub(shown.len());
+    // Errors about an action that a later attempt granted after all (Lambda retries a failed batch) are over.
+    let granted = generated.actions.merged(true);
+    let errors: Vec<&str> = facts
+        .errors
+        .iter()
+        .filter(|(action, _)| action.as_ref().is_none_or(|a| !granted.contains(a)))
+        .map(|(_, text)| text.as_str())
+        .collect();
+    if !errors.is_empty() {
+        let shown: Vec<&str> = errors.iter().take(5).copied().collect();
+        let more = errors.len().saturating_sub(shown.len());
         out.warn(&format!(
             "the function logged {} error decision(s): the policy may be incomplete ({}{}); see {group}",
-            facts.errors.len(),
+            errors.len(),
             shown.join("; "),
             if more > 0 {
                 format!("; and {more} more")
@@ -647,7 +657,13 @@ mod tests {
         let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
         assert_eq!(facts.markers.len(), 2);
         assert_eq!(facts.unreadable, 1);
-        assert_eq!(facts.errors, ["sqs:TagQueue: not written"]);
+        assert_eq!(
+            facts.errors,
+            [(
+                Some(Action::parse("sqs:TagQueue").unwrap()),
+                "sqs:TagQueue: not written".to_string()
+            )]
+        );
         let action = Action::parse("s3:ListBucket").unwrap();
         assert_eq!(
             facts.first[&action],
