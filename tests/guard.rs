@@ -1,0 +1,143 @@
+//! The guard: the observed user must not be able to change the generator, whatever the function grants it.
+//! moto does not evaluate IAM policies, so this test deploys the stack with `lppg up`, reads the guard policy as
+//! the emulator resolved it (real ARNs), and evaluates it the way IAM evaluates an explicit Deny (action and
+//! resource wildcards) against every tampering call the user could try. Unrelated calls must stay allowed.
+mod common;
+
+use common::{block_on, Moto, TempDir};
+use lppg::policy::{action_matches, ActionClause, Effect, Policy, ResourceClause};
+
+/// Case-sensitive `*`/`?` glob, as IAM matches resource ARNs.
+fn arn_matches(pattern: &str, arn: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), arn.as_bytes())
+}
+
+/// True when an unconditional Deny statement of `policy` covers `action` on `resource`.
+fn denied(policy: &Policy, action: &str, resource: &str) -> bool {
+    policy.statements.iter().any(|s| {
+        if s.effect != Effect::Deny || s.condition.is_some() {
+            return false;
+        }
+        let action_hit = match &s.actions {
+            ActionClause::Action(list) => list.iter().any(|p| action_matches(p, action)),
+            ActionClause::NotAction(list) => !list.iter().any(|p| action_matches(p, action)),
+        };
+        let resource_hit = match &s.resources {
+            ResourceClause::Resource(list) => list.iter().any(|p| arn_matches(p, resource)),
+            ResourceClause::NotResource(list) => !list.iter().any(|p| arn_matches(p, resource)),
+        };
+        action_hit && resource_hit
+    })
+}
+
+#[test]
+fn guard_denies_every_way_to_change_the_generator() {
+    let moto = Moto::start();
+    let dir = TempDir::new("guard");
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"]).ok();
+    let c = moto.clients();
+    let doc = block_on(
+        c.iam
+            .get_policy_version()
+            .policy_arn("arn:aws:iam::123456789012:policy/lppg-guard")
+            .version_id("v1")
+            .send(),
+    )
+    .unwrap();
+    let text = lppg::aws::iam::decode_document(doc.policy_version().unwrap().document().unwrap());
+    let guard = Policy::parse(&text).unwrap();
+    let stack_id = block_on(c.cfn.describe_stacks().stack_name("lppg").send())
+        .unwrap()
+        .stacks()[0]
+        .stack_id()
+        .unwrap()
+        .to_string();
+
+    let acct = "123456789012";
+    let trail = format!("arn:aws:cloudtrail:us-east-1:{acct}:trail/lppg-trail");
+    let trail_group = format!("arn:aws:logs:us-east-1:{acct}:log-group:/lppg/lppg/cloudtrail");
+    let fn_group = format!("arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/lppg-generator");
+    let function = format!("arn:aws:lambda:us-east-1:{acct}:function:lppg-generator");
+    let user = format!("arn:aws:iam::{acct}:user/lppg-user");
+    let fn_role = format!("arn:aws:iam::{acct}:role/lppg-generator-role");
+    let trail_role = format!("arn:aws:iam::{acct}:role/lppg-trail-role");
+    let trail_bucket = "arn:aws:s3:::lppg-trail-123456789012-us-east-1".to_string();
+    let artifacts = "arn:aws:s3:::lppg-artifacts-123456789012-us-east-1".to_string();
+
+    let mut attempts: Vec<(String, String)> = Vec::new();
+    let mut add = |a: &str, r: &str| attempts.push((a.to_string(), r.to_string()));
+    for a in ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors"] {
+        add(a, &trail);
+    }
+    for g in [&trail_group, &fn_group] {
+        for a in ["logs:DeleteSubscriptionFilter", "logs:PutSubscriptionFilter", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"] {
+            add(a, g);
+            add(a, &format!("{g}:*"));
+        }
+        add("logs:PutLogEvents", &format!("{g}:log-stream:forged"));
+    }
+    for a in ["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:InvokeFunction", "lambda:DeleteFunction", "lambda:AddPermission", "lambda:PutFunctionConcurrency"] {
+        add(a, &function);
+    }
+    for a in ["iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:DetachUserPolicy", "iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary", "iam:CreateAccessKey", "iam:DeleteUser", "iam:UpdateUser"] {
+        add(a, &user);
+    }
+    for i in 1..=lppg::naming::POLICY_COUNT {
+        let p = format!("arn:aws:iam::{acct}:policy/lppg-policy-{i}");
+        for a in ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"] {
+            add(a, &p);
+        }
+    }
+    for a in ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"] {
+        add(a, &format!("arn:aws:iam::{acct}:policy/lppg-guard"));
+    }
+    for r in [&fn_role, &trail_role] {
+        for a in ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:PassRole"] {
+            add(a, r);
+        }
+    }
+    for b in [&trail_bucket, &artifacts] {
+        for a in ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration"] {
+            add(a, b);
+        }
+        for a in ["s3:PutObject", "s3:DeleteObject"] {
+            add(a, &format!("{b}/lppg/function-0123.zip"));
+        }
+    }
+    for a in ["cloudformation:DeleteStack", "cloudformation:UpdateStack", "cloudformation:ExecuteChangeSet"] {
+        add(a, &stack_id);
+    }
+
+    let missed: Vec<_> = attempts.iter().filter(|(a, r)| !denied(&guard, a, r)).collect();
+    assert!(missed.is_empty(), "the guard lets these through: {missed:#?}\n{text}");
+
+    // The guard is specific: the procedure's own work elsewhere is not blocked.
+    for (a, r) in [
+        ("cloudtrail:StopLogging", format!("arn:aws:cloudtrail:us-east-1:{acct}:trail/team-trail")),
+        ("iam:CreateUser", format!("arn:aws:iam::{acct}:user/app-user")),
+        ("iam:CreatePolicyVersion", format!("arn:aws:iam::{acct}:policy/lppg-dev-policy-1")),
+        ("s3:PutObject", "arn:aws:s3:::my-app-bucket/x".to_string()),
+        ("lambda:UpdateFunctionCode", format!("arn:aws:lambda:us-east-1:{acct}:function:my-app")),
+        ("logs:DeleteLogGroup", format!("arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/my-app")),
+        ("ec2:RunInstances", "*".to_string()),
+    ] {
+        assert!(!denied(&guard, a, &r), "the guard must not block {a} on {r}");
+    }
+}
+
+#[test]
+fn resource_globs() {
+    assert!(arn_matches("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y"));
+    assert!(!arn_matches("arn:aws:s3:::b/*", "arn:aws:s3:::bb/x"));
+    assert!(arn_matches("a?c", "abc"));
+    assert!(!arn_matches("ABC", "abc"));
+}
