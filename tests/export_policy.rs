@@ -98,6 +98,60 @@ fn sids_and_actions(document: &Value) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// Runs `lppg export-policy <args>` on a pseudo-terminal, typing `keys` once the prompt shows. Its stdout is
+/// everything the terminal showed.
+fn interactive(moto: &Moto, dir: &Path, args: &[&str], keys: &[u8]) -> Run {
+    const DRIVER: &str = r#"
+import os, pty, select, sys, time
+keys = sys.argv[1].encode("latin-1").decode("unicode_escape").encode("latin-1")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+seen = b""
+def read_until(token, seconds):
+    global seen
+    end = time.time() + seconds
+    while token not in seen and time.time() < end:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            seen += data
+read_until(b"Untick", 60)
+time.sleep(0.3)
+for k in keys:
+    os.write(fd, bytes([k]))
+    time.sleep(0.2)
+read_until(b"\x00never", 60)
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(seen)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let template = lppg_command(dir);
+    let mut cmd = std::process::Command::new(common::venv_bin("python"));
+    cmd.current_dir(dir).env_clear();
+    for (key, value) in template.get_envs() {
+        if let Some(value) = value {
+            cmd.env(key, value);
+        }
+    }
+    let escaped: String = keys.iter().map(|b| format!("\\x{b:02x}")).collect();
+    cmd.env("AWS_ENDPOINT_URL", &moto.url)
+        .args([
+            "-c",
+            DRIVER,
+            &escaped,
+            env!("CARGO_BIN_EXE_lppg"),
+            "export-policy",
+        ])
+        .args(args);
+    run(cmd, None)
+}
+
 fn up(moto: &Moto, dir: &Path, stack: &str) {
     moto.lppg(
         dir,
@@ -441,6 +495,20 @@ fn export_a_session_in_every_form() {
         .code(2)
         .stderr_has("--interactive needs a terminal");
     assert!(!d.join("pruned.json").exists());
+
+    // In a terminal (a pseudo-terminal driven by Python): untick the first action, accept, get the pruned policy.
+    let pruned = interactive(&moto, d, &["--interactive", "-o", "pruned.json"], b" \r");
+    assert_eq!(pruned.code, 0, "{}", pruned.dump());
+    assert!(
+        pruned.stdout.contains("Untick the actions"),
+        "{}",
+        pruned.dump()
+    );
+    let kept = std::fs::read_to_string(d.join("pruned.json")).unwrap();
+    let documents = valid_documents(&kept);
+    let mut expected = actions_of(&valid_documents(&json_run.stdout));
+    expected.retain(|a| a != "cloudwatch:DescribeAlarms");
+    assert_eq!(actions_of(&documents), expected);
 
     // Flags that make no sense together.
     export(&moto, d, &["--json"])
