@@ -43,7 +43,8 @@ fn denied(policy: &Policy, action: &str, resource: &str) -> bool {
 fn guard_denies_every_way_to_change_the_generator() {
     let moto = Moto::start();
     let dir = TempDir::new("guard");
-    moto.lppg(dir.path(), &["up", "--yes", "--no-password"]).ok();
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .ok();
     let c = moto.clients();
     let doc = block_on(
         c.iam
@@ -75,62 +76,135 @@ fn guard_denies_every_way_to_change_the_generator() {
 
     let mut attempts: Vec<(String, String)> = Vec::new();
     let mut add = |a: &str, r: &str| attempts.push((a.to_string(), r.to_string()));
-    for a in ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors"] {
+    for a in [
+        "cloudtrail:StopLogging",
+        "cloudtrail:DeleteTrail",
+        "cloudtrail:UpdateTrail",
+        "cloudtrail:PutEventSelectors",
+    ] {
         add(a, &trail);
     }
     for g in [&trail_group, &fn_group] {
-        for a in ["logs:DeleteSubscriptionFilter", "logs:PutSubscriptionFilter", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"] {
+        for a in [
+            "logs:DeleteSubscriptionFilter",
+            "logs:PutSubscriptionFilter",
+            "logs:DeleteLogGroup",
+            "logs:PutRetentionPolicy",
+        ] {
             add(a, g);
             add(a, &format!("{g}:*"));
         }
         add("logs:PutLogEvents", &format!("{g}:log-stream:forged"));
     }
-    for a in ["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:InvokeFunction", "lambda:DeleteFunction", "lambda:AddPermission", "lambda:PutFunctionConcurrency"] {
+    for a in [
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+        "lambda:InvokeFunction",
+        "lambda:DeleteFunction",
+        "lambda:AddPermission",
+        "lambda:PutFunctionConcurrency",
+    ] {
         add(a, &function);
     }
-    for a in ["iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:DetachUserPolicy", "iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary", "iam:CreateAccessKey", "iam:DeleteUser", "iam:UpdateUser"] {
+    for a in [
+        "iam:AttachUserPolicy",
+        "iam:PutUserPolicy",
+        "iam:DetachUserPolicy",
+        "iam:DeleteUserPermissionsBoundary",
+        "iam:PutUserPermissionsBoundary",
+        "iam:CreateAccessKey",
+        "iam:DeleteUser",
+        "iam:UpdateUser",
+    ] {
         add(a, &user);
     }
     for i in 1..=lppg::naming::POLICY_COUNT {
         let p = format!("arn:aws:iam::{acct}:policy/lppg-policy-{i}");
-        for a in ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"] {
+        for a in [
+            "iam:CreatePolicyVersion",
+            "iam:SetDefaultPolicyVersion",
+            "iam:DeletePolicy",
+            "iam:DeletePolicyVersion",
+        ] {
             add(a, &p);
         }
     }
-    for a in ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"] {
+    for a in [
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicy",
+    ] {
         add(a, &format!("arn:aws:iam::{acct}:policy/lppg-guard"));
     }
     for r in [&fn_role, &trail_role] {
-        for a in ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:PassRole"] {
+        for a in [
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:DeleteRole",
+            "iam:PassRole",
+        ] {
             add(a, r);
         }
     }
     for b in [&trail_bucket, &artifacts] {
-        for a in ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration"] {
+        for a in [
+            "s3:DeleteBucket",
+            "s3:PutBucketPolicy",
+            "s3:PutLifecycleConfiguration",
+        ] {
             add(a, b);
         }
         for a in ["s3:PutObject", "s3:DeleteObject"] {
             add(a, &format!("{b}/lppg/function-0123.zip"));
         }
     }
-    for a in ["cloudformation:DeleteStack", "cloudformation:UpdateStack", "cloudformation:ExecuteChangeSet"] {
+    for a in [
+        "cloudformation:DeleteStack",
+        "cloudformation:UpdateStack",
+        "cloudformation:ExecuteChangeSet",
+    ] {
         add(a, &stack_id);
     }
 
-    let missed: Vec<_> = attempts.iter().filter(|(a, r)| !denied(&guard, a, r)).collect();
-    assert!(missed.is_empty(), "the guard lets these through: {missed:#?}\n{text}");
+    let missed: Vec<_> = attempts
+        .iter()
+        .filter(|(a, r)| !denied(&guard, a, r))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "the guard lets these through: {missed:#?}\n{text}"
+    );
 
     // The guard is specific: the procedure's own work elsewhere is not blocked.
     for (a, r) in [
-        ("cloudtrail:StopLogging", format!("arn:aws:cloudtrail:us-east-1:{acct}:trail/team-trail")),
-        ("iam:CreateUser", format!("arn:aws:iam::{acct}:user/app-user")),
-        ("iam:CreatePolicyVersion", format!("arn:aws:iam::{acct}:policy/lppg-dev-policy-1")),
+        (
+            "cloudtrail:StopLogging",
+            format!("arn:aws:cloudtrail:us-east-1:{acct}:trail/team-trail"),
+        ),
+        (
+            "iam:CreateUser",
+            format!("arn:aws:iam::{acct}:user/app-user"),
+        ),
+        (
+            "iam:CreatePolicyVersion",
+            format!("arn:aws:iam::{acct}:policy/lppg-dev-policy-1"),
+        ),
         ("s3:PutObject", "arn:aws:s3:::my-app-bucket/x".to_string()),
-        ("lambda:UpdateFunctionCode", format!("arn:aws:lambda:us-east-1:{acct}:function:my-app")),
-        ("logs:DeleteLogGroup", format!("arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/my-app")),
+        (
+            "lambda:UpdateFunctionCode",
+            format!("arn:aws:lambda:us-east-1:{acct}:function:my-app"),
+        ),
+        (
+            "logs:DeleteLogGroup",
+            format!("arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/my-app"),
+        ),
         ("ec2:RunInstances", "*".to_string()),
     ] {
-        assert!(!denied(&guard, a, &r), "the guard must not block {a} on {r}");
+        assert!(
+            !denied(&guard, a, &r),
+            "the guard must not block {a} on {r}"
+        );
     }
 }
 

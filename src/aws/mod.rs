@@ -163,7 +163,10 @@ where
     if !hint.is_empty() {
         text.push_str(&format!("\n  hint: {hint}"));
     }
-    anyhow::Error::new(AwsError { text, source: Box::new(e) })
+    anyhow::Error::new(AwsError {
+        text,
+        source: Box::new(e),
+    })
 }
 
 /// An AWS call that failed: its message says everything a person needs; the SDK error behind it (with the raw
