@@ -260,7 +260,8 @@ fn up_status_down_end_to_end() {
         .stderr_has("lppg up");
     create_skipped_parts(&c);
     let st = moto.lppg(dir.path(), &["status", "--json"]).ok();
-    let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap_or_else(|_| panic!("{}", st.dump()));
+    let v: serde_json::Value =
+        serde_json::from_str(&st.stdout).unwrap_or_else(|_| panic!("{}", st.dump()));
     assert_eq!(v["healthy"], true, "{}", st.dump());
     assert_eq!(v["actions"], 1);
 
