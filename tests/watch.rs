@@ -176,7 +176,8 @@ fn watch_shows_decisions_markers_and_failures() {
         .lppg(dir.path(), &["mark", "Step one", "--json"])
         .ok()
         .stderr_has("marked step \"Step one\"");
-    let marker: serde_json::Value = serde_json::from_str(m1.stdout.trim()).expect(&m1.dump());
+    let marker: serde_json::Value =
+        serde_json::from_str(m1.stdout.trim()).unwrap_or_else(|_| panic!("{}", m1.dump()));
     assert_eq!(marker["label"], "Step one");
     assert_eq!(marker["lppg"], "marker");
     let m1_ms = humantime::parse_rfc3339(marker["time"].as_str().unwrap())

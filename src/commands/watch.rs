@@ -728,6 +728,8 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
     let mut seen = Seen::default();
     let mut calls: u64 = 0;
     let mut last_news = Instant::now();
+    // When news last arrived after the first read (the first read's history does not make the watch busy).
+    let mut busy_since: Option<Instant> = None;
     let mut fault: Option<Fault> = None;
     let mut backoff = IDLE_POLL;
     let mut group_missing = false;
@@ -796,7 +798,7 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
             if first { 10_000 } else { MAX_PAGES },
         )
         .await;
-        let mut interval = if last_news.elapsed() < BUSY_FOR && !first {
+        let mut interval = if busy_since.is_some_and(|t| t.elapsed() < BUSY_FOR) {
             BUSY_POLL
         } else {
             IDLE_POLL
@@ -840,6 +842,9 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
                             view.note(ev.timestamp_ms, &line);
                             if View::is_news(&line) {
                                 last_news = Instant::now();
+                                if !first {
+                                    busy_since = Some(last_news);
+                                }
                             }
                             if a.json {
                                 if let Some(v) = View::render_json(ev.timestamp_ms, &line) {
