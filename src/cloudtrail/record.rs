@@ -286,3 +286,92 @@ pub fn value_end(input: &[u8]) -> Option<usize> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(input: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        parse_documents(input.as_bytes(), &mut |r: Record| {
+            out.push(r.event_name().to_owned())
+        })
+        .expect("parses");
+        out
+    }
+
+    #[test]
+    fn envelope_array_single_record_and_concatenations() {
+        assert_eq!(
+            names(r#"{"Records":[{"eventName":"A"},{"eventName":"B"}]}"#),
+            ["A", "B"]
+        );
+        assert_eq!(names(r#"[{"eventName":"A"}]"#), ["A"]);
+        assert_eq!(
+            names("{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n"),
+            ["A", "B"]
+        );
+        assert_eq!(
+            names("{\n  \"Records\": [\n    {\"eventName\": \"A\"}\n  ]\n}\n"),
+            ["A"]
+        );
+        assert_eq!(names(r#"{"digest":true}"#), Vec::<String>::new());
+    }
+
+    #[test]
+    fn escaped_strings_and_unknown_fields() {
+        let input = r#"{"Records":[{"x":{"deep":[1,{"y":"}"}]},"eventName":"A\"B","errorMessage":"caf\u00e9",
+            "userIdentity":{"arn":"arn:aws:iam::1:user/u","sessionContext":{"sessionIssuer":{"arn":"r"}}}}]}"#;
+        let mut seen = Vec::new();
+        parse_documents(input.as_bytes(), &mut |r: Record| {
+            seen.push((
+                r.event_name().to_owned(),
+                r.error_message.as_deref().unwrap_or_default().to_owned(),
+                r.principal().unwrap_or_default().to_owned(),
+            ))
+        })
+        .expect("parses");
+        assert_eq!(
+            seen,
+            [("A\"B".to_owned(), "café".to_owned(), "r".to_owned())]
+        );
+    }
+
+    #[test]
+    fn records_before_a_truncation_are_delivered() {
+        let mut n = 0;
+        let result = parse_document(
+            br#"{"Records":[{"eventName":"A"},{"eventName":"B"},{"eventNa"#,
+            &mut |_| n += 1,
+        );
+        assert!(result.is_err());
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn made_by_matches_users_roles_and_sessions() {
+        let value = serde_json::json!({"userIdentity": {"type": "AssumedRole",
+            "arn": "arn:aws:sts::1:assumed-role/deploy/ci",
+            "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:role/deploy"}}}});
+        let text = value.to_string();
+        let mut ok = Vec::new();
+        let record: Record = serde_json::from_str(&text).expect("record");
+        for p in [
+            "arn:aws:iam::1:role/deploy",
+            "arn:aws:sts::1:assumed-role/deploy/ci",
+            "arn:aws:sts::1:assumed-role/deploy",
+            "arn:aws:sts::1:assumed-role/dep",
+            "arn:aws:iam::1:role/other",
+        ] {
+            ok.push(record.made_by(p));
+        }
+        assert_eq!(ok, [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn value_end_skips_brackets_inside_strings() {
+        assert_eq!(value_end(br#"{"a":"}\"]"} rest"#), Some(12));
+        assert_eq!(value_end(br#"{"a":[1,2"#), None);
+        assert_eq!(value_end(b"x"), None);
+    }
+}

@@ -230,8 +230,10 @@ pub fn scan(inputs: &[String], options: &ScanOptions, counters: &Counters) -> Sc
             .collect()
     });
 
-    let mut summary = ScanSummary::default();
-    summary.problems = walk_problems.into_inner().expect("walk problems");
+    let mut summary = ScanSummary {
+        problems: walk_problems.into_inner().expect("walk problems"),
+        ..ScanSummary::default()
+    };
     summary.files += summary.problems.len() as u64;
     let mut used: HashMap<(String, String), EventTally> = HashMap::new();
     for local in locals {
@@ -665,5 +667,61 @@ fn read_lines<R: BufRead>(
             "{n} malformed line(s) skipped (first at {})",
             first_bad.unwrap_or_default()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_normalised_to_cloudtrail_form() {
+        assert_eq!(
+            normalise_time("2024-03-01T10:00:00Z").as_deref(),
+            Some("2024-03-01T10:00:00Z")
+        );
+        assert_eq!(
+            normalise_time("2024-03-01T10:00:00.123Z").as_deref(),
+            Some("2024-03-01T10:00:00Z")
+        );
+        assert_eq!(
+            normalise_time("2024-03-01 10:00:00Z").as_deref(),
+            Some("2024-03-01T10:00:00Z")
+        );
+        assert_eq!(normalise_time("March"), None);
+    }
+
+    #[test]
+    fn used_calls_are_tallied_per_distinct_event_and_mapped_once() {
+        let dir = std::env::temp_dir().join(format!("lppg-scan-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let record = |name: &str, t: &str| {
+            format!(
+                r#"{{"eventSource":"s3.amazonaws.com","eventName":"{name}","eventTime":"{t}","userIdentity":{{"arn":"u"}}}}"#
+            )
+        };
+        let body = format!(
+            "{}\n{}\n{}\n",
+            record("ListObjectsV2", "2024-01-02T00:00:00Z"),
+            record("HeadBucket", "2024-01-01T00:00:00Z"),
+            record("GetObject", "2024-01-03T00:00:00Z")
+        );
+        std::fs::write(dir.join("a.jsonl"), body).expect("write");
+        let options = ScanOptions {
+            mode: Mode::Used,
+            principals: vec!["u".into()],
+            since: None,
+            until: Some("2024-01-03T00:00:00Z".into()),
+            threads: 2,
+        };
+        let summary = scan(&[dir.display().to_string()], &options, &Counters::default());
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(summary.records, 3);
+        assert_eq!(summary.selected, 2);
+        let list = &summary.actions["s3:ListBucket"];
+        assert_eq!(list.count, 2);
+        assert_eq!(list.first_seen.as_deref(), Some("2024-01-01T00:00:00Z"));
+        assert_eq!(list.last_seen.as_deref(), Some("2024-01-02T00:00:00Z"));
+        assert!(!summary.actions.contains_key("s3:GetObject"));
     }
 }
