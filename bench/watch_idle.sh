@@ -13,6 +13,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-60}
+WARMUP=${WARMUP:-10}   # the idle rate is counted after this many seconds (start-up calls excluded)
 MODES=${MODES:-plain tty}
 PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 BIN=${LPPG:-$ROOT/target/release/lppg}  # LPPG=target/debug/lppg skips the release build
@@ -43,7 +44,7 @@ export AWS_EC2_METADATA_DISABLED=true HOME="$TMP" AWS_CONFIG_FILE="$TMP/none" AW
 requests() { grep -c '"\(POST\|GET\) / ' "$TMP/moto.log" || true; }
 
 echo "lppg watch idle for ${DURATION}s against moto ($BIN)"
-printf '%-6s %10s %14s %16s %8s %8s\n' mode requests requests/min polls/min cpu% wall_s
+printf '%-6s %9s %13s %18s %13s %7s %7s\n' mode requests requests/min idle_requests/min polls/min cpu% wall_s
 for mode in $MODES; do
   before=$(requests)
   cmd=("$BIN" -v watch)
@@ -51,15 +52,22 @@ for mode in $MODES; do
     # script(1) gives the watch a terminal: spinner, footer and the Enter reader are on.
     # The pseudo-terminal's child gets the SIGINT from inside (script stays until it has exited).
     /usr/bin/time -f '%U %S %e' -o "$TMP/time" \
-      script -qfec "timeout -s INT $DURATION ${cmd[*]} 2>$TMP/watch.err" /dev/null >"$TMP/watch.out" </dev/null || true
+      script -qfec "timeout -s INT $DURATION ${cmd[*]} 2>$TMP/watch.err" /dev/null >"$TMP/watch.out" </dev/null &
   else
     /usr/bin/time -f '%U %S %e' -o "$TMP/time" \
-      timeout -s INT "$DURATION" "${cmd[@]}" >"$TMP/watch.out" 2>"$TMP/watch.err" </dev/null || true
+      timeout -s INT "$DURATION" "${cmd[@]}" >"$TMP/watch.out" 2>"$TMP/watch.err" </dev/null &
   fi
+  job=$!
+  sleep "$WARMUP"
+  warm=$(requests)
+  wait "$job" || true
+  [[ -z ${KEEP:-} ]] || cp "$TMP/watch.out" "$TMP/watch.err" "$KEEP/" 2>/dev/null || true
   after=$(requests)
   # GNU time writes "Command exited with non-zero status 124" first when timeout stopped the watch.
   read -r user sys wall < <(tail -n1 "$TMP/time")
   polls=$(grep -o 'FilterLogEvents calls: [0-9]*' "$TMP/watch.err" "$TMP/watch.out" 2>/dev/null | grep -o '[0-9]*$' | head -n1)
-  awk -v m="$mode" -v n=$((after - before)) -v u="$user" -v s="$sys" -v w="$wall" -v p="${polls:-0}" 'BEGIN {
-    printf "%-6s %10d %14.1f %16.1f %8.2f %8.1f\n", m, n, n * 60 / w, p * 60 / w, (u + s) * 100 / w, w }'
+  awk -v m="$mode" -v n=$((after - before)) -v i=$((after - warm)) -v wu="$WARMUP" -v u="$user" -v s="$sys" \
+    -v w="$wall" -v p="${polls:-0}" 'BEGIN {
+    printf "%-6s %9d %13.1f %18.1f %13.1f %7.2f %7.1f\n", m, n, n * 60 / w, i * 60 / (w - wu), p * 60 / w,
+      (u + s) * 100 / w, w }'
 done

@@ -1063,6 +1063,7 @@ mod tests {
     #[test]
     fn footer_from_batch_sizes() {
         let mut v = View::new(false);
+        v.policy_count = 7;
         assert_eq!(
             v.footer(),
             "0 granted · 0 withheld · 0 errors · 0 markers · policy sizes not known yet"
