@@ -52,7 +52,7 @@ for mode in $MODES; do
     # script(1) gives the watch a terminal: spinner, footer and the Enter reader are on.
     # The pseudo-terminal's child gets the SIGINT from inside (script stays until it has exited).
     /usr/bin/time -f '%U %S %e' -o "$TMP/time" \
-      script -qfec "timeout -s INT $DURATION ${cmd[*]} 2>$TMP/watch.err" /dev/null >"$TMP/watch.out" </dev/null &
+      script -qfec "timeout -s INT $DURATION ${cmd[*]}" /dev/null >"$TMP/watch.out" </dev/null &
   else
     /usr/bin/time -f '%U %S %e' -o "$TMP/time" \
       timeout -s INT "$DURATION" "${cmd[@]}" >"$TMP/watch.out" 2>"$TMP/watch.err" </dev/null &
