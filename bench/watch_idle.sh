@@ -65,7 +65,7 @@ for mode in $MODES; do
   after=$(requests)
   # GNU time writes "Command exited with non-zero status 124" first when timeout stopped the watch.
   read -r user sys wall < <(tail -n1 "$TMP/time")
-  polls=$(grep -o 'FilterLogEvents calls: [0-9]*' "$TMP/watch.err" "$TMP/watch.out" 2>/dev/null | grep -o '[0-9]*$' | head -n1)
+  polls=$(grep -o 'FilterLogEvents calls: [0-9]*' "$TMP/watch.err" "$TMP/watch.out" 2>/dev/null | grep -o "[0-9]*$" | head -n1 || true)
   awk -v m="$mode" -v n=$((after - before)) -v i=$((after - warm)) -v wu="$WARMUP" -v u="$user" -v s="$sys" \
     -v w="$wall" -v p="${polls:-0}" 'BEGIN {
     printf "%-6s %9d %13.1f %18.1f %13.1f %7.2f %7.1f\n", m, n, n * 60 / w, i * 60 / (w - wu), p * 60 / w,
