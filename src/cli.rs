@@ -52,7 +52,7 @@ pub enum Command {
     Down(DownArgs),
     /// Write the CloudFormation template and the function's zip, for your own pipeline.
     Template(TemplateArgs),
-    /// Print the generated policy (merged from the generator's policies), or diff it.
+    /// Print the generated policy: merged, by step, as JSON/CloudFormation/Terraform, explained, or diffed.
     ExportPolicy(crate::commands::export_policy::ExportArgs),
     /// Build a policy from CloudTrail log files (no stack needed).
     Generate(crate::commands::generate::GenerateArgs),
