@@ -34,8 +34,10 @@ pub async fn read_events(
     start_ms: i64,
     max: usize,
 ) -> Result<Option<Vec<LogLine>>> {
+    const MAX_PAGES: usize = 2_000;
     let mut out = Vec::new();
     let mut token: Option<String> = None;
+    let mut pages = 0usize;
     loop {
         let r = c
             .logs
@@ -60,7 +62,10 @@ pub async fn read_events(
             });
         }
         let next = r.next_token().map(str::to_string);
-        if next.is_none() || next == token || out.len() >= max || r.events().is_empty() {
+        // Empty pages with a token are normal (the service is still searching streams): follow them, within a
+        // bound so a huge group cannot keep us here.
+        pages += 1;
+        if next.is_none() || next == token || out.len() >= max || pages >= MAX_PAGES {
             break;
         }
         token = next;
