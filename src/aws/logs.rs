@@ -34,44 +34,7 @@ pub async fn read_events(
     start_ms: i64,
     max: usize,
 ) -> Result<Option<Vec<LogLine>>> {
-    const MAX_PAGES: usize = 2_000;
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let mut pages = 0usize;
-    loop {
-        let r = c
-            .logs
-            .filter_log_events()
-            .log_group_name(group)
-            .start_time(start_ms)
-            .set_next_token(token.clone())
-            .send()
-            .await;
-        let r = match r {
-            Ok(r) => r,
-            Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(explain(e, &format!("reading log group {group}"))),
-        };
-        for ev in r.events() {
-            out.push(LogLine {
-                timestamp_ms: ev.timestamp().unwrap_or(0),
-                ingestion_ms: ev.ingestion_time().unwrap_or(0),
-                stream: ev.log_stream_name().unwrap_or_default().to_string(),
-                message: ev.message().unwrap_or_default().to_string(),
-                id: ev.event_id().unwrap_or_default().to_string(),
-            });
-        }
-        let next = r.next_token().map(str::to_string);
-        // Empty pages with a token are normal (the service is still searching streams): follow them, within a
-        // bound so a huge group cannot keep us here.
-        pages += 1;
-        if next.is_none() || next == token || out.len() >= max || pages >= MAX_PAGES {
-            break;
-        }
-        token = next;
-    }
-    out.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
-    Ok(Some(out))
+    Ok(filter_events(c, group, start_ms, 2_000, max).await?.events)
 }
 
 /// Appends one message to a stream, creating the stream when missing.
@@ -176,9 +139,20 @@ pub struct Poll {
     pub calls: u32,
 }
 
-/// One poll for `lppg watch`: FilterLogEvents from `start_ms`, following `nextToken` even through empty pages
-/// (the service returns those while it searches streams), at most `max_pages` calls.
+/// One poll for `lppg watch`: FilterLogEvents from `start_ms`, at most `max_pages` calls.
 pub async fn poll_events(c: &Clients, group: &str, start_ms: i64, max_pages: u32) -> Result<Poll> {
+    filter_events(c, group, start_ms, max_pages, usize::MAX).await
+}
+
+/// FilterLogEvents from `start_ms`, following `nextToken` even through empty pages (the service returns those
+/// while it searches streams), until there is no token, `max_pages` calls or `max_events` events.
+async fn filter_events(
+    c: &Clients,
+    group: &str,
+    start_ms: i64,
+    max_pages: u32,
+    max_events: usize,
+) -> Result<Poll> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut calls = 0;
@@ -210,7 +184,7 @@ pub async fn poll_events(c: &Clients, group: &str, start_ms: i64, max_pages: u32
             id: ev.event_id().unwrap_or_default().to_string(),
         }));
         let next = r.next_token().map(str::to_string);
-        if next.is_none() || next == token || calls >= max_pages {
+        if next.is_none() || next == token || calls >= max_pages || out.len() >= max_events {
             break;
         }
         token = next;
