@@ -310,3 +310,25 @@ def test_overlapping_invocations_at_the_size_limit(stack, monkeypatch, capsys):
     """20 overlapping invocations whose union overflows policies: spill under contention."""
     batches = overlap(stack, monkeypatch, capsys, 20, 40, offset=2000)
     assert len({w["policy"] for b in batches for w in b["policies_written"]}) >= 3
+
+
+def test_1000_actions_over_30_services_fit_the_stacks_policies(stack, monkeypatch, capsys):
+    """Capacity with a realistic spread: 1,000 distinct actions from 30 services (round robin over the 30
+    services with the most actions) all fit in the stack's generator policies, every document within 6,144."""
+    import rules
+    cat = rules.load_rules().catalogue
+    services = sorted(cat, key=lambda p: (-len(cat[p]), p))[:30]
+    names = {p: sorted(cat[p]) for p in services}
+    actions, i = [], 0
+    while len(actions) < 1000:
+        p = services[i % 30]
+        k = i // 30
+        if k < len(names[p]):
+            actions.append(p + ":" + names[p][k])
+        i += 1
+    assert len({a.split(":")[0] for a in actions}) == 30
+    lines, batch = run(stack, monkeypatch, capsys, [denied_for(stack.user_arn, a) for a in actions])
+    assert not [l for l in lines if l["decision"] == "error"], "all 1,000 must fit"
+    assert set(actions) <= stack.all_actions()
+    assert_valid_policies(stack)
+    assert len(stack.policy_arns) == 9
