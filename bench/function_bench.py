@@ -28,6 +28,7 @@ import zipfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 FN = os.path.join(ROOT, "assets", "function")
+POLICIES = 9  # generator policies in the stack (assets/template.yaml)
 sys.path.insert(0, FN)
 ACCOUNT = "123456789012"
 PRINCIPAL = "arn:aws:iam::%s:user/bench-user" % ACCOUNT
@@ -143,7 +144,7 @@ def cpu_ms(n, distinct):
     ev = payload(records(n, distinct))
     for _ in range(7):
         stub = StubIAM()
-        arns = ["arn:aws:iam::%s:policy/bench-policy-%d" % (ACCOUNT, i) for i in range(1, 8)]
+        arns = ["arn:aws:iam::%s:policy/bench-policy-%d" % (ACCOUNT, i) for i in range(1, POLICIES + 1)]
         for i, a in enumerate(arns):
             stub.add(a, START if i == 0 else PLACEHOLDER)
         store._VERSION_CACHE.clear()
@@ -184,7 +185,7 @@ def moto_calls():
         for n, distinct in ((50, 40), (500, 120)):
             name = "b%d" % n
             arns = []
-            for i in range(1, 8):
+            for i in range(1, POLICIES + 1):
                 arns.append(iam.create_policy(PolicyName="%s-policy-%d" % (name, i), PolicyDocument=json.dumps(
                     START if i == 1 else PLACEHOLDER))["Policy"]["Arn"])
             env = env_for(arns)
@@ -215,7 +216,7 @@ def main():
     print("import handler from the zip (median of 7):        %6.1f ms   (target < 300 ms)" % imp)
     print("handler CPU, 500 records / 120 actions, no IAM:   %6.1f ms   (target < 100 ms)" % cpu500)
     print("handler CPU,  50 records /  40 actions, no IAM:   %6.1f ms" % cpu50)
-    print("IAM calls per invocation against moto (7 policies, first policy written):")
+    print("IAM calls per invocation against moto (%d policies, as in the stack; first policy written):" % POLICIES)
     print("  records  distinct  cold  warm  re-delivered  wall(cold)  granted")
     for n, distinct, cold, warm, again, ms, g, _g2, _ap in rows:
         print("  %7d  %8d  %4d  %4d  %12d  %8.0f ms  %7d" % (n, distinct, cold, warm, again, ms, g))
