@@ -5,8 +5,11 @@
 
 AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz, each
 `{"Records":[...]}` on one line, gzip-compressed. Records look like real management and data events: ~40
-principals (IAM users and assumed-role sessions), ~60 services with their usual calls, ~3% errors (access denied with
-modern and generic messages, throttling, not found), realistic field sets and sizes (about 1.6 KB per record).
+principals (IAM users and assumed-role sessions, with their session context, web-identity and EC2 role delivery),
+~60 services with their usual calls, ~3% errors (access denied with modern and generic messages, throttling, not
+found), and the fields real records carry: requestParameters, responseElements, resources, additionalEventData,
+tlsDetails, VPC endpoints, real SDK user agents. About 1.6 KB of JSON per record on average, like the issue's tree
+(1.62 GB for 1,000,246 records); no padding.
 The same seed always writes the same bytes. Standard library only.
 """
 
@@ -97,12 +100,18 @@ WEIGHTS = [8 if s.split(".")[0] in ("s3", "ec2", "kms", "sts", "logs", "monitori
            for s in SERVICES]
 
 AGENTS = [
-    "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.164.amzn2023.x86_64 exe/x86_64.amzn.2023 prompt/off command/{c}",
+    "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.1.79-99.164.amzn2023.x86_64 md/arch#x86_64 lang/python#3.11.8 "
+    "md/pyimpl#CPython exe/x86_64.amzn.2023 prompt/off command/{c}",
     "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10.213-201.855.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.2 "
-    "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.69",
-    "aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64 api/{c}#1.30.0",
+    "md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.69",
+    "aws-sdk-go-v2/1.26.0 ua/2.0 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64 api/{c}#1.30.0 m/E,Z",
     "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.42.0 "
-    "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.26.0",
+    "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.26.0 ua/2.0 os/linux lang/go#1.22.1 "
+    "md/GOOS#linux md/GOARCH#amd64 api/{c}#1.30.0",
+    "aws-sdk-java/2.25.11 Linux/5.10.210-201.852.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.10+7-LTS Java/17.0.10 "
+    "vendor/Amazon.com_Inc. md/internal io/sync http/Apache cfg/retry-mode/legacy",
+    "aws-sdk-js/3.535.0 ua/2.0 os/linux#5.10.213-201.855.amzn2.x86_64 lang/js md/nodejs#20.11.1 "
+    "exec-env/AWS_ECS_FARGATE api/{c}#3.535.0",
     "AWS Internal",
     "console.amazonaws.com",
 ]
@@ -126,23 +135,46 @@ def principals(rng):
 
 def identity(rng, p, t):
     if p["type"] == "IAMUser":
-        return dict(p)
-    session = rng.choice(["session-a", "botocore-session-1711111111", "i-0123456789abcdef0", "GitHubActions"])
-    return {
+        ident = dict(p, accessKeyId="AKIA" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", k=16)))
+        if rng.random() < 0.5:
+            ident["sessionContext"] = {"attributes": {
+                "creationDate": (t - timedelta(minutes=rng.randint(1, 600))).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "mfaAuthenticated": rng.choice(["true", "false"])}}
+        return ident
+    role = p["role"]
+    if role in ("eks-node", "ecs-task"):
+        session = f"i-{hexid(rng, 17)}"
+    elif role.startswith("AWSReservedSSO"):
+        session = f"jane.doe{rng.randint(0, 40)}@example.com"
+    elif role == "ci-deploy":
+        session = rng.choice(["GitHubActions", f"gha-{rng.randint(10**9, 10**10)}"])
+    else:
+        session = rng.choice([f"botocore-session-{rng.randint(1709251200, 1711929600)}", f"session-{hexid(rng, 8)}",
+                              role])
+    ident = {
         "type": "AssumedRole",
         "principalId": f"{p['rid']}:{session}",
-        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{p['role']}/{session}",
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
         "accountId": ACCOUNT,
         "accessKeyId": "ASIA" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", k=16)),
         "sessionContext": {
             "sessionIssuer": {"type": "Role", "principalId": p["rid"],
-                              "arn": f"arn:aws:iam::{ACCOUNT}:role/{p['role']}", "accountId": ACCOUNT,
-                              "userName": p["role"]},
+                              "arn": f"arn:aws:iam::{ACCOUNT}:role/{role}", "accountId": ACCOUNT,
+                              "userName": role},
             "webIdFederationData": {},
             "attributes": {"creationDate": (t - timedelta(minutes=rng.randint(1, 50))).strftime("%Y-%m-%dT%H:%M:%SZ"),
                            "mfaAuthenticated": "false"},
         },
     }
+    if role == "ci-deploy":
+        ident["sessionContext"]["webIdFederationData"] = {
+            "federatedProvider": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com",
+            "attributes": {}}
+    elif role in ("eks-node", "ecs-task"):
+        ident["sessionContext"]["ec2RoleDelivery"] = "2.0"
+    elif role.startswith("AWSReservedSSO"):
+        ident["sessionContext"]["sourceIdentity"] = session
+    return ident
 
 
 def hexid(rng, n):
@@ -154,6 +186,152 @@ def uuid(rng):
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+TABLES = ["orders", "customers", "sessions", "inventory", "payments", "audit-log"]
+QUEUES = ["orders-events", "billing-dlq", "email-outbox", "ingest"]
+FUNCTIONS = [f"fn-{i}" for i in range(31)]
+
+
+def b64(rng, n):
+    return "".join(rng.choices(B64, k=n))
+
+
+def stamp(rng):
+    return f"2024-03-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z"
+
+
+def params(rng, prefix, name, region, bucket):
+    """requestParameters and resources, shaped like the service's real ones."""
+    arn = f"arn:aws:{prefix}:{region}:{ACCOUNT}"
+    if prefix == "s3":
+        key = f"data/{rng.choice(['raw', 'curated', 'exports'])}/dt=2024-03-{rng.randint(1, 28):02d}/{hexid(rng, 8)}/" \
+              f"part-{rng.randint(0, 9999):05d}-{uuid(rng)}.snappy.parquet"
+        rp = {"bucketName": bucket, "Host": f"{bucket}.s3.{region}.amazonaws.com", "key": key, "x-id": name}
+        if name.startswith("List"):
+            rp = {"bucketName": bucket, "Host": f"{bucket}.s3.{region}.amazonaws.com", "list-type": "2",
+                  "prefix": key.rsplit("/", 2)[0] + "/", "max-keys": "1000", "encoding-type": "url"}
+        return rp, [{"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{key}"},
+                    {"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}]
+    if prefix == "ec2" and name.startswith("Describe"):
+        return {"maxResults": 1000, "filterSet": {"items": [
+            {"name": "tag:Environment", "valueSet": {"items": [{"value": rng.choice(["prod", "staging", "dev"])}]}},
+            {"name": "instance-state-name", "valueSet": {"items": [{"value": "running"}]}},
+            {"name": "vpc-id", "valueSet": {"items": [{"value": f"vpc-{hexid(rng, 17)}"}]}}]},
+            "instancesSet": {"items": [{"instanceId": f"i-{hexid(rng, 17)}"} for _ in range(rng.randint(1, 4))]}}, None
+    if prefix == "ec2":
+        return {"resourcesSet": {"items": [{"resourceId": f"i-{hexid(rng, 17)}"}]},
+                "tagSet": {"items": [{"key": "Owner", "value": "platform"}, {"key": "CostCenter",
+                                                                           "value": str(rng.randint(1000, 9999))}]}}, None
+    if prefix == "iam":
+        role = f"app-{rng.randint(0, 19):02d}"
+        return {"roleName": role, "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/{role}-access-{hexid(rng, 8)}",
+                "pathPrefix": "/service-role/", "maxItems": 100}, \
+            [{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": f"arn:aws:iam::{ACCOUNT}:role/{role}"}]
+    if prefix == "kms":
+        key = f"{arn}:key/{uuid(rng)}"
+        return {"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "keyId": key, "keySpec": "AES_256",
+                "encryptionContext": {"aws:lambda:FunctionArn":
+                                      f"arn:aws:lambda:{region}:{ACCOUNT}:function:{rng.choice(FUNCTIONS)}"}}, \
+            [{"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": key}]
+    if prefix == "sts" and name == "AssumeRole":
+        return {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/app-{rng.randint(0, 19):02d}",
+                "roleSessionName": f"session-{rng.randint(0, 10**6)}", "durationSeconds": 3600}, \
+            [{"accountId": ACCOUNT, "type": "AWS::IAM::Role",
+              "ARN": f"arn:aws:iam::{ACCOUNT}:role/app-{rng.randint(0, 19):02d}"}]
+    if prefix in ("sts", "signin"):
+        return None, None
+    if prefix == "logs":
+        fn = rng.choice(FUNCTIONS)
+        rp = {"logGroupName": f"/aws/lambda/{fn}",
+              "logStreamName": f"2024/03/{rng.randint(1, 28):02d}/[$LATEST]{hexid(rng, 32)}"}
+        if name.startswith(("Describe", "Filter")):
+            rp.update({"logStreamNamePrefix": "2024/03/", "startTime": rng.randint(1709251200000, 1711929600000),
+                       "endTime": rng.randint(1709251200000, 1711929600000), "limit": 10000,
+                       "filterPattern": rng.choice(["ERROR", "?Exception ?Timeout", "{ $.level = \"error\" }"]),
+                       "interleaved": True})
+        return rp, [{"accountId": ACCOUNT, "type": "AWS::Logs::LogGroup",
+                     "ARN": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:/aws/lambda/{fn}"}]
+    if prefix == "monitoring":
+        if name == "PutMetricData":
+            return {"namespace": rng.choice(["App/Orders", "App/Billing", "CWAgent"]), "metricData": [
+                {"metricName": m, "dimensions": [{"name": "Service", "value": rng.choice(TABLES)},
+                                                 {"name": "InstanceId", "value": f"i-{hexid(rng, 17)}"}],
+                 "timestamp": stamp(rng), "value": round(rng.random() * 1000, 3), "unit": u}
+                for m, u in rng.sample([("Latency", "Milliseconds"), ("Requests", "Count"), ("Errors", "Count"),
+                                        ("mem_used_percent", "Percent")], 2)]}, None
+        return {"metricDataQueries": [{"id": "m1", "metricStat": {"metric": {
+            "namespace": "AWS/Lambda", "metricName": "Errors",
+            "dimensions": [{"name": "FunctionName", "value": rng.choice(FUNCTIONS)}]}, "period": 300, "stat": "Sum"}}],
+            "startTime": stamp(rng), "endTime": stamp(rng)}, None
+    if prefix == "lambda":
+        fn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{rng.choice(FUNCTIONS)}"
+        return {"functionName": fn, "qualifier": "$LATEST"}, \
+            [{"accountId": ACCOUNT, "type": "AWS::Lambda::Function", "ARN": fn}]
+    if prefix == "dynamodb":
+        table = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{rng.choice(TABLES)}-{rng.choice(['prod', 'staging'])}"
+        rp = {"tableName": table.rsplit("/", 1)[1]}
+        if name in ("CreateTable", "UpdateTable"):
+            rp.update({"billingMode": "PAY_PER_REQUEST", "attributeDefinitions": [
+                {"attributeName": "pk", "attributeType": "S"}, {"attributeName": "sk", "attributeType": "S"}],
+                "sSESpecification": {"enabled": True, "sSEType": "KMS"}})
+        else:
+            rp["exclusiveStartTableName"] = f"{rng.choice(TABLES)}-{rng.choice(['prod', 'staging'])}"
+            rp["limit"] = 100
+        return rp, \
+            [{"accountId": ACCOUNT, "type": "AWS::DynamoDB::Table", "ARN": table}]
+    if prefix == "sqs":
+        q = f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{rng.choice(QUEUES)}"
+        return {"queueUrl": q, "attributeNames": ["All"]}, \
+            [{"accountId": ACCOUNT, "type": "AWS::SQS::Queue", "ARN": f"arn:aws:sqs:{region}:{ACCOUNT}:{q.rsplit('/', 1)[1]}"}]
+    if prefix == "ssm" or prefix == "secretsmanager":
+        pname = f"/{rng.choice(['prod', 'staging'])}/{rng.choice(TABLES)}/{rng.choice(['db-password', 'api-key', 'url'])}"
+        return ({"name": pname, "withDecryption": True} if prefix == "ssm" else
+                {"secretId": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{pname.strip('/')}-{b64(rng, 6)}"}), None
+    res = f"{arn}:{rng.choice(['resource', 'project', 'cluster', 'stack'])}/{rng.choice(TABLES)}-{hexid(rng, 12)}"
+    if name.startswith(("Describe", "List", "Get")):
+        rp = {"resourceArn": res, "maxResults": rng.choice([20, 50, 100]),
+              "filters": [{"name": "tag:team", "values": [rng.choice(["platform", "data", "web", "payments"])]},
+                          {"name": "status", "values": ["ACTIVE", "PENDING"]},
+                          {"name": "tag:Environment", "values": [rng.choice(["prod", "staging", "dev"])]}]}
+        if rng.random() < 0.5:
+            rp["nextToken"] = b64(rng, rng.choice([44, 88, 152]))
+        return rp, None
+    return {"resourceArn": res, "clientToken": uuid(rng),
+            "tags": [{"key": "Environment", "value": rng.choice(["prod", "staging", "dev"])},
+                     {"key": "ManagedBy", "value": "terraform"},
+                     {"key": "Repository", "value": f"github.com/example/{rng.choice(TABLES)}-service"},
+                     {"key": "CostCenter", "value": str(rng.randint(1000, 9999))}]}, \
+        [{"accountId": ACCOUNT, "type": f"AWS::{prefix.capitalize()}::Resource", "ARN": res}]
+
+
+def response(rng, prefix, name, region):
+    """responseElements: null for reads (CloudTrail omits them), a service's answer for some writes."""
+    if prefix == "sts" and name == "AssumeRole":
+        return {"credentials": {"accessKeyId": "ASIA" + hexid(rng, 16).upper(),
+                                "sessionToken": b64(rng, 940),
+                                "expiration": "Mar 1, 2024, 1:00:00 PM"},
+                "assumedRoleUser": {"assumedRoleId": f"AROA{hexid(rng, 17).upper()}:session",
+                                    "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/app/session"}}
+    if prefix == "lambda" and name.startswith(("Update", "Create")):
+        fn = rng.choice(FUNCTIONS)
+        return {"functionName": fn, "functionArn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{fn}",
+                "runtime": "python3.12", "role": f"arn:aws:iam::{ACCOUNT}:role/lambda-exec",
+                "handler": "app.handler", "codeSize": rng.randint(10**3, 10**7), "timeout": 30, "memorySize": 512,
+                "lastModified": stamp(rng).replace("Z", ".000+0000"), "codeSha256": b64(rng, 43) + "=",
+                "version": "$LATEST", "tracingConfig": {"mode": "PassThrough"}, "revisionId": uuid(rng),
+                "state": "Active", "lastUpdateStatus": "InProgress", "packageType": "Zip",
+                "architectures": ["arm64"], "ephemeralStorage": {"size": 512}}
+    if prefix == "kms" and name in ("Decrypt", "Encrypt", "GenerateDataKey"):
+        return None
+    if prefix == "ec2" and name in ("CreateTags", "AuthorizeSecurityGroupIngress"):
+        return {"requestId": uuid(rng), "_return": True}
+    if prefix == "logs" and name.startswith("Create"):
+        return None
+    if name.startswith(("Create", "Put", "Update", "Start", "Run", "Register", "Send", "Publish")):
+        return {"requestId": uuid(rng), "id": hexid(rng, 24), "createdAt": stamp(rng)}
+    return None
+
+
 def record(rng, plist, t, region):
     # The benchmark principal makes ~6% of the calls.
     p = plist[14] if rng.random() < 0.06 else rng.choice(plist)
@@ -162,6 +340,7 @@ def record(rng, plist, t, region):
     prefix = source.split(".")[0]
     ident = identity(rng, p, t)
     bucket = f"example-bucket-{rng.randint(0, 40)}"
+    ua = rng.choice(AGENTS).format(c=f"{prefix}.{name.lower()}")
     rec = {
         "eventVersion": "1.09",
         "userIdentity": ident,
@@ -170,7 +349,7 @@ def record(rng, plist, t, region):
         "eventName": name,
         "awsRegion": region,
         "sourceIPAddress": f"{rng.randint(3, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-        "userAgent": rng.choice(AGENTS).format(c=f"{prefix}.{name.lower()}"),
+        "userAgent": ua,
         "requestParameters": None,
         "responseElements": None,
         "requestID": uuid(rng),
@@ -183,41 +362,39 @@ def record(rng, plist, t, region):
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
                        "clientProvidedHostHeader": f"{prefix}.{region}.amazonaws.com"},
     }
+    rp, rsrc = params(rng, prefix, name, region, bucket)
+    rec["requestParameters"] = rp
+    if rsrc:
+        rec["resources"] = rsrc
+    rec["responseElements"] = response(rng, prefix, name, region)
     if prefix == "s3":
-        rec["requestParameters"] = {"bucketName": bucket, "Host": f"{bucket}.s3.{region}.amazonaws.com",
-                                    "key": f"data/{hexid(rng, 8)}/part-{rng.randint(0, 9999):05d}.parquet"}
+        rec["tlsDetails"]["clientProvidedHostHeader"] = f"{bucket}.s3.{region}.amazonaws.com"
+        rec["requestID"] = hexid(rng, 16).upper()
         rec["additionalEventData"] = {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256",
                                       "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader",
-                                      "x-amz-id-2": hexid(rng, 60), "bytesTransferredOut": rng.randint(0, 10**7)}
-        rec["resources"] = [{"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/data/{hexid(rng, 8)}"},
-                            {"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}]
+                                      "x-amz-id-2": b64(rng, 76), "bytesTransferredOut": rng.randint(0, 10**7)}
         if not rec["managementEvent"]:
             rec["eventCategory"] = "Data"
-    elif prefix == "ec2" and name.startswith("Describe"):
-        rec["requestParameters"] = {"maxResults": 1000, "filterSet": {"items": [
-            {"name": "tag:Environment", "valueSet": {"items": [{"value": rng.choice(["prod", "staging", "dev"])}]}},
-            {"name": "instance-state-name", "valueSet": {"items": [{"value": "running"}]}}]}}
-    elif prefix == "kms":
-        rec["requestParameters"] = {"encryptionAlgorithm": "SYMMETRIC_DEFAULT",
-                                    "keyId": f"arn:aws:kms:{region}:{ACCOUNT}:key/{uuid(rng)}",
-                                    "encryptionContext": {"aws:lambda:FunctionArn":
-                                                          f"arn:aws:lambda:{region}:{ACCOUNT}:function:fn-{rng.randint(0, 30)}"}}
-        rec["resources"] = [{"accountId": ACCOUNT, "type": "AWS::KMS::Key",
-                             "ARN": f"arn:aws:kms:{region}:{ACCOUNT}:key/{uuid(rng)}"}]
-    elif prefix == "sts" and name == "AssumeRole":
-        rec["requestParameters"] = {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/app-{rng.randint(0, 19):02d}",
-                                    "roleSessionName": f"session-{rng.randint(0, 10**6)}", "durationSeconds": 3600}
-        rec["responseElements"] = {"credentials": {"accessKeyId": "ASIA" + hexid(rng, 16).upper(),
-                                                   "sessionToken": hexid(rng, 300),
-                                                   "expiration": "Mar 1, 2024, 1:00:00 PM"},
-                                   "assumedRoleUser": {"assumedRoleId": f"AROA{hexid(rng, 17).upper()}:session",
-                                                       "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/app/session"}}
-    else:
-        rec["requestParameters"] = {"resourceArn": f"arn:aws:{prefix}:{region}:{ACCOUNT}:thing/{hexid(rng, 12)}",
-                                    "maxResults": rng.choice([20, 50, 100])}
+    if prefix == "sts":
+        rec["additionalEventData"] = {"RequestDetails": {"awsServingRegion": region, "endpointType": "regional"}}
+    if rng.random() < 0.4:
+        rec["tlsDetails"]["tlsVersion"] = "TLSv1.2"
+        rec["tlsDetails"]["cipherSuite"] = "ECDHE-RSA-AES128-GCM-SHA256"
+    if rng.random() < 0.3:
+        rec["vpcEndpointId"] = f"vpce-{hexid(rng, 17)}"
+        rec["vpcEndpointAccountId"] = ACCOUNT
+    if ua.startswith("AWS Internal"):
+        rec["sourceIPAddress"] = rec["userAgent"] = f"{prefix}.amazonaws.com"
+        rec["userIdentity"]["invokedBy"] = f"{prefix}.amazonaws.com"
+        del rec["tlsDetails"]
+    elif ua.startswith("console"):
+        rec["sessionCredentialFromConsole"] = "true"
     if prefix == "signin":
         rec["eventType"] = "AwsConsoleSignIn"
         rec["responseElements"] = {"ConsoleLogin": "Success"}
+        rec["additionalEventData"] = {"LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
+                                      "MobileVersion": "No", "MFAIdentifier": f"arn:aws:iam::{ACCOUNT}:mfa/device",
+                                      "MFAUsed": "Yes"}
     roll = rng.random()
     if roll < 0.02:
         action = f"{prefix}:{name}"

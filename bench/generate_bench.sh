@@ -18,8 +18,10 @@ FILES=${FILES:-3636}
 SEED=${SEED:-42}
 SUBSET_RECORDS=${SUBSET_RECORDS:-100000}
 PRINCIPAL="arn:aws:iam::111122223333:role/ci-deploy"
-TREE="$OUT/trail-$RECORDS-$FILES-$SEED"
-SUBSET="$OUT/subset-$SUBSET_RECORDS"
+# The generator's own hash is part of the tree's name: a changed generator writes a new tree.
+GEN_ID=$(sha256sum "$ROOT/bench/gen_trail.py" | cut -c1-8)
+TREE="$OUT/trail-$RECORDS-$FILES-$SEED-$GEN_ID"
+SUBSET="$OUT/subset-$SUBSET_RECORDS-$GEN_ID"
 RESULTS="$OUT/results.txt"
 export LC_ALL=C
 unset AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
