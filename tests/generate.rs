@@ -300,3 +300,78 @@ fn split_format_and_diff() {
         "{text}"
     );
 }
+
+/// With `--principal`, records that do not name the principal are counted without being parsed (a substring
+/// prefilter); standard input is always parsed in full. Both must give the same policy, including when the only
+/// mention of the principal hides behind a JSON escape (`\/`), or when another principal's record names it.
+#[test]
+fn the_principal_prefilter_changes_nothing() {
+    let dir = std::env::temp_dir().join(format!("lppg-prefilter-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let record = |source: &str, name: &str, identity: &str, extra: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{identity},"eventTime":"2024-03-01T10:00:00Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1"{extra}}}"#
+        )
+    };
+    let session = r#"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/deploy/ci","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/deploy"}}}"#;
+    let escaped = r#"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role\/deploy\/ci","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role\/deploy"}}}"#;
+    let alice = format!(r#"{{"type":"IAMUser","arn":"{ALICE}"}}"#);
+    let records = [
+        record("s3.amazonaws.com", "ListBuckets", session, ""),
+        record("sqs.amazonaws.com", "ListQueues", escaped, ""),
+        record(
+            "iam.amazonaws.com",
+            "GetRole",
+            &alice,
+            &format!(r#","requestParameters":{{"roleArn":"{DEPLOY_ROLE}"}}"#),
+        ),
+        record("sns.amazonaws.com", "ListTopics", &alice, ""),
+        record(
+            "kms.amazonaws.com",
+            "Decrypt",
+            session,
+            r#","errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::111122223333:assumed-role/deploy/ci is not authorized to perform: kms:Decrypt on resource: * because no identity-based policy allows the kms:Decrypt action""#,
+        ),
+    ];
+    let body = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    let file = dir.join("trail.json");
+    std::fs::write(&file, &body).expect("write");
+    let path = file.display().to_string();
+    for extra in [&[][..], &["--denied"][..]] {
+        let mut args = vec!["--principal", DEPLOY_ROLE];
+        args.extend_from_slice(extra);
+        let from_file = generate(&[&args[..], &[path.as_str()]].concat(), None);
+        let from_stdin = generate(&[&args[..], &["-"]].concat(), Some(body.as_bytes()));
+        assert_eq!(from_file.status.code(), Some(0));
+        assert_eq!(from_file.stdout, from_stdin.stdout);
+        assert!(
+            stderr(&from_file).contains("1 files, 5 records"),
+            "{}",
+            stderr(&from_file)
+        );
+        if extra.is_empty() {
+            assert_eq!(
+                actions(&from_file),
+                ["s3:ListAllMyBuckets", "sqs:ListQueues"]
+            );
+        } else {
+            assert_eq!(actions(&from_file), ["kms:Decrypt"]);
+        }
+    }
+    // A principal found nowhere: the busiest principals are still listed, as without the prefilter.
+    let none = generate(&["--principal", BOB, &path], None);
+    let none_stdin = generate(&["--principal", BOB, "-"], Some(body.as_bytes()));
+    assert_eq!(none.status.code(), Some(2));
+    assert!(stderr(&none).contains(ALICE), "{}", stderr(&none));
+    assert_eq!(
+        stderr(&none)
+            .lines()
+            .filter(|l| l.contains("  "))
+            .collect::<Vec<_>>(),
+        stderr(&none_stdin)
+            .lines()
+            .filter(|l| l.contains("  "))
+            .collect::<Vec<_>>()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

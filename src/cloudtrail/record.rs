@@ -287,6 +287,127 @@ pub fn value_end(input: &[u8]) -> Option<usize> {
     None
 }
 
+/// Where one record lies in a CloudTrail document, and whether its text holds a backslash (a JSON escape, which
+/// could hide any text from a plain substring search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub escaped: bool,
+}
+
+/// Splits a document of CloudTrail's own shape, `{"Records":[{...},{...}]}` (any JSON whitespace between tokens),
+/// into the spans of its records, by matching brackets outside strings, without parsing them. Returns `false` when
+/// `doc` has any other shape (other keys, an element that is not an object, unbalanced brackets, an unterminated
+/// string, trailing text): the caller then parses it the ordinary way. The records' own contents are not validated
+/// here; whoever needs a record's fields parses its span.
+pub fn split_records(doc: &[u8], spans: &mut Vec<Span>) -> bool {
+    spans.clear();
+    let mut i = skip_ws(doc, 0);
+    for token in [&b"{"[..], b"\"Records\"", b":", b"["] {
+        if !doc[i..].starts_with(token) {
+            return false;
+        }
+        i = skip_ws(doc, i + token.len());
+    }
+    if doc.get(i) == Some(&b']') {
+        i = skip_ws(doc, i + 1);
+    } else {
+        loop {
+            if doc.get(i) != Some(&b'{') {
+                return false;
+            }
+            let Some((end, escaped)) = object_end(doc, i) else {
+                return false;
+            };
+            spans.push(Span {
+                start: i,
+                end,
+                escaped,
+            });
+            i = skip_ws(doc, end);
+            match doc.get(i) {
+                Some(b',') => i = skip_ws(doc, i + 1),
+                Some(b']') => {
+                    i = skip_ws(doc, i + 1);
+                    break;
+                }
+                _ => return false,
+            }
+        }
+    }
+    doc.get(i) == Some(&b'}') && skip_ws(doc, i + 1) == doc.len()
+}
+
+fn skip_ws(doc: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = doc.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The end (exclusive) of the object or array that starts at `start`, and whether a string in it holds an escape.
+fn object_end(doc: &[u8], start: usize) -> Option<(usize, bool)> {
+    let mut depth = 0usize;
+    let mut escaped = false;
+    let mut i = start;
+    while let Some(&b) = doc.get(i) {
+        match b {
+            b'"' => {
+                i = string_end(doc, i + 1, &mut escaped)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((i + 1, escaped));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index after the closing quote of the string whose contents start at `i`.
+fn string_end(doc: &[u8], mut i: usize, escaped: &mut bool) -> Option<usize> {
+    loop {
+        i = quote_or_backslash(doc, i)?;
+        if doc[i] == b'"' {
+            return Some(i + 1);
+        }
+        *escaped = true;
+        i += 2;
+    }
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each zero byte of `x` (exact for the lowest zero byte; bits above it may be spurious).
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS
+}
+
+/// The first `"` or `\\` at or after `i`, eight bytes at a time.
+fn quote_or_backslash(doc: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(chunk) = doc.get(i..i + 8) {
+        let v = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let hits = zero_bytes(v ^ (LOW_BITS * u64::from(b'"')))
+            | zero_bytes(v ^ (LOW_BITS * u64::from(b'\\')));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    doc.get(i..)?
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|p| i + p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,5 +494,80 @@ mod tests {
         assert_eq!(value_end(br#"{"a":"}\"]"} rest"#), Some(12));
         assert_eq!(value_end(br#"{"a":[1,2"#), None);
         assert_eq!(value_end(b"x"), None);
+    }
+
+    fn spans(doc: &str) -> Option<Vec<(String, bool)>> {
+        let mut out = Vec::new();
+        split_records(doc.as_bytes(), &mut out).then(|| {
+            out.iter()
+                .map(|s| (doc[s.start..s.end].to_owned(), s.escaped))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn split_records_finds_each_record_or_declines() {
+        let doc = r#"{"Records":[{"a":"x}","b":[1,{"c":"]"}]},{"d":"q\"u{o"},{}]}"#;
+        assert_eq!(
+            spans(doc),
+            Some(vec![
+                (r#"{"a":"x}","b":[1,{"c":"]"}]}"#.to_owned(), false),
+                (r#"{"d":"q\"u{o"}"#.to_owned(), true),
+                ("{}".to_owned(), false),
+            ])
+        );
+        assert_eq!(
+            spans(" {\n \"Records\" : [ {\"a\":\"a long string, longer than eight\"} ] }\r\n"),
+            Some(vec![(
+                r#"{"a":"a long string, longer than eight"}"#.to_owned(),
+                false
+            )])
+        );
+        assert_eq!(spans(r#"{"Records":[]}"#), Some(vec![]));
+        assert_eq!(spans("{\"Records\":[\n]}"), Some(vec![]));
+        for other in [
+            r#"{"Records":[{"a":1}"#,
+            r#"{"Records":[{"a":"1}]}"#,
+            r#"{"Records":[{"a":1}]} x"#,
+            r#"{"Records":[{"a":1},]}"#,
+            r#"{"Records":[1]}"#,
+            r#"{"Records":null}"#,
+            r#"{"x":1,"Records":[]}"#,
+            r#"{"Records":[],"x":1}"#,
+            r#"[{"a":1}]"#,
+            r#"{"eventName":"A"}"#,
+            r#"{"Records":[{"a":"\"#,
+            "",
+        ] {
+            assert_eq!(spans(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn every_split_record_parses_like_the_whole_document() {
+        let doc = r#"{"Records":[{"eventName":"A","userIdentity":{"arn":"u\/1"}},{"eventName":"B\u00e9","x":[{}]}]}"#;
+        let mut whole = Vec::new();
+        parse_document(doc.as_bytes(), &mut |r: Record| {
+            whole.push((
+                r.event_name().to_owned(),
+                r.identity_arn().map(str::to_owned),
+            ))
+        })
+        .expect("parses");
+        let mut out = Vec::new();
+        assert!(split_records(doc.as_bytes(), &mut out));
+        let split: Vec<_> = out
+            .iter()
+            .map(|s| {
+                let r: Record =
+                    serde_json::from_slice(&doc.as_bytes()[s.start..s.end]).expect("record");
+                (
+                    r.event_name().to_owned(),
+                    r.identity_arn().map(str::to_owned),
+                )
+            })
+            .collect();
+        assert_eq!(split, whole);
+        assert!(out.iter().all(|s| s.escaped));
     }
 }

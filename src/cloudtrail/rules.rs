@@ -9,6 +9,9 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Deserialize;
 
+/// The access level type is the policy writer's: one enum, one set of codes.
+pub use crate::policy::AccessLevel;
+
 /// `assets/function/mapping.json`, verbatim.
 pub const MAPPING_JSON: &str = include_str!("../../assets/function/mapping.json");
 /// `assets/function/iam-actions.json`, verbatim: `{"<prefix>": {"<Action>": "L|R|W|P|T"}}`.
@@ -178,49 +181,6 @@ pub fn rules() -> &'static Rules {
     RULES.get_or_init(|| {
         Rules::from_json(MAPPING_JSON).expect("assets/function/mapping.json is valid")
     })
-}
-
-/// IAM access level, from the catalogue's one-letter code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AccessLevel {
-    List,
-    Read,
-    Write,
-    PermissionsManagement,
-    Tagging,
-}
-
-impl AccessLevel {
-    pub fn from_code(code: &str) -> Option<Self> {
-        Some(match code {
-            "L" => AccessLevel::List,
-            "R" => AccessLevel::Read,
-            "W" => AccessLevel::Write,
-            "P" => AccessLevel::PermissionsManagement,
-            "T" => AccessLevel::Tagging,
-            _ => return None,
-        })
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            AccessLevel::List => "L",
-            AccessLevel::Read => "R",
-            AccessLevel::Write => "W",
-            AccessLevel::PermissionsManagement => "P",
-            AccessLevel::Tagging => "T",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AccessLevel::List => "List",
-            AccessLevel::Read => "Read",
-            AccessLevel::Write => "Write",
-            AccessLevel::PermissionsManagement => "Permissions management",
-            AccessLevel::Tagging => "Tagging",
-        }
-    }
 }
 
 /// The IAM action catalogue: `prefix` → action → access level code, as in the file, plus a lower-case index.

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use flate2::bufread::MultiGzDecoder;
 
 use super::engine::{classify_denied, Action, DerivedFrom, Outcome};
-use super::record::{parse_document, parse_documents, Record};
+use super::record::{parse_document, parse_documents, split_records, Record, Span};
 
 /// One input: a file (possibly gzip-compressed) or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,12 +114,12 @@ impl ActionTally {
         }
         if let Some(t) = first {
             if self.first_seen.as_deref().is_none_or(|f| t < f) {
-                self.first_seen = Some(t.to_owned());
+                set(&mut self.first_seen, t);
             }
         }
         if let Some(t) = last {
             if self.last_seen.as_deref().is_none_or(|l| t > l) {
-                self.last_seen = Some(t.to_owned());
+                set(&mut self.last_seen, t);
             }
         }
     }
@@ -134,6 +134,17 @@ impl ActionTally {
             other.first_seen.as_deref(),
             other.last_seen.as_deref(),
         );
+    }
+}
+
+/// Stores `value` in `slot`, reusing its allocation (times move forward record after record).
+fn set(slot: &mut Option<String>, value: &str) {
+    match slot {
+        Some(s) => {
+            s.clear();
+            s.push_str(value);
+        }
+        None => *slot = Some(value.to_owned()),
     }
 }
 
@@ -156,7 +167,8 @@ pub struct ScanSummary {
     pub explicit_denies: BTreeMap<String, ActionTally>,
     /// `--denied`: refused calls that no permission fixes (or, for used calls, that need none).
     pub not_permission: u64,
-    /// Records per principal (role ARN for assumed-role sessions), over every record read.
+    /// Records per principal (role ARN for assumed-role sessions), over every record parsed: with `--principal`,
+    /// the selected principals only, unless none matched (see [`scan`]).
     pub principals: HashMap<String, u64>,
     pub problems: Vec<Problem>,
 }
@@ -191,12 +203,32 @@ const MAX_PROBLEMS: usize = 1_000;
 const KEEP_BUFFER: usize = 64 << 20;
 
 /// Scans `inputs` (files, directories, or `-`), updating `counters` as it goes.
+///
+/// With `--principal`, a record whose text does not contain any selected principal's ARN (and holds no JSON escape
+/// that could hide one) is counted but not parsed. Such records are left out of `ScanSummary::principals`; when no
+/// record matched at all, the inputs are read again in full so that the summary can name the busiest principals.
 pub fn scan(inputs: &[String], options: &ScanOptions, counters: &Counters) -> ScanSummary {
+    // Standard input cannot be read twice: no prefilter when it is among the inputs.
+    let prefilter = !inputs.iter().any(|a| a == "-");
+    let filter = Filter::new(options, prefilter);
+    let mut summary = scan_with(inputs, options, &filter, counters);
+    if filter.needles.is_some() && summary.matched == 0 {
+        let full = Filter::new(options, false);
+        summary.principals = scan_with(inputs, options, &full, &Counters::default()).principals;
+    }
+    summary
+}
+
+fn scan_with(
+    inputs: &[String],
+    options: &ScanOptions,
+    filter: &Filter,
+    counters: &Counters,
+) -> ScanSummary {
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
-    let filter = Filter::new(options);
     let (tx, rx) = sync_channel::<Input>(4_096);
     let rx = Arc::new(Mutex::new(rx));
     let walk_problems = Mutex::new(Vec::new());
@@ -219,7 +251,6 @@ pub fn scan(inputs: &[String], options: &ScanOptions, counters: &Counters) -> Sc
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = Arc::clone(&rx);
-                let filter = &filter;
                 scope.spawn(move || worker(&rx, filter, counters))
             })
             .collect();
@@ -334,15 +365,34 @@ struct Filter {
     principals: Vec<String>,
     since: Option<String>,
     until: Option<String>,
+    /// The selected principals' ARNs as literals: a record made by one of them holds its ARN verbatim (a role's
+    /// in `sessionIssuer.arn`, a session's or user's in `userIdentity.arn`) unless the record holds a JSON escape.
+    /// `None`: every record is parsed.
+    needles: Option<regex::bytes::Regex>,
 }
 
 impl Filter {
-    fn new(options: &ScanOptions) -> Self {
+    fn new(options: &ScanOptions, prefilter: bool) -> Self {
+        // An ARN with a character JSON must escape could never appear verbatim: no prefilter then.
+        let plain =
+            |p: &String| !p.is_empty() && !p.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        let needles =
+            (prefilter && !options.principals.is_empty() && options.principals.iter().all(plain))
+                .then(|| {
+                    let alternatives: Vec<String> = options
+                        .principals
+                        .iter()
+                        .map(|p| regex::escape(p))
+                        .collect();
+                    regex::bytes::Regex::new(&alternatives.join("|")).ok()
+                })
+                .flatten();
         Filter {
             mode: options.mode,
             principals: options.principals.clone(),
             since: options.since.clone(),
             until: options.until.clone(),
+            needles,
         }
     }
 
@@ -383,10 +433,10 @@ impl EventTally {
         self.count += 1;
         if let Some(t) = time {
             if self.first.as_deref().is_none_or(|f| t < f) {
-                self.first = Some(t.to_owned());
+                set(&mut self.first, t);
             }
             if self.last.as_deref().is_none_or(|l| t > l) {
-                self.last = Some(t.to_owned());
+                set(&mut self.last, t);
             }
         }
     }
@@ -500,15 +550,31 @@ fn add_actions(
     }
 }
 
+/// A worker's buffers, reused from file to file.
+#[derive(Default)]
+struct Buffers {
+    /// A compressed (or plain) file read whole.
+    raw: Vec<u8>,
+    /// Decompressed text; its length is how much of it is initialised, not how much holds data.
+    text: Vec<u8>,
+    /// The records of the current document.
+    spans: Vec<Span>,
+}
+
+/// Files up to this size are read whole into a reused buffer; larger ones are streamed.
+const WHOLE_FILE: u64 = 8 << 20;
+/// Decompressed text is read in chunks of at least this size.
+const CHUNK: usize = 1 << 20;
+
 fn worker(rx: &Mutex<Receiver<Input>>, filter: &Filter, counters: &Counters) -> Local {
     let mut local = Local::default();
-    let mut buf = Vec::new();
+    let mut bufs = Buffers::default();
     loop {
         let next = rx.lock().expect("input queue").recv();
         let Ok(input) = next else { break };
         local.files += 1;
         let before = local.records;
-        let result = read_input(&input, filter, &mut local, &mut buf, counters);
+        let result = read_input(&input, filter, &mut local, &mut bufs, counters);
         counters.files.fetch_add(1, Ordering::Relaxed);
         if let Err(message) = result {
             local.problems.push(Problem {
@@ -517,8 +583,11 @@ fn worker(rx: &Mutex<Receiver<Input>>, filter: &Filter, counters: &Counters) -> 
                 records: local.records - before,
             });
         }
-        if buf.capacity() > KEEP_BUFFER {
-            buf = Vec::new();
+        if bufs.text.capacity() > KEEP_BUFFER {
+            bufs.text = Vec::new();
+        }
+        if bufs.raw.capacity() > KEEP_BUFFER {
+            bufs.raw = Vec::new();
         }
     }
     local
@@ -529,21 +598,32 @@ fn read_input(
     input: &Input,
     filter: &Filter,
     local: &mut Local,
-    buf: &mut Vec<u8>,
+    bufs: &mut Buffers,
     counters: &Counters,
 ) -> Result<(), String> {
     match input {
         Input::File(path) => {
-            let file = File::open(path).map_err(|e| e.to_string())?;
-            read_stream(
-                BufReader::with_capacity(256 << 10, file),
-                filter,
-                local,
-                buf,
-                counters,
-            )
+            let mut file = File::open(path).map_err(|e| e.to_string())?;
+            if file.metadata().is_ok_and(|m| m.len() <= WHOLE_FILE) {
+                let mut raw = std::mem::take(&mut bufs.raw);
+                raw.clear();
+                let result = match file.read_to_end(&mut raw) {
+                    Ok(_) => read_stream(&raw[..], filter, local, bufs, counters),
+                    Err(e) => Err(read_error(e)),
+                };
+                bufs.raw = raw;
+                result
+            } else {
+                read_stream(
+                    BufReader::with_capacity(CHUNK, file),
+                    filter,
+                    local,
+                    bufs,
+                    counters,
+                )
+            }
         }
-        Input::Stdin => read_stream(io::stdin().lock(), filter, local, buf, counters),
+        Input::Stdin => read_stream(io::stdin().lock(), filter, local, bufs, counters),
     }
 }
 
@@ -551,15 +631,14 @@ fn read_stream<R: BufRead>(
     mut raw: R,
     filter: &Filter,
     local: &mut Local,
-    buf: &mut Vec<u8>,
+    bufs: &mut Buffers,
     counters: &Counters,
 ) -> Result<(), String> {
     let head = raw.fill_buf().map_err(|e| e.to_string())?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        let gz = BufReader::with_capacity(256 << 10, MultiGzDecoder::new(raw));
-        read_lines(gz, filter, local, buf, counters)
+        read_lines(MultiGzDecoder::new(raw), filter, local, bufs, counters)
     } else {
-        read_lines(raw, filter, local, buf, counters)
+        read_lines(raw, filter, local, bufs, counters)
     }
 }
 
@@ -573,13 +652,60 @@ fn read_error(e: io::Error) -> String {
     }
 }
 
-fn read_lines<R: BufRead>(
+/// The index of the first newline in `hay` (the standard library's memchr, through `BufRead` on a slice).
+fn newline(hay: &[u8]) -> Option<usize> {
+    let mut rest = hay;
+    let n = rest.skip_until(b'\n').unwrap_or(0);
+    (n > 0 && hay[n - 1] == b'\n').then(|| n - 1)
+}
+
+/// Feeds one JSON document (a line, or a whole file) to the tallies. With a prefilter and CloudTrail's own
+/// `{"Records":[...]}` shape, a record that names none of the selected principals (and holds no escape) is only
+/// counted; every other record is parsed as usual. Errors are those of [`parse_document`] on the whole document.
+fn read_document(
+    json: &[u8],
+    filter: &Filter,
+    local: &mut Local,
+    spans: &mut Vec<Span>,
+) -> serde_json::Result<()> {
+    let Some(needles) = filter.needles.as_ref() else {
+        return parse_document(json, &mut |r: Record| local.record(filter, &r));
+    };
+    if !split_records(json, spans) {
+        return parse_document(json, &mut |r: Record| local.record(filter, &r));
+    }
+    let mut hits = needles.find_iter(json).map(|m| m.start()).peekable();
+    for span in spans.iter() {
+        while hits.next_if(|&h| h < span.start).is_some() {}
+        if span.escaped || hits.peek().is_some_and(|&h| h < span.end) {
+            match serde_json::from_slice::<Record>(&json[span.start..span.end]) {
+                Ok(record) => local.record(filter, &record),
+                // Report the error exactly as a parse of the whole document does (records are not delivered again).
+                Err(e) => return parse_document(json, &mut |_| {}).and(Err(e)),
+            }
+        } else {
+            local.records += 1;
+        }
+    }
+    Ok(())
+}
+
+fn read_lines<R: Read>(
     mut reader: R,
     filter: &Filter,
     local: &mut Local,
-    buf: &mut Vec<u8>,
+    bufs: &mut Buffers,
     counters: &Counters,
 ) -> Result<(), String> {
+    let Buffers {
+        text: buf, spans, ..
+    } = bufs;
+    if buf.len() < CHUNK {
+        buf.resize(CHUNK, 0);
+    }
+    // buf[start..filled] holds text not yet used; buf[start..start + searched] has no newline.
+    let (mut start, mut filled, mut searched) = (0usize, 0usize, 0usize);
+    let mut eof = false;
     let before = local.records;
     let mut line_no = 0u64;
     let mut bad = 0u64;
@@ -587,19 +713,40 @@ fn read_lines<R: BufRead>(
     let mut reported = 0u64;
     let mut failure = None;
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            // Truncated or corrupt: use what was read (the records before the damage), then report it.
-            Err(e) => failure = Some(read_error(e)),
-        }
-        local.bytes += buf.len() as u64;
-        counters
-            .bytes
-            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        let end = match newline(&buf[start + searched..filled]) {
+            Some(at) => start + searched + at + 1,
+            None if eof || failure.is_some() => {
+                if start == filled {
+                    break;
+                }
+                filled
+            }
+            None => {
+                searched = filled - start;
+                if start > 0 {
+                    buf.copy_within(start..filled, 0);
+                    filled -= start;
+                    start = 0;
+                }
+                if buf.len() - filled < CHUNK / 4 {
+                    let grown = (buf.len() * 2).max(filled + CHUNK);
+                    buf.resize(grown, 0);
+                }
+                match reader.read(&mut buf[filled..]) {
+                    Ok(0) => eof = true,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // Truncated or corrupt: use what was read (the records before the damage), then report it.
+                    Err(e) => failure = Some(read_error(e)),
+                }
+                continue;
+            }
+        };
+        let line_len = end - start;
+        local.bytes += line_len as u64;
+        counters.bytes.fetch_add(line_len as u64, Ordering::Relaxed);
         line_no += 1;
-        let line = buf.trim_ascii();
+        let line = buf[start..end].trim_ascii();
         if !line.is_empty() {
             // A CloudWatch Logs export line is `<timestamp> <json>`.
             let json = if matches!(line[0], b'{' | b'[') {
@@ -613,10 +760,11 @@ fn read_lines<R: BufRead>(
             if !matches!(json.first(), Some(b'{' | b'[')) {
                 bad += 1;
                 first_bad.get_or_insert_with(|| format!("line {line_no}: not JSON"));
-            } else if let Err(e) = parse_document(json, &mut |r: Record| local.record(filter, &r)) {
+            } else if let Err(e) = read_document(json, filter, local, spans) {
                 if e.is_eof() && line_no == 1 && failure.is_none() && local.records == before {
                     // Not one document per line (pretty-printed JSON): read the rest and parse it whole.
                     let mut whole = json.to_vec();
+                    whole.extend_from_slice(&buf[end..filled]);
                     let read = reader.read_to_end(&mut whole);
                     local.bytes += (whole.len() - json.len()) as u64;
                     let parsed = parse_documents(&whole, &mut |r: Record| local.record(filter, &r));
@@ -636,7 +784,9 @@ fn read_lines<R: BufRead>(
                 first_bad.get_or_insert_with(|| format!("line {line_no}: {e}"));
             }
         }
-        if failure.is_some() {
+        start = end;
+        searched = 0;
+        if failure.is_some() && start == filled {
             break;
         }
         if local.records - before - reported >= 16_384 {
