@@ -300,7 +300,26 @@ def overlap(stack, monkeypatch, capsys, n_threads, per_thread, offset=0):
 
 
 def test_overlapping_invocations_lose_nothing(stack, monkeypatch, capsys):
-    batches = overlap(stack, monkeypatch, capsys, 24, 5)
+    # Force the worst case: every invocation reads the policies before any of them writes, so all plan from the
+    # same base and each write races the others (without this, a slow machine may serialise the threads).
+    import store
+    n = 24
+    gate = threading.Barrier(n)
+    first = threading.local()
+    original = store.PolicyWriter.read_defaults
+
+    def read_then_wait(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        if not getattr(first, "done", False):
+            first.done = True
+            try:
+                gate.wait(timeout=20)
+            except threading.BrokenBarrierError:
+                pass
+        return result
+
+    monkeypatch.setattr(store.PolicyWriter, "read_defaults", read_then_wait)
+    batches = overlap(stack, monkeypatch, capsys, n, 5)
     assert len(batches) == 24
     # the invocations really overlapped: more versions were written than one per invocation
     assert sum(len(b["policies_written"]) for b in batches) > 24
