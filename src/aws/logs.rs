@@ -14,16 +14,7 @@ pub struct LogLine {
 }
 
 pub async fn group_exists(c: &Clients, group: &str) -> Result<bool> {
-    let r = c
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(group)
-        .send()
-        .await
-        .map_err(|e| explain(e, &format!("looking up log group {group}")))?;
-    Ok(r.log_groups()
-        .iter()
-        .any(|g| g.log_group_name() == Some(group)))
+    Ok(group_created_ms(c, group).await?.is_some())
 }
 
 /// Events of a log group from `start_ms` on (all pages, at most `max` events), oldest first. `None` when the

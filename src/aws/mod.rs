@@ -52,20 +52,30 @@ impl Clients {
         let region = conf.region().map(|r| r.to_string()).ok_or_else(|| {
             anyhow!("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
         })?;
-        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(g.endpoint_url.is_some())
+        Ok(Clients::from_config(&conf, region, g.endpoint_url.clone()))
+    }
+
+    /// One client per service from a loaded configuration. With an endpoint override (an emulator), S3 uses
+    /// path-style addressing, since `bucket.localhost` does not resolve.
+    pub fn from_config(
+        conf: &aws_config::SdkConfig,
+        region: String,
+        endpoint: Option<String>,
+    ) -> Self {
+        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(endpoint.is_some())
             .build();
-        Ok(Clients {
-            cfn: aws_sdk_cloudformation::Client::new(&conf),
-            iam: aws_sdk_iam::Client::new(&conf),
+        Clients {
+            cfn: aws_sdk_cloudformation::Client::new(conf),
+            iam: aws_sdk_iam::Client::new(conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
-            trail: aws_sdk_cloudtrail::Client::new(&conf),
-            lambda: aws_sdk_lambda::Client::new(&conf),
-            sts: aws_sdk_sts::Client::new(&conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
+            trail: aws_sdk_cloudtrail::Client::new(conf),
+            lambda: aws_sdk_lambda::Client::new(conf),
+            sts: aws_sdk_sts::Client::new(conf),
             region,
-            endpoint: g.endpoint_url.clone(),
-        })
+            endpoint,
+        }
     }
 
     /// The caller's account and ARN; the first call every command makes, so credential and endpoint problems

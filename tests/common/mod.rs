@@ -107,20 +107,7 @@ impl Moto {
                 ))
                 .load()
                 .await;
-            let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build();
-            lppg::aws::Clients {
-                cfn: aws_sdk_cloudformation::Client::new(&conf),
-                iam: aws_sdk_iam::Client::new(&conf),
-                s3: aws_sdk_s3::Client::from_conf(s3_conf),
-                logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
-                trail: aws_sdk_cloudtrail::Client::new(&conf),
-                lambda: aws_sdk_lambda::Client::new(&conf),
-                sts: aws_sdk_sts::Client::new(&conf),
-                region: "us-east-1".into(),
-                endpoint: Some(self.url.clone()),
-            }
+            lppg::aws::Clients::from_config(&conf, "us-east-1".into(), Some(self.url.clone()))
         })
     }
 
