@@ -83,6 +83,21 @@ def load_fixture(path):
     return out
 
 
+def shift_to_now(records, lag_s=300):
+    """Move every record's eventTime by the same amount so the last one happened `lag_s` seconds ago (CloudTrail's
+    typical delivery delay), keeping the spacing: the replay then reads like a session that just took place."""
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    times = [datetime.datetime.strptime(r["eventTime"], fmt) for r in records if isinstance(r.get("eventTime"), str)]
+    if not times:
+        return records
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    delta = now - datetime.timedelta(seconds=lag_s) - max(times)
+    for r in records:
+        if isinstance(r.get("eventTime"), str):
+            r["eventTime"] = (datetime.datetime.strptime(r["eventTime"], fmt) + delta).strftime(fmt)
+    return records
+
+
 def put_lines(logs, group, stream, lines):
     """Write (timestamp_ms, text) lines in order, in chunks put_log_events accepts."""
     chunk, size = [], 0
@@ -105,6 +120,8 @@ def main(argv=None):
     ap.add_argument("--zip", required=True, help="the function zip that was deployed")
     ap.add_argument("--fixture", required=True, help="JSON lines, one CloudTrail record per line")
     ap.add_argument("--batch-size", type=int, default=25)
+    ap.add_argument("--shift-to-now", action="store_true",
+                    help="move the records' event times so the session ended 5 minutes ago (as a live one would)")
     args = ap.parse_args(argv)
     if args.batch_size < 1:
         ap.error("--batch-size must be at least 1")
@@ -130,6 +147,8 @@ def main(argv=None):
     os.environ.update(env_vars)
     handler = import_from_zip(os.path.abspath(args.zip))
     records = load_fixture(args.fixture)
+    if args.shift_to_now:
+        shift_to_now(records)
 
     group = "/aws/lambda/%s" % args.function_name
     stream = "%s/[$LATEST]%s" % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d"), uuid.uuid4().hex)

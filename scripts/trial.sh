@@ -28,7 +28,7 @@ $lppg up --yes --no-password
 echo "== replaying a recorded console session through the function (from the embedded zip)" >&2
 $lppg template --out "$work/tpl" >/dev/null 2>&1
 .venv/bin/python scripts/replay.py --endpoint-url "$AWS_ENDPOINT_URL" --region us-east-1 \
-  --function-name lppg-generator --zip "$work/tpl/function.zip" --fixture tests/fixtures/console-session.jsonl
+  --function-name lppg-generator --zip "$work/tpl/function.zip" --fixture tests/fixtures/console-session.jsonl --shift-to-now
 if $lppg watch --help >/dev/null 2>&1; then
   echo "== lppg watch --once" >&2
   $lppg watch --once || true

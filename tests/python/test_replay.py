@@ -81,3 +81,20 @@ def test_replay_console_session(tmp_path, iam, moto_url):
             "cloudfront:ListDistributions", "ec2:DescribeVpcs", "cloudwatch:ListDashboards"} <= by["granted"]
     assert "s3:ListAllMyBuckets" in stack.all_actions()
     assert sum(b["other_principal"] for b in batches) == 1 and sum(b["not_denied"] for b in batches) == 2
+
+
+def test_shift_to_now_keeps_spacing_and_ends_five_minutes_ago():
+    import datetime
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("replay", os.path.join(ROOT, "scripts", "replay.py"))
+    replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replay)
+    recs = [{"eventTime": "2026-03-02T14:00:00Z"}, {"eventTime": "2026-03-02T14:00:30Z"}, {"noTime": 1}]
+    replay.shift_to_now(recs)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    a, b = (datetime.datetime.strptime(r["eventTime"], fmt) for r in recs[:2])
+    assert (b - a).total_seconds() == 30
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert 290 <= (now - b).total_seconds() <= 320
+    assert recs[2] == {"noTime": 1}
