@@ -98,7 +98,7 @@ fn remaining(c: &lppg::aws::Clients) -> Vec<String> {
     })
 }
 
-/// Creates what moto's CloudFormation skips, as the real service would from the template.
+/// Creates what moto's CloudFormation skips, as the real service would from the template (tags included).
 fn create_skipped_parts(c: &lppg::aws::Clients) {
     let n = lppg::naming::Names::new("lppg", "aws", "123456789012", "us-east-1", None);
     block_on(async {
@@ -108,6 +108,13 @@ fn create_skipped_parts(c: &lppg::aws::Clients) {
             .s3_bucket_name(&n.trail_bucket)
             .is_multi_region_trail(true)
             .include_global_service_events(true)
+            .tags_list(
+                aws_sdk_cloudtrail::types::Tag::builder()
+                    .key("lppg:stack")
+                    .value("lppg")
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -456,4 +463,48 @@ fn template_command_writes_a_lint_clean_template_and_the_zip() {
         String::from_utf8_lossy(&lint.stdout),
         String::from_utf8_lossy(&lint.stderr)
     );
+}
+
+/// A stack another operation is still changing (here: one moto leaves in CREATE_IN_PROGRESS because its user
+/// name was taken) is explained by `up` and `status`, and `down` removes what is the stack's and nothing else.
+#[test]
+fn stuck_stack_is_explained_and_down_recovers() {
+    let moto = Moto::start();
+    let dir = TempDir::new("stuck");
+    let c = moto.clients();
+    block_on(c.iam.create_user().user_name("lppg-user").send()).unwrap();
+    // A log group is created, then the user collides: moto leaves the stack in CREATE_IN_PROGRESS for good.
+    let template = "Resources:\n  TrailLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      \
+                    LogGroupName: /lppg/lppg/cloudtrail\n  User:\n    Type: AWS::IAM::User\n    DependsOn: \
+                    TrailLogGroup\n    Properties:\n      UserName: lppg-user\n";
+    let created = block_on(
+        c.cfn
+            .create_stack()
+            .stack_name("lppg")
+            .template_body(template)
+            .send(),
+    );
+    assert!(created.is_err(), "moto refuses the taken user name");
+    let status = block_on(c.cfn.describe_stacks().stack_name("lppg").send())
+        .unwrap()
+        .stacks()[0]
+        .stack_status()
+        .unwrap()
+        .as_str()
+        .to_string();
+    assert_eq!(status, "CREATE_IN_PROGRESS");
+
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .code(2)
+        .stderr_has("being changed right now");
+    moto.lppg(dir.path(), &["status"])
+        .code(1)
+        .stderr_has("CREATE_IN_PROGRESS");
+    // The user was not the stack's (the test made it): `down` removes the stack's log group and the stack, and
+    // leaves the user alone, saying so.
+    moto.lppg(dir.path(), &["down", "--yes"])
+        .ok()
+        .stderr_has("left alone");
+    let left = remaining(&c);
+    assert_eq!(left, vec!["user lppg-user".to_string()]);
 }

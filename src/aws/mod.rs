@@ -3,6 +3,7 @@
 pub mod iam;
 pub mod lambda;
 pub mod logs;
+pub mod ownership;
 pub mod s3;
 pub mod stack;
 pub mod trail;

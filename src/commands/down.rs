@@ -1,7 +1,7 @@
 //! `lppg down`: save the final policy, remove what CloudFormation cannot, delete the stack, then check every
 //! service and remove stragglers. Idempotent.
 use super::Ctx;
-use crate::aws::{iam, lambda, logs, s3, stack, trail};
+use crate::aws::{iam, lambda, logs, ownership, s3, stack, trail};
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::naming::Names;
 use crate::ui::progress::Progress;
@@ -62,12 +62,50 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     let policy_arns = ctx.policy_arns();
     let items = inventory(&n, &policy_arns);
 
-    let mut present = Vec::new();
-    for (kind, name) in &items {
-        if exists(&ctx, kind, name).await? {
-            present.push((*kind, name.clone()));
+    // What is provably the generator's: the stack's own resources (read now, before anything is deleted), or
+    // resources that carry lppg's mark. A resource that only has a matching name is left alone.
+    let mut owned: HashSet<(&'static str, String)> = HashSet::new();
+    if ctx.stack.is_some() {
+        if let Ok(res) = stack::resources(c, &g.stack_name).await {
+            for (rtype, physical) in res.values() {
+                if let Some(kind) = kind_of(rtype) {
+                    owned.insert((kind, physical.clone()));
+                }
+            }
         }
     }
+    let mut present = Vec::new();
+    let mut foreign = Vec::new();
+    for (kind, name) in &items {
+        if exists(&ctx, kind, name).await? {
+            let ours = owned.contains(&(*kind, name.clone()))
+                || ownership::is_marked(
+                    c,
+                    kind,
+                    name,
+                    &g.stack_name,
+                    &ctx.id.account,
+                    &ctx.id.partition,
+                )
+                .await?;
+            if ours {
+                present.push((*kind, name.clone()));
+            } else {
+                foreign.push((*kind, name.clone()));
+            }
+        }
+    }
+    for (kind, name) in &foreign {
+        out.warn(&format!(
+            "{kind} {name} has a generator's name but was not created by stack {} (no {} tag): left alone",
+            g.stack_name,
+            ownership::TAG_KEY
+        ));
+    }
+    let items: Vec<(&'static str, String)> = items
+        .into_iter()
+        .filter(|(k, n)| !foreign.iter().any(|(fk, fname)| fk == k && fname == n))
+        .collect();
     if ctx.stack.is_none() && present.is_empty() {
         out.ok(&format!(
             "no generator stack named {} in {} (account {}) and nothing left behind: nothing to do",
@@ -126,19 +164,25 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     if trail::stop(c, &n.trail).await? {
         removed.push(format!("stopped trail {}", n.trail));
     }
-    if iam::user_exists(c, &n.user).await? {
+    if present
+        .iter()
+        .any(|(k, name)| *k == "user" && name == &n.user)
+    {
         for r in iam::remove_user_credentials(c, &n.user, &mut warnings).await? {
             removed.push(r);
         }
     }
-    for arn in &policy_arns {
+    for arn in policy_arns
+        .iter()
+        .filter(|a| present.iter().any(|(k, name)| *k == "policy" && name == *a))
+    {
         let k = iam::delete_non_default_versions(c, arn).await?;
         if k > 0 {
             removed.push(format!("{k} old versions of {arn}"));
         }
     }
     for b in [&n.trail_bucket] {
-        if s3::bucket_state(c, b).await? == Some(true) {
+        if present.iter().any(|(k, name)| *k == "bucket" && name == b) {
             let k = s3::empty_bucket(c, b).await?;
             if k > 0 {
                 removed.push(format!("{k} objects in {b}"));
@@ -222,4 +266,37 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
         g.stack_name
     ));
     Ok(crate::exit::OK)
+}
+
+/// The kind of resource, as `down` lists them, of a CloudFormation resource type.
+pub fn kind_of(resource_type: &str) -> Option<&'static str> {
+    Some(match resource_type {
+        "AWS::IAM::User" => "user",
+        "AWS::IAM::ManagedPolicy" => "policy",
+        "AWS::IAM::Role" => "role",
+        "AWS::Lambda::Function" => "function",
+        "AWS::Logs::LogGroup" => "log group",
+        "AWS::CloudTrail::Trail" => "trail",
+        "AWS::S3::Bucket" => "bucket",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_kinds() {
+        assert_eq!(kind_of("AWS::IAM::ManagedPolicy"), Some("policy"));
+        assert_eq!(kind_of("AWS::Logs::LogGroup"), Some("log group"));
+        assert_eq!(kind_of("AWS::Lambda::Permission"), None);
+        let n = Names::new("s", "aws", "1", "r", None);
+        let inv = inventory(&n, &n.policy_arns());
+        assert!(inv.contains(&("bucket", n.artifact_bucket.clone())));
+        assert_eq!(
+            inv.iter().filter(|(k, _)| *k == "policy").count(),
+            crate::naming::POLICY_COUNT + 1
+        );
+    }
 }

@@ -189,6 +189,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 ctx.names.artifact_bucket
             ));
         }
+        crate::aws::ownership::mark_bucket(c, &ctx.names.artifact_bucket, &g.stack_name).await?;
         if s3::upload_if_missing(c, &ctx.names.artifact_bucket, &key, zip.clone()).await? {
             out.ok(&format!(
                 "uploaded the function ({} bytes) to s3://{}/{key}",
