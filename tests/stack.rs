@@ -260,6 +260,41 @@ fn up_status_down_end_to_end() {
     assert!(again.stdout.trim().is_empty(), "{}", again.dump());
     assert_eq!(moto.password_of("lppg-user").as_deref(), Some(pw.as_str()));
 
+    // Changing the start actions would rewrite policy 1 and lose grants: refused, nothing changed.
+    moto.lppg(
+        dir.path(),
+        &[
+            "up",
+            "--yes",
+            "--no-password",
+            "--start-actions",
+            "ec2:DescribeInstances,s3:ListAllMyBuckets",
+        ],
+    )
+    .code(2)
+    .stderr_has("lose what was granted");
+    // A harmless change goes through a change set.
+    moto.lppg(
+        dir.path(),
+        &["up", "--yes", "--no-password", "--log-retention-days", "30"],
+    )
+    .ok()
+    .stderr_has("UPDATE_COMPLETE");
+    let params = block_on(c.cfn.describe_stacks().stack_name("lppg").send()).unwrap();
+    let p = params.stacks()[0].parameters();
+    let get = |k: &str| {
+        p.iter()
+            .find(|x| x.parameter_key() == Some(k))
+            .and_then(|x| x.parameter_value())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(get("LogRetentionDays"), "30");
+    assert!(
+        get("StartActions").contains("ec2:DescribeInstances")
+            && !get("StartActions").contains("s3:")
+    );
+
     // status: moto has no trail, so unhealthy (exit 1) and says what to do.
     moto.lppg(dir.path(), &["status"])
         .code(1)

@@ -151,15 +151,19 @@ pub enum UpdateOutcome {
     UpToDate,
     /// A change set was executed; the stack is updating.
     Started(Vec<String>),
+    /// The change set would modify or remove protected resources; it was discarded, nothing changed.
+    Refused(Vec<String>),
 }
 
 /// Updates the stack through a change set (always with an explicit `ChangeSetType`), so the changes can be shown
-/// before they are applied. A change set without changes is removed and reported as up to date.
+/// before they are applied. A change set without changes is removed and reported as up to date; one that would
+/// modify or remove a resource whose logical id is in `protected` is removed and refused.
 pub async fn update(
     c: &Clients,
     name: &str,
     template: &str,
     p: &BTreeMap<String, String>,
+    protected: &[&str],
 ) -> Result<UpdateOutcome> {
     let cs_name = format!(
         "lppg-{}",
@@ -209,6 +213,27 @@ pub async fn update(
                         )
                     })
                     .collect();
+                let blocked: Vec<String> = d
+                    .changes()
+                    .iter()
+                    .filter_map(|ch| ch.resource_change())
+                    .filter(|rc| {
+                        let action = rc.action().map(|a| a.as_str()).unwrap_or("");
+                        (action == "Modify" || action == "Remove")
+                            && protected.contains(&rc.logical_resource_id().unwrap_or(""))
+                    })
+                    .map(|rc| rc.logical_resource_id().unwrap_or("?").to_string())
+                    .collect();
+                if !blocked.is_empty() {
+                    let _ = c
+                        .cfn
+                        .delete_change_set()
+                        .stack_name(name)
+                        .change_set_name(&cs_name)
+                        .send()
+                        .await;
+                    return Ok(UpdateOutcome::Refused(blocked));
+                }
                 c.cfn
                     .execute_change_set()
                     .stack_name(name)

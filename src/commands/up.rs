@@ -159,6 +159,22 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
     let key = crate::assets::function_key(&zip);
     let params = parameters(a, &ctx.names.artifact_bucket, &key)?;
 
+    if let Some(s) = &ctx.stack {
+        let old = s
+            .parameters
+            .get("StartActions")
+            .map(String::as_str)
+            .unwrap_or("");
+        if !old.is_empty() && old != params["StartActions"] {
+            bail!(
+                "stack {} started with {old}; changing --start-actions would rewrite the first generator policy \
+                 and lose what was granted: save the policy (`lppg export-policy -o policy.json`), then \
+                 `lppg down` and `lppg up --start-actions ...`",
+                g.stack_name
+            );
+        }
+    }
+
     let up_to_date = match &ctx.stack {
         Some(s) => {
             let same_params = s.parameters == params;
@@ -210,7 +226,18 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 let progress = Progress::new(out, "reading stack events");
                 let _ = stack::wait(c, &s.id, &progress, &mut seen).await;
                 progress.finish();
-                match stack::update(c, &g.stack_name, &template, &params).await? {
+                let protected: Vec<String> = (1..=crate::naming::POLICY_COUNT)
+                    .map(|i| format!("Policy{i}"))
+                    .chain(["User".to_string(), "GuardPolicy".to_string()])
+                    .collect();
+                let protected: Vec<&str> = protected.iter().map(String::as_str).collect();
+                match stack::update(c, &g.stack_name, &template, &params, &protected).await? {
+                    stack::UpdateOutcome::Refused(ids) => bail!(
+                        "this update would rewrite or replace {} and lose the actions granted so far, so nothing \
+                         was changed: save the policy (`lppg export-policy -o policy.json`), then `lppg down` and \
+                         `lppg up` with the new settings",
+                        ids.join(", ")
+                    ),
                     stack::UpdateOutcome::UpToDate => {
                         wait_needed = false;
                         s.id.clone()
