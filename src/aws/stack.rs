@@ -225,13 +225,7 @@ pub async fn update(
                     .map(|rc| rc.logical_resource_id().unwrap_or("?").to_string())
                     .collect();
                 if !blocked.is_empty() {
-                    let _ = c
-                        .cfn
-                        .delete_change_set()
-                        .stack_name(name)
-                        .change_set_name(&cs_name)
-                        .send()
-                        .await;
+                    discard_change_set(c, name, &cs_name).await;
                     return Ok(UpdateOutcome::Refused(blocked));
                 }
                 c.cfn
@@ -245,13 +239,7 @@ pub async fn update(
             }
             "FAILED" => {
                 let reason = d.status_reason().unwrap_or_default().to_string();
-                let _ = c
-                    .cfn
-                    .delete_change_set()
-                    .stack_name(name)
-                    .change_set_name(&cs_name)
-                    .send()
-                    .await;
+                discard_change_set(c, name, &cs_name).await;
                 if reason.contains("didn't contain changes") || reason.contains("No updates") {
                     return Ok(UpdateOutcome::UpToDate);
                 }
@@ -263,6 +251,17 @@ pub async fn update(
             }
         }
     }
+}
+
+/// Removes a change set that will not be executed; a failure here leaves only an unused change set behind.
+async fn discard_change_set(c: &Clients, name: &str, cs_name: &str) {
+    let _ = c
+        .cfn
+        .delete_change_set()
+        .stack_name(name)
+        .change_set_name(cs_name)
+        .send()
+        .await;
 }
 
 /// Starts deleting the stack.
