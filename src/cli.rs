@@ -23,22 +23,38 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
     /// AWS profile to use (default: the standard credential chain).
-    #[arg(long, global = true, env = "AWS_PROFILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_PROFILE",
+        help_heading = "Global options"
+    )]
     pub profile: Option<String>,
     /// AWS region (default: the profile's or AWS_REGION).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (a local emulator); AWS_ENDPOINT_URL works too.
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_ENDPOINT_URL",
+        help_heading = "Global options"
+    )]
     pub endpoint_url: Option<String>,
     /// Name of the generator stack; several generators can live side by side in one account.
-    #[arg(long, global = true, default_value = "lppg", env = "LPPG_STACK_NAME")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "lppg",
+        env = "LPPG_STACK_NAME",
+        help_heading = "Global options"
+    )]
     pub stack_name: String,
     /// Show full error chains and service responses.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
     /// No colour (NO_COLOR is respected too).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_color: bool,
 }
 
