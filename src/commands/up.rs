@@ -78,7 +78,30 @@ pub fn validate(a: &UpArgs) -> Result<()> {
 
 pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
     validate(a)?;
-    let ctx = Ctx::load(g, a.user_name.as_deref()).await?;
+    let mut ctx = Ctx::load(g, a.user_name.as_deref()).await?;
+    // A stack that failed and cannot be updated: explain it, and on a terminal offer the way out right here.
+    if let Some(s) = &ctx.stack {
+        if let Some(advice) = stack::advice_for_status(&g.stack_name, &s.status) {
+            let removable = stack::is_failed(&s.status) && stack::is_terminal(&s.status);
+            if !(removable && out.stdin_tty && out.stderr_tty) {
+                bail!(advice);
+            }
+            out.warn(&advice);
+            let question =
+                "Remove it now with `lppg down` (the policy is saved first), then create it again?";
+            if !prompt::confirm(out, question, false)? {
+                bail!(advice);
+            }
+            let down_args = crate::cli::DownArgs {
+                yes: true,
+                no_save: false,
+                output: None,
+                user_name: a.user_name.clone(),
+            };
+            super::down::exec(g, &down_args, out).await?;
+            ctx = Ctx::load(g, a.user_name.as_deref()).await?;
+        }
+    }
     let c = &ctx.c;
     out.info(&format!(
         "Account {}  region {}  caller {}{}",
