@@ -54,7 +54,8 @@ fn guard_denies_every_way_to_change_the_generator() {
             .send(),
     )
     .unwrap();
-    let text = lppg::aws::iam::decode_document(doc.policy_version().unwrap().document().unwrap());
+    let text =
+        lppg::policy::decode_document(doc.policy_version().unwrap().document().unwrap()).unwrap();
     let guard = Policy::parse(&text).unwrap();
     let stack_id = block_on(c.cfn.describe_stacks().stack_name("lppg").send())
         .unwrap()

@@ -3,6 +3,7 @@
 use super::{code, explain, Clients};
 use crate::password::PasswordRules;
 use anyhow::Result;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 
 /// The account's password policy, or AWS's default rules when it has none.
 pub async fn password_rules(c: &Clients) -> Result<PasswordRules> {
@@ -25,20 +26,27 @@ pub async fn password_rules(c: &Clients) -> Result<PasswordRules> {
     }
 }
 
-pub async fn user_exists(c: &Clients, user: &str) -> Result<bool> {
-    match c.iam.get_user().user_name(user).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
-        Err(e) => Err(explain(e, &format!("looking up IAM user {user}"))),
+/// `Some(answer)` on success, `None` when IAM answers NoSuchEntity, the explained error otherwise.
+fn found<T, E, R>(r: Result<T, SdkError<E, R>>, doing: &str) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(explain(e, doing)),
     }
 }
 
+pub async fn user_exists(c: &Clients, user: &str) -> Result<bool> {
+    let r = c.iam.get_user().user_name(user).send().await;
+    Ok(found(r, &format!("looking up IAM user {user}"))?.is_some())
+}
+
 pub async fn has_login_profile(c: &Clients, user: &str) -> Result<bool> {
-    match c.iam.get_login_profile().user_name(user).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
-        Err(e) => Err(explain(e, &format!("reading the login profile of {user}"))),
-    }
+    let r = c.iam.get_login_profile().user_name(user).send().await;
+    Ok(found(r, &format!("reading the login profile of {user}"))?.is_some())
 }
 
 /// Creates the login profile, or sets a new password on the existing one.
@@ -67,8 +75,9 @@ pub async fn set_password(c: &Clients, user: &str, password: &str, exists: bool)
 
 /// A managed policy's versions: (version id, is default, creation time in seconds).
 pub async fn policy_versions(c: &Clients, arn: &str) -> Result<Option<Vec<(String, bool, i64)>>> {
-    match c.iam.list_policy_versions().policy_arn(arn).send().await {
-        Ok(r) => Ok(Some(
+    let r = c.iam.list_policy_versions().policy_arn(arn).send().await;
+    Ok(
+        found(r, &format!("listing the versions of {arn}"))?.map(|r| {
             r.versions()
                 .iter()
                 .map(|v| {
@@ -78,20 +87,17 @@ pub async fn policy_versions(c: &Clients, arn: &str) -> Result<Option<Vec<(Strin
                         v.create_date().map(|d| d.secs()).unwrap_or(0),
                     )
                 })
-                .collect(),
-        )),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(None),
-        Err(e) => Err(explain(e, &format!("listing the versions of {arn}"))),
-    }
+                .collect()
+        }),
+    )
 }
 
 /// The default version's document of a managed policy (decoded from IAM's URL encoding), `None` when the policy
 /// does not exist.
 pub async fn default_document(c: &Clients, arn: &str) -> Result<Option<(String, String)>> {
-    let p = match c.iam.get_policy().policy_arn(arn).send().await {
-        Ok(p) => p,
-        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(None),
-        Err(e) => return Err(explain(e, &format!("reading policy {arn}"))),
+    let r = c.iam.get_policy().policy_arn(arn).send().await;
+    let Some(p) = found(r, &format!("reading policy {arn}"))? else {
+        return Ok(None);
     };
     let version = p
         .policy()
@@ -110,18 +116,9 @@ pub async fn default_document(c: &Clients, arn: &str) -> Result<Option<(String, 
         .policy_version()
         .and_then(|v| v.document())
         .unwrap_or_default();
-    Ok(Some((version, decode_document(doc))))
-}
-
-/// IAM returns policy documents URL-encoded; the emulator returns them raw. Accept both.
-pub fn decode_document(doc: &str) -> String {
-    if doc.starts_with('%') {
-        urlencoding::decode(doc)
-            .map(|s| s.into_owned())
-            .unwrap_or_else(|_| doc.to_string())
-    } else {
-        doc.to_string()
-    }
+    let doc = crate::policy::decode_document(doc)
+        .map_err(|e| anyhow::anyhow!("version {version} of {arn}: {e}"))?;
+    Ok(Some((version, doc)))
 }
 
 /// Deletes every non-default version of a policy (CloudFormation cannot delete a policy that has them).
@@ -341,10 +338,8 @@ pub async fn delete_user(c: &Clients, user: &str, warnings: &mut Vec<String>) ->
 
 /// Deletes a straggling managed policy: detach it everywhere, delete its non-default versions, then it.
 pub async fn delete_policy(c: &Clients, arn: &str) -> Result<bool> {
-    match c.iam.get_policy().policy_arn(arn).send().await {
-        Ok(_) => {}
-        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(false),
-        Err(e) => return Err(explain(e, &format!("reading policy {arn}"))),
+    if !policy_exists(c, arn).await? {
+        return Ok(false);
     }
     let ents = c
         .iam
@@ -398,10 +393,8 @@ pub async fn delete_policy(c: &Clients, arn: &str) -> Result<bool> {
 
 /// Deletes a straggling role: its inline and attached policies, then the role.
 pub async fn delete_role(c: &Clients, role: &str) -> Result<bool> {
-    match c.iam.get_role().role_name(role).send().await {
-        Ok(_) => {}
-        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(false),
-        Err(e) => return Err(explain(e, &format!("reading role {role}"))),
+    if !role_exists(c, role).await? {
+        return Ok(false);
     }
     if let Ok(r) = c.iam.list_role_policies().role_name(role).send().await {
         for p in r.policy_names() {
@@ -443,28 +436,11 @@ pub async fn delete_role(c: &Clients, role: &str) -> Result<bool> {
 }
 
 pub async fn role_exists(c: &Clients, role: &str) -> Result<bool> {
-    match c.iam.get_role().role_name(role).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
-        Err(e) => Err(explain(e, &format!("reading role {role}"))),
-    }
+    let r = c.iam.get_role().role_name(role).send().await;
+    Ok(found(r, &format!("reading role {role}"))?.is_some())
 }
 
 pub async fn policy_exists(c: &Clients, arn: &str) -> Result<bool> {
-    match c.iam.get_policy().policy_arn(arn).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
-        Err(e) => Err(explain(e, &format!("reading policy {arn}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_url_encoded_documents() {
-        assert_eq!(decode_document("%7B%22a%22%3A1%7D"), r#"{"a":1}"#);
-        assert_eq!(decode_document(r#"{"a":1}"#), r#"{"a":1}"#);
-    }
+    let r = c.iam.get_policy().policy_arn(arn).send().await;
+    Ok(found(r, &format!("reading policy {arn}"))?.is_some())
 }

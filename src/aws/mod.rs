@@ -9,7 +9,7 @@ pub mod stack;
 pub mod trail;
 
 use crate::cli::GlobalArgs;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 
@@ -244,14 +244,6 @@ pub fn missing_action(message: &str) -> Option<String> {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-')
         .collect();
     action.contains(':').then_some(action)
-}
-
-/// Fails with a message unless `cond`; a small helper for readable guards in commands.
-pub fn ensure_or(cond: bool, msg: impl Into<String>) -> Result<()> {
-    if !cond {
-        bail!(msg.into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -285,6 +285,15 @@ pub struct Event {
     pub reason: Option<String>,
 }
 
+/// The ids of the stack's events so far, so a later [`wait`] prints only what happens after this point.
+pub async fn event_ids(c: &Clients, stack_id: &str) -> Result<HashSet<String>> {
+    Ok(events(c, stack_id)
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect())
+}
+
 async fn events(c: &Clients, stack_id: &str) -> Result<Vec<Event>> {
     let r = c
         .cfn

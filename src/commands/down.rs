@@ -137,14 +137,14 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     }
 
     // 1. Save the policy first: nothing is deleted unless it is safe on disk (or --no-save).
-    let any_policy = present
-        .iter()
-        .any(|(k, name)| *k == "policy" && policy_arns.contains(name));
+    let ours = |kind: &str, name: &str| present.iter().any(|(k, x)| *k == kind && x == name);
+    let any_policy = policy_arns.iter().any(|a| ours("policy", a));
     if !a.no_save && any_policy {
         let generated = super::export_policy::load_generated(&ctx).await.map_err(|e| {
             e.context("could not read the generated policy, so nothing was deleted; fix the cause or pass --no-save")
         })?;
-        let text = super::export_policy::render(&generated.actions.merged(true));
+        let merged = generated.actions.merged(true);
+        let text = super::export_policy::render(&merged);
         let path = a.output.clone().unwrap_or_else(|| {
             crate::naming::saved_policy_file_name(&g.stack_name, std::time::SystemTime::now())
                 .into()
@@ -153,7 +153,7 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
             .map_err(|e| e.context("the policy was not saved, so nothing was deleted"))?;
         out.ok(&format!(
             "saved the final policy ({} actions) to {}",
-            generated.actions.merged(true).len(),
+            merged.len(),
             path.display()
         ));
     }
@@ -161,32 +161,24 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     // 2. What CloudFormation cannot remove.
     let mut removed: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
-    if trail::stop(c, &n.trail).await? {
+    if ours("trail", &n.trail) && trail::stop(c, &n.trail).await? {
         removed.push(format!("stopped trail {}", n.trail));
     }
-    if present
-        .iter()
-        .any(|(k, name)| *k == "user" && name == &n.user)
-    {
+    if ours("user", &n.user) {
         for r in iam::remove_user_credentials(c, &n.user, &mut warnings).await? {
             removed.push(r);
         }
     }
-    for arn in policy_arns
-        .iter()
-        .filter(|a| present.iter().any(|(k, name)| *k == "policy" && name == *a))
-    {
+    for arn in policy_arns.iter().filter(|a| ours("policy", a)) {
         let k = iam::delete_non_default_versions(c, arn).await?;
         if k > 0 {
             removed.push(format!("{k} old versions of {arn}"));
         }
     }
-    for b in [&n.trail_bucket] {
-        if present.iter().any(|(k, name)| *k == "bucket" && name == b) {
-            let k = s3::empty_bucket(c, b).await?;
-            if k > 0 {
-                removed.push(format!("{k} objects in {b}"));
-            }
+    if ours("bucket", &n.trail_bucket) {
+        let k = s3::empty_bucket(c, &n.trail_bucket).await?;
+        if k > 0 {
+            removed.push(format!("{k} objects in {}", n.trail_bucket));
         }
     }
 

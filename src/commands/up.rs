@@ -246,9 +246,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
             }
             Some(s) => {
                 // Events from before this update are not news.
-                let progress = Progress::new(out, "reading stack events");
-                let _ = stack::wait(c, &s.id, &progress, &mut seen).await;
-                progress.finish();
+                seen = stack::event_ids(c, &s.id).await?;
                 let protected: Vec<String> = (1..=crate::naming::POLICY_COUNT)
                     .map(|i| format!("Policy{i}"))
                     .chain(["User".to_string(), "GuardPolicy".to_string()])
