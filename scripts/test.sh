@@ -18,5 +18,5 @@ cargo test --all-targets 2>&1 | tee "$tmp/cargo.log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || exit "$status"
 
-echo "== pytest (the generator function)" >&2
-.venv/bin/python -m pytest tests/python -q
+echo "== pytest (the generator function, and the template's real-AWS rules)" >&2
+LPPG_RENDERED_TEMPLATE="$tmp/tpl/template.yaml" .venv/bin/python -m pytest tests/python -q

@@ -12,6 +12,7 @@ pub mod decisions;
 pub mod naming;
 pub mod password;
 pub mod policy;
+pub mod preflight;
 pub mod ui;
 
 /// Exit codes, like diff(1) and ripgrep: 0 success, 1 "differences" or "unhealthy", 2 trouble.

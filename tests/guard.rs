@@ -21,10 +21,10 @@ fn arn_matches(pattern: &str, arn: &str) -> bool {
     go(pattern.as_bytes(), arn.as_bytes())
 }
 
-/// True when an unconditional Deny statement of `policy` covers `action` on `resource`.
-fn denied(policy: &Policy, action: &str, resource: &str) -> bool {
+/// True when an unconditional `effect` statement of `policy` covers `action` on `resource`.
+fn covers(policy: &Policy, effect: Effect, action: &str, resource: &str) -> bool {
     policy.statements.iter().any(|s| {
-        if s.effect != Effect::Deny || s.condition.is_some() {
+        if s.effect != effect || s.condition.is_some() {
             return false;
         }
         let action_hit = match &s.actions {
@@ -37,6 +37,14 @@ fn denied(policy: &Policy, action: &str, resource: &str) -> bool {
         };
         action_hit && resource_hit
     })
+}
+
+fn denied(policy: &Policy, action: &str, resource: &str) -> bool {
+    covers(policy, Effect::Deny, action, resource)
+}
+
+fn allowed(policy: &Policy, action: &str, resource: &str) -> bool {
+    covers(policy, Effect::Allow, action, resource)
 }
 
 #[test]
@@ -116,6 +124,11 @@ fn guard_denies_every_way_to_change_the_generator() {
         "iam:CreateAccessKey",
         "iam:DeleteUser",
         "iam:UpdateUser",
+        // Its own password is changed only through ChangePassword (below), never reset or removed this way.
+        "iam:UpdateLoginProfile",
+        "iam:DeleteLoginProfile",
+        "iam:CreateLoginProfile",
+        "iam:DeactivateMFADevice",
     ] {
         add(a, &user);
     }
@@ -207,12 +220,40 @@ fn guard_denies_every_way_to_change_the_generator() {
             "the guard must not block {a} on {r}"
         );
     }
-}
 
-#[test]
-fn resource_globs() {
-    assert!(arn_matches("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y"));
-    assert!(!arn_matches("arn:aws:s3:::b/*", "arn:aws:s3:::bb/x"));
-    assert!(arn_matches("a?c", "abc"));
-    assert!(!arn_matches("ABC", "abc"));
+    // The user's own account hygiene: an account password policy with expiry or an MFA requirement must not
+    // strand it. The guard neither denies these nor leaves them to the function: it allows them itself.
+    let mfa = format!("arn:aws:iam::{acct}:mfa/lppg-user");
+    for (a, r) in [
+        ("iam:ChangePassword", user.as_str()),
+        ("iam:EnableMFADevice", user.as_str()),
+        ("iam:ResyncMFADevice", user.as_str()),
+        ("iam:ListMFADevices", user.as_str()),
+        ("iam:CreateVirtualMFADevice", mfa.as_str()),
+        ("iam:GetAccountPasswordPolicy", "*"),
+    ] {
+        assert!(
+            !denied(&guard, a, r),
+            "the guard must let the user do {a} on {r}"
+        );
+        assert!(
+            allowed(&guard, a, r),
+            "the guard must allow the user {a} on {r}"
+        );
+    }
+    // Nothing else is allowed by the guard: its Allow statements name only those self-service actions.
+    for (a, r) in [
+        ("iam:UpdateLoginProfile", user.as_str()),
+        ("iam:CreateAccessKey", user.as_str()),
+        (
+            "iam:ChangePassword",
+            "arn:aws:iam::123456789012:user/someone-else",
+        ),
+        ("ec2:RunInstances", "*"),
+    ] {
+        assert!(
+            !allowed(&guard, a, r),
+            "the guard must not allow {a} on {r}"
+        );
+    }
 }

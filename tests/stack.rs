@@ -543,3 +543,62 @@ fn stuck_stack_is_explained_and_down_recovers() {
     let left = remaining(&c);
     assert_eq!(left, vec!["user lppg-user".to_string()]);
 }
+
+/// Creates a trail directly (the emulator's CloudFormation skips trails), with its own bucket.
+fn create_trail(c: &lppg::aws::Clients, name: &str, multi: bool) {
+    let bucket = format!("{name}-bucket");
+    let mut req = c.s3.create_bucket().bucket(&bucket);
+    if c.region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(c.region.as_str().into())
+                .build(),
+        );
+    }
+    block_on(req.send()).unwrap();
+    block_on(
+        c.trail
+            .create_trail()
+            .name(name)
+            .s3_bucket_name(&bucket)
+            .is_multi_region_trail(multi)
+            .send(),
+    )
+    .unwrap();
+}
+
+/// CloudTrail allows 5 trails per region, a multi-region trail counting in every region: `up` refuses before
+/// creating anything when there is no room, and names the trails. With room, it says that a second copy of
+/// management events costs money.
+#[test]
+fn trail_quota_and_second_copy_cost() {
+    let moto = Moto::start();
+    let dir = TempDir::new("trails");
+    let c = moto.clients();
+    create_trail(&c, "audit", false);
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .ok()
+        .stderr_has("audit already logs management events")
+        .stderr_has("$2 per 100,000 events");
+    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).ok();
+
+    for i in 1..=3 {
+        create_trail(&c, &format!("team-{i}"), false);
+    }
+    let west = moto.clients_in("eu-west-1");
+    create_trail(&west, "org-wide", true);
+    let run = moto
+        .lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .code(2)
+        .stderr_has("5 trails")
+        .stderr_has("org-wide (multi-region, home eu-west-1)");
+    let stacks = block_on(c.cfn.list_stacks().send()).unwrap();
+    assert!(
+        stacks
+            .stack_summaries()
+            .iter()
+            .all(|s| s.stack_status().map(|x| x.as_str()) == Some("DELETE_COMPLETE")),
+        "nothing may be created: {}",
+        run.dump()
+    );
+}

@@ -37,3 +37,54 @@ pub async fn delete(c: &Clients, trail: &str) -> Result<bool> {
         .map_err(|e| explain(e, &format!("deleting trail {trail}")))?;
     Ok(true)
 }
+
+/// Every trail `DescribeTrails` shows in this region, shadow trails included (multi-region trails of other home
+/// regions and organization trails), with whether each delivers management events.
+pub async fn list(c: &Clients) -> Result<Vec<crate::preflight::Trail>> {
+    let r = c
+        .trail
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .map_err(|e| explain(e, "listing the region's trails (cloudtrail:DescribeTrails)"))?;
+    let mut out = Vec::new();
+    for t in r.trail_list() {
+        let arn = t.trail_arn().unwrap_or_default().to_string();
+        let logs_management_events = if t.has_custom_event_selectors().unwrap_or(false) {
+            logs_management_events(c, &arn).await
+        } else {
+            // Without custom selectors a trail logs all management events (CloudTrail API Reference, Trail).
+            Some(true)
+        };
+        out.push(crate::preflight::Trail {
+            name: t.name().unwrap_or_default().to_string(),
+            home_region: t.home_region().unwrap_or_default().to_string(),
+            multi_region: t.is_multi_region_trail().unwrap_or(false),
+            arn,
+            logs_management_events,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a trail's selectors include management events; `None` when they cannot be read.
+async fn logs_management_events(c: &Clients, trail_arn: &str) -> Option<bool> {
+    let r = c
+        .trail
+        .get_event_selectors()
+        .trail_name(trail_arn)
+        .send()
+        .await
+        .ok()?;
+    let basic = r
+        .event_selectors()
+        .iter()
+        .any(|s| s.include_management_events().unwrap_or(true));
+    let advanced = r.advanced_event_selectors().iter().any(|s| {
+        s.field_selectors()
+            .iter()
+            .any(|f| f.field() == "eventCategory" && f.equals().iter().any(|v| v == "Management"))
+    });
+    Some(basic || advanced)
+}

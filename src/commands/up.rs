@@ -177,6 +177,15 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
         }
     }
 
+    // CloudTrail's quota and cost, read before anything is created.
+    let mut cost_note = None;
+    if ctx.stack.is_none() {
+        let trails = crate::aws::trail::list(c).await?;
+        crate::preflight::trail_room(&trails, &c.region, &ctx.id.account)
+            .map_err(anyhow::Error::msg)?;
+        cost_note = crate::preflight::second_copy_note(&trails, &ctx.names.trail);
+    }
+
     let template = crate::assets::render_template()?;
     let zip = crate::assets::function_zip()?;
     let key = crate::assets::function_key(&zip);
@@ -218,6 +227,9 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
                 g.stack_name, ctx.id.account, c.region
             ),
         };
+        if let Some(note) = &cost_note {
+            out.warn(note);
+        }
         if !prompt::confirm(out, &question, a.yes)? {
             out.info("Nothing changed.");
             return Ok(crate::exit::OK);
@@ -280,8 +292,14 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
             ));
         } else {
             let progress = Progress::new(out, &format!("waiting for stack {}", g.stack_name));
-            let result = stack::wait(c, &stack_id, &progress, &mut seen).await?;
+            let mut result = stack::wait(c, &stack_id, &progress, &mut seen).await?;
             progress.finish();
+            let reasons = result.failures.iter().filter_map(|f| f.reason.as_deref());
+            if let Some(why) = crate::preflight::propagation_failure(reasons)
+                .filter(|_| ctx.stack.is_none() && stack::is_failed(&result.status))
+            {
+                result = retry_create(g, a, out, &why, &template, &params).await?;
+            }
             if stack::is_failed(&result.status) || !result.status.ends_with("_COMPLETE") {
                 for f in &result.failures {
                     out.info(&format!(
@@ -365,6 +383,44 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
         "Next: sign in at {url} as {user}, follow your procedure, and run `lppg watch` to see the policy grow."
     ));
     Ok(crate::exit::OK)
+}
+
+/// Once, after a create that failed only because IAM had not yet propagated a fresh role: removes the failed
+/// stack (saving any policy first, as `down` does) and creates it again, after asking on a terminal or with `--yes`.
+async fn retry_create(
+    g: &GlobalArgs,
+    a: &UpArgs,
+    out: &Output,
+    why: &str,
+    template: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<stack::WaitResult> {
+    out.warn(why);
+    let can_ask = out.stdin_tty && out.stderr_tty;
+    if !a.yes && !can_ask {
+        bail!("{why}: run `lppg down --yes` and `lppg up` again, or pass --yes to let `lppg up` do it");
+    }
+    if !prompt::confirm(
+        out,
+        "Remove the failed stack and create it again (once)?",
+        a.yes,
+    )? {
+        bail!("{why}: run `lppg down` and `lppg up` again when you are ready");
+    }
+    let down_args = crate::cli::DownArgs {
+        yes: true,
+        no_save: false,
+        output: None,
+        user_name: a.user_name.clone(),
+    };
+    super::down::exec(g, &down_args, out).await?;
+    let ctx = Ctx::load(g, a.user_name.as_deref()).await?;
+    let id = stack::create(&ctx.c, &g.stack_name, template, params).await?;
+    out.info(&format!("Creating stack {} again…", g.stack_name));
+    let progress = Progress::new(out, &format!("waiting for stack {}", g.stack_name));
+    let result = stack::wait(&ctx.c, &id, &progress, &mut HashSet::new()).await?;
+    progress.finish();
+    Ok(result)
 }
 
 /// Shows the console credentials once: on the terminal (stderr), or on stdout with `--print-password`.

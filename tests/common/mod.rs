@@ -94,20 +94,25 @@ impl Moto {
 
     /// SDK clients on this emulator.
     pub fn clients(&self) -> lppg::aws::Clients {
+        self.clients_in("us-east-1")
+    }
+
+    /// SDK clients on this emulator, in another region.
+    pub fn clients_in(&self, region: &str) -> lppg::aws::Clients {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async {
             let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
+                .region(aws_config::Region::new(region.to_string()))
                 .endpoint_url(&self.url)
                 .credentials_provider(aws_sdk_sts::config::Credentials::new(
                     "test", "test", None, None, "test",
                 ))
                 .load()
                 .await;
-            lppg::aws::Clients::from_config(&conf, "us-east-1".into(), Some(self.url.clone()))
+            lppg::aws::Clients::from_config(&conf, region.into(), Some(self.url.clone()))
         })
     }
 
