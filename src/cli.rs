@@ -22,25 +22,8 @@ pub struct Cli {
 /// Flags every command shares.
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
-    /// AWS profile to use (default: the standard credential chain).
-    #[arg(
-        long,
-        global = true,
-        env = "AWS_PROFILE",
-        help_heading = "Global options"
-    )]
-    pub profile: Option<String>,
-    /// AWS region (default: the profile's or AWS_REGION).
-    #[arg(long, global = true, help_heading = "Global options")]
-    pub region: Option<String>,
-    /// Send every AWS call to this endpoint (a local emulator); AWS_ENDPOINT_URL works too.
-    #[arg(
-        long,
-        global = true,
-        env = "AWS_ENDPOINT_URL",
-        help_heading = "Global options"
-    )]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: crate::aws::AwsArgs,
     /// Name of the generator stack; several generators can live side by side in one account.
     #[arg(
         long,

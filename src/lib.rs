@@ -9,10 +9,13 @@ pub mod cli;
 pub mod cloudtrail;
 pub mod commands;
 pub mod decisions;
+pub mod files;
+pub mod generator;
 pub mod naming;
 pub mod password;
 pub mod policy;
 pub mod preflight;
+pub mod time;
 pub mod ui;
 
 /// Exit codes, like diff(1) and ripgrep: 0 success, 1 "differences" or "unhealthy", 2 trouble.

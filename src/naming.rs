@@ -28,6 +28,53 @@ pub fn validate_stack_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The kinds of resource a generator owns, as `down` lists, checks and removes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    User,
+    Policy,
+    Role,
+    Function,
+    LogGroup,
+    Trail,
+    Bucket,
+}
+
+impl ResourceKind {
+    /// How people call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceKind::User => "user",
+            ResourceKind::Policy => "policy",
+            ResourceKind::Role => "role",
+            ResourceKind::Function => "function",
+            ResourceKind::LogGroup => "log group",
+            ResourceKind::Trail => "trail",
+            ResourceKind::Bucket => "bucket",
+        }
+    }
+
+    /// The kind of a CloudFormation resource type, for the ones a generator owns.
+    pub fn of_resource_type(resource_type: &str) -> Option<ResourceKind> {
+        Some(match resource_type {
+            "AWS::IAM::User" => ResourceKind::User,
+            "AWS::IAM::ManagedPolicy" => ResourceKind::Policy,
+            "AWS::IAM::Role" => ResourceKind::Role,
+            "AWS::Lambda::Function" => ResourceKind::Function,
+            "AWS::Logs::LogGroup" => ResourceKind::LogGroup,
+            "AWS::CloudTrail::Trail" => ResourceKind::Trail,
+            "AWS::S3::Bucket" => ResourceKind::Bucket,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// Everything named after the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
@@ -91,6 +138,26 @@ impl Names {
         self.policies.iter().map(|p| self.policy_arn(p)).collect()
     }
 
+    /// Everything a generator may leave behind, for listing, removal and verification, in removal order.
+    pub fn inventory(&self, policy_arns: &[String]) -> Vec<(ResourceKind, String)> {
+        let mut v = vec![(ResourceKind::User, self.user.clone())];
+        v.extend(
+            policy_arns
+                .iter()
+                .map(|p| (ResourceKind::Policy, p.clone())),
+        );
+        v.push((ResourceKind::Policy, self.policy_arn(&self.guard_policy)));
+        v.push((ResourceKind::Role, self.function_role.clone()));
+        v.push((ResourceKind::Role, self.trail_role.clone()));
+        v.push((ResourceKind::Function, self.function.clone()));
+        v.push((ResourceKind::LogGroup, self.function_log_group.clone()));
+        v.push((ResourceKind::LogGroup, self.trail_log_group.clone()));
+        v.push((ResourceKind::Trail, self.trail.clone()));
+        v.push((ResourceKind::Bucket, self.trail_bucket.clone()));
+        v.push((ResourceKind::Bucket, self.artifact_bucket.clone()));
+        v
+    }
+
     pub fn user_arn(&self) -> String {
         format!(
             "arn:{}:iam::{}:user/{}",
@@ -118,6 +185,32 @@ pub fn saved_policy_file_name(stack: &str, now: std::time::SystemTime) -> String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn inventory_and_kinds() {
+        use super::{Names, ResourceKind, POLICY_COUNT};
+        assert_eq!(
+            ResourceKind::of_resource_type("AWS::IAM::ManagedPolicy"),
+            Some(ResourceKind::Policy)
+        );
+        assert_eq!(
+            ResourceKind::of_resource_type("AWS::Logs::LogGroup"),
+            Some(ResourceKind::LogGroup)
+        );
+        assert_eq!(
+            ResourceKind::of_resource_type("AWS::Lambda::Permission"),
+            None
+        );
+        assert_eq!(format!("{:<10}|", ResourceKind::LogGroup), "log group |");
+        let n = Names::new("s", "aws", "1", "r", None);
+        let inv = n.inventory(&n.policy_arns());
+        assert!(inv.contains(&(ResourceKind::Bucket, n.artifact_bucket.clone())));
+        let policies = inv
+            .iter()
+            .filter(|(k, _)| *k == ResourceKind::Policy)
+            .count();
+        assert_eq!(policies, POLICY_COUNT + 1);
+    }
+
     use super::*;
 
     #[test]

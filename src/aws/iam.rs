@@ -142,160 +142,196 @@ pub async fn delete_non_default_versions(c: &Clients, arn: &str) -> Result<usize
     Ok(n)
 }
 
-/// Removes everything on the user that blocks its deletion and that CloudFormation does not manage: login
-/// profile, access keys, MFA devices, signing certificates, SSH keys, service-specific credentials. Returns a line
-/// per thing removed. Listing calls an emulator does not implement are reported as warnings, not failures.
-pub async fn remove_user_credentials(
+/// The kinds of credential an IAM user can carry that block its deletion and that CloudFormation does not manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CredentialKind {
+    LoginProfile,
+    AccessKey,
+    MfaDevice,
+    SigningCertificate,
+    SshPublicKey,
+    ServiceSpecific,
+}
+
+impl CredentialKind {
+    pub const ALL: [CredentialKind; 6] = [
+        CredentialKind::LoginProfile,
+        CredentialKind::AccessKey,
+        CredentialKind::MfaDevice,
+        CredentialKind::SigningCertificate,
+        CredentialKind::SshPublicKey,
+        CredentialKind::ServiceSpecific,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::LoginProfile => "login profile",
+            CredentialKind::AccessKey => "access key",
+            CredentialKind::MfaDevice => "MFA device",
+            CredentialKind::SigningCertificate => "signing certificate",
+            CredentialKind::SshPublicKey => "SSH public key",
+            CredentialKind::ServiceSpecific => "service-specific credential",
+        }
+    }
+}
+
+/// Why the credentials of one kind could not be listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlisted {
+    /// The endpoint does not implement the listing call (an emulator): nothing of that kind can exist there.
+    NotImplemented,
+    /// The service refused: `Code: message`.
+    Refused(String),
+}
+
+/// What a credential sweep did: what it removed, and the kinds it could not list.
+#[derive(Debug, Default)]
+pub struct CredentialSweep {
+    pub removed: Vec<(CredentialKind, String)>,
+    pub unlisted: Vec<(CredentialKind, Unlisted)>,
+}
+
+fn unlisted<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Unlisted {
+    match e {
+        SdkError::ResponseError(_) => Unlisted::NotImplemented,
+        SdkError::ServiceError(s) if s.err().code().is_none_or(|c| c == "Unknown") => {
+            Unlisted::NotImplemented
+        }
+        _ => Unlisted::Refused(super::brief(e)),
+    }
+}
+
+/// Lists the ids of one kind of credential on `user`; NoSuchEntity is an empty list.
+async fn list_credentials(
     c: &Clients,
     user: &str,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<String>> {
-    let mut removed = Vec::new();
-    match c.iam.delete_login_profile().user_name(user).send().await {
-        Ok(_) => removed.push(format!("login profile of {user}")),
-        Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => return Err(explain(e, &format!("deleting the login profile of {user}"))),
+    kind: CredentialKind,
+) -> std::result::Result<Vec<String>, Unlisted> {
+    macro_rules! ids {
+        ($call:expr, $items:ident, $id:expr) => {
+            match $call.user_name(user).send().await {
+                Ok(r) => Ok(r.$items().iter().map($id).collect()),
+                Err(e) if code(&e) == Some("NoSuchEntity") => Ok(Vec::new()),
+                Err(e) => Err(unlisted(&e)),
+            }
+        };
     }
-    match c.iam.list_access_keys().user_name(user).send().await {
-        Ok(r) => {
-            for k in r.access_key_metadata() {
-                let id = k.access_key_id().unwrap_or_default();
-                c.iam
-                    .delete_access_key()
-                    .user_name(user)
-                    .access_key_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| explain(e, &format!("deleting access key {id}")))?;
-                removed.push(format!("access key {id}"));
+    match kind {
+        CredentialKind::LoginProfile => {
+            match c.iam.get_login_profile().user_name(user).send().await {
+                Ok(_) => Ok(vec![user.to_string()]),
+                Err(e) if code(&e) == Some("NoSuchEntity") => Ok(Vec::new()),
+                Err(e) => Err(unlisted(&e)),
             }
         }
-        Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!(
-            "could not list access keys of {user}: {}",
-            super::brief(&e)
-        )),
+        CredentialKind::AccessKey => ids!(c.iam.list_access_keys(), access_key_metadata, |k| k
+            .access_key_id()
+            .unwrap_or_default()
+            .to_string()),
+        CredentialKind::MfaDevice => ids!(c.iam.list_mfa_devices(), mfa_devices, |d| d
+            .serial_number()
+            .to_string()),
+        CredentialKind::SigningCertificate => {
+            ids!(c.iam.list_signing_certificates(), certificates, |x| x
+                .certificate_id()
+                .to_string())
+        }
+        CredentialKind::SshPublicKey => ids!(c.iam.list_ssh_public_keys(), ssh_public_keys, |k| k
+            .ssh_public_key_id()
+            .to_string()),
+        CredentialKind::ServiceSpecific => ids!(
+            c.iam.list_service_specific_credentials(),
+            service_specific_credentials,
+            |x| x.service_specific_credential_id().to_string()
+        ),
     }
-    match c.iam.list_mfa_devices().user_name(user).send().await {
-        Ok(r) => {
-            for d in r.mfa_devices() {
-                let serial = d.serial_number();
-                let _ = c
-                    .iam
-                    .deactivate_mfa_device()
-                    .user_name(user)
-                    .serial_number(serial)
-                    .send()
-                    .await;
-                if serial.contains(":mfa/") {
-                    let _ = c
-                        .iam
-                        .delete_virtual_mfa_device()
-                        .serial_number(serial)
-                        .send()
-                        .await;
+}
+
+/// A delete's outcome: one whose target is already gone (NoSuchEntity) counts as done.
+fn gone_ok<O, E, R>(r: std::result::Result<O, SdkError<E, R>>, doing: &str) -> Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+        Err(e) => Err(explain(e, doing)),
+    }
+}
+
+/// Deletes one credential; one that is already gone counts as deleted.
+async fn delete_credential(c: &Clients, user: &str, kind: CredentialKind, id: &str) -> Result<()> {
+    let i = &c.iam;
+    let doing = format!("deleting {} {id} of {user}", kind.name());
+    match kind {
+        CredentialKind::LoginProfile => gone_ok(
+            i.delete_login_profile().user_name(user).send().await,
+            &doing,
+        ),
+        CredentialKind::AccessKey => {
+            let r = i.delete_access_key().user_name(user).access_key_id(id);
+            gone_ok(r.send().await, &doing)
+        }
+        CredentialKind::MfaDevice => {
+            let r = i.deactivate_mfa_device().user_name(user).serial_number(id);
+            let _ = r.send().await;
+            if id.contains(":mfa/") {
+                let _ = i.delete_virtual_mfa_device().serial_number(id).send().await;
+            }
+            Ok(())
+        }
+        CredentialKind::SigningCertificate => {
+            let r = i
+                .delete_signing_certificate()
+                .user_name(user)
+                .certificate_id(id);
+            gone_ok(r.send().await, &doing)
+        }
+        CredentialKind::SshPublicKey => {
+            let r = i
+                .delete_ssh_public_key()
+                .user_name(user)
+                .ssh_public_key_id(id);
+            gone_ok(r.send().await, &doing)
+        }
+        CredentialKind::ServiceSpecific => {
+            let r = i.delete_service_specific_credential().user_name(user);
+            gone_ok(r.service_specific_credential_id(id).send().await, &doing)
+        }
+    }
+}
+
+/// Removes everything on the user that blocks its deletion and that CloudFormation does not manage: login
+/// profile, access keys, MFA devices, signing certificates, SSH keys, service-specific credentials. A kind that
+/// cannot be listed is reported in the sweep, not as a failure.
+pub async fn remove_user_credentials(c: &Clients, user: &str) -> Result<CredentialSweep> {
+    let mut sweep = CredentialSweep::default();
+    for kind in CredentialKind::ALL {
+        match list_credentials(c, user, kind).await {
+            Ok(ids) => {
+                for id in ids {
+                    delete_credential(c, user, kind, &id).await?;
+                    sweep.removed.push((kind, id));
                 }
-                removed.push(format!("MFA device {serial}"));
             }
+            Err(why) => sweep.unlisted.push((kind, why)),
         }
-        Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!(
-            "could not list MFA devices of {user}: {}",
-            super::brief(&e)
-        )),
     }
-    match c
-        .iam
-        .list_signing_certificates()
-        .user_name(user)
-        .send()
-        .await
-    {
-        Ok(r) => {
-            for cert in r.certificates() {
-                let id = cert.certificate_id();
-                c.iam
-                    .delete_signing_certificate()
-                    .user_name(user)
-                    .certificate_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| explain(e, &format!("deleting signing certificate {id}")))?;
-                removed.push(format!("signing certificate {id}"));
-            }
-        }
-        Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!(
-            "could not list signing certificates of {user}: {}",
-            super::brief(&e)
-        )),
-    }
-    match c.iam.list_ssh_public_keys().user_name(user).send().await {
-        Ok(r) => {
-            for k in r.ssh_public_keys() {
-                let id = k.ssh_public_key_id();
-                c.iam
-                    .delete_ssh_public_key()
-                    .user_name(user)
-                    .ssh_public_key_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| explain(e, &format!("deleting SSH key {id}")))?;
-                removed.push(format!("SSH public key {id}"));
-            }
-        }
-        Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!(
-            "could not list SSH keys of {user}: {}",
-            super::brief(&e)
-        )),
-    }
-    match c
-        .iam
-        .list_service_specific_credentials()
-        .user_name(user)
-        .send()
-        .await
-    {
-        Ok(r) => {
-            for cred in r.service_specific_credentials() {
-                let id = cred.service_specific_credential_id();
-                c.iam
-                    .delete_service_specific_credential()
-                    .user_name(user)
-                    .service_specific_credential_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        explain(e, &format!("deleting service-specific credential {id}"))
-                    })?;
-                removed.push(format!("service-specific credential {id}"));
-            }
-        }
-        Err(e) if code(&e) == Some("NoSuchEntity") => {}
-        Err(e) => warnings.push(format!(
-            "could not list service-specific credentials of {user}: {}",
-            super::brief(&e)
-        )),
-    }
-    Ok(removed)
+    Ok(sweep)
 }
 
 /// Deletes a straggling user: credentials, group memberships, inline and attached policies, then the user.
-pub async fn delete_user(c: &Clients, user: &str, warnings: &mut Vec<String>) -> Result<bool> {
+/// `None` when it did not exist.
+pub async fn delete_user(c: &Clients, user: &str) -> Result<Option<CredentialSweep>> {
     if !user_exists(c, user).await? {
-        return Ok(false);
+        return Ok(None);
     }
-    remove_user_credentials(c, user, warnings).await?;
+    let sweep = remove_user_credentials(c, user).await?;
     if let Ok(r) = c.iam.list_groups_for_user().user_name(user).send().await {
         for g in r.groups() {
-            let _ = c
-                .iam
-                .remove_user_from_group()
-                .user_name(user)
-                .group_name(g.group_name())
-                .send()
-                .await;
+            let req = c.iam.remove_user_from_group().user_name(user);
+            let _ = req.group_name(g.group_name()).send().await;
         }
     }
     if let Ok(r) = c.iam.list_user_policies().user_name(user).send().await {
@@ -318,22 +354,19 @@ pub async fn delete_user(c: &Clients, user: &str, warnings: &mut Vec<String>) ->
         .map_err(|e| explain(e, &format!("listing policies attached to {user}")))?;
     for p in attached.attached_policies() {
         if let Some(arn) = p.policy_arn() {
-            c.iam
+            let r = c
+                .iam
                 .detach_user_policy()
                 .user_name(user)
                 .policy_arn(arn)
                 .send()
-                .await
-                .map_err(|e| explain(e, &format!("detaching {arn} from {user}")))?;
+                .await;
+            gone_ok(r, &format!("detaching {arn} from {user}"))?;
         }
     }
-    c.iam
-        .delete_user()
-        .user_name(user)
-        .send()
-        .await
-        .map_err(|e| explain(e, &format!("deleting IAM user {user}")))?;
-    Ok(true)
+    let r = c.iam.delete_user().user_name(user).send().await;
+    gone_ok(r, &format!("deleting IAM user {user}"))?;
+    Ok(Some(sweep))
 }
 
 /// Deletes a straggling managed policy: detach it everywhere, delete its non-default versions, then it.

@@ -1,5 +1,6 @@
-//! The only code that calls the AWS SDK: one client set built from the shared flags, and thin wrappers per
-//! service. Errors carry the service's `Code: message` and say what to do.
+//! The only code that calls the AWS SDK: the flags that choose an account and endpoint, one client set built
+//! from them, and thin wrappers per service. Nothing here prints or prompts: errors carry a [`ErrorKind`] taken
+//! from the service's error code (callers branch on it) and a message that says what to do.
 pub mod iam;
 pub mod lambda;
 pub mod logs;
@@ -8,10 +9,33 @@ pub mod s3;
 pub mod stack;
 pub mod trail;
 
-use crate::cli::GlobalArgs;
 use anyhow::{anyhow, Result};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+
+/// The flags that choose the account, region and endpoint; the CLI flattens them into every command.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AwsArgs {
+    /// AWS profile to use (default: the standard credential chain).
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_PROFILE",
+        help_heading = "Global options"
+    )]
+    pub profile: Option<String>,
+    /// AWS region (default: the profile's or AWS_REGION).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (a local emulator); AWS_ENDPOINT_URL works too.
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_ENDPOINT_URL",
+        help_heading = "Global options"
+    )]
+    pub endpoint_url: Option<String>,
+}
 
 /// One client per service, all from the same configuration.
 #[derive(Clone, Debug)]
@@ -38,7 +62,7 @@ pub struct Identity {
 impl Clients {
     /// Builds the clients from the standard credential chain, honouring `--profile`, `--region` and
     /// `--endpoint-url` (or `AWS_ENDPOINT_URL`).
-    pub async fn connect(g: &GlobalArgs) -> Result<Self> {
+    pub async fn connect(g: &AwsArgs) -> Result<Self> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(p) = &g.profile {
             loader = loader.profile_name(p);
@@ -175,15 +199,91 @@ where
         text.push_str(&format!("\n  hint: {hint}"));
     }
     anyhow::Error::new(AwsError {
+        kind: ErrorKind::of(&e),
+        code: code(&e).map(str::to_string),
         text,
         source: Box::new(e),
     })
+}
+
+/// What kind of failure an AWS call met, from the service's error code (never from message text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The service asked us to slow down.
+    Throttled,
+    /// Missing, expired or invalid credentials.
+    Credentials,
+    /// The thing asked about does not exist.
+    NotFound,
+    /// The caller lacks a permission (or an SCP or resource policy refused it).
+    AccessDenied,
+    /// The request could not be sent or the answer not read (network, endpoint, an emulator's gap).
+    Transport,
+    Other,
+}
+
+impl ErrorKind {
+    /// The kind of a service error code.
+    pub fn of_code(code: &str) -> ErrorKind {
+        match code {
+            "Throttling"
+            | "ThrottlingException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "SlowDown"
+            | "RequestThrottled"
+            | "RequestThrottledException" => ErrorKind::Throttled,
+            "ExpiredToken"
+            | "ExpiredTokenException"
+            | "RequestExpired"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "SignatureDoesNotMatch"
+            | "InvalidAccessKeyId"
+            | "InvalidToken"
+            | "MissingAuthenticationToken" => ErrorKind::Credentials,
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "Client.UnauthorizedOperation"
+            | "AuthorizationError" => ErrorKind::AccessDenied,
+            c if c.starts_with("NoSuch")
+                || c.ends_with("NotFoundException")
+                || c.ends_with("NotFound") =>
+            {
+                ErrorKind::NotFound
+            }
+            _ => ErrorKind::Other,
+        }
+    }
+
+    /// The kind of a failed call.
+    pub fn of<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> ErrorKind {
+        match e {
+            SdkError::ServiceError(s) => ErrorKind::of_code(s.err().code().unwrap_or_default()),
+            SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() => ErrorKind::Credentials,
+            SdkError::DispatchFailure(_)
+            | SdkError::TimeoutError(_)
+            | SdkError::ResponseError(_) => ErrorKind::Transport,
+            _ => ErrorKind::Other,
+        }
+    }
+
+    /// The kind of an error anywhere in an `anyhow` chain (`Other` when no AWS call failed).
+    pub fn of_error(e: &anyhow::Error) -> ErrorKind {
+        e.chain()
+            .find_map(|c| c.downcast_ref::<AwsError>())
+            .map_or(ErrorKind::Other, |a| a.kind)
+    }
 }
 
 /// An AWS call that failed: its message says everything a person needs; the SDK error behind it (with the raw
 /// response) is its source, shown with `-v`.
 #[derive(Debug)]
 pub struct AwsError {
+    pub kind: ErrorKind,
+    /// The service's error code, when it answered.
+    pub code: Option<String>,
     text: String,
     source: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -216,22 +316,18 @@ fn source_text(e: &dyn std::error::Error) -> String {
 
 /// What to do about a service error code.
 pub fn hint_for(code: &str, message: &str) -> String {
-    match code {
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+    match ErrorKind::of_code(code) {
+        ErrorKind::Credentials if code.contains("Expired") => {
             "your credentials have expired: refresh them (e.g. `aws sso login`) and run the command again".into()
         }
-        "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" => {
+        ErrorKind::Credentials => {
             "the credentials are not valid for this account or region: check AWS_PROFILE / the access key".into()
         }
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "Client.UnauthorizedOperation" => {
-            match missing_action(message) {
-                Some(a) => format!("your identity lacks permission {a}: grant it (lppg needs an administrator-like role in the test account)"),
-                None => "your identity lacks a permission lppg needs: use an administrator-like role in the test account".into(),
-            }
-        }
-        "Throttling" | "ThrottlingException" | "TooManyRequestsException" => {
-            "AWS is throttling the calls: wait a minute and run the command again".into()
-        }
+        ErrorKind::AccessDenied => match missing_action(message) {
+            Some(a) => format!("your identity lacks permission {a}: grant it (lppg needs an administrator-like role in the test account)"),
+            None => "your identity lacks a permission lppg needs: use an administrator-like role in the test account".into(),
+        },
+        ErrorKind::Throttled => "AWS is throttling the calls: wait a minute and run the command again".into(),
         _ => String::new(),
     }
 }
@@ -258,5 +354,28 @@ mod tests {
         assert!(hint_for("AccessDenied", m).contains("iam:CreateUser"));
         assert!(hint_for("ExpiredToken", "").contains("expired"));
         assert_eq!(hint_for("Whatever", ""), "");
+    }
+
+    #[test]
+    fn kinds_come_from_codes() {
+        assert_eq!(
+            ErrorKind::of_code("ThrottlingException"),
+            ErrorKind::Throttled
+        );
+        assert_eq!(ErrorKind::of_code("ExpiredToken"), ErrorKind::Credentials);
+        assert_eq!(ErrorKind::of_code("NoSuchEntity"), ErrorKind::NotFound);
+        assert_eq!(
+            ErrorKind::of_code("ResourceNotFoundException"),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            ErrorKind::of_code("TrailNotFoundException"),
+            ErrorKind::NotFound
+        );
+        assert_eq!(ErrorKind::of_code("AccessDenied"), ErrorKind::AccessDenied);
+        // A message that mentions credentials does not make a credentials error.
+        assert_eq!(ErrorKind::of_code("ValidationError"), ErrorKind::Other);
+        let plain = anyhow::anyhow!("the credentials file says hello");
+        assert_eq!(ErrorKind::of_error(&plain), ErrorKind::Other);
     }
 }

@@ -3,6 +3,7 @@
 //! for managed policies (which CloudFormation cannot tag), a description that starts with "lppg ". A resource that
 //! merely has a matching name is left alone.
 use super::Clients;
+use crate::naming::ResourceKind;
 use anyhow::Result;
 
 /// The tag key lppg puts on everything it creates.
@@ -11,7 +12,7 @@ pub const TAG_KEY: &str = "lppg:stack";
 /// Whether `name` of `kind` carries the mark of stack `stack`. Errors while reading tags count as "not marked".
 pub async fn is_marked(
     c: &Clients,
-    kind: &str,
+    kind: ResourceKind,
     name: &str,
     stack: &str,
     account: &str,
@@ -20,29 +21,29 @@ pub async fn is_marked(
     let region = &c.region;
     let hit = |k: Option<&str>, v: Option<&str>| k == Some(TAG_KEY) && v == Some(stack);
     Ok(match kind {
-        "user" => match c.iam.list_user_tags().user_name(name).send().await {
+        ResourceKind::User => match c.iam.list_user_tags().user_name(name).send().await {
             Ok(r) => r.tags().iter().any(|t| hit(Some(t.key()), Some(t.value()))),
             Err(_) => false,
         },
-        "role" => match c.iam.list_role_tags().role_name(name).send().await {
+        ResourceKind::Role => match c.iam.list_role_tags().role_name(name).send().await {
             Ok(r) => r.tags().iter().any(|t| hit(Some(t.key()), Some(t.value()))),
             Err(_) => false,
         },
-        "policy" => match c.iam.get_policy().policy_arn(name).send().await {
+        ResourceKind::Policy => match c.iam.get_policy().policy_arn(name).send().await {
             Ok(r) => r
                 .policy()
                 .and_then(|p| p.description())
                 .is_some_and(|d| d.starts_with("lppg ")),
             Err(_) => false,
         },
-        "bucket" => match c.s3.get_bucket_tagging().bucket(name).send().await {
+        ResourceKind::Bucket => match c.s3.get_bucket_tagging().bucket(name).send().await {
             Ok(r) => r
                 .tag_set()
                 .iter()
                 .any(|t| hit(Some(t.key()), Some(t.value()))),
             Err(_) => false,
         },
-        "function" => {
+        ResourceKind::Function => {
             let arn = format!("arn:{partition}:lambda:{region}:{account}:function:{name}");
             match c.lambda.list_tags().resource(arn).send().await {
                 Ok(r) => r
@@ -52,7 +53,7 @@ pub async fn is_marked(
                 Err(_) => false,
             }
         }
-        "log group" => {
+        ResourceKind::LogGroup => {
             #[allow(deprecated)]
             let r = c
                 .logs
@@ -68,7 +69,7 @@ pub async fn is_marked(
                 Err(_) => false,
             }
         }
-        "trail" => {
+        ResourceKind::Trail => {
             let arn = format!("arn:{partition}:cloudtrail:{region}:{account}:trail/{name}");
             match c.trail.list_tags().resource_id_list(arn).send().await {
                 Ok(r) => r
@@ -79,7 +80,6 @@ pub async fn is_marked(
                 Err(_) => false,
             }
         }
-        _ => false,
     })
 }
 

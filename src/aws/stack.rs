@@ -1,6 +1,5 @@
 //! CloudFormation: find, create, update (change sets), wait with live events, delete.
 use super::{code, explain, Clients};
-use crate::ui::progress::Progress;
 use anyhow::{bail, Result};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
 use std::collections::{BTreeMap, HashSet};
@@ -328,46 +327,30 @@ pub struct WaitResult {
     pub failures: Vec<Event>,
 }
 
-/// Polls the stack (by id, so a deleted stack can still be read) until its status is terminal, printing one line
-/// per resource as it completes. Ctrl-C stops waiting and says how to resume; the operation goes on in AWS.
+/// What a wait reports as it goes: a resource event the first time it is seen, or the stack's status.
+pub enum WaitNote<'a> {
+    Event(&'a Event),
+    Status(&'a str),
+}
+
+/// Polls the stack (by id, so a deleted stack can still be read) until its status is terminal, reporting each new
+/// resource event and the status through `report`. Never prints; a caller that wants Ctrl-C races it.
 pub async fn wait(
     c: &Clients,
     stack_id: &str,
-    progress: &Progress,
     seen: &mut HashSet<String>,
+    mut report: impl FnMut(WaitNote<'_>),
 ) -> Result<WaitResult> {
     let mut delay = Duration::from_millis(250);
     loop {
         let evs = events(c, stack_id).await.unwrap_or_default();
         for e in &evs {
             if seen.insert(e.id.clone()) {
-                let terminal = e.status.ends_with("_COMPLETE") || e.status.ends_with("_FAILED");
-                if terminal || e.status.ends_with("_SKIPPED") {
-                    let mut line = format!(
-                        "  {:<28} {:<32} {}",
-                        e.logical_id, e.resource_type, e.status
-                    );
-                    if let Some(r) = e.reason.as_deref().filter(|_| e.status.contains("FAILED")) {
-                        line.push_str(&format!(": {r}"));
-                    }
-                    progress.line(&line);
-                }
+                report(WaitNote::Event(e));
             }
         }
-        let r = c
-            .cfn
-            .describe_stacks()
-            .stack_name(stack_id)
-            .send()
-            .await
-            .map_err(|e| explain(e, "reading the stack's status"))?;
-        let status = r
-            .stacks()
-            .first()
-            .and_then(|s| s.stack_status())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|| "DELETE_COMPLETE".into());
-        progress.set_message(&format!("stack {status}"));
+        let status = status_of(c, stack_id).await?;
+        report(WaitNote::Status(&status));
         if is_terminal(&status) {
             let failures = evs
                 .into_iter()
@@ -377,15 +360,25 @@ pub async fn wait(
                 .collect();
             return Ok(WaitResult { status, failures });
         }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = tokio::signal::ctrl_c() => {
-                bail!("interrupted: the stack operation goes on in CloudFormation (status {status}); \
-                       `lppg status` shows where it is, `lppg up` resumes it and `lppg down` removes the stack");
-            }
-        }
+        tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+}
+
+/// The stack's status, by name or id; `DELETE_COMPLETE` when it is gone.
+async fn status_of(c: &Clients, stack_id: &str) -> Result<String> {
+    let r = c
+        .cfn
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(|e| explain(e, "reading the stack's status"))?;
+    Ok(r.stacks()
+        .first()
+        .and_then(|s| s.stack_status())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|| "DELETE_COMPLETE".into()))
 }
 
 /// Logical id → physical id of every materialised resource (skipping the blank rows the emulator returns).

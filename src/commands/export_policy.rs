@@ -4,21 +4,20 @@
 //! Two entry points: [`exec`] reads the stack (generator policies, the function's log for steps, first-denied
 //! times and errors); [`exec_offline`] (`--from FILE`) reads a saved export and makes no AWS call. Both end in
 //! [`produce`], which holds the flag logic; the policy work itself is in [`crate::policy`].
-use super::Ctx;
 use crate::cli::GlobalArgs;
-use crate::decisions::{self, Line};
+use crate::files::write_new_file;
+use crate::generator::log::LogFacts;
+use crate::generator::policies::catalogue;
+use crate::generator::Generator;
 use crate::policy::{
-    self, Action, ActionMeta, ActionSet, Catalogue, Derivation, Format, FormatOptions,
-    GeneratedActions, Grouping, Policy, PolicyError, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
-    START_SID,
+    self, Action, ActionMeta, ActionSet, Format, FormatOptions, GeneratedActions, Grouping, Policy,
+    PolicyError, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID, START_SID,
 };
-use crate::ui::{print_result, Output};
+use crate::ui::{print_result, prompt, Output};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
 
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
@@ -65,79 +64,6 @@ pub struct ExportArgs {
     pub interactive: bool,
 }
 
-/// What the generator's policies grant, read from the default version of each.
-pub struct Generated {
-    pub actions: GeneratedActions,
-    /// (policy ARN, version, size in characters) of each generator policy that exists.
-    pub policies: Vec<(String, String, usize)>,
-}
-
-/// Reads and merges every generator policy's default version.
-pub async fn load_generated(ctx: &Ctx) -> Result<Generated> {
-    let mut docs = Vec::new();
-    let mut policies = Vec::new();
-    for arn in ctx.policy_arns() {
-        let Some((version, text)) = crate::aws::iam::default_document(&ctx.c, &arn).await? else {
-            continue;
-        };
-        let p = Policy::parse(&text)
-            .with_context(|| format!("the document of {arn} {version} is not a valid policy"))?;
-        let size = text.chars().filter(|c| !c.is_whitespace()).count();
-        policies.push((arn, version, size));
-        docs.push(p);
-    }
-    if policies.is_empty() {
-        bail!(
-            "none of the generator's policies exist (stack {}): nothing to export",
-            ctx.names.stack
-        );
-    }
-    Ok(Generated {
-        actions: GeneratedActions::from_documents(docs.iter()),
-        policies,
-    })
-}
-
-/// The IAM action catalogue shipped with lppg (canonical spellings, access levels).
-fn catalogue() -> &'static Catalogue {
-    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(|| {
-        Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON).unwrap_or_default()
-    })
-}
-
-/// The merged policy as pretty JSON (what `export-policy` prints and `down` saves), actions spelled as the
-/// IAM catalogue spells them.
-pub fn render(actions: &ActionSet) -> String {
-    let set = actions.canonicalize(catalogue());
-    policy::to_pretty_json(&policy::render_policy(&set, Grouping::ByService))
-}
-
-/// Writes `text` to `path`, refusing to overwrite unless `force`.
-pub fn write_new_file(path: &Path, text: &str, force: bool) -> Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true);
-    if force {
-        opts.create(true).truncate(true);
-    } else {
-        opts.create_new(true);
-    }
-    let mut f = opts.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::anyhow!(
-                "{} already exists: choose another file or pass --force",
-                path.display()
-            )
-        } else {
-            anyhow::anyhow!("cannot write {}: {e}", path.display())
-        }
-    })?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
 fn emit(a: &ExportArgs, out: &Output, text: &str, what: &str) -> Result<()> {
     match &a.output {
         Some(path) => {
@@ -147,98 +73,6 @@ fn emit(a: &ExportArgs, out: &Output, text: &str, what: &str) -> Result<()> {
         None => print_result(out, text)?,
     }
     Ok(())
-}
-
-/// What the function's log says about the session.
-#[derive(Debug, Default)]
-struct LogFacts {
-    /// Step markers written by `lppg mark`.
-    markers: Vec<policy::Marker>,
-    /// Per action: event time of its first denied call and how that decision derived it.
-    first: BTreeMap<Action, (SystemTime, Option<Derivation>)>,
-    /// `error` decisions: the action concerned, when there is one, and the text to show.
-    errors: Vec<(Option<Action>, String)>,
-    /// Lines that looked like ours but did not parse, and markers with unreadable times.
-    unreadable: usize,
-}
-
-impl LogFacts {
-    fn from_messages<'a>(messages: impl IntoIterator<Item = &'a str>) -> LogFacts {
-        let mut facts = LogFacts::default();
-        for message in messages {
-            match decisions::parse_line(message) {
-                Line::Decision(d) => facts.add_decision(&d),
-                Line::Marker(m) => match parse_time(&m.time) {
-                    Some(time) => facts.markers.push(policy::Marker {
-                        time,
-                        label: m.label,
-                    }),
-                    None => facts.unreadable += 1,
-                },
-                Line::Unparsed(_) => facts.unreadable += 1,
-                Line::Batch(_) | Line::RuntimeError(_) | Line::Other(_) => {}
-            }
-        }
-        facts
-    }
-
-    fn add_decision(&mut self, d: &decisions::Decision) {
-        if d.decision == "error" {
-            let reason = d.reason.as_deref().filter(|r| !r.is_empty());
-            let text = match (&d.action, reason) {
-                (Some(action), Some(reason)) => format!("{action}: {reason}"),
-                (Some(action), None) => action.clone(),
-                (None, Some(reason)) => reason.to_string(),
-                (None, None) => "unknown error".to_string(),
-            };
-            let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
-            self.errors.push((action, text));
-        }
-        let (Some(action), Some(time)) = (&d.action, &d.event_time) else {
-            return;
-        };
-        let (Ok(action), Some(time)) = (Action::parse(action), parse_time(time)) else {
-            return;
-        };
-        let derived = d.derived_from.as_deref().and_then(Derivation::parse);
-        match self.first.get(&action) {
-            Some((known, _)) if *known <= time => {}
-            _ => {
-                self.first.insert(action, (time, derived));
-            }
-        }
-    }
-
-    fn first_denied(&self) -> BTreeMap<Action, SystemTime> {
-        self.first
-            .iter()
-            .map(|(action, (time, _))| (action.clone(), *time))
-            .collect()
-    }
-}
-
-/// An RFC 3339 time: `Z` or a numeric offset, fractional seconds allowed.
-fn parse_time(text: &str) -> Option<SystemTime> {
-    let text = text.trim();
-    if let Ok(t) = humantime::parse_rfc3339_weak(text.trim_end_matches(['Z', 'z'])) {
-        return Some(t);
-    }
-    // A numeric offset: +HH:MM or -HH:MM at the end.
-    let (base, offset) = text.split_at(text.len().checked_sub(6)?);
-    let sign = match offset.as_bytes().first()? {
-        b'+' => 1i64,
-        b'-' => -1i64,
-        _ => return None,
-    };
-    let (h, m) = offset[1..].split_once(':')?;
-    let seconds = (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?) * 60;
-    let local = humantime::parse_rfc3339_weak(base).ok()?;
-    let shift = Duration::from_secs(seconds.unsigned_abs());
-    if sign > 0 {
-        local.checked_sub(shift)
-    } else {
-        local.checked_add(shift)
-    }
 }
 
 /// Everything [`produce`] works from, online or offline.
@@ -254,24 +88,18 @@ struct Input {
 
 pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
     check_args(a)?;
-    let ctx = Ctx::load(g, None).await?;
-    let Some(stack) = &ctx.stack else {
+    let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
+    if gen.stack.is_none() {
         bail!(
-            "no generator stack named {} in {} (account {}): run `lppg up` to create one (or pass --stack-name / \
-             --region for the one you created), or pass --from FILE to work on a policy saved earlier by \
-             `lppg down` or `lppg export-policy -o`",
-            ctx.names.stack,
-            ctx.c.region,
-            ctx.id.account
+            "{}: run `lppg up` to create one (or pass --stack-name / --region for the one you created), or pass \
+             --from FILE to work on a policy saved earlier by `lppg down` or `lppg export-policy -o`",
+            gen.missing()
         );
-    };
-    let generated = load_generated(&ctx).await?;
-    let group = stack
-        .output("FunctionLogGroupName")
-        .map(str::to_string)
-        .unwrap_or_else(|| ctx.names.function_log_group.clone());
-    let facts = match crate::aws::logs::read_events(&ctx.c, &group, 0, 1_000_000).await? {
-        Some(lines) => LogFacts::from_messages(lines.iter().map(|l| l.message.as_str())),
+    }
+    let generated = gen.generated().await?;
+    let group = gen.function_log_group();
+    let facts = match gen.log_facts().await? {
+        Some(facts) => facts,
         None => {
             if a.by_step || a.explain || a.interactive {
                 out.warn(&format!(
@@ -281,6 +109,25 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
             LogFacts::default()
         }
     };
+    warn_about_log(out, &group, &facts, &generated.granted(), a);
+    let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
+    let input = Input {
+        generated: generated.actions,
+        source: format!("stack {}", gen.names.stack),
+        steps,
+        facts,
+    };
+    produce(a, out, input)
+}
+
+/// Unreadable lines, and errors about actions that were not granted after all.
+fn warn_about_log(
+    out: &Output,
+    group: &str,
+    facts: &LogFacts,
+    granted: &ActionSet,
+    a: &ExportArgs,
+) {
     if facts.unreadable > 0 {
         out.warn(&format!(
             "{} line(s) of {group} looked like lppg's but could not be read; they were left out",
@@ -288,7 +135,6 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
         ));
     }
     // Errors about an action that a later attempt granted after all (Lambda retries a failed batch) are over.
-    let granted = generated.actions.merged(true);
     let errors: Vec<&str> = facts
         .errors
         .iter()
@@ -298,15 +144,15 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
     if !errors.is_empty() {
         let shown: Vec<&str> = errors.iter().take(5).copied().collect();
         let more = errors.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
         out.warn(&format!(
-            "the function logged {} error decision(s): the policy may be incomplete ({}{}); see {group}",
+            "the function logged {} error decision(s): the policy may be incomplete ({}{more}); see {group}",
             errors.len(),
             shown.join("; "),
-            if more > 0 {
-                format!("; and {more} more")
-            } else {
-                String::new()
-            }
         ));
     }
     if a.by_step && facts.markers.is_empty() {
@@ -314,14 +160,6 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
             "no steps were marked with `lppg mark`: every action goes to the Unassigned statement",
         );
     }
-    let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
-    let input = Input {
-        generated: generated.actions,
-        source: format!("stack {}", ctx.names.stack),
-        steps,
-        facts,
-    };
-    produce(a, out, input)
 }
 
 /// `--from FILE`: the same output from a saved policy, with no AWS calls.
@@ -536,19 +374,9 @@ fn prune_interactively(
     set: &ActionSet,
     rows: &[policy::ExplainRow],
 ) -> Result<ActionSet> {
-    if !(out.stdin_tty && out.stderr_tty) {
-        bail!(
-            "--interactive needs a terminal to ask on, and standard input is not one: run it in a terminal, or \
-             drop --interactive and review with --explain"
-        );
-    }
     let labels = choice_labels(rows);
-    let chosen = dialoguer::MultiSelect::new()
-        .with_prompt("Untick the actions to leave out (space toggles, enter accepts)")
-        .items(&labels)
-        .defaults(&vec![true; labels.len()])
-        .max_length(20)
-        .interact()?;
+    let prompt_text = "Untick the actions to leave out (space toggles, enter accepts)";
+    let chosen = prompt::untick(out, prompt_text, &labels)?;
     let actions: Vec<&Action> = set.iter().collect();
     let kept = keep(&actions, &chosen);
     if kept.is_empty() {
@@ -603,76 +431,6 @@ fn thousands(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(text: &str) -> SystemTime {
-        humantime::parse_rfc3339(text).unwrap()
-    }
-
-    #[test]
-    fn parses_rfc3339_times() {
-        assert_eq!(
-            parse_time("2024-05-01T10:00:00Z"),
-            Some(at("2024-05-01T10:00:00Z"))
-        );
-        assert_eq!(
-            parse_time("2024-05-01T10:00:00.250Z"),
-            Some(at("2024-05-01T10:00:00.250Z"))
-        );
-        assert_eq!(
-            parse_time("2024-05-01T12:00:00+02:00"),
-            Some(at("2024-05-01T10:00:00Z"))
-        );
-        assert_eq!(
-            parse_time("2024-05-01T09:30:00-00:30"),
-            Some(at("2024-05-01T10:00:00Z"))
-        );
-        assert_eq!(parse_time("yesterday"), None);
-        assert_eq!(parse_time(""), None);
-    }
-
-    fn decision(decision: &str, action: &str, time: &str, derived: &str) -> String {
-        serde_json::json!({"lppg": "decision", "v": 1, "decision": decision, "action": action,
-            "derived_from": derived, "event_time": time, "reason": ""})
-        .to_string()
-    }
-
-    #[test]
-    fn log_facts_keep_the_first_denial_by_event_time() {
-        let lines = [
-            decisions::marker_line("open", "2024-05-01T10:01:00Z"),
-            decision("granted", "s3:ListBucket", "2024-05-01T10:03:00Z", "event"),
-            decisions::marker_line("upload", "2024-05-01T10:02:00Z"),
-            // Arrived later, denied earlier: wins.
-            decision(
-                "already_present",
-                "S3:listbucket",
-                "2024-05-01T10:01:30Z",
-                "message",
-            ),
-            r#"{"lppg":"decision","v":1,"decision":"error","action":"sqs:TagQueue","reason":"not written"}"#
-                .to_string(),
-            r#"{"lppg":"marker","v":1,"label":"x","time":"soon"}"#.to_string(),
-            "START RequestId: x".to_string(),
-        ];
-        let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
-        assert_eq!(facts.markers.len(), 2);
-        assert_eq!(facts.unreadable, 1);
-        assert_eq!(
-            facts.errors,
-            [(
-                Some(Action::parse("sqs:TagQueue").unwrap()),
-                "sqs:TagQueue: not written".to_string()
-            )]
-        );
-        let action = Action::parse("s3:ListBucket").unwrap();
-        assert_eq!(
-            facts.first[&action],
-            (at("2024-05-01T10:01:30Z"), Some(Derivation::Message))
-        );
-        let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
-        assert!(steps[0].actions.contains(&action));
-        assert!(steps[1].actions.is_empty());
-    }
 
     #[test]
     fn keeps_chosen_actions() {

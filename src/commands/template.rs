@@ -1,6 +1,6 @@
 //! `lppg template --out DIR`: the rendered template and the function's zip, for a team's own pipeline.
 use crate::cli::TemplateArgs;
-use crate::commands::export_policy::write_new_file;
+use crate::files::write_new_file;
 use crate::ui::Output;
 use anyhow::{Context, Result};
 

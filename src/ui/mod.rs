@@ -2,6 +2,7 @@
 //! terminal and never when `NO_COLOR` is set; progress bars only on a terminal.
 pub mod progress;
 pub mod prompt;
+pub mod watch_view;
 
 use std::io::{IsTerminal, Write};
 
@@ -15,9 +16,10 @@ pub struct Output {
     pub stdin_tty: bool,
 }
 
-/// ANSI styles used on stderr.
-#[derive(Debug, Clone, Copy)]
+/// The one set of ANSI styles lppg uses, on stderr and (for `watch`) stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
+    Plain,
     Bold,
     Green,
     Yellow,
@@ -28,12 +30,22 @@ pub enum Style {
 impl Style {
     fn code(self) -> &'static str {
         match self {
+            Style::Plain => "",
             Style::Bold => "1",
             Style::Green => "32",
             Style::Yellow => "33",
             Style::Red => "31",
             Style::Dim => "2",
         }
+    }
+}
+
+/// Wraps `text` in a style when `color` is on.
+pub fn paint(color: bool, style: Style, text: &str) -> String {
+    if color && style != Style::Plain {
+        format!("\x1b[{}m{}\x1b[0m", style.code(), text)
+    } else {
+        text.to_string()
     }
 }
 
@@ -50,13 +62,9 @@ impl Output {
         }
     }
 
-    /// Wraps `text` in a style when colour is on.
+    /// Wraps `text` in a style when colour is on (stderr).
     pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{}m{}\x1b[0m", style.code(), text)
-        } else {
-            text.to_string()
-        }
+        paint(self.color, style, text)
     }
 
     /// A progress or information line on stderr.

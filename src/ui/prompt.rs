@@ -30,3 +30,19 @@ pub fn password(out: &Output, check: impl Fn(&str) -> Result<(), String>) -> Res
         .interact()?;
     Ok(pw)
 }
+
+/// A list of items, all ticked; returns the positions still ticked. Needs a terminal.
+pub fn untick(out: &Output, prompt: &str, items: &[String]) -> Result<Vec<usize>> {
+    if !(out.stdin_tty && out.stderr_tty) {
+        bail!(
+            "--interactive needs a terminal to ask on, and standard input is not one: run it in a terminal, or \
+             drop --interactive and review with --explain"
+        );
+    }
+    Ok(dialoguer::MultiSelect::new()
+        .with_prompt(prompt)
+        .items(items)
+        .defaults(&vec![true; items.len()])
+        .max_length(20)
+        .interact()?)
+}

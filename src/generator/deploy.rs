@@ -1,0 +1,351 @@
+//! Deploying a generator: the stack's parameters, the checks real AWS makes (names taken, CloudTrail's quota),
+//! create or update through a change set, the wait with live events, one retry after an IAM propagation failure,
+//! and the user's console password.
+use super::{Generator, Report};
+use crate::aws::stack::{self, WaitNote, WaitResult};
+use crate::aws::{iam, s3, trail, Clients};
+use crate::password::PasswordRules;
+use crate::policy::Action;
+use anyhow::{bail, Result};
+use std::collections::{BTreeMap, HashSet};
+
+/// The settings a generator is deployed with (from `lppg up`'s flags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub user_name: Option<String>,
+    pub start_actions: Vec<String>,
+    pub data_events: Vec<String>,
+    pub log_retention_days: u32,
+}
+
+const RETENTION_DAYS: [u32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365];
+
+/// Logical ids whose change would rewrite the generator's grants or user (an update that touches them is refused).
+fn protected_resources() -> Vec<String> {
+    (1..=crate::naming::POLICY_COUNT)
+        .map(|i| format!("Policy{i}"))
+        .chain(["User".to_string(), "GuardPolicy".to_string()])
+        .collect()
+}
+
+impl Settings {
+    /// Checks the settings before any AWS call.
+    pub fn validate(&self) -> Result<()> {
+        for d in &self.data_events {
+            if !["s3", "lambda", "dynamodb"].contains(&d.to_ascii_lowercase().as_str()) {
+                bail!("--data-events takes s3, lambda and dynamodb (comma-separated), not {d:?}");
+            }
+        }
+        if self.start_actions.is_empty() {
+            bail!("--start-actions needs at least one action, e.g. ec2:DescribeInstances");
+        }
+        for s in &self.start_actions {
+            Action::parse(s).map_err(|_| {
+                anyhow::anyhow!("--start-actions: {s:?} is not an IAM action (service:Action, e.g. ec2:DescribeInstances)")
+            })?;
+        }
+        if !RETENTION_DAYS.contains(&self.log_retention_days) {
+            bail!("--log-retention-days must be one of {RETENTION_DAYS:?}");
+        }
+        if let Some(u) = &self.user_name {
+            let ok = !u.is_empty()
+                && u.len() <= 64
+                && u.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            if !ok {
+                bail!("--user-name {u:?} is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The stack's parameters.
+    pub fn parameters(
+        &self,
+        code_bucket: &str,
+        code_key: &str,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut p = BTreeMap::new();
+        p.insert(
+            "UserName".into(),
+            self.user_name.clone().unwrap_or_default(),
+        );
+        p.insert("StartActions".into(), self.start_actions.join(","));
+        p.insert("CodeBucket".into(), code_bucket.into());
+        p.insert("CodeKey".into(), code_key.into());
+        p.insert(
+            "LogRetentionDays".into(),
+            self.log_retention_days.to_string(),
+        );
+        p.insert("TrailObjectExpirationDays".into(), "30".into());
+        for (svc, key) in [
+            ("s3", "DataEventsS3"),
+            ("lambda", "DataEventsLambda"),
+            ("dynamodb", "DataEventsDynamoDB"),
+        ] {
+            let on = self.data_events.iter().any(|d| d.eq_ignore_ascii_case(svc));
+            p.insert(key.into(), on.to_string());
+        }
+        p.insert(
+            "DeniedErrorCodesPattern".into(),
+            crate::assets::error_code_clause(crate::assets::MAPPING_JSON)?,
+        );
+        Ok(p)
+    }
+}
+
+/// Everything a deploy sends: the rendered template, the function's code and the parameters.
+pub struct Bundle {
+    pub template: String,
+    pub zip: Vec<u8>,
+    pub key: String,
+    pub params: BTreeMap<String, String>,
+}
+
+/// How a deploy ended.
+#[derive(Debug)]
+pub enum Deployed {
+    Created(String),
+    Updated(String, Vec<String>),
+    UpToDate,
+}
+
+impl Generator {
+    /// The template, zip and parameters for these settings.
+    pub fn bundle(&self, s: &Settings) -> Result<Bundle> {
+        let template = crate::assets::render_template()?;
+        let zip = crate::assets::function_zip()?;
+        let key = crate::assets::function_key(&zip);
+        let params = s.parameters(&self.names.artifact_bucket, &key)?;
+        Ok(Bundle {
+            template,
+            zip,
+            key,
+            params,
+        })
+    }
+
+    /// Refuses settings the existing stack cannot take without losing grants.
+    pub fn check_update(&self, s: &Settings, b: &Bundle) -> Result<()> {
+        let Some(st) = &self.stack else {
+            return Ok(());
+        };
+        if let Some(advice) = stack::advice_for_status(&self.names.stack, &st.status) {
+            bail!(advice);
+        }
+        if let (Some(old), Some(new)) = (st.output("UserName"), s.user_name.as_deref()) {
+            if old != new {
+                bail!("stack {} already has generator user {old}; to use {new}, run `lppg down` first or choose another --stack-name", self.names.stack);
+            }
+        }
+        let old = st
+            .parameters
+            .get("StartActions")
+            .map(String::as_str)
+            .unwrap_or("");
+        if !old.is_empty() && old != b.params["StartActions"] {
+            bail!(
+                "stack {} started with {old}; changing --start-actions would rewrite the first generator policy \
+                 and lose what was granted: save the policy (`lppg export-policy -o policy.json`), then \
+                 `lppg down` and `lppg up --start-actions ...`",
+                self.names.stack
+            );
+        }
+        Ok(())
+    }
+
+    /// Before a create: names taken by something else, and CloudTrail's quota. Returns the cost note for the
+    /// confirmation when another trail already logs management events.
+    pub async fn preflight(&self) -> Result<Option<String>> {
+        let (c, n) = (&self.c, &self.names);
+        if self.stack.is_some() {
+            return Ok(None);
+        }
+        if iam::user_exists(c, &n.user).await? {
+            bail!(
+                "an IAM user named {} already exists and is not part of stack {}: choose another --stack-name \
+                 or --user-name (or remove the user)",
+                n.user,
+                n.stack
+            );
+        }
+        if s3::bucket_state(c, &n.trail_bucket).await?.is_some() {
+            bail!(
+                "bucket {} already exists: a previous generator left it behind (run `lppg down`) or the name is \
+                 taken; choose another --stack-name",
+                n.trail_bucket
+            );
+        }
+        let trails = trail::list(c).await?;
+        crate::preflight::trail_room(&trails, &c.region, &self.id.account)
+            .map_err(anyhow::Error::msg)?;
+        Ok(crate::preflight::second_copy_note(&trails, &n.trail))
+    }
+
+    /// Whether the stack already runs this template with these parameters.
+    pub async fn is_up_to_date(&self, b: &Bundle) -> Result<bool> {
+        let Some(st) = &self.stack else {
+            return Ok(false);
+        };
+        Ok(st.parameters == b.params
+            && stack::current_template(&self.c, &self.names.stack)
+                .await?
+                .trim()
+                == b.template.trim())
+    }
+
+    /// Creates the artifact bucket if needed and uploads the function's code if it is not there yet.
+    pub async fn upload_code(&self, b: &Bundle, progress: &dyn Report) -> Result<()> {
+        let (c, bucket) = (&self.c, &self.names.artifact_bucket);
+        if s3::ensure_artifact_bucket(c, bucket).await? {
+            progress.line(&format!("created artifact bucket {bucket}"));
+        }
+        crate::aws::ownership::mark_bucket(c, bucket, &self.names.stack).await?;
+        if s3::upload_if_missing(c, bucket, &b.key, b.zip.clone()).await? {
+            progress.line(&format!(
+                "uploaded the function ({} bytes) to s3://{bucket}/{}",
+                b.zip.len(),
+                b.key
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates the stack and waits for it.
+    pub async fn create(&self, b: &Bundle, progress: &dyn Report) -> Result<WaitResult> {
+        let id = stack::create(&self.c, &self.names.stack, &b.template, &b.params).await?;
+        progress.line(&format!("Creating stack {}…", self.names.stack));
+        wait_for(&self.c, &id, progress, &mut HashSet::new()).await
+    }
+
+    /// Updates the stack through a change set and waits for it; refuses changes that would lose grants.
+    pub async fn update(&self, b: &Bundle, progress: &dyn Report) -> Result<Deployed> {
+        let st = self.require_stack()?;
+        // Events from before this update are not news.
+        let mut seen = stack::event_ids(&self.c, &st.id).await?;
+        let protected = protected_resources();
+        let protected: Vec<&str> = protected.iter().map(String::as_str).collect();
+        let name = &self.names.stack;
+        let changes = match stack::update(&self.c, name, &b.template, &b.params, &protected).await? {
+            stack::UpdateOutcome::Refused(ids) => bail!(
+                "this update would rewrite or replace {} and lose the actions granted so far, so nothing \
+                 was changed: save the policy (`lppg export-policy -o policy.json`), then `lppg down` and \
+                 `lppg up` with the new settings",
+                ids.join(", ")
+            ),
+            stack::UpdateOutcome::UpToDate => return Ok(Deployed::UpToDate),
+            stack::UpdateOutcome::Started(changes) => changes,
+        };
+        let result = wait_for(&self.c, &st.id, progress, &mut seen).await?;
+        ensure_complete(name, &result, progress)?;
+        Ok(Deployed::Updated(result.status, changes))
+    }
+
+    /// Removes a stack that failed (saving any policy first) so it can be created again.
+    pub async fn remove_failed_stack(&self, progress: &dyn Report) -> Result<()> {
+        let plan = self.plan_teardown().await?;
+        if self.removes_policies(&plan) {
+            if let Ok((path, n)) = self.save_policy(None).await {
+                progress.line(&format!(
+                    "saved the policy ({n} actions) to {}",
+                    path.display()
+                ));
+            }
+        }
+        self.teardown(&plan, progress).await?;
+        Ok(())
+    }
+
+    pub async fn password_rules(&self) -> Result<PasswordRules> {
+        iam::password_rules(&self.c).await
+    }
+
+    pub async fn has_console_password(&self, user: &str) -> Result<bool> {
+        iam::has_login_profile(&self.c, user).await
+    }
+
+    pub async fn set_console_password(
+        &self,
+        user: &str,
+        password: &str,
+        exists: bool,
+    ) -> Result<()> {
+        iam::set_password(&self.c, user, password, exists).await
+    }
+}
+
+/// Waits for a stack operation, reporting each resource as it completes; Ctrl-C stops waiting (the operation goes
+/// on in CloudFormation) and says how to resume.
+pub async fn wait_for(
+    c: &Clients,
+    stack_id: &str,
+    progress: &dyn Report,
+    seen: &mut HashSet<String>,
+) -> Result<WaitResult> {
+    let wait = stack::wait(c, stack_id, seen, |note| match note {
+        WaitNote::Event(e) => {
+            let terminal = e.status.ends_with("_COMPLETE") || e.status.ends_with("_FAILED");
+            if terminal || e.status.ends_with("_SKIPPED") {
+                let mut line = format!(
+                    "  {:<28} {:<32} {}",
+                    e.logical_id, e.resource_type, e.status
+                );
+                if let Some(r) = e.reason.as_deref().filter(|_| e.status.contains("FAILED")) {
+                    line.push_str(&format!(": {r}"));
+                }
+                progress.line(&line);
+            }
+        }
+        WaitNote::Status(s) => progress.status(&format!("stack {s}")),
+    });
+    tokio::select! {
+        r = wait => r,
+        _ = tokio::signal::ctrl_c() => bail!(
+            "interrupted: the stack operation goes on in CloudFormation; `lppg status` shows where it is, \
+             `lppg up` resumes it and `lppg down` removes the stack"
+        ),
+    }
+}
+
+/// Fails with the first resource failure and advice unless the stack operation completed.
+pub fn ensure_complete(name: &str, result: &WaitResult, progress: &dyn Report) -> Result<()> {
+    if !stack::is_failed(&result.status) && result.status.ends_with("_COMPLETE") {
+        return Ok(());
+    }
+    for f in &result.failures {
+        progress.line(&format!(
+            "  {} ({}) {}: {}",
+            f.logical_id,
+            f.resource_type,
+            f.status,
+            f.reason.as_deref().unwrap_or("no reason given")
+        ));
+    }
+    let first = result
+        .failures
+        .first()
+        .map(|f| {
+            format!(
+                ": {} failed: {}",
+                f.logical_id,
+                f.reason.as_deref().unwrap_or("no reason given")
+            )
+        })
+        .unwrap_or_default();
+    bail!(
+        "stack {name} ended in {}{first}\n  hint: {}",
+        result.status,
+        stack::advice_for_status(name, &result.status)
+            .unwrap_or_else(|| "fix the cause, then run `lppg up` again".into())
+    )
+}
+
+/// The reason to retry a failed create once (IAM propagation), if that is why it failed.
+pub fn retry_reason(result: &WaitResult) -> Option<String> {
+    if !stack::is_failed(&result.status) {
+        return None;
+    }
+    crate::preflight::propagation_failure(
+        result.failures.iter().filter_map(|f| f.reason.as_deref()),
+    )
+}

@@ -1,0 +1,195 @@
+//! Is every part of the generator working? The checks `lppg status` shows, each with what to do when it fails.
+use super::Generator;
+use crate::aws::{lambda, logs, stack, trail};
+use anyhow::Result;
+
+/// One health check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    /// What to do when it is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn check(name: &'static str, ok: bool, detail: String, fix: Option<String>) -> Check {
+    Check {
+        name,
+        ok,
+        detail,
+        fix: if ok { None } else { fix },
+    }
+}
+
+/// Every check, and what the log and the policies say.
+pub struct Health {
+    pub checks: Vec<Check>,
+    pub last_denied: Option<String>,
+    pub actions: usize,
+    pub policies: Vec<super::policies::PolicyState>,
+    pub budget_used: f64,
+}
+
+impl Health {
+    pub fn healthy(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
+impl Generator {
+    /// Runs every check (the stack must exist).
+    pub async fn health(&self, now_ms: i64) -> Result<Health> {
+        let st = self.require_stack()?;
+        let stack_ok = st.status.ends_with("_COMPLETE") && !stack::is_failed(&st.status);
+        let mut checks = vec![check(
+            "stack",
+            stack_ok,
+            st.status.clone(),
+            stack::advice_for_status(&self.names.stack, &st.status)
+                .or(Some("run `lppg up`".into())),
+        )];
+        checks.push(self.trail_check().await?);
+        checks.push(self.subscription_check().await?);
+        checks.push(self.function_check().await?);
+        let (log_check, last_denied) = self.log_check(now_ms).await?;
+        checks.push(log_check);
+        let mut health = Health {
+            checks,
+            last_denied,
+            actions: 0,
+            policies: Vec::new(),
+            budget_used: 0.0,
+        };
+        self.policies_check(&mut health).await;
+        Ok(health)
+    }
+
+    async fn trail_check(&self) -> Result<Check> {
+        let name = self.trail_name();
+        let t = trail::is_logging(&self.c, &name).await?;
+        Ok(check(
+            "trail",
+            t == Some(true),
+            match t {
+                Some(true) => format!("{name} is logging"),
+                Some(false) => format!("{name} is not logging"),
+                None => format!("{name} does not exist"),
+            },
+            Some(match t {
+                Some(false) => format!("start it: `aws cloudtrail start-logging --name {name}`"),
+                _ => "run `lppg up` to restore the stack (or `lppg down` and `lppg up`)".into(),
+            }),
+        ))
+    }
+
+    async fn subscription_check(&self) -> Result<Check> {
+        let group = self.trail_log_group();
+        let function_arn = self.output_or("FunctionArn", "");
+        let filters = logs::subscription_filters(&self.c, &group).await?;
+        let ok = filters
+            .iter()
+            .any(|(_, dest)| !function_arn.is_empty() && dest == &function_arn);
+        Ok(check(
+            "subscription",
+            ok,
+            if ok {
+                format!("{group} forwards denied calls to the function")
+            } else {
+                format!("no subscription filter on {group} forwards to the function")
+            },
+            Some("run `lppg up` to restore the subscription filter".into()),
+        ))
+    }
+
+    async fn function_check(&self) -> Result<Check> {
+        let function = self.function_name();
+        let f = lambda::state(&self.c, &function).await?;
+        let expected_sha = crate::assets::lambda_code_sha256(&crate::assets::function_zip()?);
+        let (ok, detail) = match &f {
+            None => (false, format!("{function} does not exist")),
+            Some(s) => {
+                let code = if s.code_sha256 == expected_sha {
+                    "code matches this lppg"
+                } else {
+                    "code differs from this lppg's (run `lppg up` to update)"
+                };
+                let reason = s
+                    .state_reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                (
+                    s.state == "Active" && s.last_update_status != "Failed",
+                    format!(
+                        "{function} {} (last update {}), {} {code}{reason}",
+                        s.state, s.last_update_status, s.runtime
+                    ),
+                )
+            }
+        };
+        Ok(check(
+            "function",
+            ok,
+            detail,
+            Some("run `lppg up` to restore the function".into()),
+        ))
+    }
+
+    /// The function's log over the past day: its last error and the last denied call.
+    async fn log_check(&self, now_ms: i64) -> Result<(Check, Option<String>)> {
+        let group = self.function_log_group();
+        let log = self.recent_log(now_ms - 24 * 3600 * 1000).await?;
+        let Some(log) = log else {
+            let fix = Some("run `lppg up` to restore the log group".into());
+            return Ok((
+                check(
+                    "function log",
+                    false,
+                    format!("{group} does not exist"),
+                    fix,
+                ),
+                None,
+            ));
+        };
+        let (detail, fix) = match &log.last_error {
+            Some(e) => (
+                format!("last error: {e}"),
+                crate::decisions::advice_for_error(e).to_string(),
+            ),
+            None => (
+                format!(
+                    "{} decisions in the last 24 hours, no errors",
+                    log.decisions
+                ),
+                String::new(),
+            ),
+        };
+        let c = check("function log", log.last_error.is_none(), detail, Some(fix));
+        Ok((c, log.last_denied))
+    }
+
+    async fn policies_check(&self, health: &mut Health) {
+        let fix = Some("run `lppg up` to restore the generator policies".into());
+        match self.generated().await {
+            Ok(gen) => {
+                let in_use = gen.policies.iter().filter(|p| p.in_use()).count();
+                health.actions = gen.granted().len();
+                health.budget_used = gen.budget_used();
+                let detail = format!(
+                    "{} actions in {in_use} of {} policies, {:.1}% of the size budget",
+                    health.actions,
+                    gen.policies.len(),
+                    health.budget_used * 100.0
+                );
+                let ok = gen.policies.len() == crate::naming::POLICY_COUNT;
+                health.policies = gen.policies;
+                health.checks.push(check("policies", ok, detail, fix));
+            }
+            Err(e) => health
+                .checks
+                .push(check("policies", false, format!("{e}"), fix)),
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The function's log group: the decisions the function writes, the step markers `lppg mark` writes, and what
+//! they say about the session (first-denied times, steps, errors, the last denied call).
+use super::Generator;
+use crate::decisions::{self, Line, Marker};
+use crate::policy::{self, Action, Derivation};
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The log stream markers go to, beside the function's own streams.
+pub const MARKER_STREAM: &str = "lppg-markers";
+
+/// What the function's log says about the session.
+#[derive(Debug, Default)]
+pub struct LogFacts {
+    /// Step markers written by `lppg mark`.
+    pub markers: Vec<policy::Marker>,
+    /// Per action: event time of its first denied call and how that decision derived it.
+    pub first: BTreeMap<Action, (SystemTime, Option<Derivation>)>,
+    /// `error` decisions: the action concerned, when there is one, and the text to show.
+    pub errors: Vec<(Option<Action>, String)>,
+    /// Lines that looked like ours but did not parse, and markers with unreadable times.
+    pub unreadable: usize,
+}
+
+impl LogFacts {
+    pub fn from_messages<'a>(messages: impl IntoIterator<Item = &'a str>) -> LogFacts {
+        let mut facts = LogFacts::default();
+        for message in messages {
+            match decisions::parse_line(message) {
+                Line::Decision(d) => facts.add_decision(&d),
+                Line::Marker(m) => match parse_time(&m.time) {
+                    Some(time) => facts.markers.push(policy::Marker {
+                        time,
+                        label: m.label,
+                    }),
+                    None => facts.unreadable += 1,
+                },
+                Line::Unparsed(_) => facts.unreadable += 1,
+                Line::Batch(_) | Line::RuntimeError(_) | Line::Other(_) => {}
+            }
+        }
+        facts
+    }
+
+    fn add_decision(&mut self, d: &decisions::Decision) {
+        if d.decision == "error" {
+            let reason = d.reason.as_deref().filter(|r| !r.is_empty());
+            let text = match (&d.action, reason) {
+                (Some(action), Some(reason)) => format!("{action}: {reason}"),
+                (Some(action), None) => action.clone(),
+                (None, Some(reason)) => reason.to_string(),
+                (None, None) => "unknown error".to_string(),
+            };
+            let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
+            self.errors.push((action, text));
+        }
+        let (Some(action), Some(time)) = (&d.action, &d.event_time) else {
+            return;
+        };
+        let (Ok(action), Some(time)) = (Action::parse(action), parse_time(time)) else {
+            return;
+        };
+        let derived = d.derived_from.as_deref().and_then(Derivation::parse);
+        match self.first.get(&action) {
+            Some((known, _)) if *known <= time => {}
+            _ => {
+                self.first.insert(action, (time, derived));
+            }
+        }
+    }
+
+    pub fn first_denied(&self) -> BTreeMap<Action, SystemTime> {
+        self.first
+            .iter()
+            .map(|(action, (time, _))| (action.clone(), *time))
+            .collect()
+    }
+}
+
+/// An RFC 3339 time: `Z` or a numeric offset, fractional seconds allowed.
+fn parse_time(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    if let Ok(t) = humantime::parse_rfc3339_weak(text.trim_end_matches(['Z', 'z'])) {
+        return Some(t);
+    }
+    // A numeric offset: +HH:MM or -HH:MM at the end.
+    let (base, offset) = text.split_at(text.len().checked_sub(6)?);
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1i64,
+        b'-' => -1i64,
+        _ => return None,
+    };
+    let (h, m) = offset[1..].split_once(':')?;
+    let seconds = (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?) * 60;
+    let local = humantime::parse_rfc3339_weak(base).ok()?;
+    let shift = Duration::from_secs(seconds.unsigned_abs());
+    if sign > 0 {
+        local.checked_sub(shift)
+    } else {
+        local.checked_add(shift)
+    }
+}
+
+/// What the function's log of the past day says, for `status`.
+#[derive(Debug, Default)]
+pub struct RecentLog {
+    pub decisions: usize,
+    /// The last error the function reported (a decision or a runtime failure).
+    pub last_error: Option<String>,
+    /// The event time of the newest denied call it decided on.
+    pub last_denied: Option<String>,
+}
+
+impl RecentLog {
+    pub fn from_messages<'a>(messages: impl IntoIterator<Item = &'a str>) -> RecentLog {
+        let mut r = RecentLog::default();
+        for message in messages {
+            match decisions::parse_line(message) {
+                Line::Decision(d) => {
+                    r.decisions += 1;
+                    if let Some(t) = d.event_time.clone() {
+                        if r.last_denied.as_ref().is_none_or(|x| &t > x) {
+                            r.last_denied = Some(t);
+                        }
+                    }
+                    if d.decision == "error" {
+                        r.last_error = Some(d.reason.unwrap_or_else(|| "error".into()));
+                    }
+                }
+                Line::RuntimeError(e) => r.last_error = Some(e),
+                _ => {}
+            }
+        }
+        r
+    }
+}
+
+impl Generator {
+    /// The whole function log, read into facts; `None` when the log group does not exist.
+    pub async fn log_facts(&self) -> Result<Option<LogFacts>> {
+        let group = self.function_log_group();
+        let lines = crate::aws::logs::read_events(&self.c, &group, 0, 1_000_000).await?;
+        Ok(lines.map(|lines| LogFacts::from_messages(lines.iter().map(|l| l.message.as_str()))))
+    }
+
+    /// The function log since `since_ms`; `None` when the log group does not exist.
+    pub async fn recent_log(&self, since_ms: i64) -> Result<Option<RecentLog>> {
+        let group = self.function_log_group();
+        let lines = crate::aws::logs::read_events(&self.c, &group, since_ms, 20_000).await?;
+        Ok(lines.map(|lines| RecentLog::from_messages(lines.iter().map(|l| l.message.as_str()))))
+    }
+
+    /// Records a step boundary with the current time (UTC, RFC 3339, whole seconds) in the function's log group.
+    pub async fn write_marker(&self, label: &str) -> Result<Marker> {
+        self.require_stack()?;
+        let group = self.function_log_group();
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let time =
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string();
+        if !crate::aws::logs::group_exists(&self.c, &group).await? {
+            bail!(
+                "the function's log group {group} does not exist (was it deleted?): run `lppg up` to restore it"
+            );
+        }
+        // The event's timestamp is the marker's time, so the log's order and the marker agree.
+        let line = decisions::marker_line(label, &time);
+        crate::aws::logs::put_line(&self.c, &group, MARKER_STREAM, secs as i64 * 1000, &line)
+            .await?;
+        Ok(Marker {
+            label: label.to_string(),
+            time,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> SystemTime {
+        humantime::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn parses_rfc3339_times() {
+        assert_eq!(
+            parse_time("2024-05-01T10:00:00Z"),
+            Some(at("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_time("2024-05-01T10:00:00.250Z"),
+            Some(at("2024-05-01T10:00:00.250Z"))
+        );
+        assert_eq!(
+            parse_time("2024-05-01T12:00:00+02:00"),
+            Some(at("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_time("2024-05-01T09:30:00-00:30"),
+            Some(at("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time(""), None);
+    }
+
+    fn decision(decision: &str, action: &str, time: &str, derived: &str) -> String {
+        serde_json::json!({"lppg": "decision", "v": 1, "decision": decision, "action": action,
+            "derived_from": derived, "event_time": time, "reason": ""})
+        .to_string()
+    }
+
+    #[test]
+    fn log_facts_keep_the_first_denial_by_event_time() {
+        let lines = [
+            decisions::marker_line("open", "2024-05-01T10:01:00Z"),
+            decision("granted", "s3:ListBucket", "2024-05-01T10:03:00Z", "event"),
+            decisions::marker_line("upload", "2024-05-01T10:02:00Z"),
+            // Arrived later, denied earlier: wins.
+            decision(
+                "already_present",
+                "S3:listbucket",
+                "2024-05-01T10:01:30Z",
+                "message",
+            ),
+            r#"{"lppg":"decision","v":1,"decision":"error","action":"sqs:TagQueue","reason":"not written"}"#
+                .to_string(),
+            r#"{"lppg":"marker","v":1,"label":"x","time":"soon"}"#.to_string(),
+            "START RequestId: x".to_string(),
+        ];
+        let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
+        assert_eq!(facts.markers.len(), 2);
+        assert_eq!(facts.unreadable, 1);
+        assert_eq!(
+            facts.errors,
+            [(
+                Some(Action::parse("sqs:TagQueue").unwrap()),
+                "sqs:TagQueue: not written".to_string()
+            )]
+        );
+        let action = Action::parse("s3:ListBucket").unwrap();
+        assert_eq!(
+            facts.first[&action],
+            (at("2024-05-01T10:01:30Z"), Some(Derivation::Message))
+        );
+        let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
+        assert!(steps[0].actions.contains(&action));
+        assert!(steps[1].actions.is_empty());
+    }
+}

@@ -1,0 +1,139 @@
+//! "A generator stack in an account": the application layer every stack command goes through. It knows the
+//! stack's names, its outputs, its policies, the function's log (decisions and markers), how to deploy it and how
+//! to tear it down. Commands never import each other: they turn arguments into one call here and show the result.
+//! This layer calls AWS only through [`crate::aws`] and never prints: long operations report through [`Report`].
+pub mod deploy;
+pub mod follow;
+pub mod health;
+pub mod log;
+pub mod policies;
+pub mod teardown;
+
+use crate::aws::stack::StackInfo;
+use crate::aws::{AwsArgs, Clients, Identity};
+use crate::naming::Names;
+use anyhow::Result;
+
+/// Where a long operation tells a person how it goes (a spinner on a terminal, plain lines elsewhere).
+pub trait Report {
+    /// A line that stays (a resource created, a thing removed).
+    fn line(&self, text: &str);
+    /// The current state, replacing the previous one (a spinner's message).
+    fn status(&self, text: &str);
+}
+
+/// Reports nothing (for callers that only want the outcome).
+pub struct Quiet;
+
+impl Report for Quiet {
+    fn line(&self, _: &str) {}
+    fn status(&self, _: &str) {}
+}
+
+/// One generator stack as seen from one account and region.
+pub struct Generator {
+    pub c: Clients,
+    pub id: Identity,
+    pub names: Names,
+    pub stack: Option<StackInfo>,
+}
+
+impl Generator {
+    /// Connects, asks who we are, and reads the stack. `user` overrides the derived user name.
+    pub async fn connect(aws: &AwsArgs, stack_name: &str, user: Option<&str>) -> Result<Generator> {
+        crate::naming::validate_stack_name(stack_name).map_err(anyhow::Error::msg)?;
+        let c = Clients::connect(aws).await?;
+        let id = c.identity().await?;
+        Generator::load(c, id, stack_name, user).await
+    }
+
+    /// Reads the stack again (after a deploy or a teardown).
+    pub async fn reload(self, user: Option<&str>) -> Result<Generator> {
+        let stack_name = self.names.stack.clone();
+        Generator::load(self.c, self.id, &stack_name, user).await
+    }
+
+    async fn load(
+        c: Clients,
+        id: Identity,
+        stack_name: &str,
+        user: Option<&str>,
+    ) -> Result<Generator> {
+        let stack = crate::aws::stack::describe(&c, stack_name).await?;
+        let user = user.map(str::to_string).or_else(|| {
+            stack
+                .as_ref()
+                .and_then(|s| s.output("UserName").map(str::to_string))
+        });
+        let names = Names::new(
+            stack_name,
+            &id.partition,
+            &id.account,
+            &c.region,
+            user.as_deref(),
+        );
+        Ok(Generator {
+            c,
+            id,
+            names,
+            stack,
+        })
+    }
+
+    /// "no generator stack named … in … (account …)": the one way every command says it.
+    pub fn missing(&self) -> String {
+        format!(
+            "no generator stack named {} in {} (account {})",
+            self.names.stack, self.c.region, self.id.account
+        )
+    }
+
+    /// The stack, or an error that says there is none and what to do.
+    pub fn require_stack(&self) -> Result<&StackInfo> {
+        self.stack.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: run `lppg up` first, or pass --stack-name / --region for the one you created",
+                self.missing()
+            )
+        })
+    }
+
+    /// A stack output, else the name derived from the stack name.
+    fn output_or(&self, key: &str, derived: &str) -> String {
+        self.stack
+            .as_ref()
+            .and_then(|s| s.output(key))
+            .unwrap_or(derived)
+            .to_string()
+    }
+
+    /// The generator policy ARNs, in fill order: from the stack's outputs when it has them, else derived.
+    pub fn policy_arns(&self) -> Vec<String> {
+        self.stack
+            .as_ref()
+            .and_then(|s| s.output("PolicyArns"))
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_else(|| self.names.policy_arns())
+    }
+
+    /// The function's log group, where its decisions and lppg's markers are.
+    pub fn function_log_group(&self) -> String {
+        self.output_or("FunctionLogGroupName", &self.names.function_log_group)
+    }
+
+    pub fn function_name(&self) -> String {
+        self.output_or("FunctionName", &self.names.function)
+    }
+
+    pub fn trail_name(&self) -> String {
+        self.output_or("TrailName", &self.names.trail)
+    }
+
+    pub fn trail_log_group(&self) -> String {
+        self.output_or("TrailLogGroupName", &self.names.trail_log_group)
+    }
+
+    pub fn user_name(&self) -> String {
+        self.output_or("UserName", &self.names.user)
+    }
+}

@@ -1,0 +1,119 @@
+//! The generator's policies: what they grant (each policy's default version, merged), how full they are, and
+//! the final policy saved before a teardown.
+use super::Generator;
+use crate::policy::{self, ActionSet, GeneratedActions, Grouping, Policy};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// One generator policy as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyState {
+    pub arn: String,
+    /// Its default version (`v1` until the function first writes it).
+    pub version: String,
+    /// Size in characters, whitespace not counted (as IAM counts it).
+    pub size: usize,
+}
+
+impl PolicyState {
+    /// Whether the function has written it (a spare still holds only its placeholder in `v1`).
+    pub fn in_use(&self) -> bool {
+        self.version != "v1" || self.arn.ends_with("-policy-1")
+    }
+}
+
+/// What the generator's policies grant, read from the default version of each.
+pub struct Generated {
+    pub actions: GeneratedActions,
+    /// Each generator policy that exists, in fill order.
+    pub policies: Vec<PolicyState>,
+}
+
+impl Generated {
+    /// Every granted action, the start actions included.
+    pub fn granted(&self) -> ActionSet {
+        self.actions.merged(true)
+    }
+
+    /// The share of the size budget of all generator policies in use (0.0 to 1.0).
+    pub fn budget_used(&self) -> f64 {
+        let total: usize = self.policies.iter().map(|p| p.size).sum();
+        total as f64 / (crate::naming::POLICY_COUNT * policy::MAX_POLICY_SIZE) as f64
+    }
+}
+
+impl Generator {
+    /// Reads and merges every generator policy's default version.
+    pub async fn generated(&self) -> Result<Generated> {
+        let mut docs = Vec::new();
+        let mut policies = Vec::new();
+        for arn in self.policy_arns() {
+            let Some((version, text)) = crate::aws::iam::default_document(&self.c, &arn).await?
+            else {
+                continue;
+            };
+            let p = Policy::parse(&text).with_context(|| {
+                format!("the document of {arn} {version} is not a valid policy")
+            })?;
+            let size = text.chars().filter(|c| !c.is_whitespace()).count();
+            policies.push(PolicyState { arn, version, size });
+            docs.push(p);
+        }
+        if policies.is_empty() {
+            bail!(
+                "none of the generator's policies exist (stack {}): nothing to export",
+                self.names.stack
+            );
+        }
+        Ok(Generated {
+            actions: GeneratedActions::from_documents(docs.iter()),
+            policies,
+        })
+    }
+
+    /// Saves the merged policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file.
+    /// Returns the path and the number of actions.
+    pub async fn save_policy(&self, path: Option<&Path>) -> Result<(PathBuf, usize)> {
+        let generated = self.generated().await?;
+        let merged = generated.granted();
+        let path = path.map(Path::to_path_buf).unwrap_or_else(|| {
+            crate::naming::saved_policy_file_name(&self.names.stack, std::time::SystemTime::now())
+                .into()
+        });
+        crate::files::write_new_file(&path, &render(&merged), false)?;
+        Ok((path, merged.len()))
+    }
+}
+
+/// The merged policy as pretty JSON (what `export-policy` prints and `down` saves), actions spelled as the
+/// IAM catalogue spells them.
+pub fn render(actions: &ActionSet) -> String {
+    let set = actions.canonicalize(catalogue());
+    policy::to_pretty_json(&policy::render_policy(&set, Grouping::ByService))
+}
+
+/// The IAM action catalogue shipped with lppg (canonical spellings, access levels).
+pub fn catalogue() -> &'static policy::Catalogue {
+    static CATALOGUE: std::sync::OnceLock<policy::Catalogue> = std::sync::OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        policy::Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON)
+            .expect("the embedded IAM action catalogue is valid (checked by its tests)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_policies_are_not_in_use_until_written() {
+        let p = |arn: &str, v: &str| PolicyState {
+            arn: arn.into(),
+            version: v.into(),
+            size: 10,
+        };
+        assert!(p("arn:aws:iam::1:policy/x-policy-1", "v1").in_use());
+        assert!(!p("arn:aws:iam::1:policy/x-policy-2", "v1").in_use());
+        assert!(p("arn:aws:iam::1:policy/x-policy-2", "v3").in_use());
+    }
+}

@@ -1,0 +1,668 @@
+//! What `lppg watch` shows, as a pure function of the log lines it has seen: one line per decision, grouped by
+//! the denied call's time so one console click reads as one block, markers and failures in line, the footer and
+//! what the spinner says while waiting. Unit-tested here; the polling is [`crate::generator::follow`].
+use super::Style;
+use crate::decisions::{advice_for_error, Decision, Line, Marker};
+use anyhow::Result;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Decisions whose denied calls are this close to the first of a block belong to it (one console click).
+const BURST_MS: i64 = 10_000;
+/// How long IAM takes to apply a policy change, roughly.
+const IAM_APPLY_MS: i64 = 10_000;
+
+/// `HH:MM:SS` (UTC) of a time in ms since the epoch.
+pub fn clock(ms: i64) -> String {
+    rfc3339_secs(ms)
+        .get(11..19)
+        .unwrap_or("??:??:??")
+        .to_string()
+}
+
+fn system_time(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+/// RFC 3339 UTC, whole seconds.
+pub fn rfc3339_secs(ms: i64) -> String {
+    humantime::format_rfc3339_seconds(system_time(ms)).to_string()
+}
+
+/// RFC 3339 UTC with milliseconds.
+pub fn rfc3339_millis(ms: i64) -> String {
+    humantime::format_rfc3339_millis(system_time(ms)).to_string()
+}
+
+/// Parses an RFC 3339 time (CloudTrail's `eventTime`, a marker's time) into ms since the epoch.
+pub fn parse_time_ms(s: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339_weak(s.trim()).ok()?;
+    Some(t.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64)
+}
+
+/// `--since`: a duration back from `now_ms` ("30m") or an RFC 3339 time.
+pub fn parse_since(s: &str, now_ms: i64) -> Result<i64> {
+    if let Ok(d) = humantime::parse_duration(s.trim()) {
+        return Ok(now_ms - d.as_millis() as i64);
+    }
+    parse_time_ms(s).ok_or_else(|| {
+        anyhow::anyhow!("--since {s:?} is neither a duration (30m, 2h) nor an RFC 3339 time (2026-01-31T09:00:00Z)")
+    })
+}
+
+/// A short duration: `4s`, `4m 32s`, `2h 05m`.
+pub fn human_delay(ms: i64) -> String {
+    if ms < 0 {
+        return "?".into();
+    }
+    let s = ms / 1000;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// Text from the log, made safe to print: control characters (escape sequences, carriage returns, tabs) become
+/// visible escapes, so a log line can neither move the cursor nor recolour the terminal.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\t' {
+            out.push(' ');
+        } else if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn policy_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// What the watch has seen so far, and the state the rendering needs (the current block).
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub color: bool,
+    pub granted: usize,
+    pub withheld: usize,
+    pub errors: usize,
+    pub markers: usize,
+    pub decisions: usize,
+    /// Latest known size of each generator policy: (size, actions), from batch lines or a read of the policies.
+    pub sizes: BTreeMap<String, (usize, usize)>,
+    /// How many generator policies there are, and the size limit of each.
+    pub policy_count: usize,
+    pub policy_limit: usize,
+    /// Log time of the last news (ms).
+    pub last_news_ms: Option<i64>,
+    /// Log time of the last grant, and how many actions the burst it belongs to granted.
+    pub last_grant_ms: Option<i64>,
+    pub burst_granted: usize,
+    block: Option<i64>,
+    day: Option<String>,
+    printed_any: bool,
+}
+
+impl View {
+    pub fn new(color: bool) -> View {
+        View {
+            color,
+            policy_count: crate::naming::POLICY_COUNT,
+            policy_limit: crate::policy::MAX_POLICY_SIZE,
+            ..View::default()
+        }
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        super::paint(self.color, style, text)
+    }
+
+    /// Takes note of one log line (counters, sizes, times); call once per line, before rendering it.
+    pub fn note(&mut self, ts_ms: i64, line: &Line) {
+        let news = match line {
+            Line::Decision(d) => {
+                self.decisions += 1;
+                match d.decision.as_str() {
+                    "granted" | "unverified" => {
+                        self.granted += 1;
+                        let new_burst = self.last_grant_ms.is_none_or(|g| ts_ms - g > BURST_MS);
+                        self.burst_granted = if new_burst { 1 } else { self.burst_granted + 1 };
+                        self.last_grant_ms = Some(ts_ms);
+                    }
+                    "withheld" => self.withheld += 1,
+                    "error" => self.errors += 1,
+                    _ => {}
+                }
+                true
+            }
+            Line::Batch(b) => {
+                if let Some(sizes) = b.get("policy_sizes").and_then(Value::as_array) {
+                    for s in sizes {
+                        if let (Some(p), Some(size)) = (
+                            s.get("policy").and_then(Value::as_str),
+                            s.get("size").and_then(Value::as_u64),
+                        ) {
+                            let actions = s.get("actions").and_then(Value::as_u64).unwrap_or(0);
+                            self.sizes
+                                .insert(p.to_string(), (size as usize, actions as usize));
+                        }
+                    }
+                }
+                false
+            }
+            Line::Marker(_) => {
+                self.markers += 1;
+                true
+            }
+            Line::RuntimeError(_) => {
+                self.errors += 1;
+                true
+            }
+            Line::Unparsed(_) => true,
+            Line::Other(_) => false,
+        };
+        if news {
+            self.last_news_ms = Some(self.last_news_ms.map_or(ts_ms, |t| t.max(ts_ms)));
+        }
+    }
+
+    /// Whether a line is news (resets `--until-idle`); runtime bookkeeping and batch summaries are not.
+    pub fn is_news(line: &Line) -> bool {
+        !matches!(line, Line::Other(_) | Line::Batch(_))
+    }
+
+    /// The text lines for one log line (none for runtime bookkeeping and batch summaries).
+    pub fn render_text(&mut self, ts_ms: i64, line: &Line) -> Vec<String> {
+        let mut out = Vec::new();
+        if !Self::is_news(line) {
+            return out;
+        }
+        let shown_ms = match line {
+            Line::Decision(d) => d
+                .event_time
+                .as_deref()
+                .and_then(parse_time_ms)
+                .unwrap_or(ts_ms),
+            Line::Marker(m) => parse_time_ms(&m.time).unwrap_or(ts_ms),
+            _ => ts_ms,
+        };
+        let day = rfc3339_secs(shown_ms)[..10].to_string();
+        if self.day.as_deref() != Some(day.as_str()) {
+            if self.printed_any {
+                out.push(String::new());
+            }
+            out.push(self.paint(Style::Dim, &format!("{day} (times in UTC)")));
+            self.day = Some(day);
+            self.block = None;
+        }
+        match line {
+            Line::Decision(d) => {
+                let et = d.event_time.as_deref().and_then(parse_time_ms);
+                let time_col = match et {
+                    Some(t) => {
+                        let same = self.block.is_some_and(|b| (t - b).abs() <= BURST_MS);
+                        if same {
+                            " ".repeat(8)
+                        } else {
+                            if self.printed_any {
+                                out.push(String::new());
+                            }
+                            self.block = Some(t);
+                            clock(t)
+                        }
+                    }
+                    None => {
+                        if self.block.is_some() {
+                            out.push(String::new());
+                        }
+                        self.block = None;
+                        clock(ts_ms)
+                    }
+                };
+                let delay = et.map(|t| human_delay(ts_ms - t)).unwrap_or_default();
+                let delay = if delay.is_empty() {
+                    String::new()
+                } else {
+                    format!("+{delay}")
+                };
+                let (tone, outcome) = outcome_text(d);
+                out.push(format!(
+                    "{time_col}  {delay:>8}  {:<34} {}",
+                    sanitize(&action_text(d)),
+                    self.paint(tone, &sanitize(&outcome))
+                ));
+                if d.decision == "error" {
+                    let advice = advice_for_error(d.reason.as_deref().unwrap_or(""));
+                    out.push(self.paint(Style::Red, &format!("{:>20}→ {advice}", "")));
+                }
+            }
+            Line::Marker(m) => {
+                if self.printed_any {
+                    out.push(String::new());
+                }
+                self.block = None;
+                let t = clock(parse_time_ms(&m.time).unwrap_or(ts_ms));
+                let what = if m.label.is_empty() {
+                    "step boundary".to_string()
+                } else {
+                    format!("step {:?}", sanitize(&m.label))
+                };
+                out.push(self.paint(Style::Plain, &format!("{t}  ▸ {what} marked")));
+            }
+            Line::RuntimeError(text) => {
+                if self.printed_any {
+                    out.push(String::new());
+                }
+                self.block = None;
+                out.push(self.paint(
+                    Style::Red,
+                    &format!("{}  function failure: {}", clock(ts_ms), sanitize(text)),
+                ));
+                out.push(self.paint(
+                    Style::Red,
+                    &format!("{:>20}→ {}", "", advice_for_error(text)),
+                ));
+            }
+            Line::Unparsed(raw) => {
+                if self.printed_any {
+                    out.push(String::new());
+                }
+                self.block = None;
+                out.push(self.paint(
+                    Style::Yellow,
+                    &format!(
+                        "{}  unreadable line (shown as is): {}",
+                        clock(ts_ms),
+                        sanitize(raw)
+                    ),
+                ));
+            }
+            Line::Other(_) | Line::Batch(_) => {}
+        }
+        self.printed_any = true;
+        out
+    }
+
+    /// The JSON object for one log line (none for runtime bookkeeping).
+    pub fn render_json(ts_ms: i64, line: &Line) -> Option<Value> {
+        let time = rfc3339_millis(ts_ms);
+        Some(match line {
+            Line::Decision(d) => {
+                let mut v = json!({"type": "decision", "time": time});
+                let et = d.event_time.as_deref().and_then(parse_time_ms);
+                v["delay_s"] = et.map_or(Value::Null, |t| json!((ts_ms - t) / 1000));
+                if let Ok(Value::Object(fields)) = serde_json::to_value(d) {
+                    for (k, val) in fields {
+                        v[k] = val;
+                    }
+                }
+                if d.decision == "error" {
+                    v["advice"] = json!(advice_for_error(d.reason.as_deref().unwrap_or("")));
+                }
+                v
+            }
+            Line::Marker(Marker { label, time: mt }) => {
+                json!({"type": "marker", "time": time, "label": label, "marked_at": mt})
+            }
+            Line::RuntimeError(text) => json!({
+                "type": "function_error", "time": time, "message": text, "advice": advice_for_error(text)
+            }),
+            Line::Unparsed(raw) => json!({"type": "unparsed", "time": time, "raw": raw}),
+            Line::Batch(b) => {
+                let mut v = json!({"type": "batch", "time": time});
+                if let Value::Object(fields) = b {
+                    for (k, val) in fields {
+                        if k != "lppg" && k != "v" {
+                            v[k.as_str()] = val.clone();
+                        }
+                    }
+                }
+                v
+            }
+            Line::Other(_) => return None,
+        })
+    }
+
+    fn in_use(&self) -> usize {
+        self.sizes
+            .values()
+            .filter(|(_, actions)| *actions > 0)
+            .count()
+    }
+
+    fn budget_share(&self) -> Option<f64> {
+        if self.sizes.is_empty() || self.policy_count == 0 {
+            return None;
+        }
+        let used: usize = self.sizes.values().map(|(s, _)| s).sum();
+        Some(used as f64 * 100.0 / (self.policy_count * self.policy_limit) as f64)
+    }
+
+    /// The footer: actions granted and withheld, errors, markers, policies in use and the share of the size budget.
+    pub fn footer(&self) -> String {
+        let mut parts = vec![
+            format!("{} granted", self.granted),
+            format!("{} withheld", self.withheld),
+            format!(
+                "{} error{}",
+                self.errors,
+                if self.errors == 1 { "" } else { "s" }
+            ),
+            format!(
+                "{} marker{}",
+                self.markers,
+                if self.markers == 1 { "" } else { "s" }
+            ),
+        ];
+        match self.budget_share() {
+            Some(b) => {
+                parts.push(format!(
+                    "{} of {} policies in use",
+                    self.in_use(),
+                    self.policy_count
+                ));
+                parts.push(format!("{b:.1}% of the size budget"));
+            }
+            None => parts.push("policy sizes not known yet".into()),
+        }
+        parts.join(" · ")
+    }
+
+    pub fn footer_json(&self) -> Value {
+        json!({
+            "type": "summary",
+            "decisions": self.decisions,
+            "granted": self.granted,
+            "withheld": self.withheld,
+            "errors": self.errors,
+            "markers": self.markers,
+            "policies_in_use": self.budget_share().map(|_| self.in_use()),
+            "policy_count": self.policy_count,
+            "budget_percent": self.budget_share().map(|b| (b * 10.0).round() / 10.0),
+        })
+    }
+
+    /// What the spinner says between events.
+    pub fn waiting(&self, now_ms: i64) -> String {
+        let mut msg =
+            "waiting for CloudTrail — deliveries typically take about 5 minutes".to_string();
+        match self.last_news_ms {
+            Some(t) => msg.push_str(&format!(" · last event {} ago", human_delay(now_ms - t))),
+            None => msg.push_str(" · nothing yet"),
+        }
+        if let Some(g) = self.last_grant_ms {
+            let since = now_ms - g;
+            let n = self.burst_granted;
+            let what = format!("{n} action{} granted", if n == 1 { "" } else { "s" });
+            if since < IAM_APPLY_MS {
+                msg.push_str(&format!(
+                    " · {what}: give IAM {}s to apply before you retry",
+                    (IAM_APPLY_MS - since + 999) / 1000
+                ));
+            } else if since < 10 * 60_000 {
+                msg.push_str(&format!(
+                    " · {what} {} ago: you can retry the step now",
+                    human_delay(since)
+                ));
+            }
+        }
+        msg
+    }
+}
+
+fn action_text(d: &Decision) -> String {
+    match (&d.action, &d.event_source, &d.event_name) {
+        (Some(a), _, _) => a.clone(),
+        (None, Some(s), Some(n)) => format!("({s} {n})"),
+        _ => "-".into(),
+    }
+}
+
+fn outcome_text(d: &Decision) -> (Style, String) {
+    let reason = d.reason.as_deref().filter(|r| !r.is_empty());
+    let with_reason = |head: &str| match reason {
+        Some(r) => format!("{head}: {r}"),
+        None => head.to_string(),
+    };
+    match d.decision.as_str() {
+        "granted" => {
+            let mut s = "granted".to_string();
+            if let Some(p) = &d.policy {
+                s.push_str(&format!(" → {}", policy_name(p)));
+                if let Some(v) = &d.version {
+                    s.push_str(&format!(" {v}"));
+                }
+            }
+            (Style::Green, s)
+        }
+        "already_present" => (Style::Plain, "already present".into()),
+        "unverified" => (Style::Yellow, with_reason("granted, unverified")),
+        "withheld" => (Style::Yellow, with_reason("withheld by the guard")),
+        "explicit_deny" => (
+            Style::Yellow,
+            with_reason("explicit deny (not fixable here)"),
+        ),
+        "not_permission" => (Style::Dim, with_reason("not a permission problem")),
+        "error" => (Style::Red, with_reason("error")),
+        other => (Style::Plain, with_reason(&other.replace('_', " "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_767_261_600_000; // 2026-01-01T10:00:00Z
+
+    fn decision(decision: &str, action: Option<&str>, event_time_ms: Option<i64>) -> Line {
+        Line::Decision(Decision {
+            decision: decision.into(),
+            action: action.map(str::to_string),
+            derived_from: None,
+            access_level: None,
+            event_time: event_time_ms.map(rfc3339_secs),
+            event_id: None,
+            event_source: None,
+            event_name: None,
+            policy: (decision == "granted")
+                .then(|| "arn:aws:iam::123456789012:policy/lppg-policy-1".to_string()),
+            version: (decision == "granted").then(|| "v2".to_string()),
+            reason: (decision == "withheld" || decision == "error")
+                .then(|| "the guard keeps it out".to_string()),
+        })
+    }
+
+    fn render_all(view: &mut View, lines: &[(i64, Line)]) -> String {
+        let mut out = Vec::new();
+        for (ts, l) in lines {
+            view.note(*ts, l);
+            out.extend(view.render_text(*ts, l));
+        }
+        out.join("\n")
+    }
+
+    #[test]
+    fn times_and_delays() {
+        assert_eq!(clock(T0 + 61_000), "10:01:01");
+        assert_eq!(rfc3339_secs(T0), "2026-01-01T10:00:00Z");
+        assert_eq!(parse_time_ms("2026-01-01T10:00:00Z"), Some(T0));
+        assert_eq!(human_delay(4_900), "4s");
+        assert_eq!(human_delay(272_000), "4m 32s");
+        assert_eq!(human_delay(7_500_000), "2h 05m");
+        assert_eq!(human_delay(-1), "?");
+        assert_eq!(parse_since("30m", T0).unwrap(), T0 - 1_800_000);
+        assert_eq!(parse_since("2026-01-01T10:00:00Z", 0).unwrap(), T0);
+        assert!(parse_since("yesterday", T0).is_err());
+    }
+
+    #[test]
+    fn a_burst_reads_as_one_block() {
+        let mut v = View::new(false);
+        let text = render_all(
+            &mut v,
+            &[
+                (
+                    T0 + 300_000,
+                    decision("granted", Some("ec2:CreateVpc"), Some(T0)),
+                ),
+                (
+                    T0 + 300_000,
+                    decision("already_present", Some("ec2:CreateTags"), Some(T0 + 2_000)),
+                ),
+                (
+                    T0 + 301_000,
+                    decision("withheld", Some("iam:CreateUser"), Some(T0 + 4_000)),
+                ),
+                (
+                    T0 + 400_000,
+                    decision("granted", Some("s3:CreateBucket"), Some(T0 + 60_000)),
+                ),
+            ],
+        );
+        let expected = "\
+2026-01-01 (times in UTC)
+10:00:00   +5m 00s  ec2:CreateVpc                      granted → lppg-policy-1 v2
+           +4m 58s  ec2:CreateTags                     already present
+           +4m 57s  iam:CreateUser                     withheld by the guard: the guard keeps it out
+
+10:01:00   +5m 40s  s3:CreateBucket                    granted → lppg-policy-1 v2";
+        assert_eq!(text, expected);
+        assert_eq!((v.granted, v.withheld, v.errors), (2, 1, 0));
+    }
+
+    #[test]
+    fn markers_failures_and_unreadable_lines_in_line() {
+        let mut v = View::new(false);
+        let marker = Line::Marker(Marker {
+            label: "Create the VPC".into(),
+            time: "2026-01-01T10:00:00Z".into(),
+        });
+        let unlabelled = Line::Marker(Marker {
+            label: String::new(),
+            time: "2026-01-01T10:00:05Z".into(),
+        });
+        let text = render_all(
+            &mut v,
+            &[
+                (T0, marker),
+                (T0 + 5_000, unlabelled),
+                (T0 + 6_000, Line::Other("START RequestId: x".into())),
+                (T0 + 7_000, decision("error", None, None)),
+                (
+                    T0 + 8_000,
+                    Line::RuntimeError("x Task timed out after 3.00 seconds".into()),
+                ),
+                (
+                    T0 + 9_000,
+                    Line::Unparsed("{\"lppg\":\"decision\", \x1b[31mbroken\r".into()),
+                ),
+            ],
+        );
+        assert!(
+            text.contains("10:00:00  ▸ step \"Create the VPC\" marked"),
+            "{text}"
+        );
+        assert!(text.contains("10:00:05  ▸ step boundary marked"), "{text}");
+        assert!(text.contains("10:00:07            -                                  error: the guard keeps it out"), "{text}");
+        assert!(
+            text.contains("function failure: x Task timed out"),
+            "{text}"
+        );
+        assert!(text.contains("→ the function ran out of time"), "{text}");
+        assert!(
+            text.contains(
+                "unreadable line (shown as is): {\"lppg\":\"decision\", \\u{1b}[31mbroken\\r"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text}");
+        assert!(!text.contains("START"));
+        assert_eq!((v.markers, v.errors), (2, 2));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut v = View::new(true);
+        let t = v.render_text(T0, &decision("error", None, None)).join("\n");
+        assert!(t.contains("\x1b[31m"));
+        let mut v = View::new(false);
+        assert!(!v
+            .render_text(T0, &decision("error", None, None))
+            .join("\n")
+            .contains('\x1b'));
+    }
+
+    #[test]
+    fn footer_from_batch_sizes() {
+        let mut v = View::new(false);
+        v.policy_count = 7;
+        assert_eq!(
+            v.footer(),
+            "0 granted · 0 withheld · 0 errors · 0 markers · policy sizes not known yet"
+        );
+        let batch = serde_json::json!({"lppg": "batch", "policy_sizes": [
+            {"policy": "arn:aws:iam::1:policy/lppg-policy-1", "size": 4300, "actions": 40},
+            {"policy": "arn:aws:iam::1:policy/lppg-policy-2", "size": 2150, "actions": 3},
+            {"policy": "arn:aws:iam::1:policy/lppg-policy-3", "size": 150, "actions": 0}]});
+        v.note(T0, &Line::Batch(batch.clone()));
+        v.note(T0, &decision("granted", Some("a:B"), Some(T0)));
+        assert_eq!(
+            v.footer(),
+            "1 granted · 0 withheld · 0 errors · 0 markers · 2 of 7 policies in use · 15.3% of the size budget"
+        );
+        assert_eq!(v.footer_json()["budget_percent"], serde_json::json!(15.3));
+        let j = View::render_json(T0, &Line::Batch(batch)).unwrap();
+        assert_eq!(j["type"], "batch");
+        assert!(j.get("lppg").is_none());
+    }
+
+    #[test]
+    fn json_lines() {
+        let j = View::render_json(
+            T0 + 90_000,
+            &decision("granted", Some("ec2:CreateVpc"), Some(T0)),
+        )
+        .unwrap();
+        assert_eq!(j["type"], "decision");
+        assert_eq!(j["delay_s"], 90);
+        assert_eq!(j["action"], "ec2:CreateVpc");
+        assert_eq!(j["time"], "2026-01-01T10:01:30.000Z");
+        let e = View::render_json(T0, &decision("error", None, None)).unwrap();
+        assert!(e["advice"].as_str().is_some());
+        assert!(View::render_json(T0, &Line::Other("END".into())).is_none());
+    }
+
+    #[test]
+    fn waiting_says_when_to_retry() {
+        let mut v = View::new(false);
+        assert!(v
+            .waiting(T0)
+            .starts_with("waiting for CloudTrail — deliveries typically take about 5 minutes"));
+        v.note(T0, &decision("granted", Some("a:B"), Some(T0 - 300_000)));
+        v.note(
+            T0 + 500,
+            &decision("granted", Some("a:C"), Some(T0 - 300_000)),
+        );
+        let soon = v.waiting(T0 + 3_000);
+        assert!(
+            soon.contains("2 actions granted: give IAM 8s to apply"),
+            "{soon}"
+        );
+        let later = v.waiting(T0 + 40_000);
+        assert!(later.contains("last event 39s ago"), "{later}");
+        assert!(later.contains("you can retry the step now"), "{later}");
+        assert!(!v.waiting(T0 + 3_600_000).contains("retry"));
+    }
+
+    #[test]
+    fn sanitizes_control_characters() {
+        assert_eq!(sanitize("a\tb\x1b[2Jc\r"), "a b\\u{1b}[2Jc\\r");
+    }
+}
