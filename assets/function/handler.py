@@ -103,7 +103,7 @@ def decode_payload(event):
 
 
 # The `decision` kinds of a decision line: the contract with the CLI (its `DecisionKind`), pinned by
-# tests/vectors/decision_schema.json and tests/vectors/decision_lines.jsonl.
+# tests/vectors/decision_schema.json and tests/vectors/decision_lines.json.
 GRANTED = "granted"
 UNVERIFIED = "unverified"
 ALREADY_PRESENT = "already_present"

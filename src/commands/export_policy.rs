@@ -6,7 +6,7 @@
 //! [`produce`], which holds the flag logic; the policy work itself is in [`crate::policy`].
 use super::Ctx;
 use crate::cli::GlobalArgs;
-use crate::decisions::{self, Line};
+use crate::decisions::{self, DecisionKind, Line};
 use crate::policy::{
     self, Action, ActionMeta, ActionSet, Catalogue, Derivation, Format, FormatOptions,
     GeneratedActions, Grouping, Policy, PolicyError, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
@@ -183,7 +183,7 @@ impl LogFacts {
     }
 
     fn add_decision(&mut self, d: &decisions::Decision) {
-        if d.decision == "error" {
+        if d.decision == DecisionKind::Error {
             let reason = d.reason.as_deref().filter(|r| !r.is_empty());
             let text = match (&d.action, reason) {
                 (Some(action), Some(reason)) => format!("{action}: {reason}"),

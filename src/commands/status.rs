@@ -2,7 +2,7 @@
 use super::Ctx;
 use crate::aws::{lambda, logs, stack, trail};
 use crate::cli::{GlobalArgs, StatusArgs};
-use crate::decisions::{parse_line, Line};
+use crate::decisions::{parse_line, DecisionKind, Line};
 use crate::ui::{print_result, Output, Style};
 use anyhow::Result;
 use serde_json::json;
@@ -147,7 +147,7 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
                             last_denied = Some(t);
                         }
                     }
-                    if d.decision == "error" {
+                    if d.decision == DecisionKind::Error {
                         last_error = Some(d.reason.unwrap_or_else(|| "error".into()));
                     }
                 }

@@ -7,7 +7,7 @@
 //! news, and backing off on throttling, expired credentials, a missing log group or other faults.
 use super::Ctx;
 use crate::cli::GlobalArgs;
-use crate::decisions::{advice_for_error, parse_line, Decision, Line, Marker};
+use crate::decisions::{advice_for_error, parse_line, Decision, DecisionKind, Line, Marker};
 use crate::ui::Output;
 use anyhow::{bail, Result};
 use clap::Args;
@@ -185,15 +185,15 @@ impl View {
         let news = match line {
             Line::Decision(d) => {
                 self.decisions += 1;
-                match d.decision.as_str() {
-                    "granted" | "unverified" => {
+                match d.decision {
+                    DecisionKind::Granted | DecisionKind::Unverified => {
                         self.granted += 1;
                         let new_burst = self.last_grant_ms.is_none_or(|g| ts_ms - g > BURST_MS);
                         self.burst_granted = if new_burst { 1 } else { self.burst_granted + 1 };
                         self.last_grant_ms = Some(ts_ms);
                     }
-                    "withheld" => self.withheld += 1,
-                    "error" => self.errors += 1,
+                    DecisionKind::Withheld => self.withheld += 1,
+                    DecisionKind::Error => self.errors += 1,
                     _ => {}
                 }
                 true
@@ -294,7 +294,7 @@ impl View {
                     sanitize(&action_text(d)),
                     self.paint(tone, &sanitize(&outcome))
                 ));
-                if d.decision == "error" {
+                if d.decision == DecisionKind::Error {
                     let advice = advice_for_error(d.reason.as_deref().unwrap_or(""));
                     out.push(self.paint(Tone::Red, &format!("{:>20}→ {advice}", "")));
                 }
@@ -359,7 +359,7 @@ impl View {
                         v[k] = val;
                     }
                 }
-                if d.decision == "error" {
+                if d.decision == DecisionKind::Error {
                     v["advice"] = json!(advice_for_error(d.reason.as_deref().unwrap_or("")));
                 }
                 v
@@ -487,8 +487,8 @@ fn outcome_text(d: &Decision) -> (Tone, String) {
         Some(r) => format!("{head}: {r}"),
         None => head.to_string(),
     };
-    match d.decision.as_str() {
-        "granted" => {
+    match &d.decision {
+        DecisionKind::Granted => {
             let mut s = "granted".to_string();
             if let Some(p) = &d.policy {
                 s.push_str(&format!(" → {}", policy_name(p)));
@@ -498,16 +498,16 @@ fn outcome_text(d: &Decision) -> (Tone, String) {
             }
             (Tone::Green, s)
         }
-        "already_present" => (Tone::Plain, "already present".into()),
-        "unverified" => (Tone::Yellow, with_reason("granted, unverified")),
-        "withheld" => (Tone::Yellow, with_reason("withheld by the guard")),
-        "explicit_deny" => (
+        DecisionKind::AlreadyPresent => (Tone::Plain, "already present".into()),
+        DecisionKind::Unverified => (Tone::Yellow, with_reason("granted, unverified")),
+        DecisionKind::Withheld => (Tone::Yellow, with_reason("withheld by the guard")),
+        DecisionKind::ExplicitDeny => (
             Tone::Yellow,
             with_reason("explicit deny (not fixable here)"),
         ),
-        "not_permission" => (Tone::Dim, with_reason("not a permission problem")),
-        "error" => (Tone::Red, with_reason("error")),
-        other => (Tone::Plain, with_reason(&other.replace('_', " "))),
+        DecisionKind::NotPermission => (Tone::Dim, with_reason("not a permission problem")),
+        DecisionKind::Error => (Tone::Red, with_reason("error")),
+        DecisionKind::Unknown(other) => (Tone::Plain, with_reason(&other.replace('_', " "))),
     }
 }
 

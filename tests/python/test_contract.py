@@ -1,5 +1,5 @@
 """The function↔CLI contract: every line the function prints conforms to tests/vectors/decision_schema.json,
-the vectors in tests/vectors/decision_lines.jsonl do too, and every decision kind is covered. The CLI's side
+the vectors in tests/vectors/decision_lines.json do too, and every decision kind is covered. The CLI's side
 (DecisionKind) reads the same vectors in tests/contract_vectors.rs."""
 import json
 import os
@@ -17,8 +17,8 @@ def load_schema():
 
 
 def load_vectors():
-    with open(os.path.join(VECTORS_DIR, "decision_lines.jsonl"), encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    with open(os.path.join(VECTORS_DIR, "decision_lines.json"), encoding="utf-8") as f:
+        return json.load(f)["vectors"]
 
 
 def _type_ok(value, types):
