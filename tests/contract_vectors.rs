@@ -19,7 +19,10 @@ fn vectors_file(name: &str) -> String {
 
 fn decision_vectors() -> Vec<Value> {
     let file: Value = serde_json::from_str(&vectors_file("decision_lines.json")).unwrap();
-    file["vectors"].as_array().expect("a list of vectors").clone()
+    file["vectors"]
+        .as_array()
+        .expect("a list of vectors")
+        .clone()
 }
 
 #[test]
@@ -35,7 +38,10 @@ fn every_decision_vector_parses_with_its_kind() {
             (Value::String(kind), Line::Decision(d)) => {
                 let expected = if kind == "unknown" {
                     let written = v["line"]["decision"].as_str().unwrap();
-                    assert!(matches!(&d.decision, DecisionKind::Unknown(t) if t == written), "{name}");
+                    assert!(
+                        matches!(&d.decision, DecisionKind::Unknown(t) if t == written),
+                        "{name}"
+                    );
                     DecisionKind::Unknown(written.to_string())
                 } else {
                     let known = DecisionKind::from(kind.as_str());
@@ -63,7 +69,10 @@ fn the_schema_kinds_are_the_clis_kinds() {
         .iter()
         .map(|k| k.as_str().unwrap())
         .collect();
-    let known: Vec<&str> = DecisionKind::KNOWN.iter().map(DecisionKind::as_str).collect();
+    let known: Vec<&str> = DecisionKind::KNOWN
+        .iter()
+        .map(DecisionKind::as_str)
+        .collect();
     assert_eq!(listed, known);
     let vectors = decision_vectors();
     let emitted: BTreeSet<&str> = vectors
