@@ -1,48 +1,9 @@
 """The function↔CLI contract: every line the function prints conforms to tests/vectors/decision_schema.json,
 the vectors in tests/vectors/decision_lines.json do too, and every decision kind is covered. The CLI's side
 (DecisionKind) reads the same vectors in tests/contract_vectors.rs."""
-import json
-import os
-from collections import Counter
-
 import handler
-from conftest import VECTORS_DIR, denied_for, parse_lines, payload, record
-
-TYPES = {"string": str, "integer": int, "list": list, "null": type(None)}
-
-
-def load_schema():
-    with open(os.path.join(VECTORS_DIR, "decision_schema.json"), encoding="utf-8") as f:
-        return json.load(f)
-
-
-def load_vectors():
-    with open(os.path.join(VECTORS_DIR, "decision_lines.json"), encoding="utf-8") as f:
-        return json.load(f)["vectors"]
-
-
-def _type_ok(value, types):
-    # bool is an int in Python, never a JSON integer here
-    return any(isinstance(value, TYPES[t]) and not isinstance(value, bool) for t in types)
-
-
-def problems(line, part):
-    """What is wrong with `line` against the schema's `part` ("decision" or "batch"); empty when it conforms."""
-    spec = load_schema()[part]
-    fields = dict(spec["fields"])
-    if part == "decision":
-        fields.update(spec["kinds"].get(line.get("decision"), {}))
-    out = []
-    if set(line) != set(fields):
-        out.append("fields %s, expected %s" % (sorted(line), sorted(fields)))
-    for key, rule in fields.items():
-        if key not in line:
-            continue
-        if not _type_ok(line[key], rule["type"]):
-            out.append("%s: %r is not %s" % (key, line[key], "/".join(rule["type"])))
-        elif "values" in rule and line[key] not in rule["values"]:
-            out.append("%s: %r is not one of %r" % (key, line[key], rule["values"]))
-    return out
+from conftest import denied_for, parse_lines, payload, record
+from contract import check_lines, load_schema, load_vectors, problems
 
 
 def test_kinds_are_the_handlers_and_each_has_a_vector():
@@ -72,19 +33,6 @@ def run_batch(stack, monkeypatch, capsys, records, **kw):
     capsys.readouterr()
     handler.lambda_handler(payload(records, **kw), None)
     return parse_lines(capsys.readouterr().out)
-
-
-def check_lines(lines):
-    """Every line conforms; the batch line is last and counts the decision lines. Returns the decision lines."""
-    *decisions, batch = lines
-    for line in decisions:
-        assert line["lppg"] == "decision"
-        assert problems(line, "decision") == [], line
-    assert problems(batch, "batch") == [], batch
-    seen = Counter(line["decision"] for line in decisions)
-    for counter, kinds in load_schema()["batch"]["counts"].items():
-        assert batch[counter] == sum(seen[k] for k in kinds), counter
-    return decisions
 
 
 def test_every_line_the_function_prints_conforms(stack, monkeypatch, capsys):
