@@ -1,11 +1,101 @@
-//! Reading the function's log: the decision lines it writes (schema in `assets/function/README.md`), its batch
-//! summaries, the step markers `lppg mark` writes, and the Lambda runtime's own error lines. Pure.
+//! Reading the function's log: the decision lines it writes (the contract is `tests/vectors/decision_schema.json` and
+//! `tests/vectors/decision_lines.json`, described in `assets/function/README.md`), its batch summaries, the step
+//! markers `lppg mark` writes, and the Lambda runtime's own error lines. Pure.
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
+
+/// What the function decided about one action of one denied call: the `decision` field of a decision line.
+///
+/// Serialised as the function writes it (`"granted"`, `"already_present"`, …). A kind this CLI does not know (a
+/// newer function) is kept as [`DecisionKind::Unknown`] with its text, so the line still parses and is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum DecisionKind {
+    /// This invocation wrote the action into a generator policy.
+    Granted,
+    /// Granted, but the IAM action catalogue does not know the action.
+    Unverified,
+    /// Already granted (earlier, by an overlapping invocation, or by an earlier record of the batch).
+    AlreadyPresent,
+    /// The target is part of the generator itself (the guard); not granted.
+    Withheld,
+    /// The call was explicitly denied; an Allow cannot fix it.
+    ExplicitDeny,
+    /// Console sign-in, or an action that needs no permission.
+    NotPermission,
+    /// Bad input, configuration problem, underivable action, full policies, IAM failure.
+    Error,
+    /// A kind written by a newer function: its text, as written.
+    Unknown(String),
+}
+
+impl DecisionKind {
+    /// Every kind this CLI knows, in the order of the function's README.
+    pub const KNOWN: [DecisionKind; 7] = [
+        DecisionKind::Granted,
+        DecisionKind::Unverified,
+        DecisionKind::AlreadyPresent,
+        DecisionKind::Withheld,
+        DecisionKind::ExplicitDeny,
+        DecisionKind::NotPermission,
+        DecisionKind::Error,
+    ];
+
+    /// The text the function writes for this kind.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DecisionKind::Granted => "granted",
+            DecisionKind::Unverified => "unverified",
+            DecisionKind::AlreadyPresent => "already_present",
+            DecisionKind::Withheld => "withheld",
+            DecisionKind::ExplicitDeny => "explicit_deny",
+            DecisionKind::NotPermission => "not_permission",
+            DecisionKind::Error => "error",
+            DecisionKind::Unknown(text) => text,
+        }
+    }
+
+    /// True for the kinds that put the action in a generator policy (`granted`, `unverified`).
+    pub fn is_grant(&self) -> bool {
+        matches!(self, DecisionKind::Granted | DecisionKind::Unverified)
+    }
+}
+
+impl From<&str> for DecisionKind {
+    fn from(text: &str) -> DecisionKind {
+        DecisionKind::KNOWN
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .unwrap_or_else(|| DecisionKind::Unknown(text.to_string()))
+    }
+}
+
+impl From<String> for DecisionKind {
+    fn from(text: String) -> DecisionKind {
+        DecisionKind::from(text.as_str())
+    }
+}
+
+impl From<DecisionKind> for String {
+    fn from(kind: DecisionKind) -> String {
+        match kind {
+            DecisionKind::Unknown(text) => text,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+impl fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One decision of the function about one denied call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
-    pub decision: String,
+    pub decision: DecisionKind,
     #[serde(default)]
     pub action: Option<String>,
     #[serde(default)]
@@ -111,7 +201,7 @@ mod tests {
         let d = r#"{"lppg":"decision","v":1,"decision":"granted","action":"s3:ListBucket","event_time":"2026-01-01T00:00:00Z"}"#;
         match parse_line(d) {
             Line::Decision(x) => {
-                assert_eq!(x.decision, "granted");
+                assert_eq!(x.decision, DecisionKind::Granted);
                 assert_eq!(x.action.as_deref(), Some("s3:ListBucket"));
             }
             other => panic!("{other:?}"),
@@ -145,5 +235,19 @@ mod tests {
             Line::Other(_)
         ));
         assert!(advice_for_error("Task timed out").contains("time"));
+    }
+
+    #[test]
+    fn decision_kinds_read_and_write_as_the_function_spells_them() {
+        for kind in DecisionKind::KNOWN {
+            assert_eq!(DecisionKind::from(kind.as_str()), kind);
+            let text = serde_json::to_string(&kind).unwrap();
+            assert_eq!(text, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<DecisionKind>(&text).unwrap(), kind);
+        }
+        let newer: DecisionKind = serde_json::from_str("\"queued\"").unwrap();
+        assert_eq!(newer, DecisionKind::Unknown("queued".into()));
+        assert_eq!(serde_json::to_string(&newer).unwrap(), "\"queued\"");
+        assert!(DecisionKind::Unverified.is_grant() && !DecisionKind::AlreadyPresent.is_grant());
     }
 }

@@ -102,6 +102,20 @@ def decode_payload(event):
     return payload.get("messageType"), events
 
 
+# The `decision` kinds of a decision line: the contract with the CLI (its `DecisionKind`), pinned by
+# tests/vectors/decision_schema.json and tests/vectors/decision_lines.json.
+GRANTED = "granted"
+UNVERIFIED = "unverified"
+ALREADY_PRESENT = "already_present"
+WITHHELD = "withheld"
+EXPLICIT_DENY = "explicit_deny"
+NOT_PERMISSION = "not_permission"
+ERROR = "error"
+DECISION_KINDS = (GRANTED, UNVERIFIED, ALREADY_PRESENT, WITHHELD, EXPLICIT_DENY, NOT_PERMISSION, ERROR)
+# rules.classify outcomes that are only counted in the batch line, with no decision line.
+SILENT_OUTCOMES = ("other_principal", "not_denied")
+
+
 def _decision(decision, record=None, action=None, derived=None, level=None, policy=None, version=None,
               reason=""):
     r = record if isinstance(record, dict) else {}
@@ -116,121 +130,164 @@ def _decision(decision, record=None, action=None, derived=None, level=None, poli
             "event_name": s("eventName"), "policy": policy, "version": version, "reason": reason}
 
 
+class Batch:
+    """One invocation's decision lines and its summary, counted as each line is added (never re-read)."""
+
+    def __init__(self):
+        self.lines = []
+        self.summary = {"lppg": "batch", "v": 1, "records": 0, "denied": 0, "granted": 0, "already_present": 0,
+                        "withheld": 0, "errors": 0, "explicit_deny": 0, "not_permission": 0, "unverified": 0,
+                        "not_denied": 0, "other_principal": 0, "policies_written": [], "policy_sizes": [],
+                        "iam_calls": 0, "duration_ms": 0}
+
+    def count(self, counter):
+        """Counts a record: `records`, `denied`, or a silent outcome (`not_denied`, `other_principal`)."""
+        self.summary[counter] += 1
+
+    def decide(self, kind, *args, **kwargs):
+        """Adds one decision line (arguments as `_decision`) and counts it."""
+        self.lines.append(_decision(kind, *args, **kwargs))
+        if kind in (GRANTED, UNVERIFIED):
+            self.summary["granted"] += 1
+            if kind == UNVERIFIED:
+                self.summary["unverified"] += 1
+        elif kind == ERROR:
+            self.summary["errors"] += 1
+        elif kind in self.summary:
+            self.summary[kind] += 1
+
+
+class IamAccess:
+    """The IAM client, created on first use unless one is given, and the calls made through it."""
+
+    def __init__(self, iam=None, counter=None):
+        self.iam, self.counter = iam, counter
+        self.calls_before = counter.n if counter else 0
+
+    def client(self):
+        if self.iam is None:
+            self.iam, self.counter = iam_client()
+            self.calls_before = self.counter.n
+        return self.iam
+
+    def calls(self):
+        return (self.counter.n - self.calls_before) if self.counter else 0
+
+
+def _log_events(event, batch):
+    """The log events of the payload: none for a control message or (with an error line) a bad payload."""
+    try:
+        mtype, log_events = decode_payload(event)
+    except ValueError as exc:
+        batch.decide(ERROR, reason=str(exc))
+        return []
+    return [] if mtype == "CONTROL_MESSAGE" else log_events
+
+
+def _classify(ev, cfg, r, batch):
+    """(record, classification) of one log event, or None after an error line."""
+    batch.count("records")
+    ev_id = ev.get("id") if isinstance(ev, dict) else None
+    msg = ev.get("message") if isinstance(ev, dict) else None
+    try:
+        record = json.loads(msg)
+        if not isinstance(record, dict):
+            raise ValueError("not an object")
+    except (TypeError, ValueError) as exc:
+        batch.decide(ERROR, reason="log event %s is not a CloudTrail JSON record (%s)" % (ev_id, exc))
+        return None
+    if cfg.problems:
+        batch.decide(ERROR, record, reason="; ".join(cfg.problems))
+        return None
+    try:
+        return record, r.classify(record, cfg.user_arn, cfg.guard)
+    except Exception as exc:  # noqa: BLE001 - one bad record never costs the batch
+        return record, {"outcome": "error", "actions": [], "derived_from": None,
+                        "reason": "unexpected record shape (%s: %s)" % (type(exc).__name__, exc)}
+
+
+def _write(classified, cfg, access, batch, sleep, deadline):
+    """Writes every action to grant; (results by action, writer), writer None when there was nothing to write."""
+    wanted = [a["action"] for item in classified if item and item[1]["outcome"] == "grant"
+              for a in item[1]["actions"]]
+    if not wanted:
+        return {}, None
+    writer = store.PolicyWriter(access.client(), cfg.policy_arns, sleep=sleep, deadline=deadline)
+    writer.read_defaults()
+    results = writer.write(wanted)
+    for act, why in writer.orphans:
+        batch.decide(ERROR, action=act, reason=why)
+    return results, writer
+
+
+def _report_grants(record, c, results, reported, batch):
+    """One line per action to grant: granted, already present (also: asked for earlier in the batch), unverified."""
+    for a in c["actions"]:
+        act = a["action"]
+        status, policy, version, reason = results.get(act, (ERROR, None, None, "not written"))
+        if status == GRANTED and act in reported:
+            status = ALREADY_PRESENT
+        if status == GRANTED and not a["verified"]:
+            status = UNVERIFIED
+            reason = "not in the IAM action catalogue (granted anyway; check the name)"
+        reported.add(act)
+        batch.decide(status, record, act, c.get("derived_from"), a["level"], policy, version, reason)
+
+
+def _report(classified, results, r, batch):
+    """The decision lines (and record counters) of every classified record, in record order."""
+    reported = set()
+    for item in classified:
+        if item is None:
+            continue
+        record, c = item
+        outcome = c["outcome"]
+        if outcome in SILENT_OUTCOMES:
+            batch.count(outcome)
+            continue
+        if record.get("errorCode") in r.denied_codes:
+            batch.count("denied")
+        if outcome == "grant":
+            _report_grants(record, c, results, reported, batch)
+            continue
+        for a in c.get("actions") or [{"action": None, "level": None}]:
+            batch.decide(outcome, record, a["action"], c.get("derived_from"), a["level"],
+                         reason=c.get("reason", ""))
+
+
+def _run(event, env, batch, access, sleep, deadline):
+    """Decodes, classifies, writes and reports; returns whether a policy update could not be confirmed."""
+    log_events = _log_events(event, batch)
+    cfg = Config(env)
+    r = rules_mod.load_rules()
+    classified = [_classify(ev, cfg, r, batch) for ev in log_events]
+    results, writer = _write(classified, cfg, access, batch, sleep, deadline)
+    _report(classified, results, r, batch)
+    if writer is None:
+        return False
+    batch.summary["policies_written"] = writer.written
+    batch.summary["policy_sizes"] = writer.sizes()
+    return writer.transient_failure
+
+
 def process(event, env=None, iam=None, counter=None, sleep=time.sleep, deadline=None, emit=_emit):
     """Handle one invocation; returns the batch summary (also emitted as the last line)."""
     t0 = time.monotonic()
     env = os.environ if env is None else env
-    lines = []
-    batch = {"lppg": "batch", "v": 1, "records": 0, "denied": 0, "granted": 0, "already_present": 0,
-             "withheld": 0, "errors": 0, "explicit_deny": 0, "not_permission": 0, "unverified": 0,
-             "not_denied": 0, "other_principal": 0, "policies_written": [], "policy_sizes": [],
-             "iam_calls": 0, "duration_ms": 0}
-    calls_before = counter.n if counter else 0
+    batch, access = Batch(), IamAccess(iam, counter)
     try:
-        try:
-            mtype, log_events = decode_payload(event)
-        except ValueError as exc:
-            lines.append(_decision("error", reason=str(exc)))
-            log_events, mtype = [], None
-        if mtype == "CONTROL_MESSAGE":
-            log_events = []
-        cfg = Config(env)
-        r = rules_mod.load_rules()
-        classified = []  # (record, classification)
-        for ev in log_events:
-            batch["records"] += 1
-            ev_id = ev.get("id") if isinstance(ev, dict) else None
-            msg = ev.get("message") if isinstance(ev, dict) else None
-            try:
-                record = json.loads(msg)
-                if not isinstance(record, dict):
-                    raise ValueError("not an object")
-            except (TypeError, ValueError) as exc:
-                lines.append(_decision("error", reason="log event %s is not a CloudTrail JSON record (%s)"
-                                       % (ev_id, exc)))
-                classified.append(None)
-                continue
-            if cfg.problems:
-                lines.append(_decision("error", record, reason="; ".join(cfg.problems)))
-                classified.append(None)
-                continue
-            try:
-                c = r.classify(record, cfg.user_arn, cfg.guard)
-            except Exception as exc:  # noqa: BLE001 - one bad record never costs the batch
-                c = {"outcome": "error", "actions": [], "derived_from": None,
-                     "reason": "unexpected record shape (%s: %s)" % (type(exc).__name__, exc)}
-            classified.append((record, c))
-        # which actions to write
-        wanted = []
-        for item in classified:
-            if item and item[1]["outcome"] == "grant":
-                wanted.extend(a["action"] for a in item[1]["actions"])
-        results = {}
-        writer = None
-        if wanted:
-            if iam is None:
-                iam, counter = iam_client()
-                calls_before = counter.n
-            writer = store.PolicyWriter(iam, cfg.policy_arns, sleep=sleep, deadline=deadline)
-            writer.read_defaults()
-            results = writer.write(wanted)
-            for act, why in writer.orphans:
-                lines.append(_decision("error", action=act, reason=why))
-        reported = set()
-        for item in classified:
-            if item is None:
-                continue
-            record, c = item
-            outcome = c["outcome"]
-            if outcome in ("other_principal", "not_denied"):
-                batch[outcome] += 1
-                continue
-            if record.get("errorCode") in r.denied_codes:
-                batch["denied"] += 1
-            derived = c.get("derived_from")
-            if outcome == "grant":
-                for a in c["actions"]:
-                    act = a["action"]
-                    status, policy, version, reason = results.get(act, ("error", None, None, "not written"))
-                    if status == "granted" and act in reported:
-                        status = "already_present"
-                    if status == "granted" and not a["verified"]:
-                        status = "unverified"
-                        reason = "not in the IAM action catalogue (granted anyway; check the name)"
-                    reported.add(act)
-                    lines.append(_decision(status, record, act, derived, a["level"], policy, version, reason))
-            else:
-                acts = c.get("actions") or [{"action": None, "level": None}]
-                for a in acts:
-                    lines.append(_decision(outcome, record, a["action"], derived, a["level"],
-                                           reason=c.get("reason", "")))
-        for ln in lines:
-            d = ln["decision"]
-            if d in ("granted", "unverified"):
-                batch["granted"] += 1
-                if d == "unverified":
-                    batch["unverified"] += 1
-            elif d == "error":
-                batch["errors"] += 1
-            elif d in batch and d != "denied":
-                batch[d] += 1
-        if writer is not None:
-            batch["policies_written"] = writer.written
-            batch["policy_sizes"] = writer.sizes()
-            transient = writer.transient_failure
-        else:
-            transient = False
+        transient = _run(event, env, batch, access, sleep, deadline)
     except Exception as exc:  # noqa: BLE001 - last resort: report, never lose the batch line
-        lines.append(_decision("error", reason="internal error: %s: %s" % (type(exc).__name__, exc)))
-        batch["errors"] += 1
+        batch.decide(ERROR, reason="internal error: %s: %s" % (type(exc).__name__, exc))
         transient = True
-    for ln in lines:
+    for ln in batch.lines:
         emit(ln)
-    batch["iam_calls"] = (counter.n - calls_before) if counter else 0
-    batch["duration_ms"] = int((time.monotonic() - t0) * 1000)
-    emit(batch)
-    batch["_transient_failure"] = transient
-    return batch
+    summary = batch.summary
+    summary["iam_calls"] = access.calls()
+    summary["duration_ms"] = int((time.monotonic() - t0) * 1000)
+    emit(summary)
+    summary["_transient_failure"] = transient
+    return summary
 
 
 def lambda_handler(event, context):

@@ -13,6 +13,8 @@ from urllib.parse import unquote
 MAX_SIZE = 6144
 PLACEHOLDER_SID = "LppgPlaceholder"
 _NON_ALNUM = re.compile(r"[^A-Za-z0-9]")
+# A concrete action, as the CLI's `Action::parse` reads one: no wildcard (`*`, `?`) is an action.
+_ACTION = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9_-]+")
 _HEAD = '{"Version":"2012-10-17","Statement":['
 _TAIL = "]}"
 # {"Sid":"<sid>","Effect":"Allow","Action":[<actions>],"Resource":"*"}
@@ -71,12 +73,16 @@ class Content:
 
 
 def _granted_actions(st):
+    """Actions an unconditional Allow on every resource (Resource "*" or a list holding "*") lists.
+
+    The CLI reads statements the same way; tests/vectors/policy_documents.json pins both.
+    """
     if not isinstance(st, dict) or st.get("Effect") != "Allow" or "Condition" in st or "NotAction" in st:
         return set()
     res = _as_list(st.get("Resource"))
     if "*" not in res:
         return set()
-    return {a for a in _as_list(st.get("Action")) if isinstance(a, str) and ":" in a and "*" not in a}
+    return {a for a in _as_list(st.get("Action")) if isinstance(a, str) and _ACTION.fullmatch(a)}
 
 
 def _is_managed(st):

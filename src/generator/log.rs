@@ -1,7 +1,7 @@
 //! The function's log group: the decisions the function writes, the step markers `lppg mark` writes, and what
 //! they say about the session (first-denied times, steps, errors, the last denied call).
 use super::Generator;
-use crate::decisions::{self, Line, Marker};
+use crate::decisions::{self, DecisionKind, Line, Marker};
 use crate::policy::{self, Action, Derivation};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ impl LogFacts {
     }
 
     fn add_decision(&mut self, d: &decisions::Decision) {
-        if d.decision == "error" {
+        if d.decision == DecisionKind::Error {
             let reason = d.reason.as_deref().filter(|r| !r.is_empty());
             let text = match (&d.action, reason) {
                 (Some(action), Some(reason)) => format!("{action}: {reason}"),
@@ -124,7 +124,7 @@ impl RecentLog {
                             r.last_denied = Some(t);
                         }
                     }
-                    if d.decision == "error" {
+                    if d.decision == DecisionKind::Error {
                         r.last_error = Some(d.reason.unwrap_or_else(|| "error".into()));
                     }
                 }

@@ -97,11 +97,12 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// True for `Resource: "*"` (or `["*"]`) and no `Condition`: the statement
-    /// applies everywhere, always.
+    /// True for `Resource: "*"` (or a list holding `"*"`, whatever else it lists) and no
+    /// `Condition`: the statement applies everywhere, always. The function's `policydoc.py`
+    /// reads statements the same way (`tests/vectors/policy_documents.json`).
     pub fn is_unconditional_everywhere(&self) -> bool {
         self.condition.is_none()
-            && matches!(&self.resources, ResourceClause::Resource(list) if list.len() == 1 && list[0] == "*")
+            && matches!(&self.resources, ResourceClause::Resource(list) if list.iter().any(|r| r == "*"))
     }
 }
 
@@ -425,6 +426,21 @@ mod tests {
         );
         assert!(statement.condition.is_some());
         assert!(!statement.is_unconditional_everywhere());
+    }
+
+    #[test]
+    fn a_resource_list_holding_star_applies_everywhere() {
+        let statement = |resource: &str| {
+            let text = format!(
+                r#"{{"Statement":{{"Effect":"Allow","Action":"s3:GetObject","Resource":{resource}}}}}"#
+            );
+            Policy::parse(&text).unwrap().statements.remove(0)
+        };
+        assert!(statement(r#""*""#).is_unconditional_everywhere());
+        assert!(statement(r#"["*"]"#).is_unconditional_everywhere());
+        assert!(statement(r#"["arn:aws:s3:::b/*","*"]"#).is_unconditional_everywhere());
+        assert!(!statement(r#"["arn:aws:s3:::b/*"]"#).is_unconditional_everywhere());
+        assert!(!statement(r#""arn:aws:s3:::*""#).is_unconditional_everywhere());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the denied call's time so one console click reads as one block, markers and failures in line, the footer and
 //! what the spinner says while waiting. Unit-tested here; the polling is [`crate::generator::follow`].
 use super::Style;
-use crate::decisions::{advice_for_error, Decision, Line, Marker};
+use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -129,15 +129,15 @@ impl View {
         let news = match line {
             Line::Decision(d) => {
                 self.decisions += 1;
-                match d.decision.as_str() {
-                    "granted" | "unverified" => {
+                match d.decision {
+                    DecisionKind::Granted | DecisionKind::Unverified => {
                         self.granted += 1;
                         let new_burst = self.last_grant_ms.is_none_or(|g| ts_ms - g > BURST_MS);
                         self.burst_granted = if new_burst { 1 } else { self.burst_granted + 1 };
                         self.last_grant_ms = Some(ts_ms);
                     }
-                    "withheld" => self.withheld += 1,
-                    "error" => self.errors += 1,
+                    DecisionKind::Withheld => self.withheld += 1,
+                    DecisionKind::Error => self.errors += 1,
                     _ => {}
                 }
                 true
@@ -238,7 +238,7 @@ impl View {
                     sanitize(&action_text(d)),
                     self.paint(tone, &sanitize(&outcome))
                 ));
-                if d.decision == "error" {
+                if d.decision == DecisionKind::Error {
                     let advice = advice_for_error(d.reason.as_deref().unwrap_or(""));
                     out.push(self.paint(Style::Red, &format!("{:>20}→ {advice}", "")));
                 }
@@ -303,7 +303,7 @@ impl View {
                         v[k] = val;
                     }
                 }
-                if d.decision == "error" {
+                if d.decision == DecisionKind::Error {
                     v["advice"] = json!(advice_for_error(d.reason.as_deref().unwrap_or("")));
                 }
                 v
@@ -431,8 +431,8 @@ fn outcome_text(d: &Decision) -> (Style, String) {
         Some(r) => format!("{head}: {r}"),
         None => head.to_string(),
     };
-    match d.decision.as_str() {
-        "granted" => {
+    match &d.decision {
+        DecisionKind::Granted => {
             let mut s = "granted".to_string();
             if let Some(p) = &d.policy {
                 s.push_str(&format!(" → {}", policy_name(p)));
@@ -442,16 +442,16 @@ fn outcome_text(d: &Decision) -> (Style, String) {
             }
             (Style::Green, s)
         }
-        "already_present" => (Style::Plain, "already present".into()),
-        "unverified" => (Style::Yellow, with_reason("granted, unverified")),
-        "withheld" => (Style::Yellow, with_reason("withheld by the guard")),
-        "explicit_deny" => (
+        DecisionKind::AlreadyPresent => (Style::Plain, "already present".into()),
+        DecisionKind::Unverified => (Style::Yellow, with_reason("granted, unverified")),
+        DecisionKind::Withheld => (Style::Yellow, with_reason("withheld by the guard")),
+        DecisionKind::ExplicitDeny => (
             Style::Yellow,
             with_reason("explicit deny (not fixable here)"),
         ),
-        "not_permission" => (Style::Dim, with_reason("not a permission problem")),
-        "error" => (Style::Red, with_reason("error")),
-        other => (Style::Plain, with_reason(&other.replace('_', " "))),
+        DecisionKind::NotPermission => (Style::Dim, with_reason("not a permission problem")),
+        DecisionKind::Error => (Style::Red, with_reason("error")),
+        DecisionKind::Unknown(other) => (Style::Plain, with_reason(&other.replace('_', " "))),
     }
 }
 

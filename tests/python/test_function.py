@@ -7,6 +7,7 @@ import pytest
 import handler
 import policydoc
 from conftest import denied_for, parse_lines, payload, record
+from contract import check_lines, problems
 
 
 def run(stack, monkeypatch, capsys, records, **kw):
@@ -16,6 +17,7 @@ def run(stack, monkeypatch, capsys, records, **kw):
     lines = parse_lines(capsys.readouterr().out)
     assert lines[-1]["lppg"] == "batch"
     assert all(l["lppg"] == "decision" and l["v"] == 1 for l in lines[:-1])
+    check_lines(lines)  # every line conforms to tests/vectors/decision_schema.json
     return lines[:-1], lines[-1]
 
 
@@ -293,6 +295,7 @@ def overlap(stack, monkeypatch, capsys, n_threads, per_thread, offset=0):
         t.join()
     assert not errors
     lines = parse_lines(capsys.readouterr().out)
+    assert all(problems(l, l["lppg"]) == [] for l in lines)
     assert not [l for l in lines if l.get("decision") == "error"]
     assert set(pool) <= stack.all_actions()
     assert_valid_policies(stack)
