@@ -107,13 +107,15 @@ class Catalogue:
         return prefix + ":" + canon, self.cat[prefix][canon]
 
 
-def event_prefix(mapped, actions):
-    """The IAM prefix the engines derive for the operation: the SDK service's, unless none of the operation's
-    actions uses it (API Gateway's management API signs as execute-api), then the first action's."""
-    prefixes = [a.split(":")[0] for a in actions]
-    if mapped and (mapped in prefixes or not prefixes):
+def event_prefix(mapped, op, actions):
+    """The IAM prefix the engines derive for the operation: the SDK service's when the operation's first action or
+    its namesake uses it, else the first action's (API Gateway's management API signs as execute-api; IoT
+    Wireless is iotwireless although the SDK map files it under iot)."""
+    if not actions:
         return mapped
-    return prefixes[0] if prefixes else mapped
+    first = actions[0].split(":")[0]
+    namesake = (mapped + ":" + op).lower() in (a.lower() for a in actions)
+    return mapped if mapped and (first == mapped or namesake) else first
 
 
 def source_operations(sdk, cat):
@@ -131,7 +133,7 @@ def source_operations(sdk, cat):
             target = cond if e.get("conditions") else plain
             if a not in target:
                 target.append(a)
-        prefix = event_prefix((services.get(svc) or "").lower(), plain + cond) or svc.lower()
+        prefix = event_prefix((services.get(svc) or "").lower(), op, plain + cond) or svc.lower()
         ops.setdefault((prefix, op), []).append((key, plain, cond))
     return ops
 
@@ -176,9 +178,12 @@ def granted(cat, prefix, op, plain, cond):
             notes.append(("not_in_catalogue", "removing an S3 configuration needs " + put))
             return [put], notes
         return None, notes
-    own = [a for a in known if a.split(":")[0] == prefix] or known
-    keep = [a for a in own if cat.canon(a)[1] in EXTRA_LEVELS and a not in NEVER_IMPLIED] or own[:1]
-    keep = list(dict.fromkeys(keep))
+    own = [a for a in known if a.split(":")[0] == prefix and a not in NEVER_IMPLIED]
+    if not own:
+        notes.append(("dependent_not_granted", "no action of %s itself; not granted on a generic denial: %s"
+                      % (prefix, ", ".join(known))))
+        return None, notes
+    keep = list(dict.fromkeys([a for a in own if cat.canon(a)[1] in EXTRA_LEVELS] or own[:1]))
     dropped = [a for a in known if a not in keep]
     if dropped:
         notes.append(("dependent_not_granted", "not granted on a generic denial: " + ", ".join(dropped)))

@@ -339,8 +339,8 @@ def denied():
     # ---- eventSource / eventName fallback -------------------------------------------------------
     s3 = [("ListObjectsV2", "s3:ListBucket"), ("ListObjects", "s3:ListBucket"), ("HeadBucket", "s3:ListBucket"),
           ("ListBuckets", "s3:ListAllMyBuckets"), ("HeadObject", "s3:GetObject"),
-          ("CreateMultipartUpload", "s3:PutObject"), ("UploadPartCopy", "s3:PutObject"),
-          ("CopyObject", "s3:PutObject"), ("DeleteObjects", "s3:DeleteObject"),
+          ("CreateMultipartUpload", "s3:PutObject"), ("UploadPartCopy", ["s3:GetObject", "s3:PutObject"]),
+          ("CopyObject", ["s3:GetObject", "s3:PutObject"]), ("DeleteObjects", "s3:DeleteObject"),
           ("ListObjectVersions", "s3:ListBucketVersions"), ("ListMultipartUploads", "s3:ListBucketMultipartUploads"),
           ("ListParts", "s3:ListMultipartUploadParts"), ("GetBucketLifecycle", "s3:GetLifecycleConfiguration"),
           ("PutBucketLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
@@ -351,11 +351,26 @@ def denied():
           ("DeleteBucketReplication", "s3:PutReplicationConfiguration"),
           ("GetBucketCors", "s3:GetBucketCORS"), ("DeleteBucketCors", "s3:PutBucketCORS"),
           ("DeleteBucketTagging", "s3:PutBucketTagging"), ("GetBucketAcl", "s3:GetBucketAcl"),
-          ("PutBucketVersioning", "s3:PutBucketVersioning")]
+          ("PutBucketVersioning", "s3:PutBucketVersioning"),
+          # Removing a configuration needs its Put permission (S3 API reference), whatever the spelling:
+          ("DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+          ("DeleteBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+          ("DeleteBucketOwnershipControls", "s3:PutBucketOwnershipControls"),
+          ("DeleteBucketIntelligentTieringConfiguration", "s3:PutIntelligentTieringConfiguration"),
+          ("DeleteBucketMetricsConfiguration", "s3:PutMetricsConfiguration"),
+          ("DeleteBucketWebsite", "s3:DeleteBucketWebsite"),
+          ("GetBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock")]
     for ev, act in s3:
         n = "s3-" + ev
         add(G(n, rec(n, "s3.amazonaws.com", ev, "AccessDenied", "Access Denied",
                      {"bucketName": "app-data-bucket", "Host": "app-data-bucket.s3.amazonaws.com"}),
+              act if isinstance(act, list) else [act], "event"))
+    # The account-level public access block (S3 Control: no bucket) has its own permissions.
+    for ev, act in [("GetAccountPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
+                    ("PutAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
+                    ("DeleteAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")]:
+        n = "s3-account-" + ev
+        add(G(n, rec(n, "s3.amazonaws.com", ev, "AccessDenied", "Access Denied", {"accountId": ACCOUNT}),
               [act], "event"))
     add(G("sqs-generic-message-batch",
           rec("sqs-generic-message-batch", "sqs.amazonaws.com", "SendMessageBatch", "AccessDenied",
@@ -402,8 +417,29 @@ def denied():
         ("sso-generic", "sso.amazonaws.com", "ListInstances", "sso:ListInstances"),
         ("lambda-invoke-data-event", "lambda.amazonaws.com", "Invoke", "lambda:InvokeFunction"),
         ("sns-publish-batch", "sns.amazonaws.com", "PublishBatch", "sns:Publish"),
+        # Services whose permissions are not named after their operations (the operation map's data):
+        ("budgets-view", "budgets.amazonaws.com", "DescribeBudgets", "budgets:ViewBudget"),
+        ("budgets-modify", "budgets.amazonaws.com", "CreateBudget", "budgets:ModifyBudget"),
+        ("execute-api-manage-connections", "execute-api.amazonaws.com", "PostToConnection",
+         "execute-api:ManageConnections"),
+        ("timestream-query-select", "timestream.amazonaws.com", "Query", "timestream:Select"),
+        ("cloudsearch-upload-documents", "cloudsearch.amazonaws.com", "UploadDocuments", "cloudsearch:document"),
+        ("iotwireless-own-prefix", "iotwireless.amazonaws.com", "AssociateWirelessDeviceWithThing",
+         "iotwireless:AssociateWirelessDeviceWithThing"),
+        # Batch calls that need the single call's permission:
+        ("sqs-change-visibility-batch", "sqs.amazonaws.com", "ChangeMessageVisibilityBatch",
+         "sqs:ChangeMessageVisibility"),
+        ("dynamodb-transact-get-items", "dynamodb.amazonaws.com", "TransactGetItems", "dynamodb:GetItem"),
     ]:
         add(G(n, rec(n, src, ev, "AccessDeniedException", "Access denied"), [act], "event"))
+    # A call that needs permissions of its own service beyond its namesake (the operation map's data).
+    add(G("connect-use-case-two-actions",
+          rec("connect-use-case-two-actions", "connect.amazonaws.com", "CreateUseCase", "AccessDeniedException",
+              None), ["connect:CreateUseCase", "connect:DescribeInstance"], "event"))
+    # A role hand-over is never granted because another call was denied generically: its own denial names it.
+    add(G("glue-create-job-no-passrole",
+          rec("glue-create-job-no-passrole", "glue.amazonaws.com", "CreateJob", "AccessDeniedException", None),
+          ["glue:CreateJob"], "event"))
     add(G("kms-reencrypt-two-actions",
           rec("kms-reencrypt-two-actions", "kms.amazonaws.com", "ReEncrypt", "AccessDeniedException", None),
           ["kms:ReEncryptFrom", "kms:ReEncryptTo"], "event"))
@@ -497,6 +533,8 @@ def success():
     U("sqs-batch", "sqs.amazonaws.com", "DeleteMessageBatch", ["sqs:DeleteMessage"])
     U("sns-batch", "sns.amazonaws.com", "PublishBatch", ["sns:Publish"])
     U("kms-reencrypt", "kms.amazonaws.com", "ReEncrypt", ["kms:ReEncryptFrom", "kms:ReEncryptTo"])
+    U("s3-copy-object", "s3.amazonaws.com", "CopyObject", ["s3:GetObject", "s3:PutObject"])
+    U("budgets-describe", "budgets.amazonaws.com", "DescribeBudget", ["budgets:ViewBudget"])
     U("tag-prefix", "tagging.amazonaws.com", "GetResources", ["tag:GetResources"])
     U("cloudcontrol", "cloudcontrolapi.amazonaws.com", "GetResource", ["cloudformation:GetResource"])
     U("kafka-genuine-v2", "kafka.amazonaws.com", "ListClustersV2", ["kafka:ListClustersV2"])
