@@ -60,7 +60,8 @@ CORRECTIONS = {
 
 KINDS = {
     "not_in_catalogue": "The source names an action the IAM catalogue (Service Authorization Reference) does not "
-                        "have; the catalogue wins. lppg grants the rest, or falls back to the default rule.",
+                        "have; the catalogue wins: lppg grants a catalogue action the reason names, else the "
+                        "default rule's action, marked unverified (often a retired service).",
     "dependent_not_granted": "The source lists further permissions the call may need (another service's action, "
                              "a role hand-over, a List, Tagging or Permissions-management extra). A generic denial "
                              "does not say which one was refused, so lppg grants the operation's own permissions "
@@ -269,12 +270,17 @@ def engine_reason(engine, prefix, op):
     return "permissionless or otherwise decided before the data"
 
 
+# Listed even where the engines end up granting what the source says (then unverified, or by one of two SDK
+# services' readings).
+ALWAYS_LISTED = ("name_collision", "not_in_catalogue")
+
+
 def review(engine, results, info):
     """Every operation where the engine does not grant exactly what the source names."""
     entries = []
     for (prefix, op), (keys, source, notes) in sorted(info.items()):
         got = results[(prefix, op)]
-        if got == sorted(source) and not any(k == "name_collision" for k, _ in notes):
+        if got == sorted(source) and not any(k in ALWAYS_LISTED for k, _ in notes):
             continue
         kinds = notes or [("engine_rule", engine_reason(engine, prefix, op))]
         entries.append({"event": prefix + ":" + op, "sdk": keys, "source": source, "lppg": got,
