@@ -16,8 +16,8 @@ engines derive from the record's eventSource). What lppg grants for a generic de
   Permissions-management extras, conditional ones: a call that needs them is refused again naming them, and the
   message rule grants exactly that action then;
 - S3 calls that remove a configuration (`Delete<X>`) need `s3:Put<X>` when the catalogue has no `s3:Delete<X>`
-  (S3's own documentation); this is derived from the catalogue for every such S3 name, so CloudTrail's spellings
-  (DeleteBucketPublicAccessBlock, DeleteAccountPublicAccessBlock, ...) are covered as well.
+  (S3's own documentation): where the source names no catalogue action for such a call, and CloudTrail's spellings
+  (CLOUDTRAIL_SPELLINGS below: DeleteBucketPublicAccessBlock, DeleteAccountPublicAccessBlock) are covered too.
 Only entries that differ from the default rule (`prefix:EventName`, catalogue casing) are written.
 
 Outputs (compact, sorted, byte-identical on every run from the same package versions):
@@ -52,6 +52,21 @@ HAND_REASONS = {
     "s3:UploadPartCopy": "copying a part reads the source object (s3:GetObject) and writes the target "
                          "(s3:PutObject), as CopyObject; the source lists the write only",
 }
+# Event names CloudTrail logs for an SDK operation under another name (S3's public access block: on a bucket
+# `...BucketPublicAccessBlock`, in real records; for the account, S3 Control, `...AccountPublicAccessBlock`). The
+# bare SDK names stay the S3 (bucket) operation's. Each spelling gets the operation's actions.
+CLOUDTRAIL_SPELLINGS = {
+    ("s3", "GetBucketPublicAccessBlock"): "S3.GetPublicAccessBlock",
+    ("s3", "PutBucketPublicAccessBlock"): "S3.PutPublicAccessBlock",
+    ("s3", "DeleteBucketPublicAccessBlock"): "S3.DeletePublicAccessBlock",
+    ("s3", "GetAccountPublicAccessBlock"): "S3Control.GetPublicAccessBlock",
+    ("s3", "PutAccountPublicAccessBlock"): "S3Control.PutPublicAccessBlock",
+    ("s3", "DeleteAccountPublicAccessBlock"): "S3Control.DeletePublicAccessBlock",
+}
+# How a reviewed name collision is settled.
+_PAB = ("S3's (the bucket's) is used: real records of a bucket's call carry a bucket, and S3 Control's account-level "
+        "call is logged as ...AccountPublicAccessBlock (CLOUDTRAIL_SPELLINGS)")
+COLLISIONS = {"s3:%sPublicAccessBlock" % verb: _PAB for verb in ("Get", "Put", "Delete")}
 # Reviewed corrections of source actions the catalogue does not have (reason in the review file).
 CORRECTIONS = {
     # CloudSearch's document service: the permission for uploading documents is cloudsearch:document.
@@ -136,6 +151,10 @@ def source_operations(sdk, cat):
                 target.append(a)
         prefix = event_prefix((services.get(svc) or "").lower(), op, plain + cond) or svc.lower()
         ops.setdefault((prefix, op), []).append((key, plain, cond))
+    for (prefix, event), key in CLOUDTRAIL_SPELLINGS.items():
+        for sdk_key, plain, cond in list(ops.get((prefix, key.partition(".")[2]), [])):
+            if sdk_key == key:
+                ops.setdefault((prefix, event), []).append((key + " as CloudTrail logs it", plain, cond))
     return ops
 
 
@@ -203,18 +222,6 @@ def delete_to_put(cat, prefix, op):
     return None
 
 
-def delete_needs_put(cat):
-    """S3 `Delete<X>` event names whose permission is `s3:Put<X>` (no `s3:Delete<X>` in the catalogue)."""
-    s3 = cat.cat.get("s3", {})
-    out = {}
-    for name in sorted(s3):
-        if name.startswith("Put"):
-            rest = name[3:]
-            if ("Delete" + rest) not in s3 and rest.lower() not in ("object", "bucket"):
-                out["Delete" + rest] = ["s3:" + name]
-    return out
-
-
 def build_map(cat, ops):
     """(operations.json table, {(prefix, op): (sdk keys, source actions, notes)})."""
     table, info = {}, {}
@@ -223,14 +230,13 @@ def build_map(cat, ops):
         key, plain, cond, keep, notes = results[0]
         others = sorted({tuple(r[3] or ()) for r in results})
         if len(others) > 1:
+            why = COLLISIONS.get(prefix + ":" + op, "the first is used")
             notes = [("name_collision", "; ".join("%s: %s" % (r[0], ", ".join(r[3] or ["default rule"]))
-                                                  for r in results) + "; the first is used")] + notes
+                                                  for r in results) + "; " + why)] + notes
         info[(prefix, op)] = ([r[0] for r in results], plain or cond, notes)
         default = cat.canon(prefix + ":" + op)[0]
         if keep is not None and keep != [default]:
             table.setdefault(prefix, {})[op] = keep
-    for event, actions in delete_needs_put(cat).items():
-        table.setdefault("s3", {}).setdefault(event, actions)
     return table, info
 
 

@@ -86,3 +86,13 @@ def test_operations_file_is_compact_and_sorted():
     assert list(doc["operations"]) == sorted(doc["operations"])
     assert len(text.splitlines()) == len(doc["operations"]) + 2
     assert " " not in text
+
+
+def test_every_s3_delete_call_gets_a_catalogue_action():
+    """Removing an S3 configuration needs its Put permission: no S3 Delete... event may end unverified."""
+    coverage = load("operation-coverage.json")["source_actions"]
+    for prefix in ("s3", "s3-outposts"):
+        for op in coverage[prefix]:
+            if op.startswith("Delete"):
+                got = R.classify(generic_denial(prefix, op), PRINCIPAL)["actions"]
+                assert got and all(a["verified"] for a in got), (prefix, op, got)
