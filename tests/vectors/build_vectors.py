@@ -351,27 +351,12 @@ def denied():
           ("DeleteBucketReplication", "s3:PutReplicationConfiguration"),
           ("GetBucketCors", "s3:GetBucketCORS"), ("DeleteBucketCors", "s3:PutBucketCORS"),
           ("DeleteBucketTagging", "s3:PutBucketTagging"), ("GetBucketAcl", "s3:GetBucketAcl"),
-          ("PutBucketVersioning", "s3:PutBucketVersioning"),
-          # Removing a configuration needs its Put permission (S3 API reference), whatever the spelling:
-          ("DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
-          ("DeleteBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
-          ("DeleteBucketOwnershipControls", "s3:PutBucketOwnershipControls"),
-          ("DeleteBucketIntelligentTieringConfiguration", "s3:PutIntelligentTieringConfiguration"),
-          ("DeleteBucketMetricsConfiguration", "s3:PutMetricsConfiguration"),
-          ("DeleteBucketWebsite", "s3:DeleteBucketWebsite"),
-          ("GetBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock")]
+          ("PutBucketVersioning", "s3:PutBucketVersioning")]
     for ev, act in s3:
         n = "s3-" + ev
         add(G(n, rec(n, "s3.amazonaws.com", ev, "AccessDenied", "Access Denied",
                      {"bucketName": "app-data-bucket", "Host": "app-data-bucket.s3.amazonaws.com"}),
               act if isinstance(act, list) else [act], "event"))
-    # The account-level public access block (S3 Control: no bucket) has its own permissions.
-    for ev, act in [("GetAccountPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
-                    ("PutAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
-                    ("DeleteAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")]:
-        n = "s3-account-" + ev
-        add(G(n, rec(n, "s3.amazonaws.com", ev, "AccessDenied", "Access Denied", {"accountId": ACCOUNT}),
-              [act], "event"))
     add(G("sqs-generic-message-batch",
           rec("sqs-generic-message-batch", "sqs.amazonaws.com", "SendMessageBatch", "AccessDenied",
               "Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied.",
@@ -417,29 +402,8 @@ def denied():
         ("sso-generic", "sso.amazonaws.com", "ListInstances", "sso:ListInstances"),
         ("lambda-invoke-data-event", "lambda.amazonaws.com", "Invoke", "lambda:InvokeFunction"),
         ("sns-publish-batch", "sns.amazonaws.com", "PublishBatch", "sns:Publish"),
-        # Services whose permissions are not named after their operations (the operation map's data):
-        ("budgets-view", "budgets.amazonaws.com", "DescribeBudgets", "budgets:ViewBudget"),
-        ("budgets-modify", "budgets.amazonaws.com", "CreateBudget", "budgets:ModifyBudget"),
-        ("execute-api-manage-connections", "execute-api.amazonaws.com", "PostToConnection",
-         "execute-api:ManageConnections"),
-        ("timestream-query-select", "timestream.amazonaws.com", "Query", "timestream:Select"),
-        ("cloudsearch-upload-documents", "cloudsearch.amazonaws.com", "UploadDocuments", "cloudsearch:document"),
-        ("iotwireless-own-prefix", "iotwireless.amazonaws.com", "AssociateWirelessDeviceWithThing",
-         "iotwireless:AssociateWirelessDeviceWithThing"),
-        # Batch calls that need the single call's permission:
-        ("sqs-change-visibility-batch", "sqs.amazonaws.com", "ChangeMessageVisibilityBatch",
-         "sqs:ChangeMessageVisibility"),
-        ("dynamodb-transact-get-items", "dynamodb.amazonaws.com", "TransactGetItems", "dynamodb:GetItem"),
     ]:
         add(G(n, rec(n, src, ev, "AccessDeniedException", "Access denied"), [act], "event"))
-    # A call that needs permissions of its own service beyond its namesake (the operation map's data).
-    add(G("connect-use-case-two-actions",
-          rec("connect-use-case-two-actions", "connect.amazonaws.com", "CreateUseCase", "AccessDeniedException",
-              None), ["connect:CreateUseCase", "connect:DescribeInstance"], "event"))
-    # A role hand-over is never granted because another call was denied generically: its own denial names it.
-    add(G("glue-create-job-no-passrole",
-          rec("glue-create-job-no-passrole", "glue.amazonaws.com", "CreateJob", "AccessDeniedException", None),
-          ["glue:CreateJob"], "event"))
     add(G("kms-reencrypt-two-actions",
           rec("kms-reencrypt-two-actions", "kms.amazonaws.com", "ReEncrypt", "AccessDeniedException", None),
           ["kms:ReEncryptFrom", "kms:ReEncryptTo"], "event"))
@@ -451,6 +415,8 @@ def denied():
           rec("unknown-action-in-message-unverified", "bedrock.amazonaws.com", "ListFutureThings",
               "AccessDeniedException", modern("bedrock:ListFutureThings", "*")),
           ["bedrock:ListFutureThings"], "message", verified=False))
+    for v in operation_map_cases():
+        add(v)
     # ---- not a permission ------------------------------------------------------------------------
     add(V("permissionless-get-caller-identity",
           rec("permissionless-get-caller-identity", "sts.amazonaws.com", "GetCallerIdentity", "AccessDenied",
@@ -502,6 +468,58 @@ def denied():
     r = rec("missing-user-identity", "s3.amazonaws.com", "ListBuckets", "AccessDenied", "Access Denied")
     del r["userIdentity"]
     add(V("missing-user-identity", r, "other_principal"))
+    return out
+
+
+def operation_map_cases():
+    """Generic denials decided by the operation map (assets/function/operations.json): one case per kind of error
+    the hand-written table made (issue 15), expectations from AWS documentation."""
+    bucket = {"bucketName": "app-data-bucket", "Host": "app-data-bucket.s3.amazonaws.com"}
+    cases = [
+        # Removing an S3 configuration needs its Put permission (S3 API reference), in CloudTrail's spellings too.
+        ("s3-DeletePublicAccessBlock", "s3", "DeletePublicAccessBlock", ["s3:PutBucketPublicAccessBlock"], bucket),
+        ("s3-DeleteBucketPublicAccessBlock", "s3", "DeleteBucketPublicAccessBlock",
+         ["s3:PutBucketPublicAccessBlock"], bucket),
+        ("s3-GetBucketPublicAccessBlock", "s3", "GetBucketPublicAccessBlock", ["s3:GetBucketPublicAccessBlock"],
+         bucket),
+        ("s3-DeleteBucketOwnershipControls", "s3", "DeleteBucketOwnershipControls",
+         ["s3:PutBucketOwnershipControls"], bucket),
+        ("s3-DeleteBucketIntelligentTieringConfiguration", "s3", "DeleteBucketIntelligentTieringConfiguration",
+         ["s3:PutIntelligentTieringConfiguration"], bucket),
+        ("s3-DeleteBucketMetricsConfiguration", "s3", "DeleteBucketMetricsConfiguration",
+         ["s3:PutMetricsConfiguration"], bucket),
+        ("s3-DeleteBucketWebsite", "s3", "DeleteBucketWebsite", ["s3:DeleteBucketWebsite"], bucket),
+        # The account-level public access block (S3 Control: no bucket) has its own permissions.
+        ("s3-account-GetAccountPublicAccessBlock", "s3", "GetAccountPublicAccessBlock",
+         ["s3:GetAccountPublicAccessBlock"], {"accountId": ACCOUNT}),
+        ("s3-account-PutAccountPublicAccessBlock", "s3", "PutAccountPublicAccessBlock",
+         ["s3:PutAccountPublicAccessBlock"], {"accountId": ACCOUNT}),
+        ("s3-account-DeleteAccountPublicAccessBlock", "s3", "DeleteAccountPublicAccessBlock",
+         ["s3:PutAccountPublicAccessBlock"], {"accountId": ACCOUNT}),
+        # Services whose permissions are not named after their operations.
+        ("budgets-view", "budgets", "DescribeBudgets", ["budgets:ViewBudget"], None),
+        ("budgets-modify", "budgets", "CreateBudget", ["budgets:ModifyBudget"], None),
+        ("execute-api-manage-connections", "execute-api", "PostToConnection", ["execute-api:ManageConnections"],
+         None),
+        ("timestream-query-select", "timestream", "Query", ["timestream:Select"], None),
+        ("cloudsearch-upload-documents", "cloudsearch", "UploadDocuments", ["cloudsearch:document"], None),
+        ("iotwireless-own-prefix", "iotwireless", "AssociateWirelessDeviceWithThing",
+         ["iotwireless:AssociateWirelessDeviceWithThing"], None),
+        # Batch calls that need the single call's permission.
+        ("sqs-change-visibility-batch", "sqs", "ChangeMessageVisibilityBatch", ["sqs:ChangeMessageVisibility"],
+         None),
+        ("dynamodb-transact-get-items", "dynamodb", "TransactGetItems", ["dynamodb:GetItem"], None),
+        # A call that needs its own service's permissions beyond its namesake.
+        ("connect-use-case-two-actions", "connect", "CreateUseCase",
+         ["connect:CreateUseCase", "connect:DescribeInstance"], None),
+        # A role hand-over is never granted because another call was denied generically: its own denial names it.
+        ("glue-create-job-no-passrole", "glue", "CreateJob", ["glue:CreateJob"], None),
+    ]
+    out = []
+    for name, prefix, event, actions, params in cases:
+        code = "AccessDenied" if prefix == "s3" else "AccessDeniedException"
+        message = "Access Denied" if prefix == "s3" else None
+        out.append(G(name, rec(name, prefix + ".amazonaws.com", event, code, message, params), actions, "event"))
     return out
 
 
