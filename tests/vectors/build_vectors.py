@@ -512,6 +512,8 @@ def operation_map_cases():
         # A call that needs its own service's permissions beyond its namesake.
         ("connect-use-case-two-actions", "connect", "CreateUseCase",
          ["connect:CreateUseCase", "connect:DescribeInstance"], None),
+        # The catalogue documents lex:ListBots for Lex V2's ListBots; the source names the V1 lex:GetBots.
+        ("lex-v2-catalogue-wins", "models-v2-lex", "ListBots", ["lex:ListBots"], None),
         # A role hand-over is never granted because another call was denied generically: its own denial names it.
         ("glue-create-job-no-passrole", "glue", "CreateJob", ["glue:CreateJob"], None),
     ]
