@@ -86,7 +86,9 @@ KINDS = {
     "catalogue_documents_operation": "The Service Authorization Reference has an action named after the operation "
                                      "whose entry links that very API, and the source names another (often an "
                                      "older API's); the catalogue wins.",
-    "conditional_only": "Every action the source names depends on request parameters; lppg keeps the default rule.",
+    "conditional_only": "Every action the source names depends on request parameters. lppg grants the first where "
+                        "it is what a call without the optional parameters needs (reviewed, FIRST_CONDITIONAL), "
+                        "else keeps the default rule.",
     "name_collision": "Two SDK services of one IAM prefix have an operation of this name with different actions; "
                       "the engines key on eventSource/eventName and cannot tell them apart.",
     "engine_rule": "An engine rule that runs before the data decides differently (mapping.json: the hand-written "
