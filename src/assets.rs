@@ -136,6 +136,7 @@ mod tests {
         }
         assert!(names.contains(&"handler.py".to_string()), "{names:?}");
         assert!(names.contains(&"mapping.json".to_string()), "{names:?}");
+        assert!(names.contains(&"operations.json".to_string()), "{names:?}");
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);

@@ -1,7 +1,8 @@
 """Pure mapping rules: CloudTrail record -> IAM action(s).
 
-No AWS calls and no boto3 here. All rules are data in mapping.json; the IAM action catalogue is
-iam-actions.json. Both are read lazily from next to this file (also inside a zip via the module
+No AWS calls and no boto3 here. All rules are data in mapping.json; the operation map generated from
+public data (scripts/gen_operation_map.py) is operations.json; the IAM action catalogue is
+iam-actions.json. All are read lazily from next to this file (also inside a zip via the module
 loader), so importing this module is cheap.
 
 The same rules are implemented by the Rust CLI; tests/vectors/ pins the behaviour of both.
@@ -9,7 +10,8 @@ Evaluation order (documented in README.md, keep in sync):
   1. principal      userIdentity.arn != principal              -> other_principal
   2. not-permission eventSource/eventName in not_permission_events -> not_permission
   3. error code     absent / in not_denied_error_codes / unknown -> not_denied
-  4. action         first message pattern naming an action ("message"), else eventSource/eventName ("event")
+  4. action         first message pattern naming an action ("message"), else eventSource/eventName ("event"):
+                    mapping.json's exceptions, then operations.json, then API Gateway verbs, then prefix:EventName
   5. canonical form prefix lower-case, name in catalogue casing; permissionless actions dropped
                     (all permissionless -> not_permission)
   6. guard          target matches LPPG_GUARD                     -> withheld
@@ -44,8 +46,9 @@ def _read_data(name):
 class Rules:
     """Compiled form of mapping.json (plus the catalogue, loaded on first use)."""
 
-    def __init__(self, mapping, catalogue=None):
+    def __init__(self, mapping, catalogue=None, operations=None):
         self.raw = mapping
+        self.operations = {k.lower(): v for k, v in (operations or {}).items()}
         self.denied_codes = frozenset(mapping["denied_error_codes"])
         self.not_denied_codes = frozenset(mapping.get("not_denied_error_codes", []))
         self.patterns = [(p["id"], re.compile(p["regex"])) for p in mapping["message_patterns"]]
@@ -132,13 +135,14 @@ class Rules:
         if not source or not name:
             return []
         name = self.strip_date_suffix(name)
+        prefix = self.prefix_for_source(source)
+        for table in (self.event_exceptions, self.operations):
+            mapped = table.get(prefix.lower(), {}).get(name)
+            if mapped is not None:
+                return list(mapped)
         if self.apigw and source == self.apigw.get("event_source"):
             a = self.apigateway_action(name)
             return [a] if a else []
-        prefix = self.prefix_for_source(source)
-        exc = self.event_exceptions.get(prefix.lower(), {})
-        if name in exc:
-            return list(exc[name])
         return [prefix + ":" + name]
 
     def classify(self, record, principal, guard=None):
@@ -296,5 +300,6 @@ class Guard:
 def load_rules():
     r = _cache.get("rules")
     if r is None:
-        r = _cache["rules"] = Rules(json.loads(_read_data("mapping.json")))
+        r = _cache["rules"] = Rules(json.loads(_read_data("mapping.json")),
+                                    operations=json.loads(_read_data("operations.json"))["operations"])
     return r

@@ -6,8 +6,9 @@
 //! 1. principal: `userIdentity.arn` is not the principal → [`Outcome::OtherPrincipal`];
 //! 2. `eventSource`/`eventName` listed as not a permission (console sign-in) → [`Outcome::NotPermission`];
 //! 3. `errorCode` absent, not an authorization failure, or a dry run → [`Outcome::NotDenied`];
-//! 4. the action: the first message pattern naming one (`message`), else `eventSource`/`eventName` (`event`);
-//!    none → [`Outcome::Error`];
+//! 4. the action: the first message pattern naming one (`message`), else `eventSource`/`eventName` (`event`:
+//!    `mapping.json`'s hand-written exceptions, then the generated `operations.json`, then API Gateway's verbs,
+//!    then `prefix:EventName`); none → [`Outcome::Error`];
 //! 5. canonical form (prefix lower case, the catalogue's casing); a malformed name → [`Outcome::Error`];
 //!    permissionless actions dropped, all of them → [`Outcome::NotPermission`];
 //! 6. the guard (the generator's own resources), when one is given → [`Outcome::Withheld`];
@@ -221,24 +222,24 @@ impl Rules {
             .map(|v| format!("apigateway:{v}"))
     }
 
-    /// The raw action names derived from `eventSource`/`eventName` (before canonicalisation); may be empty.
+    /// The raw action names derived from `eventSource`/`eventName` (before canonicalisation); may be empty. Order:
+    /// the hand-written exceptions, the generated operation map, API Gateway's verbs, `prefix:EventName`.
     pub fn from_event(&self, source: &str, name: &str) -> Vec<String> {
         if source.is_empty() || name.is_empty() {
             return Vec::new();
         }
         let name = self.strip_date_suffix(name);
+        let prefix = self.prefix_for_source(source);
+        let key = prefix.to_lowercase();
+        for table in [&self.event_name_exceptions, &self.operations] {
+            if let Some(mapped) = table.get(&key).and_then(|t| t.get(name)) {
+                return mapped.clone();
+            }
+        }
         if let Some(api) = &self.apigateway {
             if source == api.event_source {
                 return self.apigateway_action(name).into_iter().collect();
             }
-        }
-        let prefix = self.prefix_for_source(source);
-        if let Some(mapped) = self
-            .event_name_exceptions
-            .get(&prefix.to_lowercase())
-            .and_then(|t| t.get(name))
-        {
-            return mapped.clone();
         }
         vec![format!("{prefix}:{name}")]
     }

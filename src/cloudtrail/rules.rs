@@ -14,6 +14,9 @@ pub use crate::policy::AccessLevel;
 
 /// `assets/function/mapping.json`, verbatim.
 pub const MAPPING_JSON: &str = include_str!("../../assets/function/mapping.json");
+/// `assets/function/operations.json`, verbatim: the event-name map generated from public data by
+/// `scripts/gen_operation_map.py` (`{"operations": {"<prefix>": {"<EventName>": ["<action>", ...]}}}`).
+pub const OPERATIONS_JSON: &str = include_str!("../../assets/function/operations.json");
 /// `assets/function/iam-actions.json`, verbatim: `{"<prefix>": {"<Action>": "L|R|W|P|T"}}`.
 pub const CATALOGUE_JSON: &str = include_str!("../../assets/function/iam-actions.json");
 
@@ -41,6 +44,12 @@ struct RawRules {
     not_permission_events: Vec<RawEventMatch>,
     #[serde(default)]
     apigateway: Option<RawApiGateway>,
+}
+
+/// The raw shape of `operations.json` (its `schema` and `sources` are for people).
+#[derive(Debug, Deserialize)]
+struct RawOperations {
+    operations: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,8 +113,10 @@ pub struct Rules {
     pub message_patterns: Vec<MessagePattern>,
     pub explicit_deny: Option<Regex>,
     pub source_prefix_exceptions: HashMap<String, String>,
-    /// prefix (lower case) → event name → actions.
+    /// prefix (lower case) → event name → actions: the hand-written exceptions of `mapping.json`.
     pub event_name_exceptions: HashMap<String, HashMap<String, Vec<String>>>,
+    /// prefix (lower case) → event name → actions: `operations.json`, consulted after the hand-written exceptions.
+    pub operations: HashMap<String, HashMap<String, Vec<String>>>,
     pub date_suffix: Option<Regex>,
     /// Lower-cased `prefix:action` names.
     pub permissionless_actions: HashSet<String>,
@@ -139,11 +150,8 @@ impl Rules {
                 .as_deref()
                 .map(|r| compile("explicit deny", r)),
             source_prefix_exceptions: raw.source_prefix_exceptions,
-            event_name_exceptions: raw
-                .event_name_exceptions
-                .into_iter()
-                .map(|(k, v)| (k.to_lowercase(), v))
-                .collect(),
+            event_name_exceptions: lower_keys(raw.event_name_exceptions),
+            operations: HashMap::new(),
             date_suffix: raw
                 .date_suffix_regex
                 .as_deref()
@@ -173,13 +181,33 @@ impl Rules {
             }),
         })
     }
+
+    /// Adds an `operations.json` document (the generated event-name map).
+    pub fn with_operations(mut self, text: &str) -> Result<Self, serde_json::Error> {
+        let raw: RawOperations = serde_json::from_str(text)?;
+        self.operations = lower_keys(raw.operations);
+        Ok(self)
+    }
 }
 
-/// The rules compiled into the binary, parsed on first use.
+/// Event-name tables are keyed by the IAM prefix in lower case.
+fn lower_keys(
+    table: HashMap<String, HashMap<String, Vec<String>>>,
+) -> HashMap<String, HashMap<String, Vec<String>>> {
+    table
+        .into_iter()
+        .map(|(k, v)| (k.to_lowercase(), v))
+        .collect()
+}
+
+/// The rules compiled into the binary (`mapping.json` and `operations.json`), parsed on first use.
 pub fn rules() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();
     RULES.get_or_init(|| {
-        Rules::from_json(MAPPING_JSON).expect("assets/function/mapping.json is valid")
+        Rules::from_json(MAPPING_JSON)
+            .expect("assets/function/mapping.json is valid")
+            .with_operations(OPERATIONS_JSON)
+            .expect("assets/function/operations.json is valid")
     })
 }
 

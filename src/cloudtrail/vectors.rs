@@ -130,6 +130,73 @@ pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
     Ok(())
 }
 
+/// The generic denial of the operation-map coverage test: no action in the message, so the engines use the data.
+pub fn generic_denial(prefix: &str, event_name: &str) -> Value {
+    json!({
+        "eventSource": format!("{prefix}.amazonaws.com"),
+        "eventName": event_name,
+        "errorCode": "AccessDenied",
+        "errorMessage": "Access Denied",
+        "userIdentity": {"type": "IAMUser", "arn": COVERAGE_PRINCIPAL},
+    })
+}
+
+/// The principal of [`generic_denial`].
+pub const COVERAGE_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/lppg-user";
+
+/// The operation-map coverage test (`operation-coverage.json`, `operation-map-disagreements.json` in `dir`): every
+/// operation of the source data, denied generically, must give what the source names, or what the reviewed
+/// disagreement says. Returns the number of operations checked and the failures.
+pub fn operation_coverage(dir: &Path) -> Result<(usize, Vec<String>), String> {
+    let read = |name: &str| -> Result<Value, String> {
+        let text = std::fs::read_to_string(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))
+    };
+    let coverage = read("operation-coverage.json")?;
+    let review = read("operation-map-disagreements.json")?;
+    let mut reviewed = std::collections::HashMap::new();
+    for e in review["entries"].as_array().into_iter().flatten() {
+        reviewed.insert(
+            e["event"].as_str().unwrap_or_default(),
+            sorted_strings(&e["lppg"]),
+        );
+    }
+    let services = coverage["source_actions"]
+        .as_object()
+        .ok_or("operation-coverage.json: no source_actions")?;
+    let (mut checked, mut failures) = (0, Vec::new());
+    for (prefix, ops) in services {
+        for (op, source) in ops.as_object().into_iter().flatten() {
+            let event = format!("{prefix}:{op}");
+            let want = match (reviewed.get(event.as_str()), source.is_null()) {
+                (Some(lppg), _) => lppg.clone(),
+                (None, true) => vec![super::engine::Action::new(&event).name],
+                (None, false) => sorted_strings(source),
+            };
+            let d = classify_value(&generic_denial(prefix, op), Some(COVERAGE_PRINCIPAL), None);
+            let mut got: Vec<String> = d.actions.iter().map(|a| a.name.clone()).collect();
+            got.sort_unstable();
+            if got != want {
+                failures.push(format!("{event}: {got:?}, expected {want:?}"));
+            }
+            checked += 1;
+        }
+    }
+    Ok((checked, failures))
+}
+
+fn sorted_strings(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,9 +232,22 @@ mod tests {
     }
 
     #[test]
+    fn every_operation_of_the_source_data_gives_the_reviewed_result() {
+        let (checked, failures) = operation_coverage(&dir()).expect("coverage files");
+        assert!(checked > 10_000, "only {checked} operations");
+        assert!(
+            failures.is_empty(),
+            "{} of {checked} operations differ from the data and its review:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
     fn every_table_target_is_a_catalogue_action() {
         let rules = crate::cloudtrail::rules();
-        for (prefix, table) in &rules.event_name_exceptions {
+        let tables = rules.event_name_exceptions.iter().chain(&rules.operations);
+        for (prefix, table) in tables {
             for (event, actions) in table {
                 for a in actions {
                     let action = crate::cloudtrail::Action::new(a);

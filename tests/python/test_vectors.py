@@ -58,7 +58,8 @@ def test_mapping_targets_exist_in_catalogue():
     cat = R.catalogue
     for src, prefix in R.raw["source_prefix_exceptions"].items():
         assert prefix in cat, (src, prefix)
-    for prefix, table in R.raw["event_name_exceptions"].items():
+    tables = list(R.raw["event_name_exceptions"].items()) + list(R.operations.items())
+    for prefix, table in tables:
         for ev, acts in table.items():
             for a in acts:
                 p, n = a.split(":")
