@@ -164,13 +164,11 @@ pub async fn update(
     p: &BTreeMap<String, String>,
     protected: &[&str],
 ) -> Result<UpdateOutcome> {
-    let cs_name = format!(
-        "lppg-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    );
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let cs_name = format!("lppg-{secs}");
     c.cfn
         .create_change_set()
         .stack_name(name)
@@ -182,14 +180,49 @@ pub async fn update(
         .send()
         .await
         .map_err(|e| explain(e, &format!("creating a change set for stack {name}")))?;
-    // Wait for the change set to be computed.
+    let changes = match computed_changes(c, name, &cs_name).await? {
+        Some(changes) => changes,
+        None => return Ok(UpdateOutcome::UpToDate),
+    };
+    let blocked: Vec<String> = changes
+        .iter()
+        .filter(|(action, id, _)| {
+            (action == "Modify" || action == "Remove") && protected.contains(&id.as_str())
+        })
+        .map(|(_, id, _)| id.clone())
+        .collect();
+    if !blocked.is_empty() {
+        discard_change_set(c, name, &cs_name).await;
+        return Ok(UpdateOutcome::Refused(blocked));
+    }
+    c.cfn
+        .execute_change_set()
+        .stack_name(name)
+        .change_set_name(&cs_name)
+        .send()
+        .await
+        .map_err(|e| explain(e, "executing the change set"))?;
+    let lines = changes
+        .into_iter()
+        .map(|(a, id, t)| format!("{a} {id} ({t})"))
+        .collect();
+    Ok(UpdateOutcome::Started(lines))
+}
+
+/// Waits for a change set to be computed: its changes as (action, logical id, type), or `None` when it holds no
+/// change (it is then removed).
+async fn computed_changes(
+    c: &Clients,
+    name: &str,
+    cs_name: &str,
+) -> Result<Option<Vec<(String, String, String)>>> {
     let mut delay = Duration::from_millis(200);
     loop {
         let d = c
             .cfn
             .describe_change_set()
             .stack_name(name)
-            .change_set_name(&cs_name)
+            .change_set_name(cs_name)
             .send()
             .await
             .map_err(|e| explain(e, "reading the change set"))?;
@@ -199,48 +232,25 @@ pub async fn update(
             .unwrap_or_default();
         match status.as_str() {
             "CREATE_COMPLETE" => {
-                let changes: Vec<String> = d
+                let changes = d
                     .changes()
                     .iter()
                     .filter_map(|ch| ch.resource_change())
                     .map(|rc| {
-                        format!(
-                            "{} {} ({})",
-                            rc.action().map(|a| a.as_str()).unwrap_or("?"),
-                            rc.logical_resource_id().unwrap_or("?"),
-                            rc.resource_type().unwrap_or("?")
+                        (
+                            rc.action().map(|a| a.as_str()).unwrap_or("?").to_string(),
+                            rc.logical_resource_id().unwrap_or("?").to_string(),
+                            rc.resource_type().unwrap_or("?").to_string(),
                         )
                     })
                     .collect();
-                let blocked: Vec<String> = d
-                    .changes()
-                    .iter()
-                    .filter_map(|ch| ch.resource_change())
-                    .filter(|rc| {
-                        let action = rc.action().map(|a| a.as_str()).unwrap_or("");
-                        (action == "Modify" || action == "Remove")
-                            && protected.contains(&rc.logical_resource_id().unwrap_or(""))
-                    })
-                    .map(|rc| rc.logical_resource_id().unwrap_or("?").to_string())
-                    .collect();
-                if !blocked.is_empty() {
-                    discard_change_set(c, name, &cs_name).await;
-                    return Ok(UpdateOutcome::Refused(blocked));
-                }
-                c.cfn
-                    .execute_change_set()
-                    .stack_name(name)
-                    .change_set_name(&cs_name)
-                    .send()
-                    .await
-                    .map_err(|e| explain(e, "executing the change set"))?;
-                return Ok(UpdateOutcome::Started(changes));
+                return Ok(Some(changes));
             }
             "FAILED" => {
                 let reason = d.status_reason().unwrap_or_default().to_string();
-                discard_change_set(c, name, &cs_name).await;
+                discard_change_set(c, name, cs_name).await;
                 if reason.contains("didn't contain changes") || reason.contains("No updates") {
-                    return Ok(UpdateOutcome::UpToDate);
+                    return Ok(None);
                 }
                 bail!("CloudFormation could not prepare the update of stack {name}: {reason}");
             }

@@ -273,12 +273,29 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     } else {
         Grouping::ByService
     };
-    let whole = policy::render_policy(&set, grouping);
+    let documents = documents(a, out, &set, grouping)?;
+    let options = FormatOptions {
+        name: a.name.clone(),
+        ..FormatOptions::default()
+    };
+    let text = policy::render_documents(a.format, &documents, &options);
+    emit(a, out, &text, "policy")?;
+    Ok(crate::exit::OK)
+}
+
+/// The policy as one document, or several with `--split` when it is over IAM's limit; each one validated.
+fn documents(
+    a: &ExportArgs,
+    out: &Output,
+    set: &ActionSet,
+    grouping: Grouping<'_>,
+) -> Result<Vec<serde_json::Value>> {
+    let whole = policy::render_policy(set, grouping);
     let size = policy::policy_size(&whole);
     let documents = if size <= MAX_POLICY_SIZE {
         vec![whole]
     } else if a.split {
-        let documents = policy::split(&set, grouping, MAX_POLICY_SIZE)?;
+        let documents = policy::split(set, grouping, MAX_POLICY_SIZE)?;
         out.info(&format!(
             "the policy has {} characters: split into {} documents of at most {} characters each",
             thousands(size),
@@ -304,13 +321,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
             );
         }
     }
-    let options = FormatOptions {
-        name: a.name.clone(),
-        ..FormatOptions::default()
-    };
-    let text = policy::render_documents(a.format, &documents, &options);
-    emit(a, out, &text, "policy")?;
-    Ok(crate::exit::OK)
+    Ok(documents)
 }
 
 /// What is known about each action of the set: first denied, step, derivation.

@@ -203,51 +203,9 @@ impl View {
             self.block = None;
         }
         match line {
-            Line::Decision(d) => {
-                let et = d.event_time.as_deref().and_then(parse_time_ms);
-                let time_col = match et {
-                    Some(t) => {
-                        let same = self.block.is_some_and(|b| (t - b).abs() <= BURST_MS);
-                        if same {
-                            " ".repeat(8)
-                        } else {
-                            if self.printed_any {
-                                out.push(String::new());
-                            }
-                            self.block = Some(t);
-                            clock(t)
-                        }
-                    }
-                    None => {
-                        if self.block.is_some() {
-                            out.push(String::new());
-                        }
-                        self.block = None;
-                        clock(ts_ms)
-                    }
-                };
-                let delay = et.map(|t| human_delay(ts_ms - t)).unwrap_or_default();
-                let delay = if delay.is_empty() {
-                    String::new()
-                } else {
-                    format!("+{delay}")
-                };
-                let (tone, outcome) = outcome_text(d);
-                out.push(format!(
-                    "{time_col}  {delay:>8}  {:<34} {}",
-                    sanitize(&action_text(d)),
-                    self.paint(tone, &sanitize(&outcome))
-                ));
-                if d.decision == DecisionKind::Error {
-                    let advice = advice_for_error(d.reason.as_deref().unwrap_or(""));
-                    out.push(self.paint(Style::Red, &format!("{:>20}→ {advice}", "")));
-                }
-            }
+            Line::Decision(d) => self.decision_text(ts_ms, d, &mut out),
             Line::Marker(m) => {
-                if self.printed_any {
-                    out.push(String::new());
-                }
-                self.block = None;
+                self.new_block(&mut out);
                 let t = clock(parse_time_ms(&m.time).unwrap_or(ts_ms));
                 let what = if m.label.is_empty() {
                     "step boundary".to_string()
@@ -257,37 +215,70 @@ impl View {
                 out.push(self.paint(Style::Plain, &format!("{t}  ▸ {what} marked")));
             }
             Line::RuntimeError(text) => {
-                if self.printed_any {
-                    out.push(String::new());
-                }
-                self.block = None;
-                out.push(self.paint(
-                    Style::Red,
-                    &format!("{}  function failure: {}", clock(ts_ms), sanitize(text)),
-                ));
+                self.new_block(&mut out);
+                let head = format!("{}  function failure: {}", clock(ts_ms), sanitize(text));
+                out.push(self.paint(Style::Red, &head));
                 out.push(self.paint(
                     Style::Red,
                     &format!("{:>20}→ {}", "", advice_for_error(text)),
                 ));
             }
             Line::Unparsed(raw) => {
-                if self.printed_any {
-                    out.push(String::new());
-                }
-                self.block = None;
-                out.push(self.paint(
-                    Style::Yellow,
-                    &format!(
-                        "{}  unreadable line (shown as is): {}",
-                        clock(ts_ms),
-                        sanitize(raw)
-                    ),
-                ));
+                self.new_block(&mut out);
+                let text = format!(
+                    "{}  unreadable line (shown as is): {}",
+                    clock(ts_ms),
+                    sanitize(raw)
+                );
+                out.push(self.paint(Style::Yellow, &text));
             }
             Line::Other(_) | Line::Batch(_) => {}
         }
         self.printed_any = true;
         out
+    }
+
+    /// A blank line before a marker or failure, which ends the current block.
+    fn new_block(&mut self, out: &mut Vec<String>) {
+        if self.printed_any {
+            out.push(String::new());
+        }
+        self.block = None;
+    }
+
+    /// One decision: its block's time (or blank within a block), the delay, the action and the outcome.
+    fn decision_text(&mut self, ts_ms: i64, d: &Decision, out: &mut Vec<String>) {
+        let et = d.event_time.as_deref().and_then(parse_time_ms);
+        let time_col = match et {
+            Some(t) if self.block.is_some_and(|b| (t - b).abs() <= BURST_MS) => " ".repeat(8),
+            Some(t) => {
+                if self.printed_any {
+                    out.push(String::new());
+                }
+                self.block = Some(t);
+                clock(t)
+            }
+            None => {
+                if self.block.is_some() {
+                    out.push(String::new());
+                }
+                self.block = None;
+                clock(ts_ms)
+            }
+        };
+        let delay = et
+            .map(|t| format!("+{}", human_delay(ts_ms - t)))
+            .unwrap_or_default();
+        let (tone, outcome) = outcome_text(d);
+        out.push(format!(
+            "{time_col}  {delay:>8}  {:<34} {}",
+            sanitize(&action_text(d)),
+            self.paint(tone, &sanitize(&outcome))
+        ));
+        if d.decision == DecisionKind::Error {
+            let advice = advice_for_error(d.reason.as_deref().unwrap_or(""));
+            out.push(self.paint(Style::Red, &format!("{:>20}→ {advice}", "")));
+        }
     }
 
     /// The JSON object for one log line (none for runtime bookkeeping).
