@@ -1,6 +1,6 @@
 //! IAM: console login profile, password policy, the generator's policies, and the clean-up CloudFormation cannot
 //! do (credentials on the user, non-default policy versions) plus stragglers.
-use super::{code, explain, Clients};
+use super::{code, explain, Clients, Retry};
 use crate::password::PasswordRules;
 use anyhow::Result;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
@@ -49,28 +49,35 @@ pub async fn has_login_profile(c: &Clients, user: &str) -> Result<bool> {
     Ok(found(r, &format!("reading the login profile of {user}"))?.is_some())
 }
 
-/// Creates the login profile, or sets a new password on the existing one.
+/// Creates the login profile, or sets a new password on the existing one. A user created seconds ago (or deleted
+/// and created again) can be refused for a while (`NoSuchEntity`, `EntityTemporarilyUnmodifiable`): retried.
 pub async fn set_password(c: &Clients, user: &str, password: &str, exists: bool) -> Result<()> {
-    if exists {
-        c.iam
-            .update_login_profile()
-            .user_name(user)
-            .password(password)
-            .password_reset_required(false)
-            .send()
-            .await
-            .map_err(|e| explain(e, &format!("setting the console password of {user}")))?;
-    } else {
-        c.iam
-            .create_login_profile()
-            .user_name(user)
-            .password(password)
-            .password_reset_required(false)
-            .send()
-            .await
-            .map_err(|e| explain(e, &format!("creating the console login of {user}")))?;
-    }
-    Ok(())
+    Retry::IAM_SETTLING
+        .run(|| async move {
+            if exists {
+                let r = c
+                    .iam
+                    .update_login_profile()
+                    .user_name(user)
+                    .password(password);
+                r.password_reset_required(false)
+                    .send()
+                    .await
+                    .map_err(|e| explain(e, &format!("setting the console password of {user}")))?;
+            } else {
+                let r = c
+                    .iam
+                    .create_login_profile()
+                    .user_name(user)
+                    .password(password);
+                r.password_reset_required(false)
+                    .send()
+                    .await
+                    .map_err(|e| explain(e, &format!("creating the console login of {user}")))?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// A managed policy's versions: (version id, is default, creation time in seconds).
@@ -129,13 +136,14 @@ pub async fn delete_non_default_versions(c: &Clients, arn: &str) -> Result<usize
     let mut n = 0;
     for (id, is_default, _) in versions {
         if !is_default {
-            c.iam
+            let r = c
+                .iam
                 .delete_policy_version()
                 .policy_arn(arn)
                 .version_id(&id)
                 .send()
-                .await
-                .map_err(|e| explain(e, &format!("deleting version {id} of {arn}")))?;
+                .await;
+            gone_ok(r, &format!("deleting version {id} of {arn}"))?;
             n += 1;
         }
     }
@@ -245,6 +253,19 @@ async fn list_credentials(
             |x| x.service_specific_credential_id().to_string()
         ),
     }
+}
+
+/// A delete retried while IAM answers `EntityTemporarilyUnmodifiable` (an entity just changed) or throttles.
+async fn settled_delete<F, Fut>(op: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let retry = Retry {
+        codes: &["EntityTemporarilyUnmodifiable", "ConcurrentModification"],
+        ..Retry::IAM_SETTLING
+    };
+    retry.run(op).await
 }
 
 /// A delete's outcome: one whose target is already gone (NoSuchEntity) counts as done.
@@ -364,8 +385,13 @@ pub async fn delete_user(c: &Clients, user: &str) -> Result<Option<CredentialSwe
             gone_ok(r, &format!("detaching {arn} from {user}"))?;
         }
     }
-    let r = c.iam.delete_user().user_name(user).send().await;
-    gone_ok(r, &format!("deleting IAM user {user}"))?;
+    settled_delete(|| async {
+        gone_ok(
+            c.iam.delete_user().user_name(user).send().await,
+            &format!("deleting IAM user {user}"),
+        )
+    })
+    .await?;
     Ok(Some(sweep))
 }
 
@@ -415,12 +441,13 @@ pub async fn delete_policy(c: &Clients, arn: &str) -> Result<bool> {
         }
     }
     delete_non_default_versions(c, arn).await?;
-    c.iam
-        .delete_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| explain(e, &format!("deleting policy {arn}")))?;
+    settled_delete(|| async {
+        gone_ok(
+            c.iam.delete_policy().policy_arn(arn).send().await,
+            &format!("deleting policy {arn}"),
+        )
+    })
+    .await?;
     Ok(true)
 }
 
@@ -459,12 +486,13 @@ pub async fn delete_role(c: &Clients, role: &str) -> Result<bool> {
             }
         }
     }
-    c.iam
-        .delete_role()
-        .role_name(role)
-        .send()
-        .await
-        .map_err(|e| explain(e, &format!("deleting role {role}")))?;
+    settled_delete(|| async {
+        gone_ok(
+            c.iam.delete_role().role_name(role).send().await,
+            &format!("deleting role {role}"),
+        )
+    })
+    .await?;
     Ok(true)
 }
 

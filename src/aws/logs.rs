@@ -1,5 +1,8 @@
 //! CloudWatch Logs: the function's log group (decisions, markers), the trail's group and its subscription.
-use super::{code, explain, Clients};
+use super::{code, explain, Clients, Retry};
+
+/// At most 4 FilterLogEvents pages a second from one read (the account's quota is 5 per second).
+const PAGE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 use anyhow::Result;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 
@@ -147,25 +150,37 @@ async fn filter_events(
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut calls = 0;
+    let mut last_call: Option<tokio::time::Instant> = None;
     loop {
-        calls += 1;
-        let r = c
-            .logs
-            .filter_log_events()
-            .log_group_name(group)
-            .start_time(start_ms)
-            .set_next_token(token.clone())
-            .send()
-            .await;
-        let r = match r {
-            Ok(r) => r,
-            Err(e) if code(&e) == Some("ResourceNotFoundException") => {
-                return Ok(Poll {
-                    events: None,
-                    calls,
-                })
-            }
-            Err(e) => return Err(explain(e, &format!("reading log group {group}"))),
+        // FilterLogEvents allows 5 requests per second per account and region, shared with a running `watch`:
+        // pages are paced, and throttling is retried with backoff rather than failing the read.
+        if let Some(t) = last_call {
+            tokio::time::sleep_until(t + PAGE_INTERVAL).await;
+        }
+        let page = Retry::THROTTLING
+            .run(|| {
+                calls += 1;
+                last_call = Some(tokio::time::Instant::now());
+                let req = c
+                    .logs
+                    .filter_log_events()
+                    .log_group_name(group)
+                    .start_time(start_ms)
+                    .set_next_token(token.clone());
+                async move {
+                    match req.send().await {
+                        Ok(r) => Ok(Some(r)),
+                        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+                        Err(e) => Err(explain(e, &format!("reading log group {group}"))),
+                    }
+                }
+            })
+            .await?;
+        let Some(r) = page else {
+            return Ok(Poll {
+                events: None,
+                calls,
+            });
         };
         out.extend(r.events().iter().map(|ev| LogLine {
             timestamp_ms: ev.timestamp().unwrap_or(0),

@@ -121,6 +121,83 @@ impl Clients {
     }
 }
 
+/// How long to keep retrying a call that failed with a transient error, and on which errors.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Error codes worth retrying (besides throttling, which always is).
+    pub codes: &'static [&'static str],
+    /// First delay; each next one doubles, up to `max_delay`.
+    pub first: std::time::Duration,
+    pub max_delay: std::time::Duration,
+    /// Give up once this much time has been spent waiting.
+    pub budget: std::time::Duration,
+}
+
+impl Retry {
+    /// Throttling only, for about a minute.
+    pub const THROTTLING: Retry = Retry {
+        codes: &[],
+        first: std::time::Duration::from_millis(500),
+        max_delay: std::time::Duration::from_secs(8),
+        budget: std::time::Duration::from_secs(60),
+    };
+
+    /// IAM right after a create or delete: `EntityTemporarilyUnmodifiable`, a fresh entity not yet visible
+    /// (`NoSuchEntity`), and throttling, for a few minutes.
+    pub const IAM_SETTLING: Retry = Retry {
+        codes: &[
+            "EntityTemporarilyUnmodifiable",
+            "NoSuchEntity",
+            "ConcurrentModification",
+        ],
+        first: std::time::Duration::from_secs(1),
+        max_delay: std::time::Duration::from_secs(15),
+        budget: std::time::Duration::from_secs(180),
+    };
+
+    /// Whether an error is worth another attempt.
+    pub fn retries(&self, e: &anyhow::Error) -> bool {
+        let Some(a) = e.chain().find_map(|c| c.downcast_ref::<AwsError>()) else {
+            return false;
+        };
+        a.kind == ErrorKind::Throttled || a.code.as_deref().is_some_and(|c| self.codes.contains(&c))
+    }
+
+    /// The delays between attempts, in order, until the budget is spent.
+    pub fn delays(&self) -> impl Iterator<Item = std::time::Duration> + '_ {
+        let mut next = self.first;
+        let mut spent = std::time::Duration::ZERO;
+        std::iter::from_fn(move || {
+            if spent >= self.budget {
+                return None;
+            }
+            let d = next.min(self.budget - spent);
+            spent += d;
+            next = (next * 2).min(self.max_delay);
+            Some(d)
+        })
+    }
+
+    /// Runs `op` until it succeeds, fails with an error not worth retrying, or the budget is spent.
+    pub async fn run<T, F, Fut>(&self, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut delays = self.delays();
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if self.retries(&e) => match delays.next() {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 /// The service error code of an SDK error, if the service answered.
 pub fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
     match e {
@@ -354,6 +431,32 @@ mod tests {
         assert!(hint_for("AccessDenied", m).contains("iam:CreateUser"));
         assert!(hint_for("ExpiredToken", "").contains("expired"));
         assert_eq!(hint_for("Whatever", ""), "");
+    }
+
+    #[test]
+    fn retry_delays_double_within_the_budget() {
+        let r = Retry {
+            codes: &["EntityTemporarilyUnmodifiable"],
+            first: std::time::Duration::from_secs(1),
+            max_delay: std::time::Duration::from_secs(4),
+            budget: std::time::Duration::from_secs(12),
+        };
+        let secs: Vec<u64> = r.delays().map(|d| d.as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 4, 1]);
+        let aws = |code: &str, kind| {
+            anyhow::Error::new(AwsError {
+                kind,
+                code: Some(code.to_string()),
+                text: String::new(),
+                source: Box::new(std::io::Error::other("x")),
+            })
+        };
+        assert!(r.retries(&aws("EntityTemporarilyUnmodifiable", ErrorKind::Other)));
+        assert!(r.retries(&aws("Throttling", ErrorKind::Throttled)));
+        assert!(!r.retries(&aws("ValidationError", ErrorKind::Other)));
+        assert!(!r.retries(&anyhow::anyhow!(
+            "EntityTemporarilyUnmodifiable in a message"
+        )));
     }
 
     #[test]

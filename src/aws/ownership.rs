@@ -1,56 +1,165 @@
-//! Is a resource the generator's? `down` removes stragglers by name only when they carry lppg's mark: the tag
-//! `lppg:stack = <stack>` (the template tags every resource that takes tags, and lppg tags its artifact bucket), or,
-//! for managed policies (which CloudFormation cannot tag), a description that starts with "lppg ". A resource that
-//! merely has a matching name is left alone.
-use super::Clients;
+//! Is a resource the generator's? `down` removes stragglers by name only when they carry lppg's mark: the tags
+//! `lppg:stack = <stack>` and `lppg:region = <region>` (the template tags every resource that takes tags, and lppg
+//! tags its artifact bucket), or, for managed policies (which CloudFormation cannot tag), a description
+//! "lppg … of stack <stack> in <region> …". IAM is global: a user, role or policy marked for a stack of the same
+//! name in another region belongs to that stack and is never touched. A resource that merely has a matching name
+//! is left alone.
+use super::{code, explain, Clients, ErrorKind, Retry};
 use crate::naming::ResourceKind;
 use anyhow::Result;
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 
-/// The tag key lppg puts on everything it creates.
+/// The tag keys lppg puts on everything it creates.
 pub const TAG_KEY: &str = "lppg:stack";
+pub const REGION_TAG_KEY: &str = "lppg:region";
 
-/// Whether `name` of `kind` carries the mark of stack `stack`. Errors while reading tags count as "not marked".
-pub async fn is_marked(
+/// What a resource's mark says about whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// This stack's, in this region.
+    Ours,
+    /// A generator of the same name in another region owns it.
+    OtherRegion(String),
+    /// lppg's mark for this stack, from a version that did not record the region (IAM only): not provably ours.
+    NoRegion,
+    /// No mark of this stack.
+    NotOurs,
+}
+
+/// The mark in a list of (key, value) tags.
+pub fn mark_of_tags<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    stack: &str,
+    region: &str,
+    regional: bool,
+) -> Mark {
+    let (mut s, mut r) = (None, None);
+    for (k, v) in tags {
+        match k {
+            TAG_KEY => s = Some(v),
+            REGION_TAG_KEY => r = Some(v),
+            _ => {}
+        }
+    }
+    match (s, r) {
+        (Some(s), _) if s != stack => Mark::NotOurs,
+        (None, _) => Mark::NotOurs,
+        (Some(_), Some(r)) if r != region => Mark::OtherRegion(r.to_string()),
+        (Some(_), Some(_)) => Mark::Ours,
+        // A regional resource's region is where it is; an IAM entity's is not known.
+        (Some(_), None) if regional => Mark::Ours,
+        (Some(_), None) => Mark::NoRegion,
+    }
+}
+
+/// The mark in a managed policy's description: "lppg … of stack <stack> in <region> (…)".
+pub fn mark_of_description(description: &str, stack: &str, region: &str) -> Mark {
+    if !description.starts_with("lppg ") {
+        return Mark::NotOurs;
+    }
+    let Some(rest) = description.split(" of stack ").nth(1) else {
+        return Mark::NoRegion;
+    };
+    let mut words = rest.split_whitespace();
+    let (Some(s), Some("in"), Some(r)) = (words.next(), words.next(), words.next()) else {
+        return Mark::NoRegion;
+    };
+    match (s == stack, r == region) {
+        (false, _) => Mark::NotOurs,
+        (true, true) => Mark::Ours,
+        (true, false) => Mark::OtherRegion(r.to_string()),
+    }
+}
+
+/// The mark of `name` of `kind`. A resource that vanished reads as not ours; throttling is retried; any other
+/// failure to read the mark is an error (never "not ours" by accident).
+pub async fn mark(
     c: &Clients,
     kind: ResourceKind,
     name: &str,
     stack: &str,
     account: &str,
     partition: &str,
-) -> Result<bool> {
-    let region = &c.region;
-    let hit = |k: Option<&str>, v: Option<&str>| k == Some(TAG_KEY) && v == Some(stack);
+) -> Result<Mark> {
+    Retry::THROTTLING
+        .run(|| read_mark(c, kind, name, stack, account, partition))
+        .await
+}
+
+/// A failed tag read: a resource that vanished (or has no tags) is not ours; anything else is an error.
+fn unreadable<E, R>(e: SdkError<E, R>, doing: &str) -> Result<Mark>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if ErrorKind::of(&e) == ErrorKind::NotFound || code(&e) == Some("NoSuchTagSet") {
+        return Ok(Mark::NotOurs);
+    }
+    Err(explain(e, doing))
+}
+
+type Pairs = Vec<(String, String)>;
+
+async fn read_mark(
+    c: &Clients,
+    kind: ResourceKind,
+    name: &str,
+    stack: &str,
+    account: &str,
+    partition: &str,
+) -> Result<Mark> {
+    let region = c.region.as_str();
+    let doing = format!("reading the tags of {kind} {name}");
+    let pairs = |v: Pairs, regional| {
+        mark_of_tags(
+            v.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            stack,
+            region,
+            regional,
+        )
+    };
+    let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
     Ok(match kind {
         ResourceKind::User => match c.iam.list_user_tags().user_name(name).send().await {
-            Ok(r) => r.tags().iter().any(|t| hit(Some(t.key()), Some(t.value()))),
-            Err(_) => false,
+            Ok(r) => pairs(
+                r.tags().iter().map(|t| kv(t.key(), t.value())).collect(),
+                false,
+            ),
+            Err(e) => return unreadable(e, &doing),
         },
         ResourceKind::Role => match c.iam.list_role_tags().role_name(name).send().await {
-            Ok(r) => r.tags().iter().any(|t| hit(Some(t.key()), Some(t.value()))),
-            Err(_) => false,
+            Ok(r) => pairs(
+                r.tags().iter().map(|t| kv(t.key(), t.value())).collect(),
+                false,
+            ),
+            Err(e) => return unreadable(e, &doing),
         },
         ResourceKind::Policy => match c.iam.get_policy().policy_arn(name).send().await {
-            Ok(r) => r
-                .policy()
-                .and_then(|p| p.description())
-                .is_some_and(|d| d.starts_with("lppg ")),
-            Err(_) => false,
+            Ok(r) => {
+                let d = r.policy().and_then(|p| p.description()).unwrap_or_default();
+                mark_of_description(d, stack, region)
+            }
+            Err(e) => return unreadable(e, &doing),
         },
         ResourceKind::Bucket => match c.s3.get_bucket_tagging().bucket(name).send().await {
-            Ok(r) => r
-                .tag_set()
-                .iter()
-                .any(|t| hit(Some(t.key()), Some(t.value()))),
-            Err(_) => false,
+            Ok(r) => pairs(
+                r.tag_set().iter().map(|t| kv(t.key(), t.value())).collect(),
+                true,
+            ),
+            Err(e) => return unreadable(e, &doing),
         },
         ResourceKind::Function => {
             let arn = format!("arn:{partition}:lambda:{region}:{account}:function:{name}");
             match c.lambda.list_tags().resource(arn).send().await {
-                Ok(r) => r
-                    .tags()
-                    .and_then(|t| t.get(TAG_KEY))
-                    .is_some_and(|v| v == stack),
-                Err(_) => false,
+                Ok(r) => pairs(
+                    r.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| kv(k, v))
+                        .collect(),
+                    true,
+                ),
+                Err(e) => return unreadable(e, &doing),
             }
         }
         ResourceKind::LogGroup => {
@@ -62,22 +171,29 @@ pub async fn is_marked(
                 .send()
                 .await;
             match r {
-                Ok(r) => r
-                    .tags()
-                    .and_then(|t| t.get(TAG_KEY))
-                    .is_some_and(|v| v == stack),
-                Err(_) => false,
+                Ok(r) => pairs(
+                    r.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| kv(k, v))
+                        .collect(),
+                    true,
+                ),
+                Err(e) => return unreadable(e, &doing),
             }
         }
         ResourceKind::Trail => {
             let arn = format!("arn:{partition}:cloudtrail:{region}:{account}:trail/{name}");
             match c.trail.list_tags().resource_id_list(arn).send().await {
-                Ok(r) => r
-                    .resource_tag_list()
-                    .iter()
-                    .flat_map(|rt| rt.tags_list())
-                    .any(|t| hit(Some(t.key()), t.value())),
-                Err(_) => false,
+                Ok(r) => {
+                    let tags = r.resource_tag_list().iter().flat_map(|rt| rt.tags_list());
+                    pairs(
+                        tags.map(|t| kv(t.key(), t.value().unwrap_or_default()))
+                            .collect(),
+                        true,
+                    )
+                }
+                Err(e) => return unreadable(e, &doing),
             }
         }
     })
@@ -86,15 +202,67 @@ pub async fn is_marked(
 /// Tags lppg's artifact bucket as the stack's.
 pub async fn mark_bucket(c: &Clients, bucket: &str, stack: &str) -> Result<()> {
     use aws_sdk_s3::types::{Tag, Tagging};
-    c.s3.put_bucket_tagging()
-        .bucket(bucket)
-        .tagging(
-            Tagging::builder()
-                .tag_set(Tag::builder().key(TAG_KEY).value(stack).build()?)
+    let tags = Tagging::builder()
+        .tag_set(Tag::builder().key(TAG_KEY).value(stack).build()?)
+        .tag_set(
+            Tag::builder()
+                .key(REGION_TAG_KEY)
+                .value(&c.region)
                 .build()?,
         )
+        .build()?;
+    c.s3.put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tags)
         .send()
         .await
-        .map_err(|e| super::explain(e, &format!("tagging bucket {bucket}")))?;
+        .map_err(|e| explain(e, &format!("tagging bucket {bucket}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_name_the_stack_and_region() {
+        let t = |pairs: &[(&'static str, &'static str)], regional| {
+            mark_of_tags(pairs.iter().copied(), "lppg", "eu-west-1", regional)
+        };
+        assert_eq!(
+            t(&[(TAG_KEY, "lppg"), (REGION_TAG_KEY, "eu-west-1")], false),
+            Mark::Ours
+        );
+        assert_eq!(
+            t(&[(TAG_KEY, "lppg"), (REGION_TAG_KEY, "us-east-1")], false),
+            Mark::OtherRegion("us-east-1".into())
+        );
+        assert_eq!(t(&[(TAG_KEY, "lppg")], false), Mark::NoRegion);
+        assert_eq!(t(&[(TAG_KEY, "lppg")], true), Mark::Ours);
+        assert_eq!(t(&[(TAG_KEY, "other")], true), Mark::NotOurs);
+        assert_eq!(t(&[], true), Mark::NotOurs);
+    }
+
+    #[test]
+    fn descriptions_name_the_stack_and_region() {
+        let d =
+            "lppg generator policy 1 of stack lppg in us-east-1 (grown by the generator function)";
+        assert_eq!(mark_of_description(d, "lppg", "us-east-1"), Mark::Ours);
+        assert_eq!(
+            mark_of_description(d, "lppg", "eu-west-1"),
+            Mark::OtherRegion("us-east-1".into())
+        );
+        assert_eq!(
+            mark_of_description(d, "lppg-dev", "us-east-1"),
+            Mark::NotOurs
+        );
+        assert_eq!(
+            mark_of_description("lppg generator policy 1 (spare)", "lppg", "us-east-1"),
+            Mark::NoRegion
+        );
+        assert_eq!(
+            mark_of_description("team policy", "lppg", "us-east-1"),
+            Mark::NotOurs
+        );
+    }
 }

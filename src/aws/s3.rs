@@ -111,52 +111,106 @@ pub async fn upload_if_missing(
     Ok(true)
 }
 
-/// Deletes every object and object version in the bucket; returns how many were deleted.
+/// Per-key error codes of DeleteObjects worth another attempt (S3 API Reference, DeleteObjects: the response
+/// holds an `Error` per key that could not be deleted; `SlowDown` and `InternalError` are transient).
+const RETRYABLE_KEY_ERRORS: [&str; 4] = [
+    "SlowDown",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+];
+
+/// What to do about the per-key errors of one DeleteObjects call.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyErrors {
+    None,
+    /// Only transient errors: list and delete again after a pause.
+    Retry,
+    /// A key that will not go away by retrying (AccessDenied from an SCP or Object Lock, …): (key, code, message).
+    Stop(String, String, String),
+}
+
+/// Classifies DeleteObjects' per-key errors as (key, code, message).
+pub fn key_errors(errors: &[(String, String, String)]) -> KeyErrors {
+    match errors
+        .iter()
+        .find(|(_, code, _)| !RETRYABLE_KEY_ERRORS.contains(&code.as_str()))
+    {
+        Some((k, c, m)) => KeyErrors::Stop(k.clone(), c.clone(), m.clone()),
+        None if errors.is_empty() => KeyErrors::None,
+        None => KeyErrors::Retry,
+    }
+}
+
+/// The object versions and delete markers of one listing page.
+async fn list_versions(c: &Clients, bucket: &str) -> Result<Option<Vec<ObjectIdentifier>>> {
+    let r = match c.s3.list_object_versions().bucket(bucket).send().await {
+        Ok(r) => r,
+        Err(e) if code(&e) == Some("NoSuchBucket") => return Ok(None),
+        Err(e) => return Err(explain(e, &format!("listing objects in {bucket}"))),
+    };
+    let versions = r.versions().iter().map(|v| (v.key(), v.version_id()));
+    let markers = r.delete_markers().iter().map(|m| (m.key(), m.version_id()));
+    let mut ids = Vec::new();
+    for (key, version) in versions.chain(markers) {
+        if let Some(k) = key {
+            let id = ObjectIdentifier::builder()
+                .key(k)
+                .set_version_id(version.map(str::to_string));
+            ids.push(id.build()?);
+        }
+    }
+    Ok(Some(ids))
+}
+
+/// Deletes every object and object version in the bucket; returns how many were really deleted. Keys refused
+/// with a transient error are retried with backoff; any other refusal stops with the key and the code.
 pub async fn empty_bucket(c: &Clients, bucket: &str) -> Result<usize> {
     let mut deleted = 0;
+    let mut delays = super::Retry::THROTTLING.delays();
     loop {
-        let r = match c.s3.list_object_versions().bucket(bucket).send().await {
-            Ok(r) => r,
-            Err(e) if code(&e) == Some("NoSuchBucket") => return Ok(deleted),
-            Err(e) => return Err(explain(e, &format!("listing objects in {bucket}"))),
+        let Some(ids) = list_versions(c, bucket).await? else {
+            return Ok(deleted);
         };
-        let mut ids = Vec::new();
-        for v in r.versions() {
-            if let Some(k) = v.key() {
-                ids.push(
-                    ObjectIdentifier::builder()
-                        .key(k)
-                        .set_version_id(v.version_id().map(str::to_string))
-                        .build()?,
-                );
-            }
-        }
-        for m in r.delete_markers() {
-            if let Some(k) = m.key() {
-                ids.push(
-                    ObjectIdentifier::builder()
-                        .key(k)
-                        .set_version_id(m.version_id().map(str::to_string))
-                        .build()?,
-                );
-            }
-        }
         if ids.is_empty() {
             return Ok(deleted);
         }
         let n = ids.len();
-        c.s3.delete_objects()
-            .bucket(bucket)
-            .delete(
-                Delete::builder()
-                    .set_objects(Some(ids))
-                    .quiet(true)
-                    .build()?,
-            )
-            .send()
-            .await
-            .map_err(|e| explain(e, &format!("deleting objects in {bucket}")))?;
-        deleted += n;
+        let delete = Delete::builder()
+            .set_objects(Some(ids))
+            .quiet(true)
+            .build()?;
+        let r =
+            c.s3.delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await;
+        let r = r.map_err(|e| explain(e, &format!("deleting objects in {bucket}")))?;
+        let errors: Vec<(String, String, String)> = r
+            .errors()
+            .iter()
+            .map(|e| {
+                let field = |v: Option<&str>| v.unwrap_or_default().to_string();
+                (field(e.key()), field(e.code()), field(e.message()))
+            })
+            .collect();
+        deleted += n - errors.len();
+        match key_errors(&errors) {
+            KeyErrors::None => {}
+            KeyErrors::Retry => match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => anyhow::bail!(
+                    "S3 kept refusing to delete {} object(s) in {bucket} ({}): run `lppg down` again later",
+                    errors.len(),
+                    errors[0].1
+                ),
+            },
+            KeyErrors::Stop(key, code, message) => anyhow::bail!(
+                "S3 refused to delete s3://{bucket}/{key}: {code}: {message}; an SCP, a bucket policy or Object Lock \
+                 may protect it: remove the protection (or the object) and run `lppg down` again"
+            ),
+        }
     }
 }
 
@@ -166,10 +220,28 @@ pub async fn delete_bucket(c: &Clients, bucket: &str) -> Result<bool> {
         return Ok(false);
     }
     empty_bucket(c, bucket).await?;
-    c.s3.delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| explain(e, &format!("deleting bucket {bucket}")))?;
-    Ok(true)
+    match c.s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if code(&e) == Some("NoSuchBucket") => Ok(false),
+        Err(e) => Err(explain(e, &format!("deleting bucket {bucket}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_key_errors_are_retried_or_stop() {
+        let e = |code: &str| (format!("k-{code}"), code.to_string(), "m".to_string());
+        assert_eq!(key_errors(&[]), KeyErrors::None);
+        assert_eq!(
+            key_errors(&[e("SlowDown"), e("InternalError")]),
+            KeyErrors::Retry
+        );
+        assert_eq!(
+            key_errors(&[e("SlowDown"), e("AccessDenied")]),
+            KeyErrors::Stop("k-AccessDenied".into(), "AccessDenied".into(), "m".into())
+        );
+    }
 }

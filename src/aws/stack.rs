@@ -13,6 +13,8 @@ pub struct StackInfo {
     pub reason: Option<String>,
     pub outputs: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, String>,
+    /// CloudFormation refuses to delete the stack while this is on.
+    pub termination_protection: bool,
 }
 
 impl StackInfo {
@@ -21,9 +23,10 @@ impl StackInfo {
     }
 }
 
-/// Stack statuses that end an operation.
+/// Stack statuses that end an operation. `REVIEW_IN_PROGRESS` (a change set created but never executed) ends
+/// nothing by itself, so it counts as an end: waiting on it would wait forever.
 pub fn is_terminal(status: &str) -> bool {
-    !status.ends_with("_IN_PROGRESS")
+    !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS"
 }
 
 /// Statuses that mean "the last operation failed".
@@ -60,6 +63,7 @@ pub async fn describe(c: &Clients, name: &str) -> Result<Option<StackInfo>> {
         id: s.stack_id().unwrap_or_default().to_string(),
         status,
         reason: s.stack_status_reason().map(str::to_string),
+        termination_protection: s.enable_termination_protection().unwrap_or(false),
         outputs: s
             .outputs()
             .iter()
@@ -284,6 +288,13 @@ pub async fn delete(c: &Clients, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether a failed DeleteStack was a refusal (termination protection, or no permission) rather than something
+/// removing the stack's resources could fix.
+pub fn is_delete_refusal(e: &anyhow::Error) -> bool {
+    super::ErrorKind::of_error(e) == super::ErrorKind::AccessDenied
+        || format!("{e}").contains("TerminationProtection")
+}
+
 /// One resource event, for progress lines and failure reasons.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -303,28 +314,36 @@ pub async fn event_ids(c: &Clients, stack_id: &str) -> Result<HashSet<String>> {
         .collect())
 }
 
+/// Every event of the stack (all pages, at most 20), oldest first.
 async fn events(c: &Clients, stack_id: &str) -> Result<Vec<Event>> {
-    let r = c
-        .cfn
-        .describe_stack_events()
-        .stack_name(stack_id)
-        .send()
-        .await
-        .map_err(|e| explain(e, "reading the stack's events"))?;
-    let mut v: Vec<Event> = r
-        .stack_events()
-        .iter()
-        .map(|e| Event {
-            id: e.event_id().unwrap_or_default().to_string(),
-            logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
-            resource_type: e.resource_type().unwrap_or_default().to_string(),
-            status: e
-                .resource_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            reason: e.resource_status_reason().map(str::to_string),
-        })
-        .collect();
+    let mut v = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..20 {
+        let r = c
+            .cfn
+            .describe_stack_events()
+            .stack_name(stack_id)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| explain(e, "reading the stack's events"))?;
+        v.extend(r.stack_events().iter().map(|e| {
+            Event {
+                id: e.event_id().unwrap_or_default().to_string(),
+                logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+                resource_type: e.resource_type().unwrap_or_default().to_string(),
+                status: e
+                    .resource_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                reason: e.resource_status_reason().map(str::to_string),
+            }
+        }));
+        token = r.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
     v.reverse(); // oldest first
     Ok(v)
 }
@@ -352,22 +371,22 @@ pub async fn wait(
     mut report: impl FnMut(WaitNote<'_>),
 ) -> Result<WaitResult> {
     let mut delay = Duration::from_millis(250);
+    // Only this operation's failures: an earlier operation's events were seen before the wait began.
+    let mut failures = Vec::new();
     loop {
         let evs = events(c, stack_id).await.unwrap_or_default();
-        for e in &evs {
+        for e in evs {
             if seen.insert(e.id.clone()) {
-                report(WaitNote::Event(e));
+                report(WaitNote::Event(&e));
+                if e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack"
+                {
+                    failures.push(e);
+                }
             }
         }
         let status = status_of(c, stack_id).await?;
         report(WaitNote::Status(&status));
         if is_terminal(&status) {
-            let failures = evs
-                .into_iter()
-                .filter(|e| {
-                    e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack"
-                })
-                .collect();
             return Ok(WaitResult { status, failures });
         }
         tokio::time::sleep(delay).await;

@@ -15,6 +15,24 @@ pub async fn is_logging(c: &Clients, trail: &str) -> Result<Option<bool>> {
     }
 }
 
+/// When the trail last stopped logging and last delivered to CloudWatch Logs (ms since the epoch); `None` when
+/// the trail does not exist.
+pub async fn delivery(c: &Clients, trail: &str) -> Result<Option<(Option<i64>, Option<i64>)>> {
+    match c.trail.get_trail_status().name(trail).send().await {
+        Ok(r) => {
+            let ms = |t: Option<&aws_sdk_cloudtrail::primitives::DateTime>| {
+                t.and_then(|t| t.to_millis().ok())
+            };
+            Ok(Some((
+                ms(r.stop_logging_time()),
+                ms(r.latest_cloud_watch_logs_delivery_time()),
+            )))
+        }
+        Err(e) if not_found(code(&e)) => Ok(None),
+        Err(e) => Err(explain(e, &format!("reading the status of trail {trail}"))),
+    }
+}
+
 /// Stops logging so nothing more lands in the trail bucket while it is emptied; `false` when no trail.
 pub async fn stop(c: &Clients, trail: &str) -> Result<bool> {
     match c.trail.stop_logging().name(trail).send().await {
@@ -29,13 +47,12 @@ pub async fn delete(c: &Clients, trail: &str) -> Result<bool> {
     if is_logging(c, trail).await?.is_none() {
         return Ok(false);
     }
-    c.trail
-        .delete_trail()
-        .name(trail)
-        .send()
-        .await
-        .map_err(|e| explain(e, &format!("deleting trail {trail}")))?;
-    Ok(true)
+    match c.trail.delete_trail().name(trail).send().await {
+        Ok(_) => Ok(true),
+        // Gone between the read and the delete (CloudTrail reads are eventually consistent): already done.
+        Err(e) if not_found(code(&e)) => Ok(false),
+        Err(e) => Err(explain(e, &format!("deleting trail {trail}"))),
+    }
 }
 
 /// Every trail `DescribeTrails` shows in this region, shadow trails included (multi-region trails of other home

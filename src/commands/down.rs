@@ -1,8 +1,10 @@
 //! `lppg down`: save the final policy, then remove the stack and everything the generator created. Idempotent.
-use crate::aws::ownership::TAG_KEY;
+use crate::aws::ownership::{Mark, TAG_KEY};
 use crate::cli::{DownArgs, GlobalArgs};
+use crate::generator::drain::Drain;
 use crate::generator::teardown::unlisted_notes;
 use crate::generator::Generator;
+use crate::naming::ResourceKind;
 use crate::ui::progress::Progress;
 use crate::ui::{prompt, Output, Style};
 use anyhow::Result;
@@ -10,11 +12,23 @@ use anyhow::Result;
 pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     let gen = Generator::connect(&g.aws, &g.stack_name, a.user_name.as_deref()).await?;
     let plan = gen.plan_teardown().await?;
-    for (kind, name) in &plan.foreign {
-        out.warn(&format!(
-            "{kind} {name} has a generator's name but was not created by stack {} (no {TAG_KEY} tag): left alone",
-            g.stack_name
-        ));
+    for (kind, name, mark) in &plan.foreign {
+        out.warn(&match mark {
+            Mark::OtherRegion(region) => format!(
+                "{kind} {name} belongs to generator {} in {region} (IAM is global): left alone; run `lppg down \
+                 --region {region}` to remove that generator",
+                g.stack_name
+            ),
+            Mark::NoRegion => format!(
+                "{kind} {name} carries an older lppg mark that does not say which region's generator {} it belongs \
+                 to: left alone; remove it by hand if no generator of that name runs in another region",
+                g.stack_name
+            ),
+            _ => format!(
+                "{kind} {name} has a generator's name but was not created by stack {} (no {TAG_KEY} tag): left alone",
+                g.stack_name
+            ),
+        });
     }
     if plan.is_empty(gen.stack.is_some()) {
         out.ok(&format!(
@@ -43,6 +57,24 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     if !prompt::confirm(out, &question, a.yes)? {
         out.info("Nothing deleted.");
         return Ok(crate::exit::OK);
+    }
+    gen.refuse_protected()?;
+    // Stop the trail, and let the last denied calls arrive before the policy is saved.
+    if plan.has(ResourceKind::Trail, &gen.trail_name()) || gen.stack.is_some() {
+        if a.no_wait {
+            gen.stop_trail().await?;
+            out.warn(
+                "--no-wait: denied calls of the last minutes may still be on their way (CloudTrail delivers about \
+                 5 minutes after a call); the saved policy may lack them",
+            );
+        } else {
+            let progress = Progress::new(out, "stopping the trail");
+            let drained = gen.drain(a.quiet_for, &progress).await;
+            progress.finish();
+            if let Drain::Quiet = drained? {
+                out.ok("the last denied calls have arrived (the function has gone quiet)");
+            }
+        }
     }
     // The policy first: nothing is deleted unless it is safe on disk (or --no-save).
     if !a.no_save && gen.removes_policies(&plan) {

@@ -3,6 +3,7 @@
 //! to tear it down. Commands never import each other: they turn arguments into one call here and show the result.
 //! This layer calls AWS only through [`crate::aws`] and never prints: long operations report through [`Report`].
 pub mod deploy;
+pub mod drain;
 pub mod follow;
 pub mod health;
 pub mod log;

@@ -8,6 +8,14 @@ use crate::naming::ResourceKind;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
 
+/// How long the final check keeps reading again what a stale read still shows.
+const VERIFY_RETRY: crate::aws::Retry = crate::aws::Retry {
+    codes: &[],
+    first: std::time::Duration::from_secs(2),
+    max_delay: std::time::Duration::from_secs(15),
+    budget: std::time::Duration::from_secs(60),
+};
+
 /// What a teardown would remove, decided before anything is deleted.
 #[derive(Debug, Default)]
 pub struct TeardownPlan {
@@ -15,8 +23,8 @@ pub struct TeardownPlan {
     pub items: Vec<(ResourceKind, String)>,
     /// Of those, the ones that exist now.
     pub present: Vec<(ResourceKind, String)>,
-    /// Resources with a generator's name that this stack did not create: left alone.
-    pub foreign: Vec<(ResourceKind, String)>,
+    /// Resources with a generator's name that are not provably this stack's: left alone, with their mark.
+    pub foreign: Vec<(ResourceKind, String, ownership::Mark)>,
 }
 
 impl TeardownPlan {
@@ -115,13 +123,16 @@ impl Generator {
             }
             let (stack, account, partition) =
                 (&self.names.stack, &self.id.account, &self.id.partition);
-            let ours = owned.contains(&(kind, name.clone()))
-                || ownership::is_marked(&self.c, kind, &name, stack, account, partition).await?;
-            if ours {
+            let mark = if owned.contains(&(kind, name.clone())) {
+                ownership::Mark::Ours
+            } else {
+                ownership::mark(&self.c, kind, &name, stack, account, partition).await?
+            };
+            if mark == ownership::Mark::Ours {
                 plan.present.push((kind, name.clone()));
                 plan.items.push((kind, name));
             } else {
-                plan.foreign.push((kind, name));
+                plan.foreign.push((kind, name, mark));
             }
         }
         Ok(plan)
@@ -141,6 +152,7 @@ impl Generator {
         plan: &TeardownPlan,
         progress: &dyn Report,
     ) -> Result<TeardownReport> {
+        self.refuse_protected()?;
         let mut report = TeardownReport::default();
         self.clear_blockers(plan, &mut report).await?;
         self.delete_stack(progress, &mut report).await?;
@@ -150,19 +162,56 @@ impl Generator {
             }
         }
         self.delete_stack_again(progress, &mut report).await?;
-        let mut remaining = Vec::new();
-        for (kind, name) in &plan.items {
-            if self.exists(*kind, name).await? {
-                remaining.push(format!("{kind} {name}"));
+        self.verify_gone(plan, progress).await?;
+        Ok(report)
+    }
+
+    /// Stops the trail's logging (nothing more reaches the function); `false` when there is no trail.
+    pub async fn stop_trail(&self) -> Result<bool> {
+        trail::stop(&self.c, &self.trail_name()).await
+    }
+
+    /// A stack with termination protection is refused before anything is touched.
+    pub fn refuse_protected(&self) -> Result<()> {
+        match &self.stack {
+            Some(st) if st.termination_protection => bail!(
+                "stack {name} has termination protection on, so CloudFormation refuses to delete it; nothing was \
+                 deleted. Turn it off (`aws cloudformation update-termination-protection \
+                 --no-enable-termination-protection --stack-name {name}`) and run `lppg down` again",
+                name = self.names.stack
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// The final check: IAM, CloudTrail and S3 reads are eventually consistent and can still show what was just
+    /// deleted, so what remains is read again with backoff (about a minute) before it counts.
+    async fn verify_gone(&self, plan: &TeardownPlan, progress: &dyn Report) -> Result<()> {
+        let mut delays = VERIFY_RETRY.delays();
+        loop {
+            let mut remaining = Vec::new();
+            for (kind, name) in &plan.items {
+                if self.exists(*kind, name).await? {
+                    remaining.push(format!("{kind} {name}"));
+                }
+            }
+            if remaining.is_empty() {
+                return Ok(());
+            }
+            match delays.next() {
+                Some(d) => {
+                    progress.status(&format!(
+                        "checking again that {} is gone",
+                        remaining.join(", ")
+                    ));
+                    tokio::time::sleep(d).await;
+                }
+                None => bail!(
+                    "these still exist: {}; run `lppg down` again, or remove them by hand",
+                    remaining.join(", ")
+                ),
             }
         }
-        if !remaining.is_empty() {
-            bail!(
-                "these still exist: {}; run `lppg down` again, or remove them by hand",
-                remaining.join(", ")
-            );
-        }
-        Ok(report)
     }
 
     /// What CloudFormation cannot remove: the trail's logging, the user's credentials, old policy versions, the
@@ -201,14 +250,22 @@ impl Generator {
             return Ok(());
         };
         let name = &self.names.stack;
+        let mut seen = stack::event_ids(&self.c, &st.id).await.unwrap_or_default();
         if let Err(e) = stack::delete(&self.c, name).await {
+            if stack::is_delete_refusal(&e) {
+                // Deleting the stack's resources behind CloudFormation's back would leave an empty stack.
+                return Err(e.context(format!(
+                    "CloudFormation refused to delete stack {name}, so its resources were left in place: fix the \
+                     cause (permissions, termination protection) and run `lppg down` again"
+                )));
+            }
             report
                 .warnings
                 .push(format!("{e}; removing what blocks it"));
             return Ok(());
         }
         progress.status(&format!("deleting stack {name}"));
-        let res = super::deploy::wait_for(&self.c, &st.id, progress, &mut HashSet::new()).await?;
+        let res = super::deploy::wait_for(&self.c, &st.id, progress, &mut seen).await?;
         if res.status == "DELETE_COMPLETE" {
             report.removed.push(format!("stack {name}"));
             return Ok(());
@@ -238,9 +295,10 @@ impl Generator {
         let Some(st) = stack::describe(&self.c, name).await? else {
             return Ok(());
         };
+        let mut seen = stack::event_ids(&self.c, &st.id).await.unwrap_or_default();
         stack::delete(&self.c, name).await?;
         progress.status(&format!("deleting stack {name} again"));
-        let res = super::deploy::wait_for(&self.c, &st.id, progress, &mut HashSet::new()).await?;
+        let res = super::deploy::wait_for(&self.c, &st.id, progress, &mut seen).await?;
         if res.status != "DELETE_COMPLETE" {
             bail!(
                 "stack {name} is still {} after its resources were removed: delete it in the CloudFormation console \
