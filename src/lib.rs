@@ -1,7 +1,7 @@
 //! lppg, the Least Privilege Policy Generator.
 //!
 //! Layout: [`cli`] holds the clap definitions, [`commands`] one module per command, [`aws`] the only code that calls
-//! the AWS SDK, and the pure modules ([`policy`], [`cloudtrail`], [`naming`], [`password`], [`assets`]) hold the
+//! the AWS SDK, and the pure modules ([`policy`], [`cloudtrail`], [`time`], [`naming`], [`password`], [`assets`]) hold the
 //! logic that is unit-tested without AWS.
 pub mod assets;
 pub mod aws;
@@ -13,6 +13,7 @@ pub mod naming;
 pub mod password;
 pub mod policy;
 pub mod preflight;
+pub mod time;
 pub mod ui;
 
 /// Exit codes, like diff(1) and ripgrep: 0 success, 1 "differences" or "unhealthy", 2 trouble.

@@ -414,11 +414,7 @@ pub fn normalise_time(t: &str) -> Option<String> {
     if b.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z' {
         return Some(t.to_owned());
     }
-    let parsed = humantime::parse_rfc3339_weak(t).ok()?;
-    let mut s = humantime::format_rfc3339_seconds(parsed).to_string();
-    s.truncate(19);
-    s.push('Z');
-    Some(s)
+    crate::time::parse_rfc3339(t).map(crate::time::format_secs)
 }
 
 #[derive(Debug, Default)]
@@ -836,6 +832,10 @@ mod tests {
         );
         assert_eq!(
             normalise_time("2024-03-01 10:00:00Z").as_deref(),
+            Some("2024-03-01T10:00:00Z")
+        );
+        assert_eq!(
+            normalise_time("2024-03-01T12:00:00+02:00").as_deref(),
             Some("2024-03-01T10:00:00Z")
         );
         assert_eq!(normalise_time("March"), None);

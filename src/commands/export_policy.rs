@@ -18,7 +18,7 @@ use clap::Args;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
@@ -219,26 +219,7 @@ impl LogFacts {
 
 /// An RFC 3339 time: `Z` or a numeric offset, fractional seconds allowed.
 fn parse_time(text: &str) -> Option<SystemTime> {
-    let text = text.trim();
-    if let Ok(t) = humantime::parse_rfc3339_weak(text.trim_end_matches(['Z', 'z'])) {
-        return Some(t);
-    }
-    // A numeric offset: +HH:MM or -HH:MM at the end.
-    let (base, offset) = text.split_at(text.len().checked_sub(6)?);
-    let sign = match offset.as_bytes().first()? {
-        b'+' => 1i64,
-        b'-' => -1i64,
-        _ => return None,
-    };
-    let (h, m) = offset[1..].split_once(':')?;
-    let seconds = (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?) * 60;
-    let local = humantime::parse_rfc3339_weak(base).ok()?;
-    let shift = Duration::from_secs(seconds.unsigned_abs());
-    if sign > 0 {
-        local.checked_sub(shift)
-    } else {
-        local.checked_add(shift)
-    }
+    crate::time::parse_rfc3339(text)
 }
 
 /// Everything [`produce`] works from, online or offline.

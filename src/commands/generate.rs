@@ -11,9 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context};
 
 use crate::cloudtrail::is_valid_action;
-use crate::cloudtrail::scan::{
-    normalise_time, scan, ActionTally, Counters, Mode, ScanOptions, ScanSummary,
-};
+use crate::cloudtrail::scan::{scan, ActionTally, Counters, Mode, ScanOptions, ScanSummary};
 use crate::exit;
 use crate::policy::{self, ActionSet, Grouping};
 use crate::ui::{print_result, Output};
@@ -75,21 +73,9 @@ fn parse_format(text: &str) -> Result<policy::Format, String> {
 /// Parses a `--since`/`--until` value into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
 pub fn parse_time(text: &str, now: SystemTime) -> anyhow::Result<String> {
     let text = text.trim();
-    if let Ok(age) = humantime::parse_duration(text) {
-        let at = now.checked_sub(age).context("time out of range")?;
-        return Ok(
-            normalise_time(&humantime::format_rfc3339_seconds(at).to_string())
-                .expect("formatted time"),
-        );
-    }
-    let candidate = if text.len() == 10 && text.as_bytes().get(4) == Some(&b'-') {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
-    };
-    match normalise_time(&candidate) {
-        Some(t) if humantime::parse_rfc3339_weak(&candidate).is_ok() => Ok(t),
-        _ => bail!("cannot read time {text:?}: use RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (7d)"),
+    match crate::time::parse_since(text, now) {
+        Some(at) => Ok(crate::time::format_secs(at)),
+        None => bail!("cannot read time {text:?}: use RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (7d)"),
     }
 }
 
@@ -232,10 +218,7 @@ fn print_policy(
             .iter()
             .filter_map(|(name, t)| {
                 let action = policy::Action::parse(name).ok()?;
-                let first = t
-                    .first_seen
-                    .as_deref()
-                    .and_then(|f| humantime::parse_rfc3339_weak(f).ok());
+                let first = t.first_seen.as_deref().and_then(crate::time::parse_rfc3339);
                 let derived_from = Some(if t.from_message > 0 {
                     policy::Derivation::Message
                 } else {

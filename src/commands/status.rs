@@ -272,8 +272,5 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    crate::time::now_ms()
 }

@@ -14,7 +14,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 #[derive(Args, Debug, Clone)]
 pub struct WatchArgs {
@@ -57,29 +57,24 @@ pub fn clock(ms: i64) -> String {
         .to_string()
 }
 
-fn system_time(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
-}
-
 /// RFC 3339 UTC, whole seconds.
 pub fn rfc3339_secs(ms: i64) -> String {
-    humantime::format_rfc3339_seconds(system_time(ms)).to_string()
+    crate::time::format_secs_ms(ms)
 }
 
 /// RFC 3339 UTC with milliseconds.
 pub fn rfc3339_millis(ms: i64) -> String {
-    humantime::format_rfc3339_millis(system_time(ms)).to_string()
+    crate::time::format_millis_ms(ms)
 }
 
 /// Parses an RFC 3339 time (CloudTrail's `eventTime`, a marker's time) into ms since the epoch.
 pub fn parse_time_ms(s: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339_weak(s.trim()).ok()?;
-    Some(t.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64)
+    crate::time::parse_rfc3339_ms(s)
 }
 
 /// `--since`: a duration back from `now_ms` ("30m") or an RFC 3339 time.
 pub fn parse_since(s: &str, now_ms: i64) -> Result<i64> {
-    if let Ok(d) = humantime::parse_duration(s.trim()) {
+    if let Some(d) = crate::time::parse_duration(s) {
         return Ok(now_ms - d.as_millis() as i64);
     }
     parse_time_ms(s).ok_or_else(|| {
@@ -569,10 +564,7 @@ impl Seen {
 // Effects: the polling loop.
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64
+    crate::time::now_ms()
 }
 
 /// Where lines go: stdout for results; the spinner (stderr, terminal only) is suspended while printing.

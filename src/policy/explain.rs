@@ -139,7 +139,7 @@ pub fn background_flags(rows: &[ExplainRow]) -> Vec<bool> {
 }
 
 fn time_text(time: Option<SystemTime>) -> Option<String> {
-    time.map(|t| humantime::format_rfc3339_seconds(t).to_string())
+    time.map(crate::time::format_secs)
 }
 
 const HEADERS: [&str; 7] = [
