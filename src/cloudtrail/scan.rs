@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use flate2::bufread::MultiGzDecoder;
 
-use super::engine::{classify_denied, Action, DerivedFrom, Outcome};
+use super::engine::{classify_denied, Outcome};
 use super::record::{parse_document, parse_documents, split_records, Record, Span};
+use crate::policy::{Action, Catalogue, Derivation};
 
 /// One input: a file (possibly gzip-compressed) or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct ScanOptions {
     pub until: Option<String>,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// The IAM action catalogue (usually [`crate::policy::catalogue`]).
+    pub catalogue: &'static Catalogue,
 }
 
 /// Live counters, readable while the scan runs (for a progress display).
@@ -106,11 +109,11 @@ impl ActionTally {
         }
     }
 
-    fn add(&mut self, count: u64, derived: DerivedFrom, first: Option<&str>, last: Option<&str>) {
+    fn add(&mut self, count: u64, derived: Derivation, first: Option<&str>, last: Option<&str>) {
         self.count += count;
         match derived {
-            DerivedFrom::Message => self.from_message += count,
-            DerivedFrom::Event => self.from_event += count,
+            Derivation::Message => self.from_message += count,
+            Derivation::Event => self.from_event += count,
         }
         if let Some(t) = first {
             if self.first_seen.as_deref().is_none_or(|f| t < f) {
@@ -130,7 +133,7 @@ impl ActionTally {
         self.from_event += other.from_event;
         self.add(
             0,
-            DerivedFrom::Event,
+            Derivation::Event,
             other.first_seen.as_deref(),
             other.last_seen.as_deref(),
         );
@@ -294,18 +297,18 @@ fn scan_with(
     }
     // Used calls: map each distinct event once, not once per record.
     for ((source, name), tally) in used {
-        let actions = super::engine::map_event(&source, &name);
+        let actions = super::engine::map_event(&source, &name, options.catalogue);
         if actions.is_empty() {
             summary.not_permission += tally.count;
         }
         for action in actions {
             summary
                 .actions
-                .entry(action.name.clone())
+                .entry(action.to_string())
                 .or_insert_with(|| ActionTally::new(action))
                 .add(
                     tally.count,
-                    DerivedFrom::Event,
+                    Derivation::Event,
                     tally.first.as_deref(),
                     tally.last.as_deref(),
                 );
@@ -365,6 +368,7 @@ struct Filter {
     principals: Vec<String>,
     since: Option<String>,
     until: Option<String>,
+    catalogue: &'static Catalogue,
     /// The selected principals' ARNs as literals: a record made by one of them holds its ARN verbatim (a role's
     /// in `sessionIssuer.arn`, a session's or user's in `userIdentity.arn`) unless the record holds a JSON escape.
     /// `None`: every record is parsed.
@@ -392,6 +396,7 @@ impl Filter {
             principals: options.principals.clone(),
             since: options.since.clone(),
             until: options.until.clone(),
+            catalogue: options.catalogue,
             needles,
         }
     }
@@ -512,9 +517,9 @@ impl Local {
                 tally.see(record.event_time.as_deref());
             }
             Mode::Denied => {
-                let decision = classify_denied(record, None);
+                let decision = classify_denied(record, None, filter.catalogue);
                 let time = record.event_time.as_deref();
-                let derived = decision.derived_from.unwrap_or(DerivedFrom::Event);
+                let derived = decision.derived_from.unwrap_or(Derivation::Event);
                 match decision.outcome {
                     Outcome::Grant => {
                         add_actions(&mut self.granted, decision.actions, derived, time)
@@ -536,11 +541,11 @@ impl Local {
 fn add_actions(
     into: &mut BTreeMap<String, ActionTally>,
     actions: Vec<Action>,
-    derived: DerivedFrom,
+    derived: Derivation,
     time: Option<&str>,
 ) {
     for action in actions {
-        into.entry(action.name.clone())
+        into.entry(action.to_string())
             .or_insert_with(|| ActionTally::new(action))
             .add(1, derived, time, time);
     }
@@ -863,6 +868,7 @@ mod tests {
             since: None,
             until: Some("2024-01-03T00:00:00Z".into()),
             threads: 2,
+            catalogue: crate::policy::catalogue().expect("catalogue"),
         };
         let summary = scan(&[dir.display().to_string()], &options, &Counters::default());
         std::fs::remove_dir_all(&dir).ok();

@@ -144,7 +144,7 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
             e.context("could not read the generated policy, so nothing was deleted; fix the cause or pass --no-save")
         })?;
         let merged = generated.actions.merged(true);
-        let text = super::export_policy::render(&merged);
+        let text = super::export_policy::render(&merged)?;
         let path = a.output.clone().unwrap_or_else(|| {
             crate::naming::saved_policy_file_name(&g.stack_name, std::time::SystemTime::now())
                 .into()

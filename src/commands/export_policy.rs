@@ -8,16 +8,14 @@ use super::Ctx;
 use crate::cli::GlobalArgs;
 use crate::decisions::{self, Line};
 use crate::policy::{
-    self, Action, ActionMeta, ActionSet, Catalogue, Derivation, Format, FormatOptions,
-    GeneratedActions, Grouping, Policy, PolicyError, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
-    START_SID,
+    self, Action, ActionMeta, ActionSet, Derivation, Format, FormatOptions, GeneratedActions,
+    Grouping, Policy, PolicyError, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID, START_SID,
 };
 use crate::ui::{print_result, Output};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::SystemTime;
 
 #[derive(Args, Debug, Clone)]
@@ -98,19 +96,14 @@ pub async fn load_generated(ctx: &Ctx) -> Result<Generated> {
     })
 }
 
-/// The IAM action catalogue shipped with lppg (canonical spellings, access levels).
-fn catalogue() -> &'static Catalogue {
-    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(|| {
-        Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON).unwrap_or_default()
-    })
-}
-
 /// The merged policy as pretty JSON (what `export-policy` prints and `down` saves), actions spelled as the
 /// IAM catalogue spells them.
-pub fn render(actions: &ActionSet) -> String {
-    let set = actions.canonicalize(catalogue());
-    policy::to_pretty_json(&policy::render_policy(&set, Grouping::ByService))
+pub fn render(actions: &ActionSet) -> Result<String> {
+    let set = actions.canonicalize(policy::catalogue()?);
+    Ok(policy::to_pretty_json(&policy::render_policy(
+        &set,
+        Grouping::ByService,
+    )))
 }
 
 /// Writes `text` to `path`, refusing to overwrite unless `force`.
@@ -375,7 +368,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     let set = input
         .generated
         .merged(!a.without_start)
-        .canonicalize(catalogue());
+        .canonicalize(policy::catalogue()?);
 
     if let Some(baseline) = &a.diff {
         return diff(a, out, &set, baseline);
@@ -394,7 +387,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
 
     let meta = action_meta(&set, &input.steps, &input.facts);
     if a.explain {
-        let rows = policy::explain_rows(&set, &meta, catalogue());
+        let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
         let text = if a.json {
             policy::to_pretty_json(&policy::explain_json(&rows))
         } else {
@@ -405,7 +398,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     }
 
     let set = if a.interactive {
-        let rows = policy::explain_rows(&set, &meta, catalogue());
+        let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
         prune_interactively(out, &set, &rows)?
     } else {
         set

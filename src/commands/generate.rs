@@ -109,6 +109,7 @@ impl GenerateArgs {
             since,
             until,
             threads: self.threads,
+            catalogue: policy::catalogue()?,
         })
     }
 }
@@ -177,8 +178,8 @@ pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
     let unverified: Vec<&str> = summary
         .actions
         .values()
-        .filter(|t| !t.action.verified)
-        .map(|t| t.action.name.as_str())
+        .filter(|t| !t.action.is_verified())
+        .map(|t| t.action.as_str())
         .collect();
     if !unverified.is_empty() {
         out.warn(&format!(
@@ -212,8 +213,7 @@ fn print_policy(
         return Ok(if diff.same { exit::OK } else { exit::DIFFERENT });
     }
     if args.explain {
-        let catalogue = policy::Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON)
-            .map_err(|e| anyhow::anyhow!("IAM action catalogue: {}", e.0))?;
+        let catalogue = policy::catalogue()?;
         let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
             .iter()
             .filter_map(|(name, t)| {
@@ -234,7 +234,7 @@ fn print_policy(
                 ))
             })
             .collect();
-        let rows = policy::explain_rows(&set, &meta, &catalogue);
+        let rows = policy::explain_rows(&set, &meta, catalogue);
         print_result(out, &policy::explain_table(&rows))?;
         return Ok(exit::OK);
     }

@@ -1,6 +1,8 @@
 //! Test support: a moto server of the test's own on a free loopback port, the built binary run with a clean
 //! environment (no real AWS credentials can leak in), and SDK clients pointed at the emulator.
 #![allow(dead_code)]
+pub mod vectors;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
