@@ -4,7 +4,6 @@
 //! progress, and prints the policy with the same writer as `export-policy`.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -114,9 +113,8 @@ impl GenerateArgs {
     }
 }
 
-/// Runs `lppg generate` and returns the exit code.
-pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
-    let out = Output::new(false, false);
+/// Runs `lppg generate` and returns the exit code. Messages go through `out` (`--no-color`, `-v`).
+pub fn exec(args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
     let options = args.scan_options(SystemTime::now())?;
     if args.paths.iter().filter(|p| *p == "-").count() > 1 {
         bail!("standard input (-) can be read only once");
@@ -127,12 +125,12 @@ pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
 
     let counters = Counters::default();
     let started = Instant::now();
-    let summary = with_progress(&counters, started, || {
+    let summary = with_progress(out, &counters, started, || {
         scan(&args.paths, &options, &counters)
     });
     let elapsed = started.elapsed();
 
-    report_problems(&out, &summary);
+    report_problems(out, &summary);
     if !summary.any_read() {
         bail!("no input could be read");
     }
@@ -192,7 +190,10 @@ pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
         return Ok(exit::DIFFERENT);
     }
 
-    print_policy(&out, args, &summary.actions)
+    if out.verbose {
+        report_details(out, &options, &summary);
+    }
+    print_policy(out, args, &summary.actions)
 }
 
 /// Prints the policy (or its explanation, or its diff with a baseline) for the tallied actions.
@@ -254,11 +255,12 @@ fn print_policy(
 
 /// Runs `work` with a progress line on stderr when stderr is a terminal.
 fn with_progress<T: Send>(
+    out: &Output,
     counters: &Counters,
     started: Instant,
     work: impl FnOnce() -> T + Send,
 ) -> T {
-    if !std::io::stderr().is_terminal() {
+    if !out.stderr_tty {
         return work();
     }
     let bar = indicatif::ProgressBar::new_spinner();
@@ -283,6 +285,19 @@ fn with_progress<T: Send>(
         bar.finish_and_clear();
         handle.join().expect("scan thread")
     })
+}
+
+/// `-v`: the window and what the selected records were besides the actions.
+fn report_details(out: &Output, options: &ScanOptions, summary: &ScanSummary) {
+    let bound = |t: &Option<String>| t.clone().unwrap_or_else(|| "-".to_owned());
+    out.info(&format!(
+        "lppg: window {} .. {}; {} records of the selected principals, {} in the window, {} needing no permission",
+        bound(&options.since),
+        bound(&options.until),
+        summary.matched,
+        summary.selected,
+        summary.not_permission,
+    ));
 }
 
 fn report_problems(out: &Output, summary: &ScanSummary) {
