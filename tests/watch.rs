@@ -1,7 +1,7 @@
 //! `lppg watch` and `lppg mark` end to end against a moto server of the test's own. The test writes into the
 //! function's log group what the Lambda runtime would (START/END/REPORT, decision and batch lines, an error, an
 //! unreadable line, a timeout), records markers with `lppg mark`, and compares `watch --once` (text and JSON) with
-//! the snapshots in tests/snapshots/watch/ (times replaced by names; `UPDATE_SNAPSHOTS=1` rewrites them).
+//! the snapshots in tests/snapshots/watch/ (times replaced by names; `LPPG_UPDATE_SNAPSHOTS=1` rewrites them).
 mod common;
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
@@ -106,25 +106,9 @@ fn normalise(text: &str, instants: &[(i64, String)]) -> String {
 /// The size of the one policy the batch line reports.
 const BATCH_SIZE: usize = 1843;
 
+/// Compares `actual` with tests/snapshots/watch/<name> (see [`common::snapshot`]).
 fn snapshot(name: &str, actual: &str) {
-    let path = common::repo().join("tests/snapshots/watch").join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run with UPDATE_SNAPSHOTS=1 and review it\n--- actual ---\n{actual}",
-            path.display()
-        )
-    });
-    assert_eq!(
-        expected,
-        actual,
-        "{} differs (UPDATE_SNAPSHOTS=1 rewrites it)\n--- actual ---\n{actual}",
-        path.display()
-    );
+    common::snapshot(&format!("watch/{name}"), actual);
 }
 
 fn no_control_chars(what: &str, text: &str) {
