@@ -177,10 +177,7 @@ fn decision(decision: &str, action: &str, derived: &str, time: &str) -> String {
 
 /// Writes lines into the function's log group in arrival order (log timestamps now, a millisecond apart).
 fn write_log(c: &Clients, group: &str, lines: &[(&str, String)]) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = lppg::time::now_ms();
     block_on(async {
         for (i, (stream, message)) in lines.iter().enumerate() {
             lppg::aws::logs::put_line(c, group, stream, now + i as i64, message)
