@@ -1,7 +1,7 @@
 //! lppg, the Least Privilege Policy Generator.
 //!
 //! Layout: [`cli`] holds the clap definitions, [`commands`] one module per command, [`aws`] the only code that calls
-//! the AWS SDK, and the pure modules ([`policy`], [`cloudtrail`], [`naming`], [`password`], [`assets`]) hold the
+//! the AWS SDK, and the pure modules ([`policy`], [`cloudtrail`], [`time`], [`naming`], [`password`], [`assets`]) hold the
 //! logic that is unit-tested without AWS.
 pub mod assets;
 pub mod aws;

@@ -177,9 +177,7 @@ pub fn partition_of(arn: &str) -> String {
 
 /// The default file name for a saved policy: `lppg-policy-<stack>-<UTC timestamp>.json`.
 pub fn saved_policy_file_name(stack: &str, now: std::time::SystemTime) -> String {
-    let stamp = humantime::format_rfc3339_seconds(now)
-        .to_string()
-        .replace([':', '-'], "");
+    let stamp = crate::time::format_secs(now).replace([':', '-'], "");
     format!("lppg-policy-{stack}-{stamp}.json")
 }
 

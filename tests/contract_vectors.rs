@@ -2,6 +2,7 @@
 //! parses into the typed model with the kind it names, the schema's kinds are exactly [`DecisionKind::KNOWN`], and
 //! every policy-document vector (tests/vectors/policy_documents.json) gives the granted actions it names. The
 //! function's side reads the same files (tests/python/test_contract.py, tests/python/test_policy_vectors.py).
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,14 +1,77 @@
-//! The Rust and Python rule engines agree on every shared vector (tests/vectors/*.jsonl).
+//! The shared vectors (tests/vectors/*.jsonl): the Rust engine gives each its expected result, and the Rust and
+//! Python rule engines agree on every one.
 //!
 //! Runs `tests/python/rust_agreement_dump.py` with the project's `.venv/bin/python` (CI creates it) and compares its
 //! result for every vector (outcome, actions with access level and verified flag, derived_from, resource) with the
 //! Rust engine's. Skipped, with a message, only when `.venv/bin/python` does not exist.
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lppg::cloudtrail::vectors;
+use common::vectors;
+use lppg::policy::Action;
 use serde_json::Value;
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+}
+
+#[test]
+fn every_shared_vector_gives_the_expected_result() {
+    let vectors = vectors::load(&dir()).expect("vectors");
+    assert!(!vectors.is_empty(), "no vectors in {}", dir().display());
+    let guard = vectors::load_guard(&dir()).expect("guard.json");
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|(file, v)| vectors::check(v, &vectors::decide(file, v, guard.as_ref())).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors fail:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_rules_and_catalogue_compile() {
+    let rules = lppg::cloudtrail::rules();
+    assert!(!rules.denied_error_codes.is_empty());
+    assert!(!rules.message_patterns.is_empty());
+    assert!(lppg::policy::catalogue().unwrap().has_service("s3"));
+}
+
+#[test]
+fn every_table_target_is_a_catalogue_action() {
+    let rules = lppg::cloudtrail::rules();
+    let catalogue = lppg::policy::catalogue().unwrap();
+    for (prefix, table) in rules.event_name_exceptions.iter().chain(&rules.operations) {
+        for (event, actions) in table {
+            for a in actions {
+                assert!(
+                    Action::resolve(a, catalogue).is_verified(),
+                    "{prefix} {event} -> {a} is not in the catalogue"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_operation_of_the_source_data_gives_the_reviewed_result() {
+    let (checked, failures) = vectors::operation_coverage(&dir()).expect("coverage files");
+    assert!(checked > 10_000, "only {checked} operations");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} operations differ from the data and its review:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
 
 #[test]
 fn rust_and_python_engines_agree_on_every_vector() {
@@ -21,7 +84,7 @@ fn rust_and_python_engines_agree_on_every_vector() {
         );
         return;
     }
-    let dir = root.join("tests/vectors");
+    let dir = dir();
     let output = Command::new(&python)
         .arg(root.join("tests/python/rust_agreement_dump.py"))
         .arg(&dir)

@@ -1,11 +1,12 @@
 //! `lppg export-policy` end to end through the built binary against a moto server of each test's own: generator
 //! policies grown across several versions and spilled into a second policy (written with the SDK, as the function
 //! would), decision lines and `lppg mark` markers written into the function's log group, and saved files read back
-//! offline. Outputs are compared with the snapshot files in tests/snapshots/export/ (`UPDATE_SNAPSHOTS=1`
+//! offline. Outputs are compared with the snapshot files in tests/snapshots/export/ (`LPPG_UPDATE_SNAPSHOTS=1`
 //! rewrites them).
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 mod common;
 
-use common::{block_on, lppg_command, repo, run, Moto, Run, TempDir};
+use common::{block_on, lppg_command, run, Moto, Run, TempDir, Test};
 use lppg::aws::Clients;
 use lppg::naming::Names;
 use lppg::policy::{validate_policy, Policy, MAX_POLICY_SIZE};
@@ -19,34 +20,19 @@ fn names(stack: &str) -> Names {
     Names::new(stack, "aws", ACCOUNT, REGION, None)
 }
 
-/// Compares `actual` with tests/snapshots/export/<name>; `UPDATE_SNAPSHOTS=1` rewrites the file instead.
+/// Compares `actual` with tests/snapshots/export/<name> (see [`common::snapshot`]).
 fn snapshot(name: &str, actual: &str) {
-    let path = repo().join("tests/snapshots/export").join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with UPDATE_SNAPSHOTS=1 to create it",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "output differs from {} (UPDATE_SNAPSHOTS=1 rewrites it)\n--- expected ---\n{expected}\n--- actual ---\n{actual}",
-        path.display()
-    );
+    common::snapshot(&format!("export/{name}"), actual);
 }
 
 /// `lppg export-policy <args>` with no AWS at all (offline, `--from`).
 fn offline(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = lppg_command(dir);
-    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    Test::new()
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .arg("export-policy")
-        .args(args);
-    run(cmd, None)
+        .args(args)
+        .run()
 }
 
 fn export(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
@@ -192,10 +178,7 @@ fn decision(decision: &str, action: &str, derived: &str, time: &str) -> String {
 
 /// Writes lines into the function's log group in arrival order (log timestamps now, a millisecond apart).
 fn write_log(c: &Clients, group: &str, lines: &[(&str, String)]) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = lppg::time::now_ms();
     block_on(async {
         for (i, (stream, message)) in lines.iter().enumerate() {
             lppg::aws::logs::put_line(c, group, stream, now + i as i64, message)

@@ -1,9 +1,12 @@
 //! `lppg generate` end to end, through the built binary, on the fixture trees in tests/fixtures/generate/.
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
+
+mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
+use common::{Run, TempDir, Test};
 use serde_json::Value;
 
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
@@ -18,50 +21,19 @@ fn fixture(rel: &str) -> String {
     fixtures().join(rel).display().to_string()
 }
 
-/// Runs `lppg generate ARGS` with a clean AWS environment, feeding `stdin`.
-fn generate(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lppg"));
-    cmd.arg("generate").args(args);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    let mut child = cmd.spawn().expect("run lppg");
-    if let Some(data) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(data)
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait for lppg");
-    eprintln!(
-        "$ lppg generate {}\nstatus: {}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// `lppg generate ARGS`.
+fn generate<I, S>(args: I) -> Test
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    Test::new().arg("generate").args(args)
 }
 
 /// The actions of the printed policy, sorted.
-fn actions(out: &Output) -> Vec<String> {
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("a JSON policy on stdout");
+fn actions(out: &Run) -> Vec<String> {
+    let doc: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("a JSON policy on stdout: {e}\n{}", out.dump()));
     let mut all: Vec<String> = doc["Statement"]
         .as_array()
         .expect("statements")
@@ -75,8 +47,11 @@ fn actions(out: &Output) -> Vec<String> {
 
 #[test]
 fn every_principal_over_gzip_plain_nested_and_cloudwatch_files() {
-    let out = generate(&[&fixture("tree")], None);
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate([fixture("tree")])
+        .expect_code(0)
+        .expect_stderr_contains("every principal")
+        .expect_stderr_contains("4 files, 14 records")
+        .run();
     assert_eq!(
         actions(&out),
         [
@@ -91,18 +66,14 @@ fn every_principal_over_gzip_plain_nested_and_cloudwatch_files() {
             "ssm:GetParametersByPath",
         ]
     );
-    let err = stderr(&out);
-    assert!(
-        err.contains("every principal"),
-        "says it uses every principal: {err}"
-    );
-    assert!(err.contains("4 files, 14 records"), "{err}");
 }
 
 #[test]
 fn principal_filter_keeps_only_that_principals_successful_calls() {
-    let out = generate(&["--principal", ALICE, &fixture("tree")], None);
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate(["--principal", ALICE, &fixture("tree")])
+        .expect_code(0)
+        .expect_stderr_lacks("every principal")
+        .run();
     assert_eq!(
         actions(&out),
         [
@@ -113,22 +84,19 @@ fn principal_filter_keeps_only_that_principals_successful_calls() {
             "ssm:GetParametersByPath"
         ]
     );
-    assert!(!stderr(&out).contains("every principal"));
 }
 
 #[test]
 fn a_role_matches_its_sessions_and_principals_repeat() {
-    let out = generate(
-        &[
-            "--principal",
-            DEPLOY_ROLE,
-            "--principal",
-            BOB,
-            &fixture("tree"),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate([
+        "--principal",
+        DEPLOY_ROLE,
+        "--principal",
+        BOB,
+        &fixture("tree"),
+    ])
+    .expect_code(0)
+    .run();
     assert_eq!(
         actions(&out),
         [
@@ -142,51 +110,61 @@ fn a_role_matches_its_sessions_and_principals_repeat() {
 
 #[test]
 fn denied_collects_what_the_function_would_grant_and_reports_explicit_denies() {
-    let out = generate(&["--denied", "--principal", ALICE, &fixture("tree")], None);
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate(["--denied", "--principal", ALICE, &fixture("tree")])
+        .expect_code(0)
+        .expect_stderr_contains("explicit deny, not granted: ssm:GetParameter")
+        .run();
     assert_eq!(actions(&out), ["iam:PassRole"]);
-    assert!(
-        stderr(&out).contains("explicit deny, not granted: ssm:GetParameter"),
-        "{}",
-        stderr(&out)
-    );
 }
 
 #[test]
 fn time_window_since_inclusive_until_exclusive() {
-    let out = generate(
-        &[
-            "--principal",
-            ALICE,
-            "--since",
-            "2024-03-02",
-            "--until",
-            "2024-03-04T07:00:00Z",
-            &fixture("tree"),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate([
+        "--principal",
+        ALICE,
+        "--since",
+        "2024-03-02",
+        "--until",
+        "2024-03-04T07:00:00Z",
+        &fixture("tree"),
+    ])
+    .expect_code(0)
+    .run();
     assert_eq!(actions(&out), ["kms:Decrypt", "ssm:GetParametersByPath"]);
 
-    let out = generate(&["--since", "2024-03-05", &fixture("tree")], None);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "nothing in the window: exit 1, no policy"
-    );
-    assert!(out.stdout.is_empty());
+    // The same window with offsets.
+    let out = generate([
+        "--principal",
+        ALICE,
+        "--since",
+        "2024-03-02T02:00:00+02:00",
+        "--until",
+        "2024-03-04T06:30:00-00:30",
+        &fixture("tree"),
+    ])
+    .expect_code(0)
+    .run();
+    assert_eq!(actions(&out), ["kms:Decrypt", "ssm:GetParametersByPath"]);
 
-    let out = generate(&["--since", "yesterday-ish", &fixture("tree")], None);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot read time"));
+    // Nothing in the window: exit 1, no policy.
+    generate(["--since", "2024-03-05", &fixture("tree")])
+        .expect_code(1)
+        .expect_stdout("")
+        .run();
+
+    generate(["--since", "yesterday-ish", &fixture("tree")])
+        .expect_code(2)
+        .expect_stderr_contains("cannot read time")
+        .run();
 }
 
 #[test]
 fn standard_input_with_other_paths() {
     let data = std::fs::read(fixtures().join("stdin.jsonl")).expect("fixture");
-    let out = generate(&["--principal", ALICE, "-"], Some(&data));
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate(["--principal", ALICE, "-"])
+        .stdin(&data)
+        .expect_code(0)
+        .run();
     assert_eq!(actions(&out), ["athena:ListWorkGroups"]);
 
     // stdin may hold gzip data too, and mixes with files.
@@ -194,111 +172,96 @@ fn standard_input_with_other_paths() {
     gz.write_all(&data).expect("gzip");
     let gz = gz.finish().expect("gzip");
     let cwl = fixture("tree/exports/cloudwatch/000000.log");
-    let out = generate(&["--principal", ALICE, "-", &cwl], Some(&gz));
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate(["--principal", ALICE, "-", &cwl])
+        .stdin(gz)
+        .expect_code(0)
+        .run();
     assert_eq!(actions(&out), ["athena:ListWorkGroups", "sqs:ListQueues"]);
 }
 
 #[test]
 fn truncated_gzip_and_non_json_files_are_reported_and_skipped() {
-    let out = generate(
-        &["--principal", ALICE, &fixture("tree"), &fixture("broken")],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0), "problems do not stop the run");
+    // Problems do not stop the run.
+    let out = generate(["--principal", ALICE, &fixture("tree"), &fixture("broken")])
+        .expect_code(0)
+        .expect_stderr_contains("2 input(s) could not be read completely")
+        .expect_stderr_contains("truncated.json.gz: truncated")
+        .expect_stderr_contains("notes.txt: not CloudTrail JSON")
+        .run();
     assert_eq!(actions(&out).len(), 5);
-    let err = stderr(&out);
-    assert!(
-        err.contains("2 input(s) could not be read completely"),
-        "{err}"
-    );
-    assert!(err.contains("truncated.json.gz: truncated"), "{err}");
-    assert!(err.contains("notes.txt: not CloudTrail JSON"), "{err}");
 }
 
 #[test]
 fn no_readable_input_is_an_error() {
-    let out = generate(&[&fixture("broken"), &fixture("does-not-exist")], None);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(err.contains("no input could be read"), "{err}");
-    assert!(err.contains("does-not-exist"), "{err}");
+    generate([fixture("broken"), fixture("does-not-exist")])
+        .expect_code(2)
+        .expect_stderr_contains("no input could be read")
+        .expect_stderr_contains("does-not-exist")
+        .run();
 }
 
 #[test]
 fn an_unknown_principal_lists_the_busiest_principals() {
-    let out = generate(
-        &[
-            "--principal",
-            "arn:aws:iam::111122223333:user/nobody",
-            &fixture("tree"),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = stderr(&out);
-    assert!(
-        err.contains("no record of arn:aws:iam::111122223333:user/nobody"),
-        "{err}"
-    );
+    let out = generate([
+        "--principal",
+        "arn:aws:iam::111122223333:user/nobody",
+        &fixture("tree"),
+    ])
+    .expect_code(2)
+    .expect_stdout("")
+    .expect_stderr_contains("no record of arn:aws:iam::111122223333:user/nobody")
+    .expect_stderr_contains(DEPLOY_ROLE)
+    .run();
+    let err = &out.stderr;
     let alice = err.find(ALICE).expect("alice listed");
     let bob = err.find(BOB).expect("bob listed");
     assert!(alice < bob, "busiest first: {err}");
-    assert!(err.contains(DEPLOY_ROLE), "{err}");
 }
 
 #[test]
 fn split_format_and_diff() {
-    let out = generate(
-        &[
-            "--principal",
-            ALICE,
-            "--format",
-            "terraform",
-            &fixture("tree"),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("aws_iam_policy"));
+    generate([
+        "--principal",
+        ALICE,
+        "--format",
+        "terraform",
+        &fixture("tree"),
+    ])
+    .expect_code(0)
+    .expect_stdout_contains("aws_iam_policy")
+    .run();
 
-    let out = generate(&["--principal", ALICE, "--split", &fixture("tree")], None);
-    assert_eq!(out.status.code(), Some(0));
+    let out = generate(["--principal", ALICE, "--split", &fixture("tree")])
+        .expect_code(0)
+        .run();
     assert_eq!(actions(&out).len(), 5, "one document when it fits");
 
-    let dir = std::env::temp_dir().join(format!("lppg-generate-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let baseline = dir.join("baseline.json");
+    let dir = TempDir::new("generate-diff");
+    let baseline = dir.path().join("baseline.json");
     std::fs::write(
         &baseline,
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","kms:Decrypt","ec2:RunInstances"],"Resource":"*"}]}"#,
     )
     .expect("baseline");
-    let out = generate(
-        &[
-            "--principal",
-            ALICE,
-            "--diff",
-            baseline.to_str().expect("path"),
-            &fixture("tree"),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "different");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("+ lambda:ListFunctions"), "{text}");
-    assert!(text.contains("- ec2:RunInstances"), "{text}");
-    assert!(text.contains("~ s3:ListBucket"), "{text}");
-    std::fs::remove_dir_all(&dir).ok();
+    // Different: exit 1.
+    generate([
+        "--principal",
+        ALICE,
+        "--diff",
+        baseline.to_str().expect("path"),
+        &fixture("tree"),
+    ])
+    .expect_code(1)
+    .expect_stdout_contains("+ lambda:ListFunctions")
+    .expect_stdout_contains("- ec2:RunInstances")
+    .expect_stdout_contains("~ s3:ListBucket")
+    .run();
 
-    let out = generate(&["--principal", ALICE, "--explain", &fixture("tree")], None);
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("lambda:ListFunctions") && text.contains("List"),
-        "{text}"
-    );
+    generate(["--principal", ALICE, "--explain", &fixture("tree")])
+        .expect_code(0)
+        .expect_stdout_contains("lambda:ListFunctions")
+        .expect_stdout_contains("List")
+        .run();
 }
 
 /// With `--principal`, records that do not name the principal are counted without being parsed (a substring
@@ -306,8 +269,7 @@ fn split_format_and_diff() {
 /// mention of the principal hides behind a JSON escape (`\/`), or when another principal's record names it.
 #[test]
 fn the_principal_prefilter_changes_nothing() {
-    let dir = std::env::temp_dir().join(format!("lppg-prefilter-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("generate-prefilter");
     let record = |source: &str, name: &str, identity: &str, extra: &str| {
         format!(
             r#"{{"eventVersion":"1.09","userIdentity":{identity},"eventTime":"2024-03-01T10:00:00Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1"{extra}}}"#
@@ -334,21 +296,19 @@ fn the_principal_prefilter_changes_nothing() {
         ),
     ];
     let body = format!(r#"{{"Records":[{}]}}"#, records.join(","));
-    let file = dir.join("trail.json");
+    let file = dir.path().join("trail.json");
     std::fs::write(&file, &body).expect("write");
     let path = file.display().to_string();
     for extra in [&[][..], &["--denied"][..]] {
         let mut args = vec!["--principal", DEPLOY_ROLE];
         args.extend_from_slice(extra);
-        let from_file = generate(&[&args[..], &[path.as_str()]].concat(), None);
-        let from_stdin = generate(&[&args[..], &["-"]].concat(), Some(body.as_bytes()));
-        assert_eq!(from_file.status.code(), Some(0));
+        let from_file = generate(&args)
+            .arg(&path)
+            .expect_code(0)
+            .expect_stderr_contains("1 files, 5 records")
+            .run();
+        let from_stdin = generate(&args).arg("-").stdin(&body).run();
         assert_eq!(from_file.stdout, from_stdin.stdout);
-        assert!(
-            stderr(&from_file).contains("1 files, 5 records"),
-            "{}",
-            stderr(&from_file)
-        );
         if extra.is_empty() {
             assert_eq!(
                 actions(&from_file),
@@ -359,19 +319,28 @@ fn the_principal_prefilter_changes_nothing() {
         }
     }
     // A principal found nowhere: the busiest principals are still listed, as without the prefilter.
-    let none = generate(&["--principal", BOB, &path], None);
-    let none_stdin = generate(&["--principal", BOB, "-"], Some(body.as_bytes()));
-    assert_eq!(none.status.code(), Some(2));
-    assert!(stderr(&none).contains(ALICE), "{}", stderr(&none));
-    assert_eq!(
-        stderr(&none)
+    let none = generate(["--principal", BOB, &path])
+        .expect_code(2)
+        .expect_stderr_contains(ALICE)
+        .run();
+    let none_stdin = generate(["--principal", BOB, "-"]).stdin(&body).run();
+    let listed = |run: &Run| {
+        run.stderr
             .lines()
             .filter(|l| l.contains("  "))
-            .collect::<Vec<_>>(),
-        stderr(&none_stdin)
-            .lines()
-            .filter(|l| l.contains("  "))
+            .map(str::to_owned)
             .collect::<Vec<_>>()
-    );
-    std::fs::remove_dir_all(&dir).ok();
+    };
+    assert_eq!(listed(&none), listed(&none_stdin));
+}
+
+/// `--no-color` and `-v` are global options `generate` honours like every command.
+#[test]
+fn global_options_reach_generate() {
+    let out = generate(["-v", "--no-color", "--principal", ALICE, &fixture("tree")])
+        .expect_code(0)
+        .expect_stderr_contains("lppg: window - .. -; 9 records of the selected principals")
+        .run();
+    assert!(!out.stderr.contains('\x1b'), "{}", out.dump());
+    assert_eq!(actions(&out).len(), 5);
 }

@@ -2,6 +2,7 @@
 //! moto does not evaluate IAM policies, so this test deploys the stack with `lppg up`, reads the guard policy as
 //! the emulator resolved it (real ARNs), and evaluates it the way IAM evaluates an explicit Deny (action and
 //! resource wildcards) against every tampering call the user could try. Unrelated calls must stay allowed.
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 mod common;
 
 use common::{block_on, Moto, TempDir};

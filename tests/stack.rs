@@ -1,9 +1,10 @@
 //! `lppg up`, `status`, `down` and `template`, end to end through the built binary against a moto server of each
 //! test's own. Where moto skips a resource type (the trail, the subscription filter, the bucket policy), the test
 //! checks what lppg does and, for `status`, creates the missing parts the way CloudFormation would.
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 mod common;
 
-use common::{block_on, Moto, TempDir};
+use common::{block_on, Moto, TempDir, Test};
 use lppg::password::PasswordRules;
 
 const STRICT_POLICY_MIN: i32 = 30;
@@ -463,30 +464,32 @@ fn password_stdin_sets_the_given_password() {
 #[test]
 fn unreachable_endpoint_is_explained() {
     let dir = TempDir::new("unreach");
-    let mut cmd = common::lppg_command(dir.path());
-    cmd.args(["--endpoint-url", "http://127.0.0.1:9", "status"]);
-    let r = common::run(cmd, None).code(2);
-    assert!(
-        r.stderr.contains("could not send the request"),
-        "{}",
-        r.dump()
-    );
-    assert!(r.stderr.contains("endpoint"), "{}", r.dump());
+    Test::new()
+        .current_dir(dir.path())
+        .args(["--endpoint-url", "http://127.0.0.1:9", "status"])
+        .expect_code(2)
+        .expect_stderr_contains("could not send the request")
+        .expect_stderr_contains("endpoint")
+        .run();
 }
 
 #[test]
 fn template_command_writes_a_lint_clean_template_and_the_zip() {
     let dir = TempDir::new("tpl");
     let out = dir.path().join("out");
-    let mut cmd = common::lppg_command(dir.path());
-    cmd.args(["template", "--out", out.to_str().unwrap()]);
-    common::run(cmd, None).ok();
+    let template = || {
+        Test::new()
+            .current_dir(dir.path())
+            .args(["template", "--out", out.to_str().unwrap()])
+    };
+    template().expect_code(0).run();
     let zip = std::fs::read(out.join("function.zip")).unwrap();
     assert_eq!(zip, lppg::assets::function_zip().unwrap());
     // Refuses to overwrite.
-    let mut cmd = common::lppg_command(dir.path());
-    cmd.args(["template", "--out", out.to_str().unwrap()]);
-    common::run(cmd, None).code(2).stderr_has("--force");
+    template()
+        .expect_code(2)
+        .expect_stderr_contains("--force")
+        .run();
     // cfn-lint: no errors and no warnings.
     let lint = std::process::Command::new(common::venv_bin("cfn-lint"))
         .arg(out.join("template.yaml"))

@@ -1,26 +1,22 @@
 //! `lppg watch` and `lppg mark` end to end against a moto server of the test's own. The test writes into the
 //! function's log group what the Lambda runtime would (START/END/REPORT, decision and batch lines, an error, an
 //! unreadable line, a timeout), records markers with `lppg mark`, and compares `watch --once` (text and JSON) with
-//! the snapshots in tests/snapshots/watch/ (times replaced by names; `UPDATE_SNAPSHOTS=1` rewrites them).
+//! the snapshots in tests/snapshots/watch/ (times replaced by names; `LPPG_UPDATE_SNAPSHOTS=1` rewrites them).
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 mod common;
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use common::{block_on, Moto, TempDir};
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const GROUP: &str = "/aws/lambda/lppg-generator";
 const STREAM: &str = "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef";
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use lppg::time::now_ms;
 
 fn rfc(ms: i64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms as u64)).to_string()
+    lppg::time::format_secs_ms(ms)
 }
 
 fn decision(d: &str, action: Option<&str>, event_time: Option<i64>, reason: &str) -> String {
@@ -69,9 +65,7 @@ fn normalise(text: &str, instants: &[(i64, String)]) -> String {
     let mut t = text.to_string();
     for (ms, name) in instants {
         let secs = rfc(*ms);
-        let millis =
-            humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(*ms as u64))
-                .to_string();
+        let millis = lppg::time::format_millis_ms(*ms);
         t = t.replace(&millis, &format!("<{name}>"));
         if ms % 1000 == 0 {
             t = t.replace(&secs, &format!("<{name}>"));
@@ -106,25 +100,9 @@ fn normalise(text: &str, instants: &[(i64, String)]) -> String {
 /// The size of the one policy the batch line reports.
 const BATCH_SIZE: usize = 1843;
 
+/// Compares `actual` with tests/snapshots/watch/<name> (see [`common::snapshot`]).
 fn snapshot(name: &str, actual: &str) {
-    let path = common::repo().join("tests/snapshots/watch").join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run with UPDATE_SNAPSHOTS=1 and review it\n--- actual ---\n{actual}",
-            path.display()
-        )
-    });
-    assert_eq!(
-        expected,
-        actual,
-        "{} differs (UPDATE_SNAPSHOTS=1 rewrites it)\n--- actual ---\n{actual}",
-        path.display()
-    );
+    common::snapshot(&format!("watch/{name}"), actual);
 }
 
 fn no_control_chars(what: &str, text: &str) {
@@ -180,11 +158,7 @@ fn watch_shows_decisions_markers_and_failures() {
         serde_json::from_str(m1.stdout.trim()).unwrap_or_else(|_| panic!("{}", m1.dump()));
     assert_eq!(marker["label"], "Step one");
     assert_eq!(marker["lppg"], "marker");
-    let m1_ms = humantime::parse_rfc3339(marker["time"].as_str().unwrap())
-        .unwrap()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let m1_ms = lppg::time::parse_rfc3339_ms(marker["time"].as_str().unwrap()).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     let m2 = moto.lppg(dir.path(), &["mark"]).ok();
     assert!(m2.stdout.is_empty(), "{}", m2.dump());
@@ -201,11 +175,7 @@ fn watch_shows_decisions_markers_and_failures() {
         let last = st.events().last().unwrap().message().unwrap().to_string();
         let v: serde_json::Value = serde_json::from_str(&last).unwrap();
         assert_eq!(v["label"], "");
-        humantime::parse_rfc3339(v["time"].as_str().unwrap())
-            .unwrap()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64
+        lppg::time::parse_rfc3339_ms(v["time"].as_str().unwrap()).unwrap()
     };
     assert!(m2_ms > m1_ms);
     put(

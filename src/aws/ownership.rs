@@ -98,8 +98,6 @@ where
     Err(explain(e, doing))
 }
 
-type Pairs = Vec<(String, String)>;
-
 async fn read_mark(
     c: &Clients,
     kind: ResourceKind,
@@ -108,58 +106,93 @@ async fn read_mark(
     account: &str,
     partition: &str,
 ) -> Result<Mark> {
-    let region = c.region.as_str();
     let doing = format!("reading the tags of {kind} {name}");
-    let pairs = |v: Pairs, regional| {
-        mark_of_tags(
-            v.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            stack,
-            region,
-            regional,
-        )
-    };
-    let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
-    Ok(match kind {
-        ResourceKind::User => match c.iam.list_user_tags().user_name(name).send().await {
-            Ok(r) => pairs(
-                r.tags().iter().map(|t| kv(t.key(), t.value())).collect(),
-                false,
-            ),
-            Err(e) => return unreadable(e, &doing),
-        },
-        ResourceKind::Role => match c.iam.list_role_tags().role_name(name).send().await {
-            Ok(r) => pairs(
-                r.tags().iter().map(|t| kv(t.key(), t.value())).collect(),
-                false,
-            ),
-            Err(e) => return unreadable(e, &doing),
-        },
-        ResourceKind::Policy => match c.iam.get_policy().policy_arn(name).send().await {
+    let regional = !matches!(
+        kind,
+        ResourceKind::User | ResourceKind::Role | ResourceKind::Policy
+    );
+    if kind == ResourceKind::Policy {
+        return match c.iam.get_policy().policy_arn(name).send().await {
             Ok(r) => {
                 let d = r.policy().and_then(|p| p.description()).unwrap_or_default();
-                mark_of_description(d, stack, region)
+                Ok(mark_of_description(d, stack, &c.region))
             }
-            Err(e) => return unreadable(e, &doing),
-        },
+            Err(e) => unreadable(e, &doing),
+        };
+    }
+    let tags = match kind {
+        ResourceKind::User | ResourceKind::Role => iam_tags(c, kind, name, &doing).await?,
+        _ => regional_tags(c, kind, name, account, partition, &doing).await?,
+    };
+    Ok(match tags {
+        Some(tags) => {
+            let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            mark_of_tags(pairs, stack, &c.region, regional)
+        }
+        None => Mark::NotOurs,
+    })
+}
+
+/// Tags as (key, value); `None` when the resource vanished or has none.
+type Tags = Option<Vec<(String, String)>>;
+
+fn kv(k: &str, v: &str) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+/// `Ok(None)` for a tag read that found nothing to read; an error otherwise.
+fn no_tags<E, R>(e: SdkError<E, R>, doing: &str) -> Result<Tags>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    unreadable(e, doing).map(|_| None)
+}
+
+async fn iam_tags(c: &Clients, kind: ResourceKind, name: &str, doing: &str) -> Result<Tags> {
+    if kind == ResourceKind::User {
+        return match c.iam.list_user_tags().user_name(name).send().await {
+            Ok(r) => Ok(Some(
+                r.tags().iter().map(|t| kv(t.key(), t.value())).collect(),
+            )),
+            Err(e) => no_tags(e, doing),
+        };
+    }
+    match c.iam.list_role_tags().role_name(name).send().await {
+        Ok(r) => Ok(Some(
+            r.tags().iter().map(|t| kv(t.key(), t.value())).collect(),
+        )),
+        Err(e) => no_tags(e, doing),
+    }
+}
+
+async fn regional_tags(
+    c: &Clients,
+    kind: ResourceKind,
+    name: &str,
+    account: &str,
+    partition: &str,
+    doing: &str,
+) -> Result<Tags> {
+    let region = &c.region;
+    match kind {
         ResourceKind::Bucket => match c.s3.get_bucket_tagging().bucket(name).send().await {
-            Ok(r) => pairs(
+            Ok(r) => Ok(Some(
                 r.tag_set().iter().map(|t| kv(t.key(), t.value())).collect(),
-                true,
-            ),
-            Err(e) => return unreadable(e, &doing),
+            )),
+            Err(e) => no_tags(e, doing),
         },
         ResourceKind::Function => {
             let arn = format!("arn:{partition}:lambda:{region}:{account}:function:{name}");
             match c.lambda.list_tags().resource(arn).send().await {
-                Ok(r) => pairs(
+                Ok(r) => Ok(Some(
                     r.tags()
                         .into_iter()
                         .flatten()
                         .map(|(k, v)| kv(k, v))
                         .collect(),
-                    true,
-                ),
-                Err(e) => return unreadable(e, &doing),
+                )),
+                Err(e) => no_tags(e, doing),
             }
         }
         ResourceKind::LogGroup => {
@@ -171,15 +204,14 @@ async fn read_mark(
                 .send()
                 .await;
             match r {
-                Ok(r) => pairs(
+                Ok(r) => Ok(Some(
                     r.tags()
                         .into_iter()
                         .flatten()
                         .map(|(k, v)| kv(k, v))
                         .collect(),
-                    true,
-                ),
-                Err(e) => return unreadable(e, &doing),
+                )),
+                Err(e) => no_tags(e, doing),
             }
         }
         ResourceKind::Trail => {
@@ -187,16 +219,16 @@ async fn read_mark(
             match c.trail.list_tags().resource_id_list(arn).send().await {
                 Ok(r) => {
                     let tags = r.resource_tag_list().iter().flat_map(|rt| rt.tags_list());
-                    pairs(
+                    Ok(Some(
                         tags.map(|t| kv(t.key(), t.value().unwrap_or_default()))
                             .collect(),
-                        true,
-                    )
+                    ))
                 }
-                Err(e) => return unreadable(e, &doing),
+                Err(e) => no_tags(e, doing),
             }
         }
-    })
+        ResourceKind::User | ResourceKind::Role | ResourceKind::Policy => Ok(None),
+    }
 }
 
 /// Tags lppg's artifact bucket as the stack's.

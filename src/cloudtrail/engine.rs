@@ -16,76 +16,14 @@
 //! 8. otherwise → [`Outcome::Grant`].
 
 use std::borrow::Cow;
-use std::fmt;
 use std::sync::OnceLock;
 
 use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::record::{Record, UserIdentity};
-use super::rules::{catalogue, rules, AccessLevel, Rules};
-
-/// One IAM action in canonical spelling: lower-case prefix, the catalogue's casing for the name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Action {
-    pub name: String,
-    /// The catalogue's access level code (`L`, `R`, `W`, `P`, `T`); `None` when the catalogue does not know it.
-    pub level_code: Option<String>,
-    /// Whether the catalogue knows the action. Unknown actions are still granted (catalogues lag AWS).
-    pub verified: bool,
-}
-
-impl Action {
-    /// Canonicalises `prefix:Name` against the catalogue (`rules.py` `Rules.lookup`).
-    pub fn new(full: &str) -> Self {
-        let (prefix, name) = full.split_once(':').unwrap_or((full, ""));
-        let prefix = prefix.to_lowercase();
-        match catalogue().lookup(&prefix, name) {
-            Some((canon, level)) => Action {
-                name: format!("{prefix}:{canon}"),
-                level_code: Some(level.to_owned()),
-                verified: true,
-            },
-            None => Action {
-                name: format!("{prefix}:{name}"),
-                level_code: None,
-                verified: false,
-            },
-        }
-    }
-
-    pub fn level(&self) -> Option<AccessLevel> {
-        self.level_code.as_deref().and_then(AccessLevel::from_code)
-    }
-
-    pub fn prefix(&self) -> &str {
-        self.name.split_once(':').map_or(&self.name[..], |(p, _)| p)
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.name)
-    }
-}
-
-/// Where the actions came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DerivedFrom {
-    /// The error message named the denied action.
-    Message,
-    /// Derived from `eventSource` and `eventName`.
-    Event,
-}
-
-impl DerivedFrom {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DerivedFrom::Message => "message",
-            DerivedFrom::Event => "event",
-        }
-    }
-}
+use super::rules::{rules, Rules};
+use crate::policy::{Action, Catalogue, Derivation};
 
 /// What a record means for the generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,7 +68,7 @@ pub struct Decision {
     pub outcome: Outcome,
     /// Set for grant, withheld and explicit deny.
     pub actions: Vec<Action>,
-    pub derived_from: Option<DerivedFrom>,
+    pub derived_from: Option<Derivation>,
     /// The resource named in the error message, when a pattern captured one.
     pub resource: Option<String>,
     pub reason: String,
@@ -199,9 +137,9 @@ impl Rules {
         }
     }
 
-    fn apigateway_action(&self, name: &str) -> Option<String> {
+    fn apigateway_action(&self, name: &str, catalogue: &Catalogue) -> Option<String> {
         let api = self.apigateway.as_ref()?;
-        if api.prefer_catalogue_action && catalogue().contains_exact("apigateway", name) {
+        if api.prefer_catalogue_action && catalogue.contains_exact("apigateway", name) {
             return Some(format!("apigateway:{name}"));
         }
         let mut verb = api.verb_by_event_name.get(name).map(String::as_str);
@@ -224,7 +162,7 @@ impl Rules {
 
     /// The raw action names derived from `eventSource`/`eventName` (before canonicalisation); may be empty. Order:
     /// the hand-written exceptions, the generated operation map, API Gateway's verbs, `prefix:EventName`.
-    pub fn from_event(&self, source: &str, name: &str) -> Vec<String> {
+    pub fn from_event(&self, source: &str, name: &str, catalogue: &Catalogue) -> Vec<String> {
         if source.is_empty() || name.is_empty() {
             return Vec::new();
         }
@@ -238,7 +176,10 @@ impl Rules {
         }
         if let Some(api) = &self.apigateway {
             if source == api.event_source {
-                return self.apigateway_action(name).into_iter().collect();
+                return self
+                    .apigateway_action(name, catalogue)
+                    .into_iter()
+                    .collect();
             }
         }
         vec![format!("{prefix}:{name}")]
@@ -247,22 +188,26 @@ impl Rules {
 
 /// Canonicalises raw names: `Err(name)` for the first malformed one; permissionless actions dropped (returned
 /// second); duplicates removed, order kept.
-fn canonical_actions(rules: &Rules, raw: &[String]) -> Result<(Vec<Action>, Vec<String>), String> {
+fn canonical_actions(
+    rules: &Rules,
+    catalogue: &Catalogue,
+    raw: &[String],
+) -> Result<(Vec<Action>, Vec<String>), String> {
     let mut actions: Vec<Action> = Vec::new();
     let mut dropped = Vec::new();
     for name in raw {
-        let action = Action::new(name);
-        if !action_re().is_match(&action.name) {
-            return Err(action.name);
+        let action = Action::resolve(name, catalogue);
+        if !action_re().is_match(action.as_str()) {
+            return Err(action.to_string());
         }
         if rules
             .permissionless_actions
-            .contains(&action.name.to_lowercase())
+            .contains(&action.as_str().to_lowercase())
         {
-            dropped.push(action.name);
+            dropped.push(action.to_string());
             continue;
         }
-        if actions.iter().all(|a| a.name != action.name) {
+        if actions.iter().all(|a| a.as_str() != action.as_str()) {
             actions.push(action);
         }
     }
@@ -273,18 +218,18 @@ fn canonical_actions(rules: &Rules, raw: &[String]) -> Result<(Vec<Action>, Vec<
 /// calls): canonical, permissionless ones dropped, duplicates removed, order kept. Empty for console sign-in and
 /// calls that need no permission. Names are not validated here (as in `rules.py` `Rules.used`): see
 /// [`is_valid_action`].
-pub fn map_event(event_source: &str, event_name: &str) -> Vec<Action> {
+pub fn map_event(event_source: &str, event_name: &str, catalogue: &Catalogue) -> Vec<Action> {
     let rules = rules();
     if rules.is_not_permission_event(event_source, event_name) {
         return Vec::new();
     }
     let mut actions: Vec<Action> = Vec::new();
-    for name in rules.from_event(event_source, event_name) {
-        let action = Action::new(&name);
+    for name in rules.from_event(event_source, event_name, catalogue) {
+        let action = Action::resolve(&name, catalogue);
         if !rules
             .permissionless_actions
-            .contains(&action.name.to_lowercase())
-            && actions.iter().all(|a| a.name != action.name)
+            .contains(&action.as_str().to_lowercase())
+            && actions.iter().all(|a| a.as_str() != action.as_str())
         {
             actions.push(action);
         }
@@ -299,19 +244,19 @@ pub fn is_valid_action(name: &str) -> bool {
 
 /// The permissions a successful call of `principal` used (`rules.py` `Rules.used`); `errorCode` is ignored.
 /// `principal`: `Some` compares it with `userIdentity.arn` exactly; `None` accepts every principal.
-pub fn used(record: &Record, principal: Option<&str>) -> Decision {
+pub fn used(record: &Record, principal: Option<&str>, catalogue: &Catalogue) -> Decision {
     if let Some(p) = principal {
         if record.user_identity.is_none() || record.identity_arn() != Some(p) {
             return Decision::new(Outcome::OtherPrincipal);
         }
     }
-    let actions = map_event(record.event_source(), record.event_name());
+    let actions = map_event(record.event_source(), record.event_name(), catalogue);
     if actions.is_empty() {
         return Decision::new(Outcome::NotPermission);
     }
     let mut d = Decision::new(Outcome::Used);
     d.actions = actions;
-    d.derived_from = Some(DerivedFrom::Event);
+    d.derived_from = Some(Derivation::Event);
     d
 }
 
@@ -417,8 +362,12 @@ impl Guard {
 
 /// Classifies one record as the generator function does. `principal`: `Some` compares it with `userIdentity.arn`
 /// exactly, as the function does; `None` accepts every principal (`lppg generate` filters principals itself).
-pub fn classify_denied(record: &Record, principal: Option<&str>) -> Decision {
-    classify_with_guard(record, principal, None)
+pub fn classify_denied(
+    record: &Record,
+    principal: Option<&str>,
+    catalogue: &Catalogue,
+) -> Decision {
+    classify_with_guard(record, principal, None, catalogue)
 }
 
 /// [`classify_denied`] with the function's guard and the record's `requestParameters`.
@@ -426,6 +375,7 @@ pub fn classify_with_guard(
     record: &Record,
     principal: Option<&str>,
     guard: Option<(&Guard, Option<&Map<String, Value>>)>,
+    catalogue: &Catalogue,
 ) -> Decision {
     let rules = rules();
     if let Some(p) = principal {
@@ -448,8 +398,12 @@ pub fn classify_with_guard(
     }
     let message = record.error_message.as_deref();
     let (raw, derived, resource) = match message.and_then(|m| rules.from_message(m)) {
-        Some((action, resource)) => (vec![action.to_owned()], DerivedFrom::Message, resource),
-        None => (rules.from_event(source, name), DerivedFrom::Event, None),
+        Some((action, resource)) => (vec![action.to_owned()], Derivation::Message, resource),
+        None => (
+            rules.from_event(source, name, catalogue),
+            Derivation::Event,
+            None,
+        ),
     };
     let mut d = Decision::new(Outcome::Error);
     d.derived_from = Some(derived);
@@ -459,7 +413,7 @@ pub fn classify_with_guard(
             format!("cannot derive an IAM action from eventSource {source:?} eventName {name:?}");
         return d;
     }
-    let (actions, dropped) = match canonical_actions(rules, &raw) {
+    let (actions, dropped) = match canonical_actions(rules, catalogue, &raw) {
         Ok(r) => r,
         Err(bad) => {
             d.reason = format!("derived action {bad:?} is not a valid IAM action name");
@@ -519,21 +473,26 @@ pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
 }
 
 /// [`used`] on a JSON value, as `rules.py` sees it.
-pub fn used_value(record: &Value, principal: Option<&str>) -> Decision {
+pub fn used_value(record: &Value, principal: Option<&str>, catalogue: &Catalogue) -> Decision {
     match record_from_value(record) {
-        Some(parsed) => used(&parsed, principal),
+        Some(parsed) => used(&parsed, principal, catalogue),
         None => Decision::new(Outcome::OtherPrincipal),
     }
 }
 
 /// [`classify_with_guard`] on a JSON value, as the function sees it (tests, tools). A value that is not an object
 /// is an [`Outcome::Error`].
-pub fn classify_value(record: &Value, principal: Option<&str>, guard: Option<&Guard>) -> Decision {
+pub fn classify_value(
+    record: &Value,
+    principal: Option<&str>,
+    guard: Option<&Guard>,
+    catalogue: &Catalogue,
+) -> Decision {
     let Some(parsed) = record_from_value(record) else {
         let mut d = Decision::new(Outcome::Error);
         d.reason = "record is not a JSON object".into();
         return d;
     };
     let params = record.get("requestParameters").and_then(Value::as_object);
-    classify_with_guard(&parsed, principal, guard.map(|g| (g, params)))
+    classify_with_guard(&parsed, principal, guard.map(|g| (g, params)), catalogue)
 }

@@ -5,11 +5,10 @@ pub mod engine;
 pub mod record;
 pub mod rules;
 pub mod scan;
-pub mod vectors;
 
 pub use engine::{
     classify_denied, classify_value, classify_with_guard, is_valid_action, map_event, used,
-    used_value, Action, Decision, DerivedFrom, Guard, Outcome,
+    used_value, Decision, Guard, Outcome,
 };
 pub use record::Record;
-pub use rules::{catalogue, rules, AccessLevel};
+pub use rules::rules;

@@ -1,4 +1,5 @@
-//! The mapping rules and the IAM action catalogue, compiled into the binary from `assets/function/`.
+//! The mapping rules, compiled into the binary from `assets/function/mapping.json` (the IAM action catalogue is
+//! [`crate::policy::catalogue`]).
 //!
 //! The same files drive the Python generator function, so the CLI and the function cannot drift apart: the data is
 //! shared and `tests/engine_agreement.rs` checks that both engines read it the same way.
@@ -9,16 +10,11 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Deserialize;
 
-/// The access level type is the policy writer's: one enum, one set of codes.
-pub use crate::policy::AccessLevel;
-
 /// `assets/function/mapping.json`, verbatim.
 pub const MAPPING_JSON: &str = include_str!("../../assets/function/mapping.json");
 /// `assets/function/operations.json`, verbatim: the event-name map generated from public data by
 /// `scripts/gen_operation_map.py` (`{"operations": {"<prefix>": {"<EventName>": ["<action>", ...]}}}`).
 pub const OPERATIONS_JSON: &str = include_str!("../../assets/function/operations.json");
-/// `assets/function/iam-actions.json`, verbatim: `{"<prefix>": {"<Action>": "L|R|W|P|T"}}`.
-pub const CATALOGUE_JSON: &str = include_str!("../../assets/function/iam-actions.json");
 
 /// The raw shape of `mapping.json`. Unknown keys are ignored here; the agreement test with the Python engine is what
 /// catches a new key that changes behaviour.
@@ -208,66 +204,5 @@ pub fn rules() -> &'static Rules {
             .expect("assets/function/mapping.json is valid")
             .with_operations(OPERATIONS_JSON)
             .expect("assets/function/operations.json is valid")
-    })
-}
-
-/// The IAM action catalogue: `prefix` → action → access level code, as in the file, plus a lower-case index.
-#[derive(Debug, Default)]
-pub struct Catalogue {
-    services: HashMap<String, HashMap<String, String>>,
-    /// `prefix` → lower-case action → the catalogue's spelling (the last one in file order, as Python's dict
-    /// comprehension keeps).
-    lower: HashMap<String, HashMap<String, String>>,
-}
-
-impl Catalogue {
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        // serde_json keeps the file's order here (`preserve_order`), so the lower-case index matches Python's.
-        let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
-        let mut services = HashMap::new();
-        let mut lower = HashMap::new();
-        for (prefix, actions) in raw {
-            let actions: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_value(actions)?;
-            let mut exact = HashMap::new();
-            let mut index = HashMap::new();
-            for (name, level) in actions {
-                index.insert(name.to_lowercase(), name.clone());
-                exact.insert(name, level.as_str().unwrap_or_default().to_owned());
-            }
-            services.insert(prefix.clone(), exact);
-            lower.insert(prefix, index);
-        }
-        Ok(Catalogue { services, lower })
-    }
-
-    /// Looks up `prefix` (already lower-case) and `name`: exactly first, then ignoring case. Returns the
-    /// catalogue's spelling and the access level code.
-    pub fn lookup(&self, prefix: &str, name: &str) -> Option<(&str, &str)> {
-        let service = self.services.get(prefix)?;
-        if let Some((canon, level)) = service.get_key_value(name) {
-            return Some((canon, level));
-        }
-        let canon = self.lower.get(prefix)?.get(&name.to_lowercase())?;
-        Some((canon, service.get(canon).map_or("", String::as_str)))
-    }
-
-    /// Whether the catalogue has exactly `prefix:name` (no case folding).
-    pub fn contains_exact(&self, prefix: &str, name: &str) -> bool {
-        self.services
-            .get(prefix)
-            .is_some_and(|s| s.contains_key(name))
-    }
-
-    pub fn has_prefix(&self, prefix: &str) -> bool {
-        self.services.contains_key(prefix)
-    }
-}
-
-/// The catalogue compiled into the binary, parsed on first use.
-pub fn catalogue() -> &'static Catalogue {
-    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(|| {
-        Catalogue::from_json(CATALOGUE_JSON).expect("assets/function/iam-actions.json is valid")
     })
 }

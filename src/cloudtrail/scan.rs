@@ -4,6 +4,7 @@
 //! events and principals, not with the number of records.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -13,8 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use flate2::bufread::MultiGzDecoder;
 
-use super::engine::{classify_denied, Action, DerivedFrom, Outcome};
+use super::engine::{classify_denied, Outcome};
 use super::record::{parse_document, parse_documents, split_records, Record, Span};
+use crate::policy::{Action, Catalogue, Derivation};
 
 /// One input: a file (possibly gzip-compressed) or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,8 @@ pub struct ScanOptions {
     pub until: Option<String>,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// The IAM action catalogue (usually [`crate::policy::catalogue`]).
+    pub catalogue: &'static Catalogue,
 }
 
 /// Live counters, readable while the scan runs (for a progress display).
@@ -106,11 +110,11 @@ impl ActionTally {
         }
     }
 
-    fn add(&mut self, count: u64, derived: DerivedFrom, first: Option<&str>, last: Option<&str>) {
+    fn add(&mut self, count: u64, derived: Derivation, first: Option<&str>, last: Option<&str>) {
         self.count += count;
         match derived {
-            DerivedFrom::Message => self.from_message += count,
-            DerivedFrom::Event => self.from_event += count,
+            Derivation::Message => self.from_message += count,
+            Derivation::Event => self.from_event += count,
         }
         if let Some(t) = first {
             if self.first_seen.as_deref().is_none_or(|f| t < f) {
@@ -130,7 +134,7 @@ impl ActionTally {
         self.from_event += other.from_event;
         self.add(
             0,
-            DerivedFrom::Event,
+            Derivation::Event,
             other.first_seen.as_deref(),
             other.last_seen.as_deref(),
         );
@@ -229,10 +233,29 @@ fn scan_with(
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let (locals, problems) = run_workers(inputs, threads, filter, counters);
+    let mut summary = ScanSummary {
+        files: problems.len() as u64,
+        problems,
+        ..ScanSummary::default()
+    };
+    let used = merge_locals(&mut summary, locals);
+    add_used_events(&mut summary, used, options.catalogue);
+    summary.problems.sort_by(|a, b| a.input.cmp(&b.input));
+    summary
+}
+
+/// Walks the inputs on one thread and reads them on `threads` workers: each worker's tallies, and the inputs the
+/// walk could not open.
+fn run_workers(
+    inputs: &[String],
+    threads: usize,
+    filter: &Filter,
+    counters: &Counters,
+) -> (Vec<Local>, Vec<Problem>) {
     let (tx, rx) = sync_channel::<Input>(4_096);
     let rx = Arc::new(Mutex::new(rx));
     let walk_problems = Mutex::new(Vec::new());
-
     let locals: Vec<Local> = std::thread::scope(|scope| {
         let walker = scope.spawn(|| {
             for arg in inputs {
@@ -260,12 +283,14 @@ fn scan_with(
             .map(|w| w.join().expect("worker thread"))
             .collect()
     });
+    (locals, walk_problems.into_inner().expect("walk problems"))
+}
 
-    let mut summary = ScanSummary {
-        problems: walk_problems.into_inner().expect("walk problems"),
-        ..ScanSummary::default()
-    };
-    summary.files += summary.problems.len() as u64;
+/// Adds the workers' tallies into `summary`; returns the successful calls by distinct event, still to be mapped.
+fn merge_locals(
+    summary: &mut ScanSummary,
+    locals: Vec<Local>,
+) -> HashMap<(String, String), EventTally> {
     let mut used: HashMap<(String, String), EventTally> = HashMap::new();
     for local in locals {
         summary.files += local.files;
@@ -292,27 +317,33 @@ fn scan_with(
             }
         }
     }
-    // Used calls: map each distinct event once, not once per record.
+    used
+}
+
+/// Used calls: maps each distinct event once, not once per record.
+fn add_used_events(
+    summary: &mut ScanSummary,
+    used: HashMap<(String, String), EventTally>,
+    catalogue: &Catalogue,
+) {
     for ((source, name), tally) in used {
-        let actions = super::engine::map_event(&source, &name);
+        let actions = super::engine::map_event(&source, &name, catalogue);
         if actions.is_empty() {
             summary.not_permission += tally.count;
         }
         for action in actions {
             summary
                 .actions
-                .entry(action.name.clone())
+                .entry(action.to_string())
                 .or_insert_with(|| ActionTally::new(action))
                 .add(
                     tally.count,
-                    DerivedFrom::Event,
+                    Derivation::Event,
                     tally.first.as_deref(),
                     tally.last.as_deref(),
                 );
         }
     }
-    summary.problems.sort_by(|a, b| a.input.cmp(&b.input));
-    summary
 }
 
 fn merge_tallies(into: &mut BTreeMap<String, ActionTally>, from: BTreeMap<String, ActionTally>) {
@@ -365,6 +396,7 @@ struct Filter {
     principals: Vec<String>,
     since: Option<String>,
     until: Option<String>,
+    catalogue: &'static Catalogue,
     /// The selected principals' ARNs as literals: a record made by one of them holds its ARN verbatim (a role's
     /// in `sessionIssuer.arn`, a session's or user's in `userIdentity.arn`) unless the record holds a JSON escape.
     /// `None`: every record is parsed.
@@ -392,6 +424,7 @@ impl Filter {
             principals: options.principals.clone(),
             since: options.since.clone(),
             until: options.until.clone(),
+            catalogue: options.catalogue,
             needles,
         }
     }
@@ -414,11 +447,7 @@ pub fn normalise_time(t: &str) -> Option<String> {
     if b.len() == 20 && b[4] == b'-' && b[10] == b'T' && b[19] == b'Z' {
         return Some(t.to_owned());
     }
-    let parsed = humantime::parse_rfc3339_weak(t).ok()?;
-    let mut s = humantime::format_rfc3339_seconds(parsed).to_string();
-    s.truncate(19);
-    s.push('Z');
-    Some(s)
+    crate::time::parse_rfc3339(t).map(crate::time::format_secs)
 }
 
 #[derive(Debug, Default)]
@@ -516,9 +545,9 @@ impl Local {
                 tally.see(record.event_time.as_deref());
             }
             Mode::Denied => {
-                let decision = classify_denied(record, None);
+                let decision = classify_denied(record, None, filter.catalogue);
                 let time = record.event_time.as_deref();
-                let derived = decision.derived_from.unwrap_or(DerivedFrom::Event);
+                let derived = decision.derived_from.unwrap_or(Derivation::Event);
                 match decision.outcome {
                     Outcome::Grant => {
                         add_actions(&mut self.granted, decision.actions, derived, time)
@@ -540,11 +569,11 @@ impl Local {
 fn add_actions(
     into: &mut BTreeMap<String, ActionTally>,
     actions: Vec<Action>,
-    derived: DerivedFrom,
+    derived: Derivation,
     time: Option<&str>,
 ) {
     for action in actions {
-        into.entry(action.name.clone())
+        into.entry(action.to_string())
             .or_insert_with(|| ActionTally::new(action))
             .add(1, derived, time, time);
     }
@@ -690,6 +719,52 @@ fn read_document(
     Ok(())
 }
 
+/// The malformed lines of one input.
+#[derive(Default)]
+struct BadLines {
+    /// Lines read so far (the current one included).
+    line_no: u64,
+    count: u64,
+    first: Option<String>,
+}
+
+impl BadLines {
+    fn add(&mut self, why: impl fmt::Display) {
+        self.count += 1;
+        let line_no = self.line_no;
+        self.first
+            .get_or_insert_with(|| format!("line {line_no}: {why}"));
+    }
+}
+
+/// The JSON of a line: a CloudWatch Logs export line is `<timestamp> <json>`.
+fn json_of(line: &[u8]) -> &[u8] {
+    if matches!(line.first(), Some(b'{' | b'[')) {
+        return line;
+    }
+    match line.iter().position(|&b| b == b' ') {
+        Some(sp) => line[sp..].trim_ascii_start(),
+        None => line,
+    }
+}
+
+/// Makes room after `filled` in `buf`: moves the unused text `buf[start..filled]` to the front and grows the
+/// buffer when little room is left. Returns the new `filled`.
+fn make_room(buf: &mut Vec<u8>, start: usize, filled: usize) -> usize {
+    if start > 0 {
+        buf.copy_within(start..filled, 0);
+    }
+    let filled = filled - start;
+    if buf.len() - filled < CHUNK / 4 {
+        let grown = (buf.len() * 2).max(filled + CHUNK);
+        buf.resize(grown, 0);
+    }
+    filled
+}
+
+/// Reads one input of JSON documents, one per line (JSON lines, CloudWatch Logs exports, or CloudTrail's own
+/// one-line files), into the tallies; a first line that is an incomplete document means a pretty-printed file,
+/// read whole by [`read_whole`].
 fn read_lines<R: Read>(
     mut reader: R,
     filter: &Filter,
@@ -707,9 +782,7 @@ fn read_lines<R: Read>(
     let (mut start, mut filled, mut searched) = (0usize, 0usize, 0usize);
     let mut eof = false;
     let before = local.records;
-    let mut line_no = 0u64;
-    let mut bad = 0u64;
-    let mut first_bad: Option<String> = None;
+    let mut bad = BadLines::default();
     let mut reported = 0u64;
     let mut failure = None;
     loop {
@@ -723,15 +796,8 @@ fn read_lines<R: Read>(
             }
             None => {
                 searched = filled - start;
-                if start > 0 {
-                    buf.copy_within(start..filled, 0);
-                    filled -= start;
-                    start = 0;
-                }
-                if buf.len() - filled < CHUNK / 4 {
-                    let grown = (buf.len() * 2).max(filled + CHUNK);
-                    buf.resize(grown, 0);
-                }
+                filled = make_room(buf, start, filled);
+                start = 0;
                 match reader.read(&mut buf[filled..]) {
                     Ok(0) => eof = true,
                     Ok(n) => filled += n,
@@ -742,46 +808,21 @@ fn read_lines<R: Read>(
                 continue;
             }
         };
-        let line_len = end - start;
-        local.bytes += line_len as u64;
-        counters.bytes.fetch_add(line_len as u64, Ordering::Relaxed);
-        line_no += 1;
-        let line = buf[start..end].trim_ascii();
-        if !line.is_empty() {
-            // A CloudWatch Logs export line is `<timestamp> <json>`.
-            let json = if matches!(line[0], b'{' | b'[') {
-                line
-            } else {
-                match line.iter().position(|&b| b == b' ') {
-                    Some(sp) => line[sp..].trim_ascii_start(),
-                    None => line,
+        local.bytes += (end - start) as u64;
+        counters
+            .bytes
+            .fetch_add((end - start) as u64, Ordering::Relaxed);
+        bad.line_no += 1;
+        let json = json_of(buf[start..end].trim_ascii());
+        if json.first().is_some_and(|b| !matches!(b, b'{' | b'[')) {
+            bad.add("not JSON");
+        } else if !json.is_empty() {
+            if let Err(e) = read_document(json, filter, local, spans) {
+                if e.is_eof() && bad.line_no == 1 && failure.is_none() && local.records == before {
+                    let rest = &buf[end..filled];
+                    return read_whole(json, rest, reader, filter, local, counters, before);
                 }
-            };
-            if !matches!(json.first(), Some(b'{' | b'[')) {
-                bad += 1;
-                first_bad.get_or_insert_with(|| format!("line {line_no}: not JSON"));
-            } else if let Err(e) = read_document(json, filter, local, spans) {
-                if e.is_eof() && line_no == 1 && failure.is_none() && local.records == before {
-                    // Not one document per line (pretty-printed JSON): read the rest and parse it whole.
-                    let mut whole = json.to_vec();
-                    whole.extend_from_slice(&buf[end..filled]);
-                    let read = reader.read_to_end(&mut whole);
-                    local.bytes += (whole.len() - json.len()) as u64;
-                    let parsed = parse_documents(&whole, &mut |r: Record| local.record(filter, &r));
-                    counters
-                        .records
-                        .fetch_add(local.records - before, Ordering::Relaxed);
-                    read.map_err(read_error)?;
-                    return match parsed {
-                        Err(e) => Err(format!("not valid JSON: {e}")),
-                        Ok(()) if local.records == before => {
-                            Err("no CloudTrail records".to_owned())
-                        }
-                        Ok(()) => Ok(()),
-                    };
-                }
-                bad += 1;
-                first_bad.get_or_insert_with(|| format!("line {line_no}: {e}"));
+                bad.add(e);
             }
         }
         start = end;
@@ -799,24 +840,50 @@ fn read_lines<R: Read>(
     counters
         .records
         .fetch_add(local.records - before - reported, Ordering::Relaxed);
-    let records = local.records - before;
+    lines_outcome(failure, bad, local.records - before)
+}
+
+/// Not one document per line (pretty-printed JSON): `first` and `rest` (what was read after the first line) and
+/// the rest of `reader`, parsed whole.
+fn read_whole<R: Read>(
+    first: &[u8],
+    rest: &[u8],
+    mut reader: R,
+    filter: &Filter,
+    local: &mut Local,
+    counters: &Counters,
+    before: u64,
+) -> Result<(), String> {
+    let mut whole = first.to_vec();
+    whole.extend_from_slice(rest);
+    let read = reader.read_to_end(&mut whole);
+    local.bytes += (whole.len() - first.len()) as u64;
+    let parsed = parse_documents(&whole, &mut |r: Record| local.record(filter, &r));
+    counters
+        .records
+        .fetch_add(local.records - before, Ordering::Relaxed);
+    read.map_err(read_error)?;
+    match parsed {
+        Err(e) => Err(format!("not valid JSON: {e}")),
+        Ok(()) if local.records == before => Err("no CloudTrail records".to_owned()),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// The problem to report for an input read line by line, if any.
+fn lines_outcome(failure: Option<String>, bad: BadLines, records: u64) -> Result<(), String> {
     if let Some(failure) = failure {
         return Err(match records {
             0 => failure,
             n => format!("{failure} ({n} records before it were used)"),
         });
     }
-    match (bad, records) {
+    let first = bad.first.unwrap_or_default();
+    match (bad.count, records) {
         (0, 0) => Err("no CloudTrail records".to_owned()),
         (0, _) => Ok(()),
-        (_, 0) => Err(format!(
-            "not CloudTrail JSON ({})",
-            first_bad.unwrap_or_default()
-        )),
-        (n, _) => Err(format!(
-            "{n} malformed line(s) skipped (first at {})",
-            first_bad.unwrap_or_default()
-        )),
+        (_, 0) => Err(format!("not CloudTrail JSON ({first})")),
+        (n, _) => Err(format!("{n} malformed line(s) skipped (first at {first})")),
     }
 }
 
@@ -836,6 +903,10 @@ mod tests {
         );
         assert_eq!(
             normalise_time("2024-03-01 10:00:00Z").as_deref(),
+            Some("2024-03-01T10:00:00Z")
+        );
+        assert_eq!(
+            normalise_time("2024-03-01T12:00:00+02:00").as_deref(),
             Some("2024-03-01T10:00:00Z")
         );
         assert_eq!(normalise_time("March"), None);
@@ -863,6 +934,7 @@ mod tests {
             since: None,
             until: Some("2024-01-03T00:00:00Z".into()),
             threads: 2,
+            catalogue: crate::policy::catalogue().expect("catalogue"),
         };
         let summary = scan(&[dir.display().to_string()], &options, &Counters::default());
         std::fs::remove_dir_all(&dir).ok();

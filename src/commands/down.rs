@@ -12,24 +12,7 @@ use anyhow::Result;
 pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     let gen = Generator::connect(&g.aws, &g.stack_name, a.user_name.as_deref()).await?;
     let plan = gen.plan_teardown().await?;
-    for (kind, name, mark) in &plan.foreign {
-        out.warn(&match mark {
-            Mark::OtherRegion(region) => format!(
-                "{kind} {name} belongs to generator {} in {region} (IAM is global): left alone; run `lppg down \
-                 --region {region}` to remove that generator",
-                g.stack_name
-            ),
-            Mark::NoRegion => format!(
-                "{kind} {name} carries an older lppg mark that does not say which region's generator {} it belongs \
-                 to: left alone; remove it by hand if no generator of that name runs in another region",
-                g.stack_name
-            ),
-            _ => format!(
-                "{kind} {name} has a generator's name but was not created by stack {} (no {TAG_KEY} tag): left alone",
-                g.stack_name
-            ),
-        });
-    }
+    warn_foreign(out, &g.stack_name, &plan.foreign);
     if plan.is_empty(gen.stack.is_some()) {
         out.ok(&format!(
             "{} and nothing left behind: nothing to do",
@@ -59,22 +42,8 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
         return Ok(crate::exit::OK);
     }
     gen.refuse_protected()?;
-    // Stop the trail, and let the last denied calls arrive before the policy is saved.
     if plan.has(ResourceKind::Trail, &gen.trail_name()) || gen.stack.is_some() {
-        if a.no_wait {
-            gen.stop_trail().await?;
-            out.warn(
-                "--no-wait: denied calls of the last minutes may still be on their way (CloudTrail delivers about \
-                 5 minutes after a call); the saved policy may lack them",
-            );
-        } else {
-            let progress = Progress::new(out, "stopping the trail");
-            let drained = gen.drain(a.quiet_for, &progress).await;
-            progress.finish();
-            if let Drain::Quiet = drained? {
-                out.ok("the last denied calls have arrived (the function has gone quiet)");
-            }
-        }
+        drain(&gen, a, out).await?;
     }
     // The policy first: nothing is deleted unless it is safe on disk (or --no-save).
     if !a.no_save && gen.removes_policies(&plan) {
@@ -108,4 +77,45 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
         g.stack_name
     ));
     Ok(crate::exit::OK)
+}
+
+/// Resources with a generator's name that are left alone, and why.
+fn warn_foreign(out: &Output, stack: &str, foreign: &[(ResourceKind, String, Mark)]) {
+    for (kind, name, mark) in foreign {
+        out.warn(&match mark {
+            Mark::OtherRegion(region) => format!(
+                "{kind} {name} belongs to generator {} in {region} (IAM is global): left alone; run `lppg down \
+                 --region {region}` to remove that generator",
+                stack
+            ),
+            Mark::NoRegion => format!(
+                "{kind} {name} carries an older lppg mark that does not say which region's generator {} it belongs \
+                 to: left alone; remove it by hand if no generator of that name runs in another region",
+                stack
+            ),
+            _ => format!(
+                "{kind} {name} has a generator's name but was not created by stack {} (no {TAG_KEY} tag): left alone",
+                stack
+            ),
+        });
+    }
+}
+
+/// Stops the trail and lets the last denied calls arrive before the policy is saved.
+async fn drain(gen: &Generator, a: &DownArgs, out: &Output) -> Result<()> {
+    if a.no_wait {
+        gen.stop_trail().await?;
+        out.warn(
+            "--no-wait: denied calls of the last minutes may still be on their way (CloudTrail delivers about 5 \
+             minutes after a call); the saved policy may lack them",
+        );
+        return Ok(());
+    }
+    let progress = Progress::new(out, "stopping the trail");
+    let drained = gen.drain(a.quiet_for, &progress).await;
+    progress.finish();
+    if let Drain::Quiet = drained? {
+        out.ok("the last denied calls have arrived (the function has gone quiet)");
+    }
+    Ok(())
 }

@@ -7,7 +7,6 @@
 use crate::cli::GlobalArgs;
 use crate::files::write_new_file;
 use crate::generator::log::LogFacts;
-use crate::generator::policies::catalogue;
 use crate::generator::Generator;
 use crate::policy::{
     self, Action, ActionMeta, ActionSet, Format, FormatOptions, GeneratedActions, Grouping, Policy,
@@ -232,7 +231,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     let set = input
         .generated
         .merged(!a.without_start)
-        .canonicalize(catalogue());
+        .canonicalize(policy::catalogue()?);
 
     if let Some(baseline) = &a.diff {
         return diff(a, out, &set, baseline);
@@ -251,7 +250,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
 
     let meta = action_meta(&set, &input.steps, &input.facts);
     if a.explain {
-        let rows = policy::explain_rows(&set, &meta, catalogue());
+        let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
         let text = if a.json {
             policy::to_pretty_json(&policy::explain_json(&rows))
         } else {
@@ -262,7 +261,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     }
 
     let set = if a.interactive {
-        let rows = policy::explain_rows(&set, &meta, catalogue());
+        let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
         prune_interactively(out, &set, &rows)?
     } else {
         set

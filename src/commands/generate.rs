@@ -4,16 +4,13 @@
 //! progress, and prints the policy with the same writer as `export-policy`.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 
 use crate::cloudtrail::is_valid_action;
-use crate::cloudtrail::scan::{
-    normalise_time, scan, ActionTally, Counters, Mode, ScanOptions, ScanSummary,
-};
+use crate::cloudtrail::scan::{scan, ActionTally, Counters, Mode, ScanOptions, ScanSummary};
 use crate::exit;
 use crate::policy::{self, ActionSet, Grouping};
 use crate::ui::{print_result, Output};
@@ -75,21 +72,9 @@ fn parse_format(text: &str) -> Result<policy::Format, String> {
 /// Parses a `--since`/`--until` value into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
 pub fn parse_time(text: &str, now: SystemTime) -> anyhow::Result<String> {
     let text = text.trim();
-    if let Ok(age) = humantime::parse_duration(text) {
-        let at = now.checked_sub(age).context("time out of range")?;
-        return Ok(
-            normalise_time(&humantime::format_rfc3339_seconds(at).to_string())
-                .expect("formatted time"),
-        );
-    }
-    let candidate = if text.len() == 10 && text.as_bytes().get(4) == Some(&b'-') {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
-    };
-    match normalise_time(&candidate) {
-        Some(t) if humantime::parse_rfc3339_weak(&candidate).is_ok() => Ok(t),
-        _ => bail!("cannot read time {text:?}: use RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (7d)"),
+    match crate::time::parse_since(text, now) {
+        Some(at) => Ok(crate::time::format_secs(at)),
+        None => bail!("cannot read time {text:?}: use RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (7d)"),
     }
 }
 
@@ -123,13 +108,13 @@ impl GenerateArgs {
             since,
             until,
             threads: self.threads,
+            catalogue: policy::catalogue()?,
         })
     }
 }
 
-/// Runs `lppg generate` and returns the exit code.
-pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
-    let out = Output::new(false, false);
+/// Runs `lppg generate` and returns the exit code. Messages go through `out` (`--no-color`, `-v`).
+pub fn exec(args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
     let options = args.scan_options(SystemTime::now())?;
     if args.paths.iter().filter(|p| *p == "-").count() > 1 {
         bail!("standard input (-) can be read only once");
@@ -140,12 +125,12 @@ pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
 
     let counters = Counters::default();
     let started = Instant::now();
-    let summary = with_progress(&counters, started, || {
+    let summary = with_progress(out, &counters, started, || {
         scan(&args.paths, &options, &counters)
     });
     let elapsed = started.elapsed();
 
-    report_problems(&out, &summary);
+    report_problems(out, &summary);
     if !summary.any_read() {
         bail!("no input could be read");
     }
@@ -191,8 +176,8 @@ pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
     let unverified: Vec<&str> = summary
         .actions
         .values()
-        .filter(|t| !t.action.verified)
-        .map(|t| t.action.name.as_str())
+        .filter(|t| !t.action.is_verified())
+        .map(|t| t.action.as_str())
         .collect();
     if !unverified.is_empty() {
         out.warn(&format!(
@@ -205,7 +190,10 @@ pub fn exec(args: &GenerateArgs) -> anyhow::Result<i32> {
         return Ok(exit::DIFFERENT);
     }
 
-    print_policy(&out, args, &summary.actions)
+    if out.verbose {
+        report_details(out, &options, &summary);
+    }
+    print_policy(out, args, &summary.actions)
 }
 
 /// Prints the policy (or its explanation, or its diff with a baseline) for the tallied actions.
@@ -226,16 +214,12 @@ fn print_policy(
         return Ok(if diff.same { exit::OK } else { exit::DIFFERENT });
     }
     if args.explain {
-        let catalogue = policy::Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON)
-            .map_err(|e| anyhow::anyhow!("IAM action catalogue: {}", e.0))?;
+        let catalogue = policy::catalogue()?;
         let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
             .iter()
             .filter_map(|(name, t)| {
                 let action = policy::Action::parse(name).ok()?;
-                let first = t
-                    .first_seen
-                    .as_deref()
-                    .and_then(|f| humantime::parse_rfc3339_weak(f).ok());
+                let first = t.first_seen.as_deref().and_then(crate::time::parse_rfc3339);
                 let derived_from = Some(if t.from_message > 0 {
                     policy::Derivation::Message
                 } else {
@@ -251,7 +235,7 @@ fn print_policy(
                 ))
             })
             .collect();
-        let rows = policy::explain_rows(&set, &meta, &catalogue);
+        let rows = policy::explain_rows(&set, &meta, catalogue);
         print_result(out, &policy::explain_table(&rows))?;
         return Ok(exit::OK);
     }
@@ -271,11 +255,12 @@ fn print_policy(
 
 /// Runs `work` with a progress line on stderr when stderr is a terminal.
 fn with_progress<T: Send>(
+    out: &Output,
     counters: &Counters,
     started: Instant,
     work: impl FnOnce() -> T + Send,
 ) -> T {
-    if !std::io::stderr().is_terminal() {
+    if !out.stderr_tty {
         return work();
     }
     let bar = indicatif::ProgressBar::new_spinner();
@@ -300,6 +285,19 @@ fn with_progress<T: Send>(
         bar.finish_and_clear();
         handle.join().expect("scan thread")
     })
+}
+
+/// `-v`: the window and what the selected records were besides the actions.
+fn report_details(out: &Output, options: &ScanOptions, summary: &ScanSummary) {
+    let bound = |t: &Option<String>| t.clone().unwrap_or_else(|| "-".to_owned());
+    out.info(&format!(
+        "lppg: window {} .. {}; {} records of the selected principals, {} in the window, {} needing no permission",
+        bound(&options.since),
+        bound(&options.until),
+        summary.matched,
+        summary.selected,
+        summary.not_permission,
+    ));
 }
 
 fn report_problems(out: &Output, summary: &ScanSummary) {

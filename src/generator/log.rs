@@ -5,7 +5,7 @@ use crate::decisions::{self, DecisionKind, Line, Marker};
 use crate::policy::{self, Action, Derivation};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// The log stream markers go to, beside the function's own streams.
 pub const MARKER_STREAM: &str = "lppg-markers";
@@ -78,28 +78,8 @@ impl LogFacts {
     }
 }
 
-/// An RFC 3339 time: `Z` or a numeric offset, fractional seconds allowed.
 fn parse_time(text: &str) -> Option<SystemTime> {
-    let text = text.trim();
-    if let Ok(t) = humantime::parse_rfc3339_weak(text.trim_end_matches(['Z', 'z'])) {
-        return Some(t);
-    }
-    // A numeric offset: +HH:MM or -HH:MM at the end.
-    let (base, offset) = text.split_at(text.len().checked_sub(6)?);
-    let sign = match offset.as_bytes().first()? {
-        b'+' => 1i64,
-        b'-' => -1i64,
-        _ => return None,
-    };
-    let (h, m) = offset[1..].split_once(':')?;
-    let seconds = (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?) * 60;
-    let local = humantime::parse_rfc3339_weak(base).ok()?;
-    let shift = Duration::from_secs(seconds.unsigned_abs());
-    if sign > 0 {
-        local.checked_sub(shift)
-    } else {
-        local.checked_add(shift)
-    }
+    crate::time::parse_rfc3339(text)
 }
 
 /// What the function's log of the past day says, for `status`.
@@ -155,12 +135,8 @@ impl Generator {
     pub async fn write_marker(&self, label: &str) -> Result<Marker> {
         self.require_stack()?;
         let group = self.function_log_group();
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let time =
-            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string();
+        let ms = crate::time::now_ms() / 1000 * 1000;
+        let time = crate::time::format_secs_ms(ms);
         if !crate::aws::logs::group_exists(&self.c, &group).await? {
             bail!(
                 "the function's log group {group} does not exist (was it deleted?): run `lppg up` to restore it"
@@ -168,8 +144,7 @@ impl Generator {
         }
         // The event's timestamp is the marker's time, so the log's order and the marker agree.
         let line = decisions::marker_line(label, &time);
-        crate::aws::logs::put_line(&self.c, &group, MARKER_STREAM, secs as i64 * 1000, &line)
-            .await?;
+        crate::aws::logs::put_line(&self.c, &group, MARKER_STREAM, ms, &line).await?;
         Ok(Marker {
             label: label.to_string(),
             time,

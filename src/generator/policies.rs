@@ -80,25 +80,19 @@ impl Generator {
             crate::naming::saved_policy_file_name(&self.names.stack, std::time::SystemTime::now())
                 .into()
         });
-        crate::files::write_new_file(&path, &render(&merged), false)?;
+        crate::files::write_new_file(&path, &render(&merged)?, false)?;
         Ok((path, merged.len()))
     }
 }
 
 /// The merged policy as pretty JSON (what `export-policy` prints and `down` saves), actions spelled as the
 /// IAM catalogue spells them.
-pub fn render(actions: &ActionSet) -> String {
-    let set = actions.canonicalize(catalogue());
-    policy::to_pretty_json(&policy::render_policy(&set, Grouping::ByService))
-}
-
-/// The IAM action catalogue shipped with lppg (canonical spellings, access levels).
-pub fn catalogue() -> &'static policy::Catalogue {
-    static CATALOGUE: std::sync::OnceLock<policy::Catalogue> = std::sync::OnceLock::new();
-    CATALOGUE.get_or_init(|| {
-        policy::Catalogue::parse(crate::cloudtrail::rules::CATALOGUE_JSON)
-            .expect("the embedded IAM action catalogue is valid (checked by its tests)")
-    })
+pub fn render(actions: &ActionSet) -> Result<String> {
+    let set = actions.canonicalize(policy::catalogue()?);
+    Ok(policy::to_pretty_json(&policy::render_policy(
+        &set,
+        Grouping::ByService,
+    )))
 }
 
 #[cfg(test)]

@@ -5,19 +5,23 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use super::catalogue::Catalogue;
+use super::catalogue::{AccessLevel, Catalogue};
 use super::document::{ActionClause, Effect, Policy};
 use super::{PLACEHOLDER_SID, START_SID};
 
-/// One concrete IAM action, `prefix:Name`, without wildcards.
+/// One concrete IAM action, `prefix:Name`, without wildcards, with its access level when the catalogue knows it.
 ///
-/// The prefix is stored in lower case; the name keeps its spelling. Equality and
-/// ordering ignore the name's case and sort by `(prefix, lower-case name)`.
+/// The one action type of lppg: the policy writer's and the CloudTrail engine's. The prefix is stored in lower
+/// case; the name keeps its spelling. Equality, ordering and hashing ignore the name's case and the level, and sort
+/// by `(prefix, lower-case name)`.
 #[derive(Debug, Clone)]
 pub struct Action {
-    prefix: String,
-    name: String,
-    name_key: String,
+    /// `prefix:Name`.
+    text: String,
+    /// Where the `:` is in `text`.
+    colon: usize,
+    /// From the catalogue, when it was consulted and knows the action ([`Action::canonical`]).
+    level: Option<AccessLevel>,
 }
 
 /// Text that is not a concrete `prefix:Name` action.
@@ -53,33 +57,68 @@ impl Action {
         if !prefix_ok || !name_ok {
             return Err(error());
         }
-        Ok(Action {
-            prefix: prefix.to_ascii_lowercase(),
-            name: name.to_string(),
-            name_key: name.to_ascii_lowercase(),
-        })
+        Ok(Action::from_parts(&prefix.to_ascii_lowercase(), name, None))
+    }
+
+    /// Canonicalises `prefix:Name` against the catalogue without checking its form, as the generator function
+    /// does (`rules.py` `Rules.lookup`): prefix in lower case, the name in the catalogue's spelling and with its
+    /// level when known, else as given. The CloudTrail engine checks the form itself afterwards.
+    pub fn resolve(full: &str, catalogue: &Catalogue) -> Action {
+        let (prefix, name) = full.split_once(':').unwrap_or((full, ""));
+        let prefix = prefix.to_lowercase();
+        match catalogue.lookup(&prefix, name) {
+            Some((canonical, level)) => Action::from_parts(&prefix, canonical, Some(level)),
+            None => Action::from_parts(&prefix, name, None),
+        }
+    }
+
+    fn from_parts(prefix: &str, name: &str, level: Option<AccessLevel>) -> Action {
+        Action {
+            text: format!("{prefix}:{name}"),
+            colon: prefix.len(),
+            level,
+        }
     }
 
     /// The service prefix, lower case: `s3`.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        &self.text[..self.colon]
     }
 
     /// The action name as spelled: `GetObject`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.text[self.colon + 1..]
     }
 
-    /// The same action spelled as the catalogue spells it, when the catalogue knows it.
+    /// `prefix:Name`, as spelled.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The access level, when the catalogue was consulted and knows the action.
+    pub fn level(&self) -> Option<AccessLevel> {
+        self.level
+    }
+
+    /// Whether the catalogue knows the action. Unknown actions are still granted (catalogues lag AWS).
+    pub fn is_verified(&self) -> bool {
+        self.level.is_some()
+    }
+
+    /// The same action spelled as the catalogue spells it, with its level, when the catalogue knows it.
     pub fn canonical(&self, catalogue: &Catalogue) -> Action {
-        match catalogue.lookup(&self.prefix, &self.name) {
-            Some((name, _)) => Action {
-                prefix: self.prefix.clone(),
-                name: name.to_string(),
-                name_key: self.name_key.clone(),
-            },
+        match catalogue.lookup(self.prefix(), self.name()) {
+            Some((name, level)) => Action::from_parts(self.prefix(), name, Some(level)),
             None => self.clone(),
         }
+    }
+
+    /// The key equality and ordering use: the prefix, then the name's bytes in lower case.
+    fn key(&self) -> (&str, impl Iterator<Item = u8> + '_) {
+        (
+            self.prefix(),
+            self.name().bytes().map(|b| b.to_ascii_lowercase()),
+        )
     }
 }
 
@@ -93,13 +132,13 @@ impl FromStr for Action {
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.prefix, self.name)
+        f.write_str(&self.text)
     }
 }
 
 impl PartialEq for Action {
     fn eq(&self, other: &Action) -> bool {
-        self.prefix == other.prefix && self.name_key == other.name_key
+        self.prefix() == other.prefix() && self.name().eq_ignore_ascii_case(other.name())
     }
 }
 
@@ -113,14 +152,19 @@ impl PartialOrd for Action {
 
 impl Ord for Action {
     fn cmp(&self, other: &Action) -> Ordering {
-        (&self.prefix, &self.name_key).cmp(&(&other.prefix, &other.name_key))
+        let ((prefix, name), (other_prefix, other_name)) = (self.key(), other.key());
+        prefix.cmp(other_prefix).then_with(|| name.cmp(other_name))
     }
 }
 
 impl std::hash::Hash for Action {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.prefix.hash(state);
-        self.name_key.hash(state);
+        let (prefix, name) = self.key();
+        prefix.hash(state);
+        for b in name {
+            state.write_u8(b);
+        }
+        state.write_u8(0xff);
     }
 }
 
@@ -394,6 +438,41 @@ mod tests {
             names(&set),
             ["s3:GetBucketAcl", "s3:GetObject", "sqs:sendmessage"]
         );
+        let levels: Vec<Option<AccessLevel>> = set.iter().map(Action::level).collect();
+        assert_eq!(
+            levels,
+            [Some(AccessLevel::Read), Some(AccessLevel::Read), None]
+        );
+        assert!(set.iter().next().unwrap().is_verified());
+    }
+
+    #[test]
+    fn resolves_like_the_function_without_checking_the_form() {
+        let catalogue = Catalogue::parse(r#"{"s3":{"GetObject":"R"}}"#).unwrap();
+        let known = Action::resolve("S3:getobject", &catalogue);
+        assert_eq!(known.as_str(), "s3:GetObject");
+        assert_eq!(known.level(), Some(AccessLevel::Read));
+        let unknown = Action::resolve("Foo:Bar Baz", &catalogue);
+        assert_eq!(unknown.as_str(), "foo:Bar Baz");
+        assert_eq!((unknown.prefix(), unknown.name()), ("foo", "Bar Baz"));
+        assert!(!unknown.is_verified());
+        assert_eq!(Action::resolve("nocolon", &catalogue).as_str(), "nocolon:");
+    }
+
+    #[test]
+    fn equality_ordering_and_hash_ignore_name_case_and_level() {
+        use std::collections::HashSet;
+        let catalogue = Catalogue::parse(r#"{"s3":{"GetObject":"R"}}"#).unwrap();
+        let plain = Action::parse("s3:getOBJECT").unwrap();
+        let resolved = plain.canonical(&catalogue);
+        assert_eq!(plain, resolved);
+        let set: HashSet<Action> = [plain, resolved].into_iter().collect();
+        assert_eq!(set.len(), 1);
+        let a = Action::parse("s3:ab").unwrap();
+        let b = Action::parse("s3:B").unwrap();
+        assert!(a < b, "lower-case order: ab < b");
+        assert!(Action::parse("ec2:Z").unwrap() < a, "prefix first");
+        assert!(Action::parse("s3:a").unwrap() < a, "a prefix sorts first");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The IAM action catalogue: each action's canonical spelling and access level.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -39,6 +40,17 @@ impl AccessLevel {
         }
     }
 
+    /// The catalogue's one-letter code: `L`, `R`, `W`, `P` or `T`.
+    pub fn code(self) -> &'static str {
+        match self {
+            AccessLevel::List => "L",
+            AccessLevel::Read => "R",
+            AccessLevel::Write => "W",
+            AccessLevel::PermissionsManagement => "P",
+            AccessLevel::Tagging => "T",
+        }
+    }
+
     /// List and Read: actions that change nothing.
     pub fn is_read_only(self) -> bool {
         matches!(self, AccessLevel::List | AccessLevel::Read)
@@ -63,39 +75,62 @@ impl fmt::Display for CatalogueError {
 
 impl std::error::Error for CatalogueError {}
 
-/// The IAM action catalogue, looked up case-insensitively.
+/// `assets/function/iam-actions.json`, verbatim: `{"<prefix>": {"<Action>": "L|R|W|P|T"}}`. The generator function
+/// ships the same file, so the CLI and the function cannot drift apart.
+pub const CATALOGUE_JSON: &str = include_str!("../../assets/function/iam-actions.json");
+
+/// The catalogue compiled into the binary, parsed on first use. A corrupt embedded catalogue is an error here, on
+/// every call, never an empty catalogue.
+pub fn catalogue() -> Result<&'static Catalogue, CatalogueError> {
+    static CATALOGUE: OnceLock<Result<Catalogue, CatalogueError>> = OnceLock::new();
+    CATALOGUE
+        .get_or_init(|| Catalogue::parse(CATALOGUE_JSON))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// One service's actions.
+#[derive(Debug, Clone, Default)]
+struct Service {
+    /// The catalogue's spelling → level.
+    exact: HashMap<String, AccessLevel>,
+    /// Lower-case name → the catalogue's spelling (the last in file order, as the function's dict keeps).
+    lower: HashMap<String, String>,
+}
+
+/// The IAM action catalogue.
 ///
-/// Built from `assets/function/iam-actions.json`, shaped
-/// `{"<prefix>": {"<ActionName>": "L|R|W|P|T"}}`; the caller passes the text
-/// (usually with `include_str!`). [`Catalogue::default`] is an empty catalogue
-/// that knows nothing, which every function here accepts.
+/// Built from `assets/function/iam-actions.json` (see [`catalogue`]), shaped `{"<prefix>": {"<ActionName>":
+/// "L|R|W|P|T"}}`. Lookups match the name exactly first, then ignoring case, as the function's `Rules.lookup` does.
+/// [`Catalogue::default`] is an empty catalogue that knows nothing, which every function here accepts.
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
-    /// lower-case prefix → lower-case name → (canonical name, level)
-    services: BTreeMap<String, BTreeMap<String, (String, AccessLevel)>>,
+    /// Lower-case prefix → its actions.
+    services: HashMap<String, Service>,
 }
 
 impl Catalogue {
     /// Parses the catalogue JSON text.
     pub fn parse(text: &str) -> Result<Catalogue, CatalogueError> {
+        // serde_json keeps the file's order (`preserve_order`), so the lower-case index matches the function's.
         let value: Value = serde_json::from_str(text).map_err(|e| CatalogueError(e.to_string()))?;
         let object = value
             .as_object()
             .ok_or_else(|| CatalogueError("expected an object of services".into()))?;
-        let mut services = BTreeMap::new();
+        let mut services: HashMap<String, Service> = HashMap::new();
         for (prefix, actions) in object {
             let actions = actions.as_object().ok_or_else(|| {
                 CatalogueError(format!("{prefix}: expected an object of actions"))
             })?;
-            let entry: &mut BTreeMap<String, (String, AccessLevel)> =
-                services.entry(prefix.to_ascii_lowercase()).or_default();
+            let service = services.entry(prefix.to_ascii_lowercase()).or_default();
             for (name, code) in actions {
                 let level = code.as_str().and_then(AccessLevel::from_code).ok_or_else(|| {
                     CatalogueError(format!(
                         "{prefix}.{name}: expected \"L\", \"R\", \"W\", \"P\" or \"T\", found {code}"
                     ))
                 })?;
-                entry.insert(name.to_ascii_lowercase(), (name.clone(), level));
+                service.lower.insert(name.to_lowercase(), name.clone());
+                service.exact.insert(name.clone(), level);
             }
         }
         Ok(Catalogue { services })
@@ -103,21 +138,36 @@ impl Catalogue {
 
     /// True when the catalogue holds no actions.
     pub fn is_empty(&self) -> bool {
-        self.services.values().all(BTreeMap::is_empty)
+        self.services.values().all(|s| s.exact.is_empty())
     }
 
-    /// The canonical spelling of an action name and its access level, when known.
-    /// `prefix` and `name` may be in any case.
+    /// The catalogue's spelling of an action name and its access level, when known: the name exactly first, then
+    /// ignoring case. `prefix` may be in any case.
     pub fn lookup(&self, prefix: &str, name: &str) -> Option<(&str, AccessLevel)> {
-        self.services
-            .get(&prefix.to_ascii_lowercase())?
-            .get(&name.to_ascii_lowercase())
-            .map(|(canonical, level)| (canonical.as_str(), *level))
+        let service = self.service(prefix)?;
+        if let Some((canonical, level)) = service.exact.get_key_value(name) {
+            return Some((canonical, *level));
+        }
+        let canonical = service.lower.get(&name.to_lowercase())?;
+        Some((canonical, service.exact[canonical]))
     }
 
-    /// True when the catalogue has the service prefix.
+    /// Whether the catalogue has exactly `prefix:name` (the name's case counts; the prefix's does not).
+    pub fn contains_exact(&self, prefix: &str, name: &str) -> bool {
+        self.service(prefix)
+            .is_some_and(|s| s.exact.contains_key(name))
+    }
+
+    /// True when the catalogue has the service prefix (in any case).
     pub fn has_service(&self, prefix: &str) -> bool {
-        self.services.contains_key(&prefix.to_ascii_lowercase())
+        self.service(prefix).is_some()
+    }
+
+    fn service(&self, prefix: &str) -> Option<&Service> {
+        match self.services.get(prefix) {
+            Some(s) => Some(s),
+            None => self.services.get(&prefix.to_ascii_lowercase()),
+        }
     }
 }
 
@@ -147,6 +197,30 @@ mod tests {
     }
 
     #[test]
+    fn exact_spelling_wins_then_the_last_in_file_order() {
+        let catalogue =
+            Catalogue::parse(r#"{"s3":{"getObject":"R","GetObject":"W","GETOBJECT":"L"}}"#)
+                .unwrap();
+        assert_eq!(
+            catalogue.lookup("s3", "GetObject"),
+            Some(("GetObject", AccessLevel::Write))
+        );
+        assert_eq!(
+            catalogue.lookup("s3", "getobject"),
+            Some(("GETOBJECT", AccessLevel::List))
+        );
+        for level in [
+            AccessLevel::List,
+            AccessLevel::Read,
+            AccessLevel::Write,
+            AccessLevel::PermissionsManagement,
+            AccessLevel::Tagging,
+        ] {
+            assert_eq!(AccessLevel::from_code(level.code()), Some(level));
+        }
+    }
+
+    #[test]
     fn reads_every_level() {
         let catalogue = Catalogue::parse(SAMPLE).unwrap();
         let level = |name| catalogue.lookup("s3", name).unwrap().1;
@@ -164,8 +238,14 @@ mod tests {
 
     #[test]
     fn reads_the_shipped_catalogue() {
-        let catalogue = Catalogue::parse(include_str!("../../assets/function/iam-actions.json"))
-            .expect("assets/function/iam-actions.json parses");
+        let catalogue = catalogue().expect("assets/function/iam-actions.json parses");
+        assert!(
+            std::ptr::eq(catalogue, super::catalogue().unwrap()),
+            "loaded once"
+        );
+        assert!(catalogue.has_service("s3"));
+        assert!(catalogue.contains_exact("apigateway", "GET"));
+        assert!(!catalogue.contains_exact("s3", "getobject"));
         assert_eq!(
             catalogue.lookup("s3", "getobject"),
             Some(("GetObject", AccessLevel::Read))

@@ -1,5 +1,6 @@
-//! Pure IAM policy logic: the document model, the merged action set, rendering,
-//! size accounting and splitting, output formats, diff, explain rows and validation.
+//! Pure IAM policy logic: the one model of actions ([`Action`], [`Derivation`], the IAM action [`catalogue`]),
+//! the document model, the merged action set, rendering, size accounting and splitting, output formats, diff,
+//! explain rows and validation.
 //!
 //! Nothing here talks to AWS or touches the file system: callers pass in the text
 //! they read (generator policy documents, a baseline file, the IAM action catalogue)
@@ -19,6 +20,7 @@
 
 mod actions;
 mod catalogue;
+mod derivation;
 mod diff;
 mod document;
 mod explain;
@@ -30,14 +32,15 @@ mod steps;
 mod validate;
 
 pub use actions::{Action, ActionSet, GeneratedActions, ParseActionError};
-pub use catalogue::{AccessLevel, Catalogue, CatalogueError};
+pub use catalogue::{catalogue, AccessLevel, Catalogue, CatalogueError, CATALOGUE_JSON};
+pub use derivation::Derivation;
 pub use diff::{diff, PolicyDiff, WildcardCoverage};
 pub use document::{
     decode_document, ActionClause, Effect, Policy, PolicyError, ResourceClause, Statement,
 };
 pub use explain::{
-    background_flags, explain_json, explain_rows, explain_table, ActionMeta, Derivation,
-    ExplainRow, BURST_MIN_ACTIONS, BURST_WINDOW,
+    background_flags, explain_json, explain_rows, explain_table, ActionMeta, ExplainRow,
+    BURST_MIN_ACTIONS, BURST_WINDOW,
 };
 pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;

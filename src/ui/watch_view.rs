@@ -6,7 +6,6 @@ use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Decisions whose denied calls are this close to the first of a block belong to it (one console click).
 const BURST_MS: i64 = 10_000;
@@ -21,29 +20,24 @@ pub fn clock(ms: i64) -> String {
         .to_string()
 }
 
-fn system_time(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
-}
-
 /// RFC 3339 UTC, whole seconds.
 pub fn rfc3339_secs(ms: i64) -> String {
-    humantime::format_rfc3339_seconds(system_time(ms)).to_string()
+    crate::time::format_secs_ms(ms)
 }
 
 /// RFC 3339 UTC with milliseconds.
 pub fn rfc3339_millis(ms: i64) -> String {
-    humantime::format_rfc3339_millis(system_time(ms)).to_string()
+    crate::time::format_millis_ms(ms)
 }
 
 /// Parses an RFC 3339 time (CloudTrail's `eventTime`, a marker's time) into ms since the epoch.
 pub fn parse_time_ms(s: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339_weak(s.trim()).ok()?;
-    Some(t.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64)
+    crate::time::parse_rfc3339_ms(s)
 }
 
 /// `--since`: a duration back from `now_ms` ("30m") or an RFC 3339 time.
 pub fn parse_since(s: &str, now_ms: i64) -> Result<i64> {
-    if let Ok(d) = humantime::parse_duration(s.trim()) {
+    if let Some(d) = crate::time::parse_duration(s) {
         return Ok(now_ms - d.as_millis() as i64);
     }
     parse_time_ms(s).ok_or_else(|| {

@@ -1,6 +1,13 @@
-//! Test support: a moto server of the test's own on a free loopback port, the built binary run with a clean
-//! environment (no real AWS credentials can leak in), and SDK clients pointed at the emulator.
+//! Test support: the one harness for running the binary ([`Test`], with a clean environment, so no real AWS
+//! credentials can leak in) and the one snapshot helper ([`snapshot`]); a moto server of the test's own on a free
+//! loopback port, and SDK clients pointed at it; the shared vectors as the Rust engine sees them ([`vectors`]).
 #![allow(dead_code)]
+pub mod test;
+pub mod vectors;
+
+#[allow(unused_imports)]
+pub use test::{snapshot, Test};
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -116,15 +123,21 @@ impl Moto {
         })
     }
 
+    /// A [`Test`] of the lppg binary against this emulator in `dir`.
+    pub fn test(&self, dir: &Path) -> Test {
+        Test::new().current_dir(dir).moto(self)
+    }
+
     /// Runs the lppg binary against this emulator in `dir`, with no standard input.
     pub fn lppg(&self, dir: &Path, args: &[&str]) -> Run {
-        self.lppg_stdin(dir, args, None)
+        self.test(dir).args(args).run()
     }
 
     pub fn lppg_stdin(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut cmd = lppg_command(dir);
-        cmd.env("AWS_ENDPOINT_URL", &self.url).args(args);
-        run(cmd, stdin)
+        match stdin {
+            Some(text) => self.test(dir).args(args).stdin(text).run(),
+            None => self.lppg(dir, args),
+        }
     }
 }
 
@@ -191,7 +204,13 @@ impl Run {
     }
 }
 
-pub fn run(mut cmd: Command, stdin: Option<&str>) -> Run {
+/// Runs a prepared command (see [`lppg_command`]), feeding `stdin` (otherwise closed). [`Test`] is the usual way.
+pub fn run(cmd: Command, stdin: Option<&str>) -> Run {
+    run_bytes(cmd, stdin.map(str::as_bytes))
+}
+
+/// [`run`] with binary standard input.
+pub fn run_bytes(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
     let desc = format!("{cmd:?}");
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -201,13 +220,8 @@ pub fn run(mut cmd: Command, stdin: Option<&str>) -> Run {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run lppg");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
+    if let Some(data) = stdin {
+        child.stdin.take().unwrap().write_all(data).unwrap();
     }
     let o: Output = child.wait_with_output().unwrap();
     Run {

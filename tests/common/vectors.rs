@@ -1,5 +1,5 @@
-//! The shared test vectors (`tests/vectors/*.jsonl`) as the Rust engine sees them: used by the unit tests below and
-//! by `tests/engine_agreement.rs`, which compares these results with the Python engine's.
+//! The shared test vectors (`tests/vectors/*.jsonl`) as the Rust engine sees them: `tests/engine_agreement.rs`
+//! checks each against its expectation and compares the results with the Python engine's.
 //!
 //! A vector is `{"name", "record", "principal", "expect": {"outcome", "actions", "derived_from"?, "verified"?}}`.
 //! Those of `success.jsonl` are successful calls ([`used`]); the others are classified as denied calls with the
@@ -9,7 +9,12 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::engine::{classify_value, used_value, Decision, Guard};
+use lppg::cloudtrail::{classify_value, used_value, Decision, Guard};
+use lppg::policy::Catalogue;
+
+fn catalogue() -> &'static Catalogue {
+    lppg::policy::catalogue().expect("the shipped IAM action catalogue")
+}
 
 /// One vector file's vectors, with the file's name.
 pub fn load(dir: &Path) -> Result<Vec<(String, Value)>, String> {
@@ -61,9 +66,9 @@ pub fn decide(file: &str, vector: &Value, guard: Option<&Guard>) -> Decision {
         .and_then(Value::as_str)
         .unwrap_or("");
     if file == "success.jsonl" {
-        used_value(&vector["record"], Some(principal))
+        used_value(&vector["record"], Some(principal), catalogue())
     } else {
-        classify_value(&vector["record"], Some(principal), guard)
+        classify_value(&vector["record"], Some(principal), guard, catalogue())
     }
 }
 
@@ -74,9 +79,9 @@ pub fn to_json(file: &str, name: &str, d: &Decision) -> Value {
         "name": name,
         "outcome": d.outcome.as_str(),
         "actions": d.actions.iter().map(|a| json!({
-            "action": a.name,
-            "level": a.level_code,
-            "verified": a.verified,
+            "action": a.as_str(),
+            "level": a.level().map(|l| l.code()),
+            "verified": a.is_verified(),
         })).collect::<Vec<_>>(),
         "derived_from": d.derived_from.map(|x| x.as_str()),
         "resource": d.resource,
@@ -95,7 +100,7 @@ pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
             expect["outcome"]
         ));
     }
-    let mut got: Vec<&str> = d.actions.iter().map(|a| a.name.as_str()).collect();
+    let mut got: Vec<&str> = d.actions.iter().map(|a| a.as_str()).collect();
     got.sort_unstable();
     let mut want: Vec<&str> = expect["actions"]
         .as_array()
@@ -120,10 +125,10 @@ pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
             .get("verified")
             .and_then(Value::as_bool)
             .unwrap_or(true);
-        if let Some(a) = d.actions.iter().find(|a| a.verified != want) {
+        if let Some(a) = d.actions.iter().find(|a| a.is_verified() != want) {
             return Err(format!(
-                "{name}: {} verified={}, expected {want}",
-                a.name, a.verified
+                "{name}: {a} verified={}, expected {want}",
+                a.is_verified()
             ));
         }
     }
@@ -170,11 +175,18 @@ pub fn operation_coverage(dir: &Path) -> Result<(usize, Vec<String>), String> {
             let event = format!("{prefix}:{op}");
             let want = match (reviewed.get(event.as_str()), source.is_null()) {
                 (Some(lppg), _) => lppg.clone(),
-                (None, true) => vec![super::engine::Action::new(&event).name],
+                (None, true) => vec![lppg::policy::Action::resolve(&event, catalogue())
+                    .as_str()
+                    .to_string()],
                 (None, false) => sorted_strings(source),
             };
-            let d = classify_value(&generic_denial(prefix, op), Some(COVERAGE_PRINCIPAL), None);
-            let mut got: Vec<String> = d.actions.iter().map(|a| a.name.clone()).collect();
+            let d = classify_value(
+                &generic_denial(prefix, op),
+                Some(COVERAGE_PRINCIPAL),
+                None,
+                catalogue(),
+            );
+            let mut got: Vec<String> = d.actions.iter().map(|a| a.as_str().to_string()).collect();
             got.sort_unstable();
             if got != want {
                 failures.push(format!("{event}: {got:?}, expected {want:?}"));
@@ -195,68 +207,4 @@ fn sorted_strings(v: &Value) -> Vec<String> {
         .collect();
     out.sort_unstable();
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dir() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
-    }
-
-    #[test]
-    fn every_shared_vector_gives_the_expected_result() {
-        let vectors = load(&dir()).expect("vectors");
-        assert!(!vectors.is_empty(), "no vectors in {}", dir().display());
-        let guard = load_guard(&dir()).expect("guard.json");
-        let failures: Vec<String> = vectors
-            .iter()
-            .filter_map(|(file, v)| check(v, &decide(file, v, guard.as_ref())).err())
-            .collect();
-        assert!(
-            failures.is_empty(),
-            "{} of {} vectors fail:\n{}",
-            failures.len(),
-            vectors.len(),
-            failures.join("\n")
-        );
-    }
-
-    #[test]
-    fn the_rules_and_catalogue_compile() {
-        let rules = crate::cloudtrail::rules();
-        assert!(!rules.denied_error_codes.is_empty());
-        assert!(!rules.message_patterns.is_empty());
-        assert!(crate::cloudtrail::catalogue().has_prefix("s3"));
-    }
-
-    #[test]
-    fn every_operation_of_the_source_data_gives_the_reviewed_result() {
-        let (checked, failures) = operation_coverage(&dir()).expect("coverage files");
-        assert!(checked > 10_000, "only {checked} operations");
-        assert!(
-            failures.is_empty(),
-            "{} of {checked} operations differ from the data and its review:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
-    }
-
-    #[test]
-    fn every_table_target_is_a_catalogue_action() {
-        let rules = crate::cloudtrail::rules();
-        let tables = rules.event_name_exceptions.iter().chain(&rules.operations);
-        for (prefix, table) in tables {
-            for (event, actions) in table {
-                for a in actions {
-                    let action = crate::cloudtrail::Action::new(a);
-                    assert!(
-                        action.verified,
-                        "{prefix} {event} -> {a} is not in the catalogue"
-                    );
-                }
-            }
-        }
-    }
 }
