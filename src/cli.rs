@@ -59,6 +59,8 @@ pub enum Command {
     Watch(crate::commands::watch::WatchArgs),
     /// Record a step boundary (with a label) that `watch` shows and `export-policy` uses.
     Mark(crate::commands::mark::MarkArgs),
+    /// Re-run the batches the function failed on (waiting in the stack's queue) through the deployed function.
+    Redrive(RedriveArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -93,6 +95,9 @@ pub struct UpArgs {
     /// Print a generated password to standard output even when it is not a terminal (for a secret store).
     #[arg(long)]
     pub print_password: bool,
+    /// Do not run the end-to-end probe (`lppg status --probe`) after a create or update.
+    #[arg(long)]
+    pub no_probe: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -100,6 +105,16 @@ pub struct StatusArgs {
     /// One JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Prove the pipeline end to end: the trail, the subscription's pattern, a probe record through the function.
+    #[arg(long)]
+    pub probe: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RedriveArgs {
+    /// List the batches that would be re-run; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug, Clone)]

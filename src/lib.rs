@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cloudtrail;
 pub mod commands;
 pub mod decisions;
+pub mod failure_record;
 pub mod files;
 pub mod generator;
 pub mod naming;

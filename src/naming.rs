@@ -38,6 +38,7 @@ pub enum ResourceKind {
     LogGroup,
     Trail,
     Bucket,
+    Queue,
 }
 
 impl ResourceKind {
@@ -51,6 +52,7 @@ impl ResourceKind {
             ResourceKind::LogGroup => "log group",
             ResourceKind::Trail => "trail",
             ResourceKind::Bucket => "bucket",
+            ResourceKind::Queue => "queue",
         }
     }
 
@@ -64,6 +66,7 @@ impl ResourceKind {
             "AWS::Logs::LogGroup" => ResourceKind::LogGroup,
             "AWS::CloudTrail::Trail" => ResourceKind::Trail,
             "AWS::S3::Bucket" => ResourceKind::Bucket,
+            "AWS::SQS::Queue" => ResourceKind::Queue,
             _ => return None,
         })
     }
@@ -94,6 +97,8 @@ pub struct Names {
     pub trail_bucket: String,
     pub artifact_bucket: String,
     pub subscription_filter: String,
+    /// The function's on-failure destination.
+    pub failed_queue: String,
 }
 
 impl Names {
@@ -126,6 +131,7 @@ impl Names {
             trail_bucket: format!("{stack}-trail-{account}-{region}"),
             artifact_bucket: format!("{stack}-artifacts-{account}-{region}"),
             subscription_filter: format!("{stack}-denied-calls"),
+            failed_queue: format!("{stack}-failed-batches"),
         }
     }
 
@@ -155,6 +161,7 @@ impl Names {
         v.push((ResourceKind::Trail, self.trail.clone()));
         v.push((ResourceKind::Bucket, self.trail_bucket.clone()));
         v.push((ResourceKind::Bucket, self.artifact_bucket.clone()));
+        v.push((ResourceKind::Queue, self.failed_queue.clone()));
         v
     }
 

@@ -5,6 +5,7 @@ pub mod down;
 pub mod export_policy;
 pub mod generate;
 pub mod mark;
+pub mod redrive;
 pub mod status;
 pub mod template;
 pub mod up;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli, out: &Output) -> Result<i32> {
                     Command::ExportPolicy(a) => export_policy::exec(&g, &a, out).await,
                     Command::Watch(a) => watch::exec(&g, &a, out).await,
                     Command::Mark(a) => mark::exec(&g, &a, out).await,
+                    Command::Redrive(a) => redrive::exec(&g, &a, out).await,
                     Command::Template(_) | Command::Generate(_) => unreachable!("handled above"),
                 }
             })

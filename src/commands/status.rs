@@ -39,6 +39,7 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
             "policies": policies,
             "budget_used": (health.budget_used * 1000.0).round() / 1000.0,
             "last_denied_call": health.last_denied,
+            "failed_batches": health.failed_batches,
         });
         print_result(out, &serde_json::to_string_pretty(&v)?)?;
     } else {
@@ -69,9 +70,9 @@ fn show(out: &Output, gen: &Generator, health: &Health) {
         } else {
             out.paint(Style::Red, "FAIL")
         };
-        out.info(&format!("  {mark} {:<13} {}", ch.name, ch.detail));
+        out.info(&format!("  {mark} {:<14} {}", ch.name, ch.detail));
         if let Some(f) = ch.fix.as_deref().filter(|f| !f.is_empty()) {
-            out.info(&format!("       {:<13} → {f}", ""));
+            out.info(&format!("       {:<14} → {f}", ""));
         }
     }
     out.info(&format!(

@@ -30,6 +30,8 @@ pub struct Health {
     pub actions: usize,
     pub policies: Vec<super::policies::PolicyState>,
     pub budget_used: f64,
+    /// Failed batches waiting in the queue; `None` when there is no queue.
+    pub failed_batches: Option<u64>,
 }
 
 impl Health {
@@ -55,12 +57,15 @@ impl Generator {
         checks.push(self.function_check().await?);
         let (log_check, last_denied) = self.log_check(now_ms).await?;
         checks.push(log_check);
+        let (queue_check, failed_batches) = self.queue_check().await?;
+        checks.push(queue_check);
         let mut health = Health {
             checks,
             last_denied,
             actions: 0,
             policies: Vec::new(),
             budget_used: 0.0,
+            failed_batches,
         };
         self.policies_check(&mut health).await;
         Ok(health)
@@ -168,6 +173,24 @@ impl Generator {
         };
         let c = check("function log", log.last_error.is_none(), detail, Some(fix));
         Ok((c, log.last_denied))
+    }
+
+    /// Failed batches waiting: denied calls the function gave up on, not granted until they are re-run.
+    async fn queue_check(&self) -> Result<(Check, Option<u64>)> {
+        let queue = self.failed_queue();
+        let n = self.failed_batches().await?;
+        let (detail, fix) = match n {
+            None => (
+                format!("{queue} does not exist: failed batches would be lost"),
+                "run `lppg up` to add the queue".to_string(),
+            ),
+            Some(0) => ("no failed batches waiting".to_string(), String::new()),
+            Some(k) => (
+                format!("{k} failed batches waiting in {queue}: their denied calls are not granted"),
+                "run `lppg redrive` to re-run them through the function (`--dry-run` lists them)".into(),
+            ),
+        };
+        Ok((check("failed batches", n == Some(0), detail, Some(fix)), n))
     }
 
     async fn policies_check(&self, health: &mut Health) {

@@ -4,6 +4,7 @@
 //! This layer calls AWS only through [`crate::aws`] and never prints: long operations report through [`Report`].
 pub mod deploy;
 pub mod drain;
+pub mod failed;
 pub mod follow;
 pub mod health;
 pub mod log;

@@ -3,7 +3,7 @@
 //! [`Generator::teardown`].
 use super::{Generator, Report};
 use crate::aws::iam::{CredentialKind, CredentialSweep, Unlisted};
-use crate::aws::{iam, lambda, logs, ownership, s3, stack, trail};
+use crate::aws::{iam, lambda, logs, ownership, s3, sqs, stack, trail};
 use crate::naming::ResourceKind;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
@@ -69,6 +69,7 @@ impl Generator {
             ResourceKind::LogGroup => logs::group_exists(c, name).await?,
             ResourceKind::Trail => trail::is_logging(c, name).await?.is_some(),
             ResourceKind::Bucket => s3::bucket_state(c, name).await? == Some(true),
+            ResourceKind::Queue => sqs::url(c, name).await?.is_some(),
         })
     }
 
@@ -93,6 +94,7 @@ impl Generator {
             ResourceKind::LogGroup => logs::delete_group(c, name).await,
             ResourceKind::Trail => trail::delete(c, name).await,
             ResourceKind::Bucket => s3::delete_bucket(c, name).await,
+            ResourceKind::Queue => sqs::delete(c, name).await,
         }
     }
 
