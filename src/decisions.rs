@@ -26,13 +26,15 @@ pub enum DecisionKind {
     NotPermission,
     /// Bad input, configuration problem, underivable action, full policies, IAM failure.
     Error,
+    /// `lppg status --probe`'s record came back through the subscription (its id in `event_id`); nothing granted.
+    Probe,
     /// A kind written by a newer function: its text, as written.
     Unknown(String),
 }
 
 impl DecisionKind {
     /// Every kind this CLI knows, in the order of the function's README.
-    pub const KNOWN: [DecisionKind; 7] = [
+    pub const KNOWN: [DecisionKind; 8] = [
         DecisionKind::Granted,
         DecisionKind::Unverified,
         DecisionKind::AlreadyPresent,
@@ -40,6 +42,7 @@ impl DecisionKind {
         DecisionKind::ExplicitDeny,
         DecisionKind::NotPermission,
         DecisionKind::Error,
+        DecisionKind::Probe,
     ];
 
     /// The text the function writes for this kind.
@@ -52,6 +55,7 @@ impl DecisionKind {
             DecisionKind::ExplicitDeny => "explicit_deny",
             DecisionKind::NotPermission => "not_permission",
             DecisionKind::Error => "error",
+            DecisionKind::Probe => "probe",
             DecisionKind::Unknown(text) => text,
         }
     }
