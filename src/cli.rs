@@ -98,6 +98,9 @@ pub struct UpArgs {
     /// Do not run the end-to-end probe (`lppg status --probe`) after a create or update.
     #[arg(long)]
     pub no_probe: bool,
+    /// How long the probe waits for its record to come back through the function.
+    #[arg(long, value_name = "DURATION", default_value = "45s", env = "LPPG_PROBE_WAIT", value_parser = humantime::parse_duration)]
+    pub probe_wait: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,6 +111,9 @@ pub struct StatusArgs {
     /// Prove the pipeline end to end: the trail, the subscription's pattern, a probe record through the function.
     #[arg(long)]
     pub probe: bool,
+    /// How long the probe waits for its record to come back through the function.
+    #[arg(long, value_name = "DURATION", default_value = "45s", env = "LPPG_PROBE_WAIT", value_parser = humantime::parse_duration)]
+    pub probe_wait: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -72,8 +72,14 @@ mod tests {
         assert_eq!(b.condition, "RetriesExhausted");
         assert_eq!(b.attempts, 3);
         assert_eq!(b.timestamp, "2026-11-14T18:16:05.568Z");
-        assert_eq!(b.error.as_deref(), Some("lppg: policy update not confirmed"));
-        assert_eq!(b.payload, Some(serde_json::json!({"awslogs":{"data":"H4sI"}})));
+        assert_eq!(
+            b.error.as_deref(),
+            Some("lppg: policy update not confirmed")
+        );
+        assert_eq!(
+            b.payload,
+            Some(serde_json::json!({"awslogs":{"data":"H4sI"}}))
+        );
     }
 
     #[test]

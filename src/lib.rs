@@ -16,6 +16,7 @@ pub mod naming;
 pub mod password;
 pub mod policy;
 pub mod preflight;
+pub mod probe;
 pub mod time;
 pub mod ui;
 

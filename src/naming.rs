@@ -173,6 +173,23 @@ impl Names {
     }
 }
 
+/// The `aws:PrincipalArn` values a caller's ARN stands for (the failed-batches queue lets only these read): an
+/// assumed-role session is its role (whose path the session ARN does not show, hence also `role/*/NAME`), any
+/// other identity itself.
+pub fn principal_arns(caller_arn: &str) -> Vec<String> {
+    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
+    if let [_, partition, "sts", _, account, resource] = parts[..] {
+        if let Some(rest) = resource.strip_prefix("assumed-role/") {
+            let role = rest.split('/').next().unwrap_or_default();
+            return vec![
+                format!("arn:{partition}:iam::{account}:role/{role}"),
+                format!("arn:{partition}:iam::{account}:role/*/{role}"),
+            ];
+        }
+    }
+    vec![caller_arn.to_string()]
+}
+
 /// The partition of an ARN (`arn:aws:...` → `aws`), defaulting to `aws`.
 pub fn partition_of(arn: &str) -> String {
     arn.split(':')
@@ -270,6 +287,21 @@ mod tests {
         assert_eq!(
             Names::new("lppg", "aws", "1", "r", Some("")).user,
             "lppg-user"
+        );
+    }
+
+    #[test]
+    fn caller_principal_arns() {
+        assert_eq!(
+            principal_arns("arn:aws:sts::123456789012:assumed-role/Admin/alice"),
+            [
+                "arn:aws:iam::123456789012:role/Admin",
+                "arn:aws:iam::123456789012:role/*/Admin"
+            ]
+        );
+        assert_eq!(
+            principal_arns("arn:aws:iam::123456789012:user/ops/bob"),
+            ["arn:aws:iam::123456789012:user/ops/bob"]
         );
     }
 

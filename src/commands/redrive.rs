@@ -11,7 +11,10 @@ pub async fn exec(g: &GlobalArgs, a: &RedriveArgs, out: &Output) -> Result<i32> 
     let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
     gen.require_stack()?;
     let what = if a.dry_run { "reading" } else { "re-running" };
-    let progress = Progress::new(out, &format!("{what} the failed batches of {}", g.stack_name));
+    let progress = Progress::new(
+        out,
+        &format!("{what} the failed batches of {}", g.stack_name),
+    );
     let result = gen.redrive(a.dry_run, &progress).await;
     progress.finish();
     let outcomes = result?;
@@ -35,7 +38,9 @@ pub async fn exec(g: &GlobalArgs, a: &RedriveArgs, out: &Output) -> Result<i32> 
         return Ok(crate::exit::OK);
     }
     if kept == 0 {
-        out.ok(&format!("{done} failed batches re-run and removed from the queue"));
+        out.ok(&format!(
+            "{done} failed batches re-run and removed from the queue"
+        ));
         return Ok(crate::exit::OK);
     }
     out.warn(&format!(

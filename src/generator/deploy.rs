@@ -116,7 +116,9 @@ impl Generator {
         let template = crate::assets::render_template()?;
         let zip = crate::assets::function_zip()?;
         let key = crate::assets::function_key(&zip);
-        let params = s.parameters(&self.names.artifact_bucket, &key)?;
+        let mut params = s.parameters(&self.names.artifact_bucket, &key)?;
+        let readers = crate::naming::principal_arns(&self.id.arn).join(",");
+        params.insert("QueueReaderArns".into(), readers);
         Ok(Bundle {
             template,
             zip,

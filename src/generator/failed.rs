@@ -106,7 +106,9 @@ impl Generator {
     async fn invoke_again(&self, payload: &serde_json::Value) -> Rerun {
         let bytes = serde_json::to_vec(payload).unwrap_or_default();
         match lambda::invoke(&self.c, &self.function_name(), bytes).await {
-            Ok(r) if r.function_error.is_none() && (200..300).contains(&r.status) => Rerun::Succeeded,
+            Ok(r) if r.function_error.is_none() && (200..300).contains(&r.status) => {
+                Rerun::Succeeded
+            }
             Ok(r) => Rerun::Failed(error_of(&r)),
             Err(e) => Rerun::Failed(format!("{e:#}")),
         }
@@ -117,7 +119,11 @@ impl Generator {
 fn error_of(r: &lambda::Invoked) -> String {
     let msg = serde_json::from_str::<serde_json::Value>(&r.payload)
         .ok()
-        .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string));
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        });
     match (msg, &r.function_error) {
         (Some(m), _) => m,
         (None, Some(f)) => format!("the function failed ({f})"),

@@ -186,8 +186,11 @@ impl Generator {
             ),
             Some(0) => ("no failed batches waiting".to_string(), String::new()),
             Some(k) => (
-                format!("{k} failed batches waiting in {queue}: their denied calls are not granted"),
-                "run `lppg redrive` to re-run them through the function (`--dry-run` lists them)".into(),
+                format!(
+                    "{k} failed batches waiting in {queue}: their denied calls are not granted"
+                ),
+                "run `lppg redrive` to re-run them through the function (`--dry-run` lists them)"
+                    .into(),
             ),
         };
         Ok((check("failed batches", n == Some(0), detail, Some(fix)), n))

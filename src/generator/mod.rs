@@ -9,6 +9,7 @@ pub mod follow;
 pub mod health;
 pub mod log;
 pub mod policies;
+pub mod probe;
 pub mod teardown;
 
 use crate::aws::stack::StackInfo;
