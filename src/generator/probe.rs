@@ -68,7 +68,7 @@ impl Generator {
             Ok(Some(s)) => {
                 let last = s
                     .latest_delivery_ms
-                    .map_or("none yet".to_string(), |ms| crate::time::format_secs_ms(ms));
+                    .map_or("none yet".to_string(), crate::time::format_secs_ms);
                 match s.latest_delivery_error {
                     Some(err) => failed(
                         STEP,
