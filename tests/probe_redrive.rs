@@ -125,6 +125,22 @@ fn failed_batches_are_counted_redriven_and_warned_about() {
     assert_eq!(fb["ok"], false);
     assert!(fb["fix"].as_str().unwrap().contains("lppg redrive"), "{fb}");
 
+    // watch shows a (red, on a terminal) line for them.
+    moto.test(dir.path())
+        .args(["watch", "--once"])
+        .expect_code(0)
+        .expect_stdout_contains("2 failed batches waiting in lppg-failed-batches")
+        .run();
+    let json_watch = moto.lppg(dir.path(), &["watch", "--once", "--json"]).ok();
+    assert!(
+        json_watch
+            .stdout
+            .lines()
+            .any(|l| l.contains(r#""lppg":"failed_batches""#) && l.contains(r#""waiting":2"#)),
+        "{}",
+        json_watch.dump()
+    );
+
     // --dry-run lists both and changes nothing.
     let dry = moto
         .test(dir.path())

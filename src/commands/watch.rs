@@ -139,7 +139,13 @@ struct Watch<'a> {
     backoff: Duration,
     group_missing: bool,
     first: bool,
+    /// Failed batches waiting at the last look, and when that was.
+    failed: Option<u64>,
+    failed_checked: Option<Instant>,
 }
+
+/// How often watch looks at the failed-batches queue.
+const FAILED_CHECK: Duration = Duration::from_secs(30);
 
 /// What a poll decided.
 enum Next {
@@ -173,6 +179,8 @@ impl<'a> Watch<'a> {
             backoff: IDLE_POLL,
             group_missing: false,
             first: true,
+            failed: None,
+            failed_checked: None,
         }
     }
 
@@ -258,6 +266,7 @@ impl<'a> Watch<'a> {
             }
             Some(lines) => {
                 self.show_lines(lines).await;
+                self.check_failed().await;
                 if self.a.once {
                     return Ok(Next::Finish);
                 }
@@ -304,6 +313,40 @@ impl<'a> Watch<'a> {
             }
             self.last_news = Instant::now();
         }
+    }
+
+    /// A red line when a failed batch arrives (or, at the start, when some wait): their denied calls are not
+    /// granted until `lppg redrive` re-runs them.
+    async fn check_failed(&mut self) {
+        if self
+            .failed_checked
+            .is_some_and(|t| t.elapsed() < FAILED_CHECK)
+        {
+            return;
+        }
+        self.failed_checked = Some(Instant::now());
+        let Ok(Some(n)) = self.gen.failed_batches().await else {
+            return;
+        };
+        if n > self.failed.unwrap_or(0) {
+            let text = format!(
+                "{n} failed batches waiting in {}: the function gave up on them and their denied calls are not \
+                 granted; run `lppg redrive`",
+                self.gen.failed_queue()
+            );
+            let line = if self.a.json {
+                serde_json::json!({"lppg": "failed_batches", "waiting": n, "message": text})
+                    .to_string()
+            } else {
+                crate::ui::paint(
+                    self.out.color && self.out.stdout_tty,
+                    crate::ui::Style::Red,
+                    &text,
+                )
+            };
+            self.print(&[line]);
+        }
+        self.failed = Some(n);
     }
 
     /// A failed poll: say so once per kind of fault, and back off.
