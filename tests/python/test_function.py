@@ -354,3 +354,34 @@ def test_1000_actions_over_30_services_fit_the_stacks_policies(stack, monkeypatc
     assert set(actions) <= stack.all_actions()
     assert_valid_policies(stack)
     assert len(stack.policy_arns) == 9
+
+
+def _probe(principal, probe_id="lppg-probe-00ff"):
+    r = record(principal, handler.PROBE_SOURCE, "Probe", "AccessDenied",
+               "User: %s is not authorized to perform: lppg:Probe" % principal)
+    r["eventID"] = probe_id
+    r["lppgProbe"] = probe_id
+    return r
+
+
+def test_probe_record_answers_with_a_probe_line_and_grants_nothing(stack, monkeypatch, capsys):
+    before = [stack.versions(a) for a in stack.policy_arns]
+    lines, batch = run(stack, monkeypatch, capsys, [_probe(stack.user_arn)])
+    assert [(l["decision"], l["action"], l["event_id"], l["policy"]) for l in lines] == [
+        ("probe", "lppg:Probe", "lppg-probe-00ff", None)]
+    assert "lppg-probe-00ff" in lines[0]["reason"]
+    assert batch["probe"] == 1 and batch["granted"] == 0 and batch["denied"] == 0
+    assert batch["iam_calls"] == 0, "a probe makes no IAM call"
+    assert batch["policies_written"] == []
+    assert [stack.versions(a) for a in stack.policy_arns] == before
+
+
+def test_only_the_observed_users_marked_record_is_a_probe(stack, monkeypatch, capsys):
+    other = _probe("arn:aws:iam::123456789012:user/someone-else")
+    unmarked = _probe(stack.user_arn)
+    del unmarked["lppgProbe"]
+    lines, batch = run(stack, monkeypatch, capsys, [other, unmarked])
+    assert batch["probe"] == 0 and batch["other_principal"] == 1
+    assert all(l["decision"] != "probe" for l in lines)
+    # The unmarked one is an ordinary denial of an action no one can hold: never a real grant of anything else.
+    assert {l["action"] for l in lines} <= {"lppg:Probe", None}
