@@ -28,6 +28,8 @@ impl LogFacts {
         let mut facts = LogFacts::default();
         for message in messages {
             match decisions::parse_line(message) {
+                // A probe (`status --probe`) is no denied call of the user.
+                Line::Decision(d) if d.decision == DecisionKind::Probe => {}
                 Line::Decision(d) => facts.add_decision(&d),
                 Line::Marker(m) => match parse_time(&m.time) {
                     Some(time) => facts.markers.push(policy::Marker {
@@ -97,6 +99,7 @@ impl RecentLog {
         let mut r = RecentLog::default();
         for message in messages {
             match decisions::parse_line(message) {
+                Line::Decision(d) if d.decision == DecisionKind::Probe => {}
                 Line::Decision(d) => {
                     r.decisions += 1;
                     if let Some(t) = d.event_time.clone() {
@@ -224,5 +227,16 @@ mod tests {
         let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
         assert!(steps[0].actions.contains(&action));
         assert!(steps[1].actions.is_empty());
+    }
+
+    #[test]
+    fn a_probe_is_no_denied_call() {
+        let probe = decision("probe", "lppg:Probe", "2024-05-01T11:00:00Z", "");
+        let granted = decision("granted", "s3:ListBucket", "2024-05-01T10:03:00Z", "event");
+        let facts = LogFacts::from_messages([probe.as_str(), granted.as_str()]);
+        assert!(facts.first.keys().all(|a| a.to_string() != "lppg:Probe"));
+        let recent = RecentLog::from_messages([probe.as_str(), granted.as_str()]);
+        assert_eq!(recent.decisions, 1);
+        assert_eq!(recent.last_denied.as_deref(), Some("2024-05-01T10:03:00Z"));
     }
 }
