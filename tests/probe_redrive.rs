@@ -100,6 +100,20 @@ fn failed_batches_are_counted_redriven_and_warned_about() {
     assert_eq!(tags["lppg:stack"], "lppg");
     assert_eq!(tags["lppg:region"], "us-east-1");
 
+    // Only lppg's caller may read the queue: up passed its principal ARN to the queue policy.
+    let st = block_on(c.cfn.describe_stacks().stack_name("lppg").send()).unwrap();
+    let readers = st.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("QueueReaderArns"))
+        .and_then(|p| p.parameter_value())
+        .unwrap()
+        .to_string();
+    assert!(
+        readers.contains("arn:aws:sts::123456789012:user/moto"),
+        "{readers}"
+    );
+
     let (_, v) = status_json(&moto, dir.path());
     assert_eq!(v["failed_batches"], 0, "{v:#}");
 
@@ -197,7 +211,16 @@ fn failed_batches_are_counted_redriven_and_warned_about() {
         .collect();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["requestPayload"], sent[1]["payload"]);
-    assert_ne!(sent[0]["payload"], sent[1]["payload"]);
+    // Each invoke carried exactly one record's requestPayload.
+    let mut payloads: Vec<String> = sent.iter().map(|r| r["payload"].to_string()).collect();
+    payloads.sort();
+    assert_eq!(
+        payloads,
+        [
+            r#"{"awslogs":{"data":"QUFBQQ=="}}"#,
+            r#"{"awslogs":{"data":"QkJCQg=="}}"#
+        ]
+    );
 
     // down warns that a batch waits, and removes the queue with the rest (the message read above is put back).
     let msg = block_on(c.sqs.receive_message().queue_url(&url).send()).unwrap();
