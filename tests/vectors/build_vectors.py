@@ -32,6 +32,7 @@ def guard():
             "arn:aws:iam::%s:user/%s-user" % (a, s),
             "arn:aws:iam::%s:policy/%s-*" % (a, s),
             "arn:aws:cloudformation:%s:%s:stack/%s/*" % (r, a, s),
+            "arn:aws:sqs:%s:%s:%s-failed-batches" % (r, a, s),
         ],
         "names": {
             "userName": ["%s-user" % s],
@@ -43,6 +44,8 @@ def guard():
             "bucketName": ["%s-trail-%s-%s" % (s, a, r), "%s-artifacts-%s-%s" % (s, a, r)],
             "policyArn": ["arn:aws:iam::%s:policy/%s-policy-%d" % (a, s, i) for i in range(1, 8)],
             "stackName": [s],
+            "queueName": ["%s-failed-batches" % s],
+            "queueUrl": ["https://sqs.%s.amazonaws.com/%s/%s-failed-batches" % (r, a, s)],
         },
     }
 
@@ -565,6 +568,22 @@ def success():
     return out
 
 
+def failed_batches_queue_guard():
+    """The guard on the failed-batches queue (issue 14). Built after success() so the generated times of every
+    earlier vector stay as they were."""
+    url = "https://sqs.%s.amazonaws.com/%s/lppg-failed-batches" % (REGION, ACCOUNT)
+    return [
+        V("guard-purge-failed-batches-queue",
+          rec("guard-purge-failed-batches-queue", "sqs.amazonaws.com", "PurgeQueue", "AccessDenied", None,
+              {"queueUrl": url}),
+          "withheld", ["sqs:PurgeQueue"], "event"),
+        V("guard-failed-batches-queue-by-arn",
+          rec("guard-failed-batches-queue-by-arn", "sqs.amazonaws.com", "DeleteQueue", "AccessDenied",
+              modern("sqs:DeleteQueue", A % ("sqs", "lppg-failed-batches")), {"queueUrl": url}),
+          "withheld", ["sqs:DeleteQueue"], "message"),
+    ]
+
+
 def write_jsonl(name, rows):
     with open(os.path.join(HERE, name), "w", encoding="utf-8", newline="\n") as f:
         for r in rows:
@@ -572,8 +591,9 @@ def write_jsonl(name, rows):
 
 
 def main():
-    write_jsonl("denied.jsonl", denied())
-    write_jsonl("success.jsonl", success())
+    denied_rows, success_rows = denied(), success()
+    write_jsonl("denied.jsonl", denied_rows + failed_batches_queue_guard())
+    write_jsonl("success.jsonl", success_rows)
     with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(guard(), f, indent=2)
         f.write("\n")
