@@ -105,7 +105,12 @@ impl Generator {
             if let Ok(res) = stack::resources(&self.c, &self.names.stack).await {
                 for (rtype, physical) in res.values() {
                     if let Some(kind) = ResourceKind::of_resource_type(rtype) {
-                        owned.insert((kind, physical.clone()));
+                        // A queue's physical id is its URL; the inventory names it.
+                        let name = match kind {
+                            ResourceKind::Queue => physical.rsplit('/').next().unwrap_or(physical),
+                            _ => physical,
+                        };
+                        owned.insert((kind, name.to_string()));
                     }
                 }
             }
