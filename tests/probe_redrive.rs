@@ -375,3 +375,42 @@ fn probe_passes_and_fails_step_by_step() {
         .expect_stderr_contains("no probe line from the function within 1 s")
         .run();
 }
+
+#[test]
+fn a_left_behind_queue_is_removed_only_with_lppgs_mark() {
+    let moto = Moto::start();
+    let dir = TempDir::new("queue-straggler");
+    let c = moto.clients();
+    let create = |tags: &[(&str, &str)]| {
+        let mut req = c.sqs.create_queue().queue_name("lppg-failed-batches");
+        for (k, v) in tags {
+            req = req.tags(*k, *v);
+        }
+        block_on(req.send()).unwrap();
+    };
+    // Not marked: a queue that merely has the generator's name is left alone, with a warning.
+    create(&[]);
+    moto.test(dir.path())
+        .args(["down", "--yes", "--no-save", "--no-wait"])
+        .expect_code(0)
+        .expect_stderr_contains(
+            "queue lppg-failed-batches has a generator's name but was not created by stack lppg",
+        )
+        .run();
+    let url = queue_url(&c);
+    block_on(c.sqs.delete_queue().queue_url(&url).send()).unwrap();
+    // Marked for this stack and region: removed.
+    create(&[("lppg:stack", "lppg"), ("lppg:region", "us-east-1")]);
+    moto.test(dir.path())
+        .args(["down", "--yes", "--no-save", "--no-wait"])
+        .expect_code(0)
+        .expect_stderr_contains("queue lppg-failed-batches (left behind)")
+        .run();
+    assert!(block_on(
+        c.sqs
+            .get_queue_url()
+            .queue_name("lppg-failed-batches")
+            .send()
+    )
+    .is_err());
+}
