@@ -275,13 +275,12 @@ STALE_LISTS = {"kind": "stale", "service": "iam", "action": "ListPolicyVersions"
                "requests": 2}
 
 
-def via_stale_lists(request, monkeypatch, stale):
-    """With `stale`: the function's IAM calls go through the fault proxy, and after every CreatePolicyVersion the
-    next 2 ListPolicyVersions of that policy answer with the list as it was before (IAM's eventual consistency)."""
-    if not stale:
-        return None
+def via_proxy(request, monkeypatch, stale):
+    """The function's IAM calls go through the fault proxy (which counts them); with `stale`, after every
+    CreatePolicyVersion the next 2 ListPolicyVersions of that policy answer with the list as it was before
+    (IAM's eventual consistency)."""
     proxy = request.getfixturevalue("fault_proxy")
-    proxy.set_rules([STALE_LISTS])
+    proxy.set_rules([STALE_LISTS] if stale else [])
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     return proxy
 
@@ -335,23 +334,24 @@ def test_overlapping_invocations_lose_nothing(stack, monkeypatch, capsys, reques
         return result
 
     monkeypatch.setattr(store.PolicyWriter, "read_defaults", read_then_wait)
-    proxy = via_stale_lists(request, monkeypatch, stale)
+    proxy = via_proxy(request, monkeypatch, stale)
     batches = overlap(stack, monkeypatch, capsys, n, 5)
     assert len(batches) == 24
-    # the invocations really overlapped: more versions were written than one per invocation
-    assert sum(len(b["policies_written"]) for b in batches) > 24
-    if proxy:
-        assert proxy.stats()["injected"]["stale"] > 0
+    # the invocations really overlapped: more CreatePolicyVersion calls than one per invocation (versions
+    # written again, or refused with LimitExceeded because all 24 planned from the same 1-version list; the
+    # versions written alone are not a reliable sign: the writers may queue on LimitExceeded)
+    assert sum(len(b["policies_written"]) for b in batches) >= 24
+    assert proxy.stats()["calls"]["iam:CreatePolicyVersion"] > 24
+    assert proxy.stats()["injected"].get("stale", 0) > 0 if stale else proxy.stats()["injected"] == {}
 
 
 @pytest.mark.parametrize("stale", [False, True], ids=["consistent", "stale-lists"])
 def test_overlapping_invocations_at_the_size_limit(stack, monkeypatch, capsys, request, stale):
     """20 overlapping invocations whose union overflows policies: spill under contention."""
-    proxy = via_stale_lists(request, monkeypatch, stale)
+    proxy = via_proxy(request, monkeypatch, stale)
     batches = overlap(stack, monkeypatch, capsys, 20, 40, offset=2000)
     assert len({w["policy"] for b in batches for w in b["policies_written"]}) >= 3
-    if proxy:
-        assert proxy.stats()["injected"]["stale"] > 0
+    assert proxy.stats()["injected"].get("stale", 0) > 0 if stale else proxy.stats()["injected"] == {}
 
 
 def test_1000_actions_over_30_services_fit_the_stacks_policies(stack, monkeypatch, capsys):
