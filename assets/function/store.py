@@ -18,6 +18,16 @@ default is always the most recently created version. Protocol, per policy, for o
        preferring one whose content D already holds (in the uncontended case, the oldest always is);
        its content is in R anyway.
     5. CreatePolicyVersion(SetAsDefault=True), then back to 1 to verify against concurrent writers.
+
+ListPolicyVersions is eventually consistent: right after a CreatePolicyVersion it can still answer with the
+list as it was before. Such a list must not be planned from (it would write an identical version again, or
+prune and hit LimitExceeded at 5 versions). So, once this invocation has created version vN of a policy, a list
+is trusted only when its newest version number is >= N (it reflects a state after our create, so it also holds
+everything created before it); an older one is read again after bounded jittered backoff (at most
+max_stale_lists reads, never past the deadline; then the invocation fails and Lambda retries it). LimitExceeded
+after our own create means the list it was planned from missed a newer version: the next list must show one.
+No lost updates with stale lists: every writer's last check is made on a list at least as new as its own
+version, so the last writer to create sees, and keeps, every version created before it.
 """
 import random
 import time
