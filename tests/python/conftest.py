@@ -84,6 +84,17 @@ def fault_proxy(moto_url):
         yield proxy
     finally:
         proxy.stop()
+        for kind, n in proxy.stats()["injected"].items():
+            FAULTS_INJECTED[kind] = FAULTS_INJECTED.get(kind, 0) + n
+
+
+FAULTS_INJECTED = {}  # kind -> faults injected by every fault_proxy of the session (printed at the end)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FAULTS_INJECTED:
+        terminalreporter.write_line("fault proxy, faults injected per kind: " + ", ".join(
+            "%s %d" % kv for kv in sorted(FAULTS_INJECTED.items())))
 
 
 def client_via(url, service, attempts=1):
