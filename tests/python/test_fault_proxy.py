@@ -321,3 +321,17 @@ def test_command_line_prints_port_and_serves(moto_url, tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+def test_passes_everything_through_without_rules(fault_proxy):
+    s3 = client_via(fault_proxy.url, "s3")
+    bucket = uid("b")
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(2 * 1024 * 1024 + 3)
+    s3.put_object(Bucket=bucket, Key="big", Body=body)
+    assert s3.head_object(Bucket=bucket, Key="big")["ContentLength"] == len(body)
+    assert error_of(s3.head_object, Bucket=bucket, Key="nope")[1] == 404
+    assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == body
+    stats = fault_proxy.stats()
+    assert stats["injected"] == {} and stats["requests"] == 5
+    assert stats["calls"] == {"s3:CreateBucket": 1, "s3:PutObject": 1, "s3:HeadObject": 2, "s3:GetObject": 1}

@@ -88,7 +88,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-       "transfer-encoding", "upgrade", "content-length"}
+       "transfer-encoding", "upgrade", "content-length", "expect"}
 QUERY_NS = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/", "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
             "cloudformation": "http://cloudformation.amazonaws.com/doc/2010-05-15/"}
 KEY_PARAMS = ("PolicyArn", "UserName", "RoleName", "GroupName", "StackName", "Name", "TrailName", "logGroupName")
