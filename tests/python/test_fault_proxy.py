@@ -335,3 +335,31 @@ def test_passes_everything_through_without_rules(fault_proxy):
     stats = fault_proxy.stats()
     assert stats["injected"] == {} and stats["requests"] == 5
     assert stats["calls"] == {"s3:CreateBucket": 1, "s3:PutObject": 1, "s3:HeadObject": 2, "s3:GetObject": 1}
+
+
+def test_lowercase_headers_as_the_rust_sdk_sends_them(fault_proxy):
+    import http.client
+    ct = client_via(fault_proxy.url, "cloudtrail")
+    s3 = client_via(fault_proxy.url, "s3")
+    trail, bucket = uid("t"), uid("b")
+    s3.create_bucket(Bucket=bucket)
+    ct.create_trail(Name=trail, S3BucketName=bucket)
+    fault_proxy.set_rules([{"kind": "stale", "service": "cloudtrail", "action": "GetTrail", "after": "DeleteTrail"},
+                           {"kind": "throttle", "service": "cloudtrail", "action": "GetTrailStatus"}])
+    conn = http.client.HTTPConnection("127.0.0.1", fault_proxy.port, timeout=10)
+
+    def send(action):
+        conn.request("POST", "/", body=json.dumps({"Name": trail}), headers={
+            "authorization": "AWS4-HMAC-SHA256 Credential=test/20260301/us-east-1/cloudtrail/aws4_request, "
+                             "SignedHeaders=host;x-amz-target, Signature=0",
+            "x-amz-target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101." + action,
+            "content-type": "application/x-amz-json-1.1"})
+        r = conn.getresponse()
+        return r.status, r.getheader("x-amzn-errortype"), r.read()
+
+    status, kind, body = send("GetTrailStatus")
+    assert (status, kind) == (400, "ThrottlingException") and json.loads(body)["__type"] == "ThrottlingException"
+    assert send("DeleteTrail")[0] == 200
+    assert ct.get_trail(Name=trail)["Trail"]["Name"] == trail  # the pre-delete answer, once
+    assert error_of(ct.get_trail, Name=trail)[0]["Code"] == "TrailNotFoundException"
+    assert fault_proxy.stats()["injected"] == {"throttle": 1, "stale": 1}

@@ -451,9 +451,12 @@ class FaultProxy:
         return pending
 
     def _read(self, call, action, key, value):
-        headers = {k: v for k, v in call.headers.items() if k.lower() not in HOP}
+        """Performs the read `action` for one key value, with the write's credentials, as of now."""
+        drop = HOP | {"x-amz-target", "content-type", "content-md5", "x-amz-content-sha256"}
+        headers = {k: v for k, v in call.headers.items() if k.lower() not in drop}
         if call.protocol == "json":
             headers["X-Amz-Target"] = "%s.%s" % (call.target_prefix, action)
+            headers["Content-Type"] = call.headers.get("Content-Type") or "application/x-amz-json-1.1"
             body = json.dumps({key: value}).encode()
         elif call.protocol == "query":
             form = {"Action": action, key: value}
