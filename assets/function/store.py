@@ -150,9 +150,16 @@ class PolicyWriter:
         self.sleep(delay * random.uniform(0.5, 1.0))
 
     def list_versions(self, arn):
-        resp = self._retrying(lambda: self.iam.list_policy_versions(PolicyArn=arn), "list")
-        versions = [Version(v["VersionId"], v.get("CreateDate"), bool(v.get("IsDefaultVersion")))
-                    for v in resp.get("Versions", [])]
+        """Every version of the policy. IAM may page even 5 versions (it "might return fewer than the MaxItems
+        number of results even when there are more results available": follow Marker while IsTruncated)."""
+        versions, kw = [], {"PolicyArn": arn}
+        for _ in range(20):
+            resp = self._retrying(lambda: self.iam.list_policy_versions(**kw), "list")
+            versions += [Version(v["VersionId"], v.get("CreateDate"), bool(v.get("IsDefaultVersion")))
+                         for v in resp.get("Versions", [])]
+            if not resp.get("IsTruncated") or not resp.get("Marker"):
+                break
+            kw = {"PolicyArn": arn, "Marker": resp["Marker"]}
         self.listing[arn] = versions
         return versions
 

@@ -128,3 +128,20 @@ def test_two_writers_with_stale_lists_lose_nothing(fault_proxy, stack):
     assert ra["ec2:DescribeVpcs"][0] == "granted" and rb["iam:ListRoles"][0] == "granted"
     assert {"ec2:DescribeVpcs", "iam:ListRoles"} <= stack.all_actions()
     assert_valid_policies(stack)
+
+
+def test_versions_listed_in_pages_of_one(fault_proxy, stack):
+    """IAM may page ListPolicyVersions; the writer must read every page (the proxy answers one version per page,
+    with IsTruncated and a Marker). Without paging it saw only v1 and lost track of the default."""
+    fault_proxy.set_rules([{"kind": "page", "service": "iam", "action": "ListPolicyVersions"}])
+    arn = stack.policy_arns[0]
+    actions = ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeImages", "ec2:DescribeKeyPairs",
+               "ec2:DescribeVolumes", "ec2:DescribeSnapshots"]
+    for i, a in enumerate(actions):
+        w, _ = writer(fault_proxy, stack)
+        w.read_defaults()
+        assert w.write([a])[a][:3] == ("granted", arn, "v%d" % (i + 2))
+    assert sorted(v["VersionId"] for v in stack.versions(arn)) == ["v3", "v4", "v5", "v6", "v7"]
+    assert set(actions) <= stack.all_actions()
+    assert creates(fault_proxy) == len(actions)
+    assert fault_proxy.stats()["injected"]["page"] > len(actions)

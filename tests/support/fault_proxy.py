@@ -56,7 +56,8 @@ every Nth matching request, default 1); `times` K (fire at most K times; default
   StackName, Name, TrailName, logGroupName found in the write) and keeps the answer; if the write succeeds, the
   next `requests` reads with the same key value (default 1; and/or for `seconds`) get that pre-write answer.
   Examples: ListPolicyVersions after CreatePolicyVersion answers without the new version; GetUser after
-  DeleteUser still answers. Paging parameters of the read are ignored while stale. Relies on the upstream not
+  DeleteUser still answers. The stale answer is the read's whole first page; reads of later pages (Marker,
+  NextToken) are forwarded. Relies on the upstream not
   checking signatures (moto does not).
 - `delete_errors`: S3 DeleteObjects (HTTP 200 with per-key errors,
   https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html): `keys` {key glob: code}, codes such
@@ -95,6 +96,7 @@ KEY_PARAMS = ("PolicyArn", "UserName", "RoleName", "GroupName", "StackName", "Na
 S3_MESSAGES = {"AccessDenied": "Access Denied", "SlowDown": "Please reduce your request rate.",
                "InternalError": "We encountered an internal error. Please try again."}
 MARKER_PREFIX = "fault-proxy-offset:"
+PAGE_TOKENS = ("Marker", "NextToken", "nextToken")
 S3_SUBRESOURCES = {  # (method, subresource) -> bucket-level action
     ("GET", "policy"): "GetBucketPolicy", ("PUT", "policy"): "PutBucketPolicy",
     ("DELETE", "policy"): "DeleteBucketPolicy", ("GET", "tagging"): "GetBucketTagging",
@@ -413,6 +415,8 @@ class FaultProxy:
         return None, None
 
     def _stale_read(self, call, rules):
+        if any(call.params.get(k) for k in PAGE_TOKENS):
+            return None  # a later page: the stale answer is a whole first page already
         for rule in rules:
             if rule.kind != "stale" or not rule.matches(call):
                 continue
