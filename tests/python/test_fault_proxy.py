@@ -252,8 +252,9 @@ def test_pages_of_one(fault_proxy):
     group, bucket = "/" + uid("g"), uid("b")
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(time.time() * 1000)  # put_log_events refuses events older than 14 days
     logs.put_log_events(logGroupName=group, logStreamName="s",
-                        logEvents=[{"timestamp": int(time.time() * 1000) - 1000 + i, "message": "m%d" % i} for i in range(3)])
+                        logEvents=[{"timestamp": now - 1000 + i, "message": "m%d" % i} for i in range(3)])
     s3.create_bucket(Bucket=bucket)
     for k in "abc":
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
@@ -288,8 +289,8 @@ def test_control_api(fault_proxy):
     iam = client_via(url, "iam")
     assert control(url, "POST", "/__faults/rules", [{"kind": "throttle", "action": "ListUsers", "times": 1}]) == \
         (200, {"rules": 1})
-    assert control(url, "POST", "/__faults/rules?append=1", {"rules": [{"kind": "unmodifiable",
-                                                                          "action": "CreateUser"}]})[1] == {"rules": 2}
+    more = {"rules": [{"kind": "unmodifiable", "action": "CreateUser"}]}
+    assert control(url, "POST", "/__faults/rules?append=1", more)[1] == {"rules": 2}
     assert error_of(iam.list_users)[0]["Code"] == "Throttling"
     iam.list_users()
     status, rules = control(url, "GET", "/__faults/rules")

@@ -9,8 +9,8 @@ import json
 import pytest
 
 import store
-from conftest import client_via, denied_for
-from test_function import assert_valid_policies, catalogue_actions
+from conftest import client_via
+from test_function import assert_valid_policies
 
 
 def stale_rule(requests):

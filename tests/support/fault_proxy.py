@@ -36,7 +36,8 @@ every Nth matching request, default 1); `times` K (fire at most K times; default
   https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html). JSON protocol: HTTP 400
   `{"__type":"ThrottlingException","message":"Rate exceeded"}` with header `x-amzn-ErrorType` (awsJson1_1 error
   serialisation, https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html#operation-error-serialization).
-  S3: HTTP 503 `<Error><Code>SlowDown</Code>…` (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
+  S3: HTTP 503 `<Error><Code>SlowDown</Code>…`
+  (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
   `code`, `status`, `message` override.
 - `error`: any error in the call's protocol shape: `code` (required), `status` (400), `message`, `fault`
   ("Sender").
@@ -103,7 +104,8 @@ S3_SUBRESOURCES = {  # (method, subresource) -> bucket-level action
     ("PUT", "tagging"): "PutBucketTagging", ("DELETE", "tagging"): "DeleteBucketTagging",
     ("GET", "versioning"): "GetBucketVersioning", ("PUT", "versioning"): "PutBucketVersioning",
     ("GET", "location"): "GetBucketLocation", ("GET", "versions"): "ListObjectVersions",
-    ("GET", "lifecycle"): "GetBucketLifecycleConfiguration", ("PUT", "lifecycle"): "PutBucketLifecycleConfiguration",
+    ("GET", "lifecycle"): "GetBucketLifecycleConfiguration",
+    ("PUT", "lifecycle"): "PutBucketLifecycleConfiguration",
     ("GET", "encryption"): "GetBucketEncryption", ("PUT", "encryption"): "PutBucketEncryption",
     ("GET", "acl"): "GetBucketAcl", ("PUT", "acl"): "PutBucketAcl", ("POST", "delete"): "DeleteObjects",
     ("GET", "uploads"): "ListMultipartUploads", ("GET", "notification"): "GetBucketNotificationConfiguration",
@@ -508,7 +510,8 @@ class FaultProxy:
         if root.findall(ns + "Object"):
             req.set_body(_delete_body(root, ns))
         else:
-            ok = '<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>'
+            ok = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                  '<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>')
             req.answer = Answer(200, [("Content-Type", "application/xml")], ok.encode())
 
         def rewrite(answer):
