@@ -118,15 +118,19 @@ def test_limit_exceeded_after_own_create_means_a_stale_list(fault_proxy, stack):
 def test_two_writers_with_stale_lists_lose_nothing(fault_proxy, stack):
     """Writer A creates; writer B, on a stale list, creates a default without A's action. A's verification list
     must hold B's version or A's own; either way the final default holds both."""
-    fault_proxy.set_rules([stale_rule(1)])
+    fault_proxy.set_rules([stale_rule(3)])
     a, _ = writer(fault_proxy, stack)
     b, _ = writer(fault_proxy, stack)
     a.read_defaults()
     b.read_defaults()  # both plan from v1
-    ra = a.write(["ec2:DescribeVpcs"])  # v2 (+ its verification)
-    rb = b.write(["iam:ListRoles"])  # B's first list is the one read before A wrote: v3 lacks A's action
-    assert ra["ec2:DescribeVpcs"][0] == "granted" and rb["iam:ListRoles"][0] == "granted"
+    ra = a.write(["ec2:DescribeVpcs"])  # v2, confirmed on the first list that holds it
+    rb = b.write(["iam:ListRoles"])  # B planned from v1: its v3 lacks A's action; its check finds v2: v4
+    assert ra["ec2:DescribeVpcs"][:3] == ("granted", stack.policy_arns[0], "v2")
+    assert rb["iam:ListRoles"][:3] == ("granted", stack.policy_arns[0], "v4")
+    assert creates(fault_proxy) == 3, "a version was written on a stale list"
+    assert stack.iam.get_policy(PolicyArn=stack.policy_arns[0])["Policy"]["DefaultVersionId"] == "v4"
     assert {"ec2:DescribeVpcs", "iam:ListRoles"} <= stack.all_actions()
+    assert a.stale_lists == 3 and b.stale_lists == 6
     assert_valid_policies(stack)
 
 
