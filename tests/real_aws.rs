@@ -18,6 +18,26 @@ fn up(moto: &Moto, dir: &TempDir) {
         .ok();
 }
 
+/// The "function log" check of `status --json`.
+fn function_log_check(stdout: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    checks
+        .iter()
+        .find(|c| c["name"] == "function log")
+        .cloned()
+        .unwrap()
+}
+
+/// A moto server of the test's own with a generator deployed, a directory to run in, and clients.
+fn deployed(tag: &str) -> (Moto, TempDir, lppg::aws::Clients) {
+    let moto = Moto::start();
+    let dir = TempDir::new(tag);
+    up(&moto, &dir);
+    let c = moto.clients();
+    (moto, dir, c)
+}
+
 /// Writes one line into the function's log group, now, as the function would.
 fn log_line(c: &lppg::aws::Clients, message: &str) {
     let now = lppg::time::now_ms();
@@ -62,10 +82,7 @@ fn exists(c: &lppg::aws::Clients, user: &str) -> bool {
 /// in the saved policy.
 #[test]
 fn down_waits_for_the_last_denied_calls_and_saves_them() {
-    let moto = Moto::start();
-    let dir = TempDir::new("drain");
-    up(&moto, &dir);
-    let c = moto.clients();
+    let (moto, dir, c) = deployed("drain");
     log_line(&c, &decision("granted", "s3:ListAllMyBuckets"));
     grant(&c, &["s3:ListAllMyBuckets"]);
     // A denied call still on its way: the function grants it two seconds into the wait.
@@ -116,10 +133,7 @@ fn down_waits_for_the_last_denied_calls_and_saves_them() {
 /// generator in region A alone, and say where it lives.
 #[test]
 fn down_in_another_region_leaves_that_generator_alone() {
-    let moto = Moto::start();
-    let dir = TempDir::new("regions");
-    up(&moto, &dir);
-    let c = moto.clients();
+    let (moto, dir, c) = deployed("regions");
     moto.test(dir.path())
         .args(["--region", "eu-west-1", "down", "--yes"])
         .expect_code(0)
@@ -144,10 +158,7 @@ fn down_in_another_region_leaves_that_generator_alone() {
 /// stack's resources behind CloudFormation's back.
 #[test]
 fn delete_stack_refusals_leave_the_stack_whole() {
-    let moto = Moto::start();
-    let dir = TempDir::new("refusal");
-    up(&moto, &dir);
-    let c = moto.clients();
+    let (moto, dir, c) = deployed("refusal");
     for (kind, says) in [
         ("termination_protection", "TerminationProtection"),
         (
@@ -185,9 +196,7 @@ fn delete_stack_refusals_leave_the_stack_whole() {
 /// treats NotFound as gone and reads again before it reports anything as remaining.
 #[test]
 fn stale_reads_after_deletes_do_not_fail_down() {
-    let moto = Moto::start();
-    let dir = TempDir::new("stale");
-    up(&moto, &dir);
+    let (moto, dir, _) = deployed("stale");
     let proxy = FaultProxy::start(
         &moto,
         json!([
@@ -225,10 +234,7 @@ fn put_trail_objects(c: &lppg::aws::Clients, n: usize) {
 /// with the key and code instead of re-deleting the same keys for ever.
 #[test]
 fn delete_objects_key_errors_are_read() {
-    let moto = Moto::start();
-    let dir = TempDir::new("s3keys");
-    up(&moto, &dir);
-    let c = moto.clients();
+    let (moto, dir, c) = deployed("s3keys");
     put_trail_objects(&c, 3);
     let proxy = FaultProxy::start(
         &moto,
@@ -266,10 +272,7 @@ fn delete_objects_key_errors_are_read() {
 /// `status` and `export-policy` complete through throttling and pages of one event.
 #[test]
 fn log_reads_survive_throttling_and_pages_of_one() {
-    let moto = Moto::start();
-    let dir = TempDir::new("logs");
-    up(&moto, &dir);
-    let c = moto.clients();
+    let (moto, dir, c) = deployed("logs");
     for a in [
         "s3:ListAllMyBuckets",
         "sqs:ListQueues",
@@ -302,13 +305,7 @@ fn log_reads_survive_throttling_and_pages_of_one() {
         .args(["status", "--json"])
         .expect_code(1) // the emulator has no trail: unhealthy, but read completely
         .run();
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let log = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "function log")
-        .unwrap();
+    let log = function_log_check(&run.stdout);
     assert!(
         log["detail"].as_str().unwrap().starts_with("5 decisions"),
         "{log}"
@@ -347,10 +344,7 @@ fn a_fresh_user_is_waited_for() {
 /// FAIL for it.
 #[test]
 fn status_forgets_errors_a_retry_resolved() {
-    let moto = Moto::start();
-    let dir = TempDir::new("resolved");
-    up(&moto, &dir);
-    let c = moto.clients();
+    let (moto, dir, c) = deployed("resolved");
     log_line(&c, &decision("error", "sqs:TagQueue"));
     let check = |ok: bool| {
         let run = moto
@@ -358,14 +352,7 @@ fn status_forgets_errors_a_retry_resolved() {
             .args(["status", "--json"])
             .expect_code(1)
             .run();
-        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        let log = v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "function log")
-            .cloned()
-            .unwrap();
+        let log = function_log_check(&run.stdout);
         assert_eq!(log["ok"], ok, "{log}");
     };
     check(false);
