@@ -25,7 +25,8 @@ prune and hit LimitExceeded at 5 versions). So, once this invocation has created
 is trusted only when its newest version number is >= N (it reflects a state after our create, so it also holds
 everything created before it); an older one is read again after bounded jittered backoff (at most
 max_stale_lists reads, never past the deadline; then the invocation fails and Lambda retries it). LimitExceeded
-after our own create means the list it was planned from missed a newer version: the next list must show one.
+means the list it was planned from missed a newer version: after our own create the next list must show one;
+before it, the next list should (a quarter of those reads, then the newest answer is used).
 No lost updates with stale lists: every writer's last check is made on a list at least as new as its own
 version, so the last writer to create sees, and keeps, every version created before it.
 """
@@ -48,6 +49,9 @@ _CACHE_MAX = 512
 
 
 LIMIT_EXCEEDED = frozenset({"LimitExceeded", "LimitExceededException"})
+# An attempt that finds a version newer than the previous attempt saw (another writer got through) is not charged
+# to max_attempts; attempts in all stay under max_attempts * PROGRESS_FACTOR (and the deadline).
+PROGRESS_FACTOR = 5
 
 
 class WriteError(Exception):
@@ -66,6 +70,8 @@ class _Attempt:
         self.carried = set()
         self.own_actions = set()  # own actions that made it into a version we created
         self.floor = 0  # a list must hold a version numbered at least this to be written on
+        self.hint = 0  # ... and should (LimitExceeded said a version this new exists)
+        self.seen_top = 0  # newest version number seen in a list
         self.first = True
         self.live = []
 
@@ -251,12 +257,18 @@ class PolicyWriter:
         status 'granted' or 'already_present'. Raises WriteError when it cannot confirm.
         """
         st = _Attempt(mine, adopted)
-        for attempt in range(self.max_attempts):
-            if attempt and self._out_of_time():
+        spent = tries = 0  # attempts charged / made: one is refunded when another writer made progress
+        while spent < self.max_attempts and tries < self.max_attempts * PROGRESS_FACTOR:
+            if tries and self._out_of_time():
                 break
+            tries += 1
+            spent += 1
             versions = None
             try:
                 versions = self._listing_for(arn, st)
+                if _top(versions) > st.seen_top:
+                    spent -= 1 if st.seen_top else 0  # a newer version since our last attempt: contention
+                    st.seen_top = _top(versions)
                 dv, draft, added = self._extend(arn, versions, st)
                 if not added:
                     results = {a: ("granted" if a in st.own_actions else "already_present", dv.vid)
@@ -269,21 +281,25 @@ class PolicyWriter:
             except WriteError as exc:
                 if not exc.transient or exc.final:
                     raise
-                self._backoff(attempt + 1)
+                self._backoff(spent + 1)
             except Exception as exc:  # noqa: BLE001
                 code = _code(exc)
                 if code == "NoSuchEntity" and not self._policy_exists(arn):
                     raise WriteError("policy %s does not exist" % arn, transient=False)
-                if code in LIMIT_EXCEEDED and st.floor and versions:
-                    # after our own create: a version we did not see fills the fifth slot
-                    st.floor = max(st.floor, _top(versions) + 1)
+                if code in LIMIT_EXCEEDED and versions:
+                    # a version the list did not show fills the fifth slot: wait for a list that shows it
+                    # (a hard requirement after our own create, else a preference)
+                    newer = _top(versions) + 1
+                    if st.floor:
+                        st.floor = max(st.floor, newer)
+                    st.hint = max(st.hint, newer)
                 if code == "NoSuchEntity" or code == "DeleteConflict" or _is_transient(exc):
-                    self._backoff(attempt + 1)
+                    self._backoff(spent + 1)
                     continue
                 raise WriteError("%s: %s" % (code or type(exc).__name__, exc), transient=False)
         raise WriteError("could not confirm %d action(s) in %s after %d attempts (concurrent writers or "
-                         "throttling); the invocation will be retried" % (len(st.mine - st.carried), arn,
-                                                                          self.max_attempts), transient=True)
+                         "throttling); the invocation will be retried" % (len(st.mine - st.carried), arn, tries),
+                         transient=True)
 
     def _listing_for(self, arn, st):
         """The versions to plan from: the listing read_defaults made (first attempt), else a fresh one."""
@@ -291,18 +307,20 @@ class PolicyWriter:
             st.first = False
             return self.listing[arn]
         st.first = False
-        return self._fresh_list(arn, st.floor)
+        return self._fresh_list(arn, st.floor, st.hint)
 
-    def _fresh_list(self, arn, floor):
+    def _fresh_list(self, arn, floor, hint=0):
         """ListPolicyVersions until the answer is at least as new as version number `floor` (0: any answer).
 
         IAM may answer with the list as it was before a recent CreatePolicyVersion. A list that holds version
         `floor` or a later one (numbers only grow) reflects a state after it, so it holds every version created
-        before it too. An older list is not written on: bounded jittered backoff and list again."""
+        before it too. An older list is not written on: bounded jittered backoff and list again. `hint` (a
+        version that LimitExceeded says exists) is waited for too, but only for a quarter of the reads."""
         stale = 0
         while True:
             versions = self.list_versions(arn)
-            if not floor or _top(versions) >= floor:
+            top = _top(versions)
+            if top >= max(floor, hint) or (top >= floor and stale >= self.max_stale_lists // 4):
                 return versions
             stale += 1
             self.stale_lists += 1

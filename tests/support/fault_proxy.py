@@ -71,6 +71,11 @@ every Nth matching request, default 1); `times` K (fire at most K times; default
   proxy cuts the page itself and returns `IsTruncated=true` with a `Marker` it understands on the next call.
 
 Stats count faults per kind: one per error answer, one per stale answer, one per failed key, one per paged call.
+
+Order: error-like rules (throttle, error, unmodifiable, termination_protection, access_denied) in list order, the
+first due one answers (later ones do not count that request); then a stale answer; else the request is forwarded,
+rewritten by delete_errors and page rules. Limits: S3 is identified path-style only (what botocore and the Rust SDK
+use against 127.0.0.1); stale prefetches are built for Query and JSON protocol reads only.
 """
 import argparse
 import base64
