@@ -2,7 +2,7 @@
 //! they say about the session (first-denied times, steps, errors, the last denied call).
 use super::Generator;
 use crate::decisions::{self, DecisionKind, Line, Marker};
-use crate::policy::{self, Action, Derivation};
+use crate::policy::{Action, Derivation};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -14,7 +14,7 @@ pub const MARKER_STREAM: &str = "lppg-markers";
 #[derive(Debug, Default)]
 pub struct LogFacts {
     /// Step markers written by `lppg mark`.
-    pub markers: Vec<policy::Marker>,
+    pub markers: Vec<Marker>,
     /// Per action: event time of its first denied call and how that decision derived it.
     pub first: BTreeMap<Action, (SystemTime, Option<Derivation>)>,
     /// `error` decisions: the action concerned, when there is one, and the text to show.
@@ -29,13 +29,8 @@ impl LogFacts {
         for message in messages {
             match decisions::parse_line(message) {
                 Line::Decision(d) => facts.add_decision(&d),
-                Line::Marker(m) => match parse_time(&m.time) {
-                    Some(time) => facts.markers.push(policy::Marker {
-                        time,
-                        label: m.label,
-                    }),
-                    None => facts.unreadable += 1,
-                },
+                Line::Marker(m) if m.at().is_some() => facts.markers.push(m),
+                Line::Marker(_) => facts.unreadable += 1,
                 Line::Unparsed(_) => facts.unreadable += 1,
                 Line::Batch(_) | Line::RuntimeError(_) | Line::Other(_) => {}
             }
@@ -233,7 +228,7 @@ mod tests {
             facts.first[&action],
             (at("2024-05-01T10:01:30Z"), Some(Derivation::Message))
         );
-        let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
+        let steps = crate::policy::steps_from_markers(&facts.markers, &facts.first_denied());
         assert!(steps[0].actions.contains(&action));
         assert!(steps[1].actions.is_empty());
     }
