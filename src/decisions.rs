@@ -122,12 +122,20 @@ pub struct Decision {
     pub reason: Option<String>,
 }
 
-/// A step boundary recorded by `lppg mark`.
+/// A step boundary recorded by `lppg mark`: one type for the line written, read back and used for steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Marker {
+    /// The label; empty for an unlabelled marker.
     pub label: String,
-    /// RFC 3339 UTC.
+    /// RFC 3339 UTC, as written.
     pub time: String,
+}
+
+impl Marker {
+    /// When it was recorded; `None` when its time cannot be read.
+    pub fn at(&self) -> Option<std::time::SystemTime> {
+        crate::time::parse_rfc3339(&self.time)
+    }
 }
 
 /// What one log line is.
