@@ -116,6 +116,22 @@ pub struct Decision {
     pub version: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+    /// The resources the call was seen on (ARNs, `name=value` request parameters): a list of strings. Lines of
+    /// functions before resource evidence have none; anything but a list is ignored.
+    #[serde(default)]
+    pub resources: Option<serde_json::Value>,
+}
+
+impl Decision {
+    /// The string items of `resources` (none when absent or not a list).
+    pub fn resource_items(&self) -> Vec<&str> {
+        match &self.resources {
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(serde_json::Value::as_str).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A step boundary recorded by `lppg mark`.

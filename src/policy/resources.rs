@@ -110,6 +110,8 @@ impl Evidence {
                     bucket = Some(value);
                 } else if name == "key" {
                     key = Some(value);
+                } else if name == "queueUrl" {
+                    arns.extend(queue_arn(value));
                 }
             }
         }
@@ -123,9 +125,10 @@ impl Evidence {
     }
 }
 
-/// The resource evidence of a CloudTrail record (or of the record behind a decision line): the ARN named by the
-/// error message, `resources[].ARN`, and the request parameters that name resources. `params` is
-/// `requestParameters` as (name, value) pairs of string values.
+/// The resource evidence of a CloudTrail record (or of the record behind a decision line), as the function
+/// writes it (`rules.py` `evidence`): the resource named by the error message, then `resources[].ARN`, then the
+/// [`RESOURCE_PARAMS`] of `requestParameters` (string values, given as (name, value) pairs) as `name=value`, in
+/// that list's order; no duplicates, empty values or `*`.
 pub fn evidence_items<'a>(
     message_resource: Option<&'a str>,
     resources: impl IntoIterator<Item = &'a str>,
@@ -143,12 +146,22 @@ pub fn evidence_items<'a>(
     for arn in resources {
         push(arn.to_string());
     }
-    for (name, value) in params {
-        if RESOURCE_PARAMS.contains(&name) {
+    let params: Vec<(&str, &str)> = params.into_iter().collect();
+    for name in RESOURCE_PARAMS {
+        if let Some((_, value)) = params.iter().find(|(n, v)| *n == name && !v.is_empty()) {
             push(format!("{name}={value}"));
         }
     }
     items
+}
+
+/// An SQS queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`) as the queue's ARN.
+fn queue_arn(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://sqs.")?;
+    let (region, path) = rest.split_once(".amazonaws.com/")?;
+    let (account, name) = path.split_once('/')?;
+    let ok = |s: &str| !s.is_empty() && !s.contains(['/', '.', ':']);
+    (ok(region) && ok(account) && ok(name)).then(|| format!("arn:aws:sqs:{region}:{account}:{name}"))
 }
 
 /// The `requestParameters` fields that name a resource (their string values are evidence).
