@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use super::actions::{Action, ActionSet};
 use super::catalogue::{AccessLevel, Catalogue};
 use super::derivation::Derivation;
+use super::resources::ResourceChoice;
+use super::risks::{risks_of, Risk};
 
 /// How close together (inclusive) denied calls must be to count as a burst.
 pub const BURST_WINDOW: Duration = Duration::from_secs(2);
@@ -23,6 +25,8 @@ pub struct ActionMeta {
     /// Label of the marked step the action belongs to; `None` outside every step.
     pub step: Option<String>,
     pub derived_from: Option<Derivation>,
+    /// The resources seen and the ones chosen (`--resources`); `None` when nothing was chosen.
+    pub resources: Option<ResourceChoice>,
 }
 
 /// One row of the explain table.
@@ -39,6 +43,10 @@ pub struct ExplainRow {
     pub derived_from: Option<Derivation>,
     /// Looks like a console background call: see [`background_flags`].
     pub background: bool,
+    /// The resources seen, the ones chosen and why.
+    pub resources: Option<ResourceChoice>,
+    /// The risk categories of the action ([`risks_of`]).
+    pub risks: Vec<Risk>,
 }
 
 /// One row per action of `set`, in the set's order, with what `meta` knows about it
@@ -62,6 +70,8 @@ pub fn explain_rows(
                 step: known.step,
                 derived_from: known.derived_from,
                 background: false,
+                resources: known.resources,
+                risks: risks_of(action),
             }
         })
         .collect();
@@ -115,7 +125,7 @@ fn time_text(time: Option<SystemTime>) -> Option<String> {
     time.map(crate::time::format_secs)
 }
 
-const HEADERS: [&str; 7] = [
+const HEADERS: [&str; 11] = [
     "ACTION",
     "SERVICE",
     "ACCESS LEVEL",
@@ -123,12 +133,21 @@ const HEADERS: [&str; 7] = [
     "STEP",
     "DERIVED FROM",
     "BACKGROUND",
+    "RISKS",
+    "RESOURCES SEEN",
+    "RESOURCE",
+    "WHY",
 ];
+
+/// The risk names of a row, comma-separated.
+fn risk_names(risks: &[Risk]) -> Vec<&'static str> {
+    risks.iter().map(|r| r.name()).collect()
+}
 
 /// A plain text table, columns aligned with two spaces, `-` for unknown values,
 /// `yes` in BACKGROUND for marked rows, no trailing spaces, one line per row.
 pub fn explain_table(rows: &[ExplainRow]) -> String {
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|row| {
             let dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_string());
@@ -140,6 +159,10 @@ pub fn explain_table(rows: &[ExplainRow]) -> String {
                 dash(row.step.as_deref().map(printable)),
                 dash(row.derived_from.map(|d| d.as_str().to_string())),
                 if row.background { "yes" } else { "" }.to_string(),
+                dash(Some(risk_names(&row.risks).join(",")).filter(|t| !t.is_empty())),
+                dash(row.resources.as_ref().map(|c| printable(&c.seen.join(" "))).filter(|t| !t.is_empty())),
+                dash(row.resources.as_ref().map(|c| printable(&c.resources.join(" ")))),
+                dash(row.resources.as_ref().map(|c| printable(&c.why))),
             ]
         })
         .collect();
@@ -175,8 +198,9 @@ fn printable(label: &str) -> String {
 }
 
 /// The rows as a JSON list of objects with the keys `action`, `service`,
-/// `access_level`, `first_denied` (RFC 3339, seconds), `step`, `derived_from` and
-/// `background`; unknown values are `null`.
+/// `access_level`, `first_denied` (RFC 3339, seconds), `step`, `derived_from`,
+/// `background`, `risks` (a list of risk names), `resources_seen` (a list), `resource` (the chosen list, `null`
+/// when nothing was chosen) and `resource_why`; unknown values are `null`.
 pub fn explain_json(rows: &[ExplainRow]) -> Value {
     Value::Array(
         rows.iter()
@@ -189,6 +213,10 @@ pub fn explain_json(rows: &[ExplainRow]) -> Value {
                     "step": row.step,
                     "derived_from": row.derived_from.map(Derivation::as_str),
                     "background": row.background,
+                    "risks": risk_names(&row.risks),
+                    "resources_seen": row.resources.as_ref().map_or(&[][..], |c| &c.seen[..]),
+                    "resource": row.resources.as_ref().map(|c| &c.resources),
+                    "resource_why": row.resources.as_ref().map(|c| &c.why),
                 })
             })
             .collect(),
@@ -218,6 +246,8 @@ mod tests {
             step: step.map(str::to_string),
             derived_from: None,
             background: false,
+            resources: None,
+            risks: Vec::new(),
         }
     }
 
@@ -305,6 +335,7 @@ mod tests {
                     first_denied: time,
                     step: step.map(str::to_string),
                     derived_from: Some(derived),
+                    resources: None,
                 },
             );
         };
