@@ -364,6 +364,13 @@ mod tests {
             Some("upload\nfile"),
             Derivation::Message,
         );
+        meta.get_mut(&Action::parse("s3:GetObject").unwrap())
+            .unwrap()
+            .resources = Some(ResourceChoice {
+            seen: vec!["arn:aws:s3:::b/k".into(), "bucketName=b".into()],
+            resources: vec!["arn:aws:s3:::b/*".into()],
+            why: "scoped from the ARN format (object)".into(),
+        });
         explain_rows(&set, &meta, &catalogue)
     }
 
@@ -394,18 +401,18 @@ mod tests {
         assert_eq!(
             explain_table(&sample()),
             "\
-ACTION                    SERVICE     ACCESS LEVEL  FIRST DENIED          STEP         DERIVED FROM  BACKGROUND
-cloudwatch:GetMetricData  cloudwatch  Read          2024-05-01T10:00:01Z  -            event         yes
-kms:Decrypt               kms         -             -                     -            -
-s3:GetBucketLocation      s3          Read          2024-05-01T10:00:00Z  -            message       yes
-s3:GetObject              s3          Read          2024-05-01T10:00:31Z  upload file  message
-s3:ListAllMyBuckets       s3          List          2024-05-01T10:00:00Z  -            event         yes
-s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload file  message
+ACTION                    SERVICE     ACCESS LEVEL  FIRST DENIED          STEP         DERIVED FROM  BACKGROUND  RISKS              RESOURCES SEEN                 RESOURCE          WHY
+cloudwatch:GetMetricData  cloudwatch  Read          2024-05-01T10:00:01Z  -            event         yes         -                  -                              -                 -
+kms:Decrypt               kms         -             -                     -            -                         data_exfiltration  -                              -                 -
+s3:GetBucketLocation      s3          Read          2024-05-01T10:00:00Z  -            message       yes         -                  -                              -                 -
+s3:GetObject              s3          Read          2024-05-01T10:00:31Z  upload file  message                   data_exfiltration  arn:aws:s3:::b/k bucketName=b  arn:aws:s3:::b/*  scoped from the ARN format (object)
+s3:ListAllMyBuckets       s3          List          2024-05-01T10:00:00Z  -            event         yes         -                  -                              -                 -
+s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload file  message                   -                  -                              -                 -
 "
         );
         assert_eq!(
             explain_table(&[]),
-            "ACTION  SERVICE  ACCESS LEVEL  FIRST DENIED  STEP  DERIVED FROM  BACKGROUND\n"
+            "ACTION  SERVICE  ACCESS LEVEL  FIRST DENIED  STEP  DERIVED FROM  BACKGROUND  RISKS  RESOURCES SEEN  RESOURCE  WHY\n"
         );
     }
 
@@ -414,13 +421,17 @@ s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload
         let json = explain_json(&sample());
         assert_eq!(
             json[0].to_string(),
-            r#"{"action":"cloudwatch:GetMetricData","service":"cloudwatch","access_level":"Read","first_denied":"2024-05-01T10:00:01Z","step":null,"derived_from":"event","background":true}"#
+            r#"{"action":"cloudwatch:GetMetricData","service":"cloudwatch","access_level":"Read","first_denied":"2024-05-01T10:00:01Z","step":null,"derived_from":"event","background":true,"risks":[],"resources_seen":[],"resource":null,"resource_why":null}"#
         );
         assert_eq!(
             json[1].to_string(),
-            r#"{"action":"kms:Decrypt","service":"kms","access_level":null,"first_denied":null,"step":null,"derived_from":null,"background":false}"#
+            r#"{"action":"kms:Decrypt","service":"kms","access_level":null,"first_denied":null,"step":null,"derived_from":null,"background":false,"risks":["data_exfiltration"],"resources_seen":[],"resource":null,"resource_why":null}"#
         );
         assert_eq!(json[3]["step"], "upload\nfile");
+        assert_eq!(json[3]["risks"], json!(["data_exfiltration"]));
+        assert_eq!(json[3]["resources_seen"], json!(["arn:aws:s3:::b/k", "bucketName=b"]));
+        assert_eq!(json[3]["resource"], json!(["arn:aws:s3:::b/*"]));
+        assert_eq!(json[3]["resource_why"], "scoped from the ARN format (object)");
         assert_eq!(explain_json(&[]).to_string(), "[]");
     }
 
