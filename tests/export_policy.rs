@@ -177,8 +177,15 @@ fn decision(decision: &str, action: &str, derived: &str, time: &str) -> String {
 }
 
 /// A decision line with the resources the call was seen on (functions since issue 12).
-fn decision_on(decision_kind: &str, action: &str, time: &str, resources: &[&str]) -> String {
-    let mut line: Value = serde_json::from_str(&decision(decision_kind, action, "message", time)).unwrap();
+fn decision_on(
+    decision_kind: &str,
+    action: &str,
+    derived: &str,
+    time: &str,
+    resources: &[&str],
+) -> String {
+    let mut line: Value =
+        serde_json::from_str(&decision(decision_kind, action, derived, time)).unwrap();
     line["resources"] = json!(resources);
     line.to_string()
 }
@@ -279,6 +286,7 @@ fn set_up_session(c: &Clients, stack: &str) {
                 decision_on(
                     "granted",
                     "s3:ListBucket",
+                    "event",
                     "2024-05-01T10:01:05Z",
                     &["arn:aws:s3:::team-reports", "bucketName=team-reports"],
                 ),
@@ -297,6 +305,7 @@ fn set_up_session(c: &Clients, stack: &str) {
                 decision_on(
                     "granted",
                     "s3:PutObject",
+                    "message",
                     "2024-05-01T10:02:05Z",
                     &["arn:aws:s3:::team-reports/2024/05/q1.csv", "bucketName=team-reports", "key=2024/05/q1.csv"],
                 ),
@@ -306,6 +315,7 @@ fn set_up_session(c: &Clients, stack: &str) {
                 decision_on(
                     "granted",
                     "kms:GenerateDataKey",
+                    "message",
                     "2024-05-01T10:02:06Z",
                     &["arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"],
                 ),
@@ -316,6 +326,7 @@ fn set_up_session(c: &Clients, stack: &str) {
                 decision_on(
                     "already_present",
                     "sqs:GetQueueAttributes",
+                    "event",
                     "2024-05-01T10:03:09Z",
                     &["arn:aws:s3:::not-a-queue", "queueUrl=not a url"],
                 ),
@@ -439,7 +450,9 @@ fn export_a_session_in_every_form() {
         snapshot(&format!("policy.{mode}.json"), &run.stdout);
         snapshot(
             &format!("explain.{mode}.txt"),
-            &export(&moto, d, &["--resources", mode, "--explain"]).ok().stdout,
+            &export(&moto, d, &["--resources", mode, "--explain"])
+                .ok()
+                .stdout,
         );
     }
     // The risk review: nothing in this session is flagged, so no closing line (generate's tests have one).

@@ -28,7 +28,8 @@ fn strings(value: &Value) -> Vec<String> {
 
 /// The statements for one record alone, as `generate --denied --resources MODE` writes them.
 fn statements(set: &ActionSet, evidence: &Evidence, mode: ResourceMode) -> Value {
-    let map: BTreeMap<Action, Evidence> = set.iter().map(|a| (a.clone(), evidence.clone())).collect();
+    let map: BTreeMap<Action, Evidence> =
+        set.iter().map(|a| (a.clone(), evidence.clone())).collect();
     let choices = policy::resource_data().choose_all(set, &map, mode);
     let document = policy::render_scoped(set, Grouping::ByService, &policy::scope_of(&choices));
     policy::validate_policy(&document).unwrap();
@@ -115,7 +116,8 @@ fn scoped_policies_allow_the_observed_resource_and_nothing_beside_it() {
 
 #[test]
 fn older_decision_lines_and_malformed_evidence_never_break_a_policy() {
-    let set = ActionSet::parse(["s3:GetObject", "sqs:SendMessage", "ec2:DescribeInstances"]).unwrap();
+    let set =
+        ActionSet::parse(["s3:GetObject", "sqs:SendMessage", "ec2:DescribeInstances"]).unwrap();
     let junk = [
         "arn:",
         "arn:aws:s3:::",

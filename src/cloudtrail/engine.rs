@@ -467,20 +467,20 @@ pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
             })
             .collect()
     });
-    let request_parameters = obj
-        .get("requestParameters")
-        .and_then(Value::as_object)
-        .map(|params| {
-            super::record::ResourceParams(
-                crate::policy::RESOURCE_PARAMS
-                    .iter()
-                    .filter_map(|name| {
-                        let value = params.get(*name)?.as_str()?;
-                        Some((*name, Cow::Borrowed(value)))
-                    })
-                    .collect(),
-            )
-        });
+    let request_parameters =
+        obj.get("requestParameters")
+            .and_then(Value::as_object)
+            .map(|params| {
+                super::record::ResourceParams(
+                    crate::policy::RESOURCE_PARAMS
+                        .iter()
+                        .filter_map(|name| {
+                            let value = params.get(*name)?.as_str()?;
+                            Some((*name, Cow::Borrowed(value)))
+                        })
+                        .collect(),
+                )
+            });
     Some(Record {
         event_source: s("eventSource"),
         event_name: s("eventName"),

@@ -10,7 +10,8 @@ use crate::generator::log::LogFacts;
 use crate::generator::Generator;
 use crate::policy::{
     self, Action, ActionMeta, ActionSet, Format, FormatOptions, GeneratedActions, Grouping, Policy,
-    PolicyError, ResourceChoice, ResourceMode, Scope, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID, START_SID,
+    PolicyError, ResourceChoice, ResourceMode, Scope, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
+    START_SID,
 };
 use crate::ui::{print_result, prompt, Output};
 use anyhow::{bail, Context, Result};

@@ -245,13 +245,22 @@ mod tests {
         };
         let lines = [
             line("granted", serde_json::json!(["arn:aws:s3:::b/k1"])),
-            line("already_present", serde_json::json!(["arn:aws:s3:::b/k2", "bucketName=b"])),
-            line("explicit_deny", serde_json::json!(["arn:aws:s3:::secret/k"])),
+            line(
+                "already_present",
+                serde_json::json!(["arn:aws:s3:::b/k2", "bucketName=b"]),
+            ),
+            line(
+                "explicit_deny",
+                serde_json::json!(["arn:aws:s3:::secret/k"]),
+            ),
             line("granted", serde_json::json!("not a list")),
         ];
         let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
         let seen = &facts.evidence[&Action::parse("s3:GetObject").unwrap()].seen;
         let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
-        assert_eq!(seen, ["arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2", "bucketName=b"]);
+        assert_eq!(
+            seen,
+            ["arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2", "bucketName=b"]
+        );
     }
 }

@@ -160,8 +160,17 @@ pub fn explain_table(rows: &[ExplainRow]) -> String {
                 dash(row.derived_from.map(|d| d.as_str().to_string())),
                 if row.background { "yes" } else { "" }.to_string(),
                 dash(Some(risk_names(&row.risks).join(",")).filter(|t| !t.is_empty())),
-                dash(row.resources.as_ref().map(|c| printable(&c.seen.join(" "))).filter(|t| !t.is_empty())),
-                dash(row.resources.as_ref().map(|c| printable(&c.resources.join(" ")))),
+                dash(
+                    row.resources
+                        .as_ref()
+                        .map(|c| printable(&c.seen.join(" ")))
+                        .filter(|t| !t.is_empty()),
+                ),
+                dash(
+                    row.resources
+                        .as_ref()
+                        .map(|c| printable(&c.resources.join(" "))),
+                ),
                 dash(row.resources.as_ref().map(|c| printable(&c.why))),
             ]
         })
@@ -429,9 +438,15 @@ s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload
         );
         assert_eq!(json[3]["step"], "upload\nfile");
         assert_eq!(json[3]["risks"], json!(["data_exfiltration"]));
-        assert_eq!(json[3]["resources_seen"], json!(["arn:aws:s3:::b/k", "bucketName=b"]));
+        assert_eq!(
+            json[3]["resources_seen"],
+            json!(["arn:aws:s3:::b/k", "bucketName=b"])
+        );
         assert_eq!(json[3]["resource"], json!(["arn:aws:s3:::b/*"]));
-        assert_eq!(json[3]["resource_why"], "scoped from the ARN format (object)");
+        assert_eq!(
+            json[3]["resource_why"],
+            "scoped from the ARN format (object)"
+        );
         assert_eq!(explain_json(&[]).to_string(), "[]");
     }
 

@@ -47,7 +47,8 @@ pub use explain::{
 pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;
 pub use render::{
-    render_policy, render_scoped, service_sid, sid_from_label, to_pretty_json, Grouping, Scope, Step,
+    render_policy, render_scoped, service_sid, sid_from_label, to_pretty_json, Grouping, Scope,
+    Step,
 };
 pub use resources::{
     arn_matches, evidence_items, resource_data, scope_of, Evidence, EvidenceMap, ResourceChoice,

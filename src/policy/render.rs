@@ -147,7 +147,10 @@ pub(crate) fn scoped_groups(set: &ActionSet, grouping: Grouping<'_>, scope: &Sco
         let mut by_resources: BTreeMap<Vec<String>, Vec<Action>> = BTreeMap::new();
         for action in &group.actions {
             let resources = scope.get(action).cloned().unwrap_or_default();
-            by_resources.entry(resources).or_default().push(action.clone());
+            by_resources
+                .entry(resources)
+                .or_default()
+                .push(action.clone());
         }
         for (i, (resources, actions)) in by_resources.into_iter().enumerate() {
             let sid = if i == 0 {

@@ -161,7 +161,8 @@ fn queue_arn(url: &str) -> Option<String> {
     let (region, path) = rest.split_once(".amazonaws.com/")?;
     let (account, name) = path.split_once('/')?;
     let ok = |s: &str| !s.is_empty() && !s.contains(['/', '.', ':']);
-    (ok(region) && ok(account) && ok(name)).then(|| format!("arn:aws:sqs:{region}:{account}:{name}"))
+    (ok(region) && ok(account) && ok(name))
+        .then(|| format!("arn:aws:sqs:{region}:{account}:{name}"))
 }
 
 /// The `requestParameters` fields that name a resource (their string values are evidence).
@@ -385,7 +386,9 @@ impl ResourceData {
         evidence: Option<&Evidence>,
         mode: ResourceMode,
     ) -> ResourceChoice {
-        let seen: Vec<String> = evidence.map(|e| e.seen.iter().cloned().collect()).unwrap_or_default();
+        let seen: Vec<String> = evidence
+            .map(|e| e.seen.iter().cloned().collect())
+            .unwrap_or_default();
         if mode == ResourceMode::Any {
             return ResourceChoice::any(seen, "--resources any");
         }
@@ -437,7 +440,9 @@ impl ResourceData {
         let mut fitting = Vec::new();
         let mut notes = Vec::new();
         for arn in arns {
-            let clean = !arn.chars().any(|c| c.is_control() || c.is_whitespace() || c == '"');
+            let clean = !arn
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '"');
             match self.fits(action, arn).filter(|_| clean) {
                 Some(t) => fitting.push((arn.clone(), t)),
                 None => notes.push(format!(
@@ -513,7 +518,12 @@ pub fn scope_of(choices: &BTreeMap<Action, ResourceChoice>) -> BTreeMap<Action, 
 pub fn arn_matches(pattern: &str, arn: &str) -> bool {
     let body: Vec<String> = pattern
         .split('*')
-        .map(|part| part.split('?').map(regex::escape).collect::<Vec<_>>().join("."))
+        .map(|part| {
+            part.split('?')
+                .map(regex::escape)
+                .collect::<Vec<_>>()
+                .join(".")
+        })
         .collect();
     Regex::new(&format!(r"\A{}\z", body.join(".*"))).is_ok_and(|re| re.is_match(arn))
 }
@@ -530,7 +540,11 @@ mod tests {
 
     #[test]
     fn modes_parse_and_print() {
-        for mode in [ResourceMode::Any, ResourceMode::Observed, ResourceMode::Scoped] {
+        for mode in [
+            ResourceMode::Any,
+            ResourceMode::Observed,
+            ResourceMode::Scoped,
+        ] {
             assert_eq!(mode.name().parse::<ResourceMode>(), Ok(mode));
         }
         assert!("all".parse::<ResourceMode>().is_err());
@@ -543,7 +557,11 @@ mod tests {
         assert_eq!(c.resources, ["arn:aws:s3:::my-bucket/*"], "{}", c.why);
         let c = choose("s3:GetObject", &seen, ResourceMode::Observed);
         assert_eq!(c.resources, seen);
-        let c = choose("s3:ListBucket", &["bucketName=my-bucket"], ResourceMode::Scoped);
+        let c = choose(
+            "s3:ListBucket",
+            &["bucketName=my-bucket"],
+            ResourceMode::Scoped,
+        );
         assert_eq!(c.resources, ["arn:aws:s3:::my-bucket"]);
     }
 
@@ -554,13 +572,19 @@ mod tests {
             &["arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc123"],
             ResourceMode::Scoped,
         );
-        assert_eq!(c.resources, ["arn:aws:ec2:eu-west-1:111122223333:instance/*"]);
+        assert_eq!(
+            c.resources,
+            ["arn:aws:ec2:eu-west-1:111122223333:instance/*"]
+        );
         let c = choose(
             "lambda:InvokeFunction",
             &["arn:aws:lambda:us-east-1:111122223333:function:my-fn"],
             ResourceMode::Scoped,
         );
-        assert_eq!(c.resources, ["arn:aws:lambda:us-east-1:111122223333:function:my-fn"]);
+        assert_eq!(
+            c.resources,
+            ["arn:aws:lambda:us-east-1:111122223333:function:my-fn"]
+        );
         let c = choose(
             "secretsmanager:GetSecretValue",
             &["arn:aws:secretsmanager:us-east-1:111122223333:secret:db/pass-AbC123"],
@@ -574,7 +598,11 @@ mod tests {
 
     #[test]
     fn star_only_and_no_evidence_stay_on_star() {
-        let c = choose("s3:ListAllMyBuckets", &["arn:aws:s3:::b"], ResourceMode::Scoped);
+        let c = choose(
+            "s3:ListAllMyBuckets",
+            &["arn:aws:s3:::b"],
+            ResourceMode::Scoped,
+        );
         assert!(c.is_any() && c.why.contains("only *"), "{c:?}");
         let c = choose("s3:GetObject", &[], ResourceMode::Observed);
         assert!(c.is_any() && c.why == "no resource evidence");

@@ -115,6 +115,9 @@ mod tests {
         let set = ActionSet::parse(["s3:ListBucket", "iam:PassRole", "s3:GetObject"]).unwrap();
         let line = review_line(&set).unwrap();
         assert!(line.ends_with(": iam:PassRole, s3:GetObject"), "{line}");
-        assert_eq!(review_line(&ActionSet::parse(["s3:ListBucket"]).unwrap()), None);
+        assert_eq!(
+            review_line(&ActionSet::parse(["s3:ListBucket"]).unwrap()),
+            None
+        );
     }
 }
