@@ -118,20 +118,32 @@ pub struct Decision {
     pub reason: Option<String>,
     /// The resources the call was seen on (ARNs, `name=value` request parameters): a list of strings. Lines of
     /// functions before resource evidence have none; anything but a list is ignored.
-    #[serde(default)]
-    pub resources: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "string_items")]
+    pub resources: Vec<String>,
 }
 
 impl Decision {
-    /// The string items of `resources` (none when absent or not a list).
+    /// The items of `resources`.
     pub fn resource_items(&self) -> Vec<&str> {
-        match &self.resources {
-            Some(serde_json::Value::Array(items)) => {
-                items.iter().filter_map(serde_json::Value::as_str).collect()
-            }
-            _ => Vec::new(),
-        }
+        self.resources.iter().map(String::as_str).collect()
     }
+}
+
+/// The strings of a JSON list; anything else (absent, `null`, an object, non-string items) gives none of it.
+fn string_items<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 /// A step boundary recorded by `lppg mark`.
@@ -143,6 +155,8 @@ pub struct Marker {
 }
 
 /// What one log line is.
+// A decision is most lines of the log and short-lived: not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
     Decision(Decision),

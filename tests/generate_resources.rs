@@ -60,7 +60,10 @@ fn the_three_modes_and_the_risk_review() {
     );
     assert_eq!(row("s3:GetObject")["risks"], json!(["data_exfiltration"]));
     assert_eq!(row("s3:ListAllMyBuckets")["risks"], json!([]));
-    assert_eq!(row("s3:GetObject")["resource"], json!(["arn:aws:s3:::team-data/*"]));
+    assert_eq!(
+        row("s3:GetObject")["resource"],
+        json!(["arn:aws:s3:::team-data/*"])
+    );
     // Stdout is the same with or without flagged actions; stderr ends with the one review line.
     for run in [&any, &explain] {
         let last = run.stderr.trim_end().lines().last().unwrap_or_default();
