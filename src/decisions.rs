@@ -118,7 +118,11 @@ pub struct Decision {
     pub reason: Option<String>,
     /// The resources the call was seen on (ARNs, `name=value` request parameters): a list of strings. Lines of
     /// functions before resource evidence have none; anything but a list is ignored.
-    #[serde(default, deserialize_with = "string_items")]
+    #[serde(
+        default,
+        deserialize_with = "string_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub resources: Vec<String>,
 }
 
