@@ -351,3 +351,36 @@ mod tests {
         assert!(split(&s, Grouping::ByService, 0).is_err());
     }
 }
+
+#[cfg(test)]
+mod scoped_tests {
+    use super::*;
+    use crate::policy::{validate_policy, MAX_POLICY_SIZE};
+
+    #[test]
+    fn split_keeps_each_statements_resources_and_fits() {
+        let names: Vec<String> = (0..600).map(|i| format!("s3:Action{i:04}")).collect();
+        let set = ActionSet::parse(&names).unwrap();
+        let scope: Scope = set
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(_, a)| (a.clone(), vec!["arn:aws:s3:::team-data/*".to_string()]))
+            .collect();
+        let documents = split_scoped(&set, Grouping::ByService, &scope, MAX_POLICY_SIZE).unwrap();
+        assert!(documents.len() > 1);
+        let mut scoped = 0;
+        for document in &documents {
+            validate_policy(document).unwrap();
+            for statement in document["Statement"].as_array().unwrap() {
+                let n = statement["Action"].as_array().unwrap().len();
+                if statement["Resource"] == serde_json::json!(["arn:aws:s3:::team-data/*"]) {
+                    scoped += n;
+                } else {
+                    assert_eq!(statement["Resource"], "*");
+                }
+            }
+        }
+        assert_eq!(scoped, 300);
+    }
+}
