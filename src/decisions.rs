@@ -120,6 +120,38 @@ pub struct Decision {
     pub version: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+    /// The resources the call was seen on (ARNs, `name=value` request parameters): a list of strings. Lines of
+    /// functions before resource evidence have none; anything but a list is ignored.
+    #[serde(
+        default,
+        deserialize_with = "string_items",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub resources: Vec<String>,
+}
+
+impl Decision {
+    /// The items of `resources`.
+    pub fn resource_items(&self) -> Vec<&str> {
+        self.resources.iter().map(String::as_str).collect()
+    }
+}
+
+/// The strings of a JSON list; anything else (absent, `null`, an object, non-string items) gives none of it.
+fn string_items<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 /// A step boundary recorded by `lppg mark`: one type for the line written, read back and used for steps.
@@ -139,6 +171,8 @@ impl Marker {
 }
 
 /// What one log line is.
+// A decision is most lines of the log and short-lived: not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
     Decision(Decision),

@@ -52,6 +52,11 @@ fn every_decision_vector_parses_with_its_kind() {
                 assert_eq!(d.decision, expected, "{name}");
                 assert_eq!(d.action.as_deref(), v["line"]["action"].as_str(), "{name}");
                 assert_eq!(d.reason.as_deref(), v["line"]["reason"].as_str(), "{name}");
+                let resources: Vec<&str> = match &v["line"]["resources"] {
+                    Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                assert_eq!(d.resource_items(), resources, "{name}");
                 // what `watch --json` passes on: the kind written back as the function spelled it
                 let again = serde_json::to_value(&d).unwrap();
                 assert_eq!(again["decision"], v["line"]["decision"], "{name}");

@@ -176,6 +176,20 @@ fn decision(decision: &str, action: &str, derived: &str, time: &str) -> String {
     .to_string()
 }
 
+/// A decision line with the resources the call was seen on (functions since issue 12).
+fn decision_on(
+    decision_kind: &str,
+    action: &str,
+    derived: &str,
+    time: &str,
+    resources: &[&str],
+) -> String {
+    let mut line: Value =
+        serde_json::from_str(&decision(decision_kind, action, derived, time)).unwrap();
+    line["resources"] = json!(resources);
+    line.to_string()
+}
+
 /// Writes lines into the function's log group in arrival order (log timestamps now, a millisecond apart).
 fn write_log(c: &Clients, group: &str, lines: &[(&str, String)]) {
     let now = lppg::time::now_ms();
@@ -267,7 +281,16 @@ fn set_up_session(c: &Clients, stack: &str) {
                 r#"{"lppg":"batch","v":1,"records":3}"#.to_string(),
             ),
             mark("open the bucket", "2024-05-01T10:01:00Z"),
-            granted("s3:ListBucket", "event", "2024-05-01T10:01:05Z"),
+            (
+                FN_STREAM,
+                decision_on(
+                    "granted",
+                    "s3:ListBucket",
+                    "event",
+                    "2024-05-01T10:01:05Z",
+                    &["arn:aws:s3:::team-reports", "bucketName=team-reports"],
+                ),
+            ),
             mark("upload a file", "2024-05-01T10:02:00Z"),
             // A write that failed once (IAM throttled) and succeeded on Lambda's retry: no warning.
             (
@@ -277,8 +300,37 @@ fn set_up_session(c: &Clients, stack: &str) {
                     "reason": "Throttling: Rate exceeded"})
                 .to_string(),
             ),
-            granted("s3:PutObject", "message", "2024-05-01T10:02:05Z"),
-            granted("kms:GenerateDataKey", "message", "2024-05-01T10:02:06Z"),
+            (
+                FN_STREAM,
+                decision_on(
+                    "granted",
+                    "s3:PutObject",
+                    "message",
+                    "2024-05-01T10:02:05Z",
+                    &["arn:aws:s3:::team-reports/2024/05/q1.csv", "bucketName=team-reports", "key=2024/05/q1.csv"],
+                ),
+            ),
+            (
+                FN_STREAM,
+                decision_on(
+                    "granted",
+                    "kms:GenerateDataKey",
+                    "message",
+                    "2024-05-01T10:02:06Z",
+                    &["arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"],
+                ),
+            ),
+            // A foreign ARN in a message (not a queue): never emitted, the action stays on *.
+            (
+                FN_STREAM,
+                decision_on(
+                    "already_present",
+                    "sqs:GetQueueAttributes",
+                    "event",
+                    "2024-05-01T10:03:09Z",
+                    &["arn:aws:s3:::not-a-queue", "queueUrl=not a url"],
+                ),
+            ),
             mark("create a queue", "2024-05-01T10:03:00Z"),
             granted("sqs:CreateQueue", "event", "2024-05-01T10:03:05Z"),
             // Denied in step 1, delivered only now: belongs to step 1.
@@ -388,6 +440,23 @@ fn export_a_session_in_every_form() {
             ),
         ]
     );
+
+    // --resources: any is the default and the same bytes; observed and scoped, each ARN fitting its action.
+    let any = export(&moto, d, &["--resources", "any"]).ok();
+    assert_eq!(any.stdout, json_run.stdout);
+    for mode in ["observed", "scoped"] {
+        let run = export(&moto, d, &["--resources", mode]).ok();
+        valid_documents(&run.stdout);
+        snapshot(&format!("policy.{mode}.json"), &run.stdout);
+        snapshot(
+            &format!("explain.{mode}.txt"),
+            &export(&moto, d, &["--resources", mode, "--explain"])
+                .ok()
+                .stdout,
+        );
+    }
+    // The risk review: nothing in this session is flagged, so no closing line (generate's tests have one).
+    assert!(!any.stderr.contains("flagged"), "{}", any.stderr);
 
     // --explain: table and JSON.
     snapshot("explain.txt", &export(&moto, d, &["--explain"]).ok().stdout);

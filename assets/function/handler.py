@@ -122,7 +122,7 @@ SILENT_OUTCOMES = ("other_principal", "not_denied")
 
 
 def _decision(decision, record=None, action=None, derived=None, level=None, policy=None, version=None,
-              reason=""):
+              reason="", resource=None):
     r = record if isinstance(record, dict) else {}
 
     def s(key):
@@ -132,7 +132,8 @@ def _decision(decision, record=None, action=None, derived=None, level=None, poli
     return {"lppg": "decision", "v": 1, "decision": decision, "action": action, "derived_from": derived,
             "access_level": LEVEL_NAMES.get(level) if level else None,
             "event_time": s("eventTime"), "event_id": s("eventID"), "event_source": s("eventSource"),
-            "event_name": s("eventName"), "policy": policy, "version": version, "reason": reason}
+            "event_name": s("eventName"), "policy": policy, "version": version, "reason": reason,
+            "resources": rules_mod.evidence(r, resource)}
 
 
 class Batch:
@@ -246,7 +247,8 @@ def _report_grants(record, c, results, reported, batch):
             status = UNVERIFIED
             reason = "not in the IAM action catalogue (granted anyway; check the name)"
         reported.add(act)
-        batch.decide(status, record, act, c.get("derived_from"), a["level"], policy, version, reason)
+        batch.decide(status, record, act, c.get("derived_from"), a["level"], policy, version, reason,
+                     c.get("resource"))
 
 
 def _report(classified, results, r, batch):
@@ -271,7 +273,7 @@ def _report(classified, results, r, batch):
             continue
         for a in c.get("actions") or [{"action": None, "level": None}]:
             batch.decide(outcome, record, a["action"], c.get("derived_from"), a["level"],
-                         reason=c.get("reason", ""))
+                         reason=c.get("reason", ""), resource=c.get("resource"))
 
 
 def _run(event, env, batch, access, sleep, deadline):

@@ -303,3 +303,35 @@ def load_rules():
         r = _cache["rules"] = Rules(json.loads(_read_data("mapping.json")),
                                     operations=json.loads(_read_data("operations.json"))["operations"])
     return r
+
+
+# requestParameters fields that name a resource: their string values are resource evidence on decision lines.
+# The same list, in the same order, as the CLI's `policy::RESOURCE_PARAMS` (tests/vectors/resources.json).
+RESOURCE_PARAMS = ("bucketName", "key", "functionName", "tableName", "queueUrl", "topicArn", "roleName", "userName",
+                   "policyArn", "keyId", "name", "secretId", "logGroupName", "stateMachineArn", "repositoryName",
+                   "clusterName", "cluster", "instanceId", "streamName", "resourceArn", "roleArn", "arn")
+
+
+def evidence(record, message_resource=None):
+    """The resources a denied call was seen on, as written in a decision line's `resources`: the ARN named by
+    errorMessage, then `resources[].ARN`, then RESOURCE_PARAMS of requestParameters as `name=value` (string values
+    only), without duplicates, empty values or `*`."""
+    items = []
+
+    def push(item):
+        if isinstance(item, str) and item and item != "*" and item not in items:
+            items.append(item)
+
+    if isinstance(message_resource, str):
+        push(message_resource.strip().strip('"'))
+    record = record if isinstance(record, dict) else {}
+    resources = record.get("resources")
+    for r in resources if isinstance(resources, list) else []:
+        push(r.get("ARN") if isinstance(r, dict) else None)
+    params = record.get("requestParameters")
+    params = params if isinstance(params, dict) else {}
+    for name in RESOURCE_PARAMS:
+        value = params.get(name)
+        if isinstance(value, str) and value:
+            push("%s=%s" % (name, value))
+    return items

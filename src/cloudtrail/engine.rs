@@ -460,6 +460,27 @@ pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
             arn: u.get("arn").and_then(Value::as_str).map(Cow::Borrowed),
             session_context: None,
         });
+    let resources = obj.get("resources").and_then(Value::as_array).map(|list| {
+        list.iter()
+            .map(|r| super::record::ResourceRef {
+                arn: r.get("ARN").and_then(Value::as_str).map(Cow::Borrowed),
+            })
+            .collect()
+    });
+    let request_parameters =
+        obj.get("requestParameters")
+            .and_then(Value::as_object)
+            .map(|params| {
+                super::record::ResourceParams(
+                    crate::policy::RESOURCE_PARAMS
+                        .iter()
+                        .filter_map(|name| {
+                            let value = params.get(*name)?.as_str()?;
+                            Some((*name, Cow::Borrowed(value)))
+                        })
+                        .collect(),
+                )
+            });
     Some(Record {
         event_source: s("eventSource"),
         event_name: s("eventName"),
@@ -469,6 +490,8 @@ pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
         error_code: s("errorCode"),
         error_message: s("errorMessage"),
         user_identity,
+        resources,
+        request_parameters,
     })
 }
 

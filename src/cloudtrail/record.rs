@@ -28,6 +28,135 @@ pub struct Record<'a> {
     pub error_message: Option<Cow<'a, str>>,
     #[serde(rename = "userIdentity", borrow, default)]
     pub user_identity: Option<UserIdentity<'a>>,
+    /// `resources[].ARN`: resource evidence.
+    #[serde(borrow, default)]
+    pub resources: Option<Vec<ResourceRef<'a>>>,
+    /// The `requestParameters` that name a resource (`policy::RESOURCE_PARAMS`, string values): evidence.
+    #[serde(rename = "requestParameters", borrow, default)]
+    pub request_parameters: Option<ResourceParams<'a>>,
+}
+
+/// One entry of a record's `resources`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ResourceRef<'a> {
+    #[serde(rename = "ARN", borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+}
+
+/// The string values of `requestParameters` whose names are in `policy::RESOURCE_PARAMS`; every other field is
+/// skipped without being copied.
+#[derive(Debug, Default, Clone)]
+pub struct ResourceParams<'a>(pub Vec<(&'static str, Cow<'a, str>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ResourceParams<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ParamsVisitor(std::marker::PhantomData))
+    }
+}
+
+struct ParamsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ParamsVisitor<'a> {
+    type Value = ResourceParams<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("requestParameters")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut params = Vec::new();
+        while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
+            let key = key.0.unwrap_or_default();
+            match crate::policy::RESOURCE_PARAMS.iter().find(|n| **n == key) {
+                Some(name) => {
+                    if let Some(value) = map.next_value::<MaybeStr<'de>>()?.0 {
+                        params.push((*name, value));
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(ResourceParams(params))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ResourceParams::default())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(ResourceParams::default())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(ResourceParams::default())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(ResourceParams::default())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(ResourceParams::default())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(ResourceParams::default())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(ResourceParams::default())
+    }
+}
+
+/// A string value, or nothing for any other JSON value (skipped).
+struct MaybeStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for MaybeStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 /// `userIdentity`, reduced to what identifies the principal.
@@ -60,6 +189,21 @@ impl<'a> Record<'a> {
 
     pub fn event_name(&self) -> &str {
         self.event_name.as_deref().unwrap_or("")
+    }
+
+    /// The resource evidence of this record for a decision whose error message named `message_resource`
+    /// (`policy::evidence_items`).
+    pub fn evidence(&self, message_resource: Option<&str>) -> Vec<String> {
+        let arns = self
+            .resources
+            .iter()
+            .flatten()
+            .filter_map(|r| r.arn.as_deref());
+        let params = self
+            .request_parameters
+            .iter()
+            .flat_map(|p| p.0.iter().map(|(name, value)| (*name, value.as_ref())));
+        crate::policy::evidence_items(message_resource, arns, params)
     }
 
     /// `userIdentity.arn`.
@@ -136,6 +280,10 @@ enum Key {
     ErrorMessage,
     #[serde(rename = "userIdentity")]
     UserIdentity,
+    #[serde(rename = "resources")]
+    Resources,
+    #[serde(rename = "requestParameters")]
+    RequestParameters,
     #[serde(other)]
     Other,
 }
@@ -177,6 +325,8 @@ impl<'de, F: FnMut(Record<'de>)> Visitor<'de> for Document<'_, F> {
                 Key::ErrorCode => record.error_code = map.next_value::<Str>()?.0,
                 Key::ErrorMessage => record.error_message = map.next_value::<Str>()?.0,
                 Key::UserIdentity => record.user_identity = map.next_value()?,
+                Key::Resources => record.resources = map.next_value()?,
+                Key::RequestParameters => record.request_parameters = map.next_value()?,
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }

@@ -96,6 +96,8 @@ pub struct ActionTally {
     pub from_event: u64,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
+    /// The resources the action's records were seen on.
+    pub evidence: crate::policy::Evidence,
 }
 
 impl ActionTally {
@@ -107,6 +109,7 @@ impl ActionTally {
             from_event: 0,
             first_seen: None,
             last_seen: None,
+            evidence: crate::policy::Evidence::default(),
         }
     }
 
@@ -132,6 +135,8 @@ impl ActionTally {
         self.count += other.count;
         self.from_message += other.from_message;
         self.from_event += other.from_event;
+        self.evidence
+            .add(other.evidence.seen.iter().map(String::as_str));
         self.add(
             0,
             Derivation::Event,
@@ -550,7 +555,9 @@ impl Local {
                 let derived = decision.derived_from.unwrap_or(Derivation::Event);
                 match decision.outcome {
                     Outcome::Grant => {
-                        add_actions(&mut self.granted, decision.actions, derived, time)
+                        let evidence = record.evidence(decision.resource.as_deref());
+                        add_evidence(&mut self.granted, &decision.actions, &evidence);
+                        add_actions(&mut self.granted, decision.actions, derived, time);
                     }
                     Outcome::ExplicitDeny => {
                         add_actions(&mut self.explicit, decision.actions, derived, time)
@@ -576,6 +583,19 @@ fn add_actions(
         into.entry(action.to_string())
             .or_insert_with(|| ActionTally::new(action))
             .add(1, derived, time, time);
+    }
+}
+
+/// Adds a record's resource evidence to the actions it grants.
+fn add_evidence(into: &mut BTreeMap<String, ActionTally>, actions: &[Action], evidence: &[String]) {
+    if evidence.is_empty() {
+        return;
+    }
+    for action in actions {
+        into.entry(action.to_string())
+            .or_insert_with(|| ActionTally::new(action.clone()))
+            .evidence
+            .add(evidence.iter().map(String::as_str));
     }
 }
 

@@ -53,16 +53,19 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
         drain(&gen, a, out).await?;
     }
     // The policy first: nothing is deleted unless it is safe on disk (or --no-save).
+    let mut saved = None;
     if !a.no_save && gen.removes_policies(&plan) {
-        let (path, n) = gen.save_policy(a.output.as_deref()).await.map_err(|e| {
+        let (path, actions) = gen.save_policy(a.output.as_deref()).await.map_err(|e| {
             e.context(
                 "the policy was not saved, so nothing was deleted; fix the cause or pass --no-save",
             )
         })?;
         out.ok(&format!(
-            "saved the final policy ({n} actions) to {}",
+            "saved the final policy ({} actions) to {}",
+            actions.len(),
             path.display()
         ));
+        saved = Some(actions);
     }
     let progress = Progress::new(out, &format!("removing generator {}", g.stack_name));
     let result = gen.teardown(&plan, &progress).await;
@@ -83,6 +86,9 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
         "nothing of generator {} remains (checked IAM, Lambda, CloudWatch Logs, CloudTrail, S3, CloudFormation)",
         g.stack_name
     ));
+    if let Some(line) = saved.as_ref().and_then(crate::policy::review_line) {
+        out.warn(&line);
+    }
     Ok(crate::exit::OK)
 }
 

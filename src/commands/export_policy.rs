@@ -10,7 +10,8 @@ use crate::generator::log::LogFacts;
 use crate::generator::Generator;
 use crate::policy::{
     self, Action, ActionMeta, ActionSet, Format, FormatOptions, GeneratedActions, Grouping, Policy,
-    PolicyError, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID, START_SID,
+    PolicyError, ResourceChoice, ResourceMode, Scope, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
+    START_SID,
 };
 use crate::ui::{print_result, prompt, Output};
 use anyhow::{bail, Context, Result};
@@ -58,6 +59,11 @@ pub struct ExportArgs {
     /// Machine-readable JSON for --diff and --explain.
     #[arg(long)]
     pub json: bool,
+    /// Resources of the statements: any (`"*"`, as always), observed (exactly the resources each action was seen
+    /// on) or scoped (ARNs from the action's resource types, generated ids and object keys as `*`). Actions that
+    /// accept only `*` or were seen on nothing stay on `*`; --explain says why.
+    #[arg(long, value_name = "MODE", default_value_t = ResourceMode::Any)]
+    pub resources: ResourceMode,
     /// Untick actions in a list (needs a terminal) and write the pruned policy.
     #[arg(long, conflicts_with_all = ["diff", "explain", "json"])]
     pub interactive: bool,
@@ -248,7 +254,8 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
         );
     }
 
-    let meta = action_meta(&set, &input.steps, &input.facts);
+    let choices = policy::resource_data().choose_all(&set, &input.facts.evidence, a.resources);
+    let meta = action_meta(&set, &input.steps, &input.facts, &choices);
     if a.explain {
         let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
         let text = if a.json {
@@ -257,6 +264,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
             policy::explain_table(&rows)
         };
         emit(a, out, &text, "the table")?;
+        review(out, &set);
         return Ok(crate::exit::OK);
     }
 
@@ -272,14 +280,23 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     } else {
         Grouping::ByService
     };
-    let documents = documents(a, out, &set, grouping)?;
+    let scope = policy::scope_of(&choices);
+    let documents = documents(a, out, &set, grouping, &scope)?;
     let options = FormatOptions {
         name: a.name.clone(),
         ..FormatOptions::default()
     };
     let text = policy::render_documents(a.format, &documents, &options);
     emit(a, out, &text, "policy")?;
+    review(out, &set);
     Ok(crate::exit::OK)
+}
+
+/// The one closing stderr line naming the flagged actions, if any.
+fn review(out: &Output, set: &ActionSet) {
+    if let Some(line) = policy::review_line(set) {
+        out.warn(&line);
+    }
 }
 
 /// The policy as one document, or several with `--split` when it is over IAM's limit; each one validated.
@@ -288,13 +305,14 @@ fn documents(
     out: &Output,
     set: &ActionSet,
     grouping: Grouping<'_>,
+    scope: &Scope,
 ) -> Result<Vec<serde_json::Value>> {
-    let whole = policy::render_policy(set, grouping);
+    let whole = policy::render_scoped(set, grouping, scope);
     let size = policy::policy_size(&whole);
     let documents = if size <= MAX_POLICY_SIZE {
         vec![whole]
     } else if a.split {
-        let documents = policy::split(set, grouping, MAX_POLICY_SIZE)?;
+        let documents = policy::split_scoped(set, grouping, scope, MAX_POLICY_SIZE)?;
         out.info(&format!(
             "the policy has {} characters: split into {} documents of at most {} characters each",
             thousands(size),
@@ -323,8 +341,13 @@ fn documents(
     Ok(documents)
 }
 
-/// What is known about each action of the set: first denied, step, derivation.
-fn action_meta(set: &ActionSet, steps: &[Step], facts: &LogFacts) -> BTreeMap<Action, ActionMeta> {
+/// What is known about each action of the set: first denied, step, derivation, resources.
+fn action_meta(
+    set: &ActionSet,
+    steps: &[Step],
+    facts: &LogFacts,
+    choices: &BTreeMap<Action, ResourceChoice>,
+) -> BTreeMap<Action, ActionMeta> {
     set.iter()
         .map(|action| {
             let first = facts.first.get(action);
@@ -336,6 +359,7 @@ fn action_meta(set: &ActionSet, steps: &[Step], facts: &LogFacts) -> BTreeMap<Ac
                 first_denied: first.map(|(time, _)| *time),
                 step,
                 derived_from: first.and_then(|(_, d)| *d),
+                resources: choices.get(action).cloned(),
             };
             (action.clone(), meta)
         })

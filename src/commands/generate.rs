@@ -60,12 +60,26 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     pub diff: Option<PathBuf>,
 
+    /// Resources of the statements: any (`"*"`), observed (exactly the resources each action was seen on, from the
+    /// records' error messages, `resources` and request parameters) or scoped (ARNs from the action's resource
+    /// types, generated ids and object keys as `*`). --explain says what was chosen and why
+    #[arg(long, value_name = "MODE", default_value = "any", value_parser = parse_resources)]
+    pub resources: policy::ResourceMode,
+
+    /// With --explain: the table as JSON
+    #[arg(long, requires = "explain")]
+    pub json: bool,
+
     /// Worker threads (default: one per core)
     #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
     pub threads: usize,
 }
 
 fn parse_format(text: &str) -> Result<policy::Format, String> {
+    text.parse()
+}
+
+fn parse_resources(text: &str) -> Result<policy::ResourceMode, String> {
     text.parse()
 }
 
@@ -213,43 +227,77 @@ fn print_policy(
         print_result(out, &diff.to_text())?;
         return Ok(if diff.same { exit::OK } else { exit::DIFFERENT });
     }
+    let evidence: policy::EvidenceMap = tallies
+        .values()
+        .filter(|t| !t.evidence.seen.is_empty())
+        .map(|t| (t.action.clone(), t.evidence.clone()))
+        .collect();
+    let choices = policy::resource_data().choose_all(&set, &evidence, args.resources);
     if args.explain {
-        let catalogue = policy::catalogue()?;
-        let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
-            .iter()
-            .filter_map(|(name, t)| {
-                let action = policy::Action::parse(name).ok()?;
-                let first = t.first_seen.as_deref().and_then(crate::time::parse_rfc3339);
-                let derived_from = Some(if t.from_message > 0 {
-                    policy::Derivation::Message
-                } else {
-                    policy::Derivation::Event
-                });
-                Some((
-                    action,
-                    policy::ActionMeta {
-                        first_denied: first,
-                        step: None,
-                        derived_from,
-                    },
-                ))
-            })
-            .collect();
-        let rows = policy::explain_rows(&set, &meta, catalogue);
-        print_result(out, &policy::explain_table(&rows))?;
-        return Ok(exit::OK);
+        return explain(out, args, &set, tallies, &choices);
     }
+    let scope = policy::scope_of(&choices);
     let documents = if args.split {
-        policy::split(&set, Grouping::ByService, policy::MAX_POLICY_SIZE)
+        policy::split_scoped(&set, Grouping::ByService, &scope, policy::MAX_POLICY_SIZE)
             .map_err(|e| anyhow::anyhow!("{e}"))?
     } else {
-        vec![policy::render_policy(&set, Grouping::ByService)]
+        vec![policy::render_scoped(&set, Grouping::ByService, &scope)]
     };
     let options = policy::FormatOptions::default();
     print_result(
         out,
         &policy::render_documents(args.format, &documents, &options),
     )?;
+    review(out, &set);
+    Ok(exit::OK)
+}
+
+/// The one closing stderr line naming the flagged actions, if any.
+fn review(out: &Output, set: &ActionSet) {
+    if let Some(line) = policy::review_line(set) {
+        out.warn(&line);
+    }
+}
+
+/// `--explain`: one row per action (first seen, derivation, resources, risks), as a table or `--json`.
+fn explain(
+    out: &Output,
+    args: &GenerateArgs,
+    set: &ActionSet,
+    tallies: &BTreeMap<String, ActionTally>,
+    choices: &BTreeMap<policy::Action, policy::ResourceChoice>,
+) -> anyhow::Result<i32> {
+    let catalogue = policy::catalogue()?;
+    let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
+        .iter()
+        .filter_map(|(name, t)| {
+            let action = policy::Action::parse(name).ok()?;
+            let first = t.first_seen.as_deref().and_then(crate::time::parse_rfc3339);
+            let derived_from = Some(if t.from_message > 0 {
+                policy::Derivation::Message
+            } else {
+                policy::Derivation::Event
+            });
+            let resources = choices.get(&action).cloned();
+            Some((
+                action,
+                policy::ActionMeta {
+                    first_denied: first,
+                    step: None,
+                    derived_from,
+                    resources,
+                },
+            ))
+        })
+        .collect();
+    let rows = policy::explain_rows(set, &meta, catalogue);
+    let text = if args.json {
+        policy::to_pretty_json(&policy::explain_json(&rows))
+    } else {
+        policy::explain_table(&rows)
+    };
+    print_result(out, &text)?;
+    review(out, set);
     Ok(exit::OK)
 }
 

@@ -21,6 +21,8 @@ pub struct LogFacts {
     pub errors: Vec<(Option<Action>, String)>,
     /// Lines that looked like ours but did not parse, and markers with unreadable times.
     pub unreadable: usize,
+    /// Per action: the resources its granted (or already present) denials were seen on.
+    pub evidence: policy::EvidenceMap,
 }
 
 impl LogFacts {
@@ -51,6 +53,13 @@ impl LogFacts {
             };
             let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
             self.errors.push((action, text));
+        }
+        let granted = d.decision.is_grant() || d.decision == DecisionKind::AlreadyPresent;
+        if let Some(action) = d.action.as_deref().and_then(|a| Action::parse(a).ok()) {
+            let items = d.resource_items();
+            if granted && !items.is_empty() {
+                self.evidence.entry(action).or_default().add(items);
+            }
         }
         let (Some(action), Some(time)) = (&d.action, &d.event_time) else {
             return;
@@ -234,6 +243,35 @@ mod tests {
         let steps = crate::policy::steps_from_markers(&facts.markers, &facts.first_denied());
         assert!(steps[0].actions.contains(&action));
         assert!(steps[1].actions.is_empty());
+        assert!(facts.evidence.is_empty());
+    }
+
+    #[test]
+    fn log_facts_gather_resource_evidence_of_granted_actions() {
+        let line = |kind: &str, resources: serde_json::Value| {
+            serde_json::json!({"lppg": "decision", "v": 1, "decision": kind, "action": "s3:GetObject",
+                "event_time": "2024-05-01T10:00:00Z", "reason": "", "resources": resources})
+            .to_string()
+        };
+        let lines = [
+            line("granted", serde_json::json!(["arn:aws:s3:::b/k1"])),
+            line(
+                "already_present",
+                serde_json::json!(["arn:aws:s3:::b/k2", "bucketName=b"]),
+            ),
+            line(
+                "explicit_deny",
+                serde_json::json!(["arn:aws:s3:::secret/k"]),
+            ),
+            line("granted", serde_json::json!("not a list")),
+        ];
+        let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
+        let seen = &facts.evidence[&Action::parse("s3:GetObject").unwrap()].seen;
+        let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
+        assert_eq!(
+            seen,
+            ["arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2", "bucketName=b"]
+        );
     }
 
     #[test]

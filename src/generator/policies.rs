@@ -73,7 +73,8 @@ impl Generator {
 
     /// Saves the merged policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file.
     /// Returns the path and the number of actions.
-    pub async fn save_policy(&self, path: Option<&Path>) -> Result<(PathBuf, usize)> {
+    /// Saves the merged policy; returns the file and the actions saved (as the catalogue spells them).
+    pub async fn save_policy(&self, path: Option<&Path>) -> Result<(PathBuf, ActionSet)> {
         let generated = self.generated().await?;
         let merged = generated.granted();
         let path = path.map(Path::to_path_buf).unwrap_or_else(|| {
@@ -81,7 +82,7 @@ impl Generator {
                 .into()
         });
         crate::files::write_new_file(&path, &render(&merged)?, false)?;
-        Ok((path, merged.len()))
+        Ok((path, merged.canonicalize(policy::catalogue()?)))
     }
 }
 

@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use super::actions::{Action, ActionSet};
 use super::catalogue::{AccessLevel, Catalogue};
 use super::derivation::Derivation;
+use super::resources::ResourceChoice;
+use super::risks::{risks_of, Risk};
 
 /// How close together (inclusive) denied calls must be to count as a burst.
 pub const BURST_WINDOW: Duration = Duration::from_secs(2);
@@ -23,6 +25,8 @@ pub struct ActionMeta {
     /// Label of the marked step the action belongs to; `None` outside every step.
     pub step: Option<String>,
     pub derived_from: Option<Derivation>,
+    /// The resources seen and the ones chosen (`--resources`); `None` when nothing was chosen.
+    pub resources: Option<ResourceChoice>,
 }
 
 /// One row of the explain table.
@@ -39,6 +43,10 @@ pub struct ExplainRow {
     pub derived_from: Option<Derivation>,
     /// Looks like a console background call: see [`background_flags`].
     pub background: bool,
+    /// The resources seen, the ones chosen and why.
+    pub resources: Option<ResourceChoice>,
+    /// The risk categories of the action ([`risks_of`]).
+    pub risks: Vec<Risk>,
 }
 
 /// One row per action of `set`, in the set's order, with what `meta` knows about it
@@ -62,6 +70,8 @@ pub fn explain_rows(
                 step: known.step,
                 derived_from: known.derived_from,
                 background: false,
+                resources: known.resources,
+                risks: risks_of(action),
             }
         })
         .collect();
@@ -115,7 +125,7 @@ fn time_text(time: Option<SystemTime>) -> Option<String> {
     time.map(crate::time::format_secs)
 }
 
-const HEADERS: [&str; 7] = [
+const HEADERS: [&str; 11] = [
     "ACTION",
     "SERVICE",
     "ACCESS LEVEL",
@@ -123,12 +133,21 @@ const HEADERS: [&str; 7] = [
     "STEP",
     "DERIVED FROM",
     "BACKGROUND",
+    "RISKS",
+    "RESOURCES SEEN",
+    "RESOURCE",
+    "WHY",
 ];
+
+/// The risk names of a row, comma-separated.
+fn risk_names(risks: &[Risk]) -> Vec<&'static str> {
+    risks.iter().map(|r| r.name()).collect()
+}
 
 /// A plain text table, columns aligned with two spaces, `-` for unknown values,
 /// `yes` in BACKGROUND for marked rows, no trailing spaces, one line per row.
 pub fn explain_table(rows: &[ExplainRow]) -> String {
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|row| {
             let dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_string());
@@ -140,6 +159,19 @@ pub fn explain_table(rows: &[ExplainRow]) -> String {
                 dash(row.step.as_deref().map(printable)),
                 dash(row.derived_from.map(|d| d.as_str().to_string())),
                 if row.background { "yes" } else { "" }.to_string(),
+                dash(Some(risk_names(&row.risks).join(",")).filter(|t| !t.is_empty())),
+                dash(
+                    row.resources
+                        .as_ref()
+                        .map(|c| printable(&c.seen.join(" ")))
+                        .filter(|t| !t.is_empty()),
+                ),
+                dash(
+                    row.resources
+                        .as_ref()
+                        .map(|c| printable(&c.resources.join(" "))),
+                ),
+                dash(row.resources.as_ref().map(|c| printable(&c.why))),
             ]
         })
         .collect();
@@ -175,8 +207,9 @@ fn printable(label: &str) -> String {
 }
 
 /// The rows as a JSON list of objects with the keys `action`, `service`,
-/// `access_level`, `first_denied` (RFC 3339, seconds), `step`, `derived_from` and
-/// `background`; unknown values are `null`.
+/// `access_level`, `first_denied` (RFC 3339, seconds), `step`, `derived_from`,
+/// `background`, `risks` (a list of risk names), `resources_seen` (a list), `resource` (the chosen list, `null`
+/// when nothing was chosen) and `resource_why`; unknown values are `null`.
 pub fn explain_json(rows: &[ExplainRow]) -> Value {
     Value::Array(
         rows.iter()
@@ -189,6 +222,10 @@ pub fn explain_json(rows: &[ExplainRow]) -> Value {
                     "step": row.step,
                     "derived_from": row.derived_from.map(Derivation::as_str),
                     "background": row.background,
+                    "risks": risk_names(&row.risks),
+                    "resources_seen": row.resources.as_ref().map_or(&[][..], |c| &c.seen[..]),
+                    "resource": row.resources.as_ref().map(|c| &c.resources),
+                    "resource_why": row.resources.as_ref().map(|c| &c.why),
                 })
             })
             .collect(),
@@ -218,6 +255,8 @@ mod tests {
             step: step.map(str::to_string),
             derived_from: None,
             background: false,
+            resources: None,
+            risks: Vec::new(),
         }
     }
 
@@ -305,6 +344,7 @@ mod tests {
                     first_denied: time,
                     step: step.map(str::to_string),
                     derived_from: Some(derived),
+                    resources: None,
                 },
             );
         };
@@ -333,6 +373,13 @@ mod tests {
             Some("upload\nfile"),
             Derivation::Message,
         );
+        meta.get_mut(&Action::parse("s3:GetObject").unwrap())
+            .unwrap()
+            .resources = Some(ResourceChoice {
+            seen: vec!["arn:aws:s3:::b/k".into(), "bucketName=b".into()],
+            resources: vec!["arn:aws:s3:::b/*".into()],
+            why: "scoped from the ARN format (object)".into(),
+        });
         explain_rows(&set, &meta, &catalogue)
     }
 
@@ -363,18 +410,18 @@ mod tests {
         assert_eq!(
             explain_table(&sample()),
             "\
-ACTION                    SERVICE     ACCESS LEVEL  FIRST DENIED          STEP         DERIVED FROM  BACKGROUND
-cloudwatch:GetMetricData  cloudwatch  Read          2024-05-01T10:00:01Z  -            event         yes
-kms:Decrypt               kms         -             -                     -            -
-s3:GetBucketLocation      s3          Read          2024-05-01T10:00:00Z  -            message       yes
-s3:GetObject              s3          Read          2024-05-01T10:00:31Z  upload file  message
-s3:ListAllMyBuckets       s3          List          2024-05-01T10:00:00Z  -            event         yes
-s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload file  message
+ACTION                    SERVICE     ACCESS LEVEL  FIRST DENIED          STEP         DERIVED FROM  BACKGROUND  RISKS              RESOURCES SEEN                 RESOURCE          WHY
+cloudwatch:GetMetricData  cloudwatch  Read          2024-05-01T10:00:01Z  -            event         yes         -                  -                              -                 -
+kms:Decrypt               kms         -             -                     -            -                         data_exfiltration  -                              -                 -
+s3:GetBucketLocation      s3          Read          2024-05-01T10:00:00Z  -            message       yes         -                  -                              -                 -
+s3:GetObject              s3          Read          2024-05-01T10:00:31Z  upload file  message                   data_exfiltration  arn:aws:s3:::b/k bucketName=b  arn:aws:s3:::b/*  scoped from the ARN format (object)
+s3:ListAllMyBuckets       s3          List          2024-05-01T10:00:00Z  -            event         yes         -                  -                              -                 -
+s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload file  message                   -                  -                              -                 -
 "
         );
         assert_eq!(
             explain_table(&[]),
-            "ACTION  SERVICE  ACCESS LEVEL  FIRST DENIED  STEP  DERIVED FROM  BACKGROUND\n"
+            "ACTION  SERVICE  ACCESS LEVEL  FIRST DENIED  STEP  DERIVED FROM  BACKGROUND  RISKS  RESOURCES SEEN  RESOURCE  WHY\n"
         );
     }
 
@@ -383,13 +430,23 @@ s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload
         let json = explain_json(&sample());
         assert_eq!(
             json[0].to_string(),
-            r#"{"action":"cloudwatch:GetMetricData","service":"cloudwatch","access_level":"Read","first_denied":"2024-05-01T10:00:01Z","step":null,"derived_from":"event","background":true}"#
+            r#"{"action":"cloudwatch:GetMetricData","service":"cloudwatch","access_level":"Read","first_denied":"2024-05-01T10:00:01Z","step":null,"derived_from":"event","background":true,"risks":[],"resources_seen":[],"resource":null,"resource_why":null}"#
         );
         assert_eq!(
             json[1].to_string(),
-            r#"{"action":"kms:Decrypt","service":"kms","access_level":null,"first_denied":null,"step":null,"derived_from":null,"background":false}"#
+            r#"{"action":"kms:Decrypt","service":"kms","access_level":null,"first_denied":null,"step":null,"derived_from":null,"background":false,"risks":["data_exfiltration"],"resources_seen":[],"resource":null,"resource_why":null}"#
         );
         assert_eq!(json[3]["step"], "upload\nfile");
+        assert_eq!(json[3]["risks"], json!(["data_exfiltration"]));
+        assert_eq!(
+            json[3]["resources_seen"],
+            json!(["arn:aws:s3:::b/k", "bucketName=b"])
+        );
+        assert_eq!(json[3]["resource"], json!(["arn:aws:s3:::b/*"]));
+        assert_eq!(
+            json[3]["resource_why"],
+            "scoped from the ARN format (object)"
+        );
         assert_eq!(explain_json(&[]).to_string(), "[]");
     }
 

@@ -27,6 +27,8 @@ mod explain;
 mod format;
 mod pattern;
 mod render;
+mod resources;
+mod risks;
 mod size;
 mod steps;
 mod validate;
@@ -44,8 +46,16 @@ pub use explain::{
 };
 pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;
-pub use render::{render_policy, service_sid, sid_from_label, to_pretty_json, Grouping, Step};
-pub use size::{policy_size, split, SplitError};
+pub use render::{
+    render_policy, render_scoped, service_sid, sid_from_label, to_pretty_json, Grouping, Scope,
+    Step,
+};
+pub use resources::{
+    arn_matches, evidence_items, resource_data, scope_of, Evidence, EvidenceMap, ResourceChoice,
+    ResourceData, ResourceMode, RESOURCE_PARAMS,
+};
+pub use risks::{flagged, review_line, risks_of, Risk};
+pub use size::{policy_size, split, split_scoped, SplitError};
 pub use steps::{steps_from_markers, Marker};
 pub use validate::validate_policy;
 

@@ -1,6 +1,6 @@
 //! Turning an [`ActionSet`] into a policy document.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
@@ -40,7 +40,12 @@ pub enum Grouping<'a> {
 pub(crate) struct Group {
     pub sid: String,
     pub actions: Vec<Action>,
+    /// The statement's resources; empty: `"*"`.
+    pub resources: Vec<String>,
 }
+
+/// Each action's statement resources (`--resources observed|scoped`); an action missing here gets `"*"`.
+pub type Scope = BTreeMap<Action, Vec<String>>;
 
 /// A `Sid` from free text: ASCII letters and digits only, each word's first letter
 /// upper-cased (`"open bucket page"` → `OpenBucketPage`), at most 64 characters.
@@ -90,6 +95,7 @@ pub(crate) fn groups(set: &ActionSet, grouping: Grouping<'_>) -> Vec<Group> {
                 result.push(Group {
                     sid: unique_sid(&service_sid(prefix), &mut used),
                     actions: actions.into_iter().cloned().collect(),
+                    resources: Vec::new(),
                 });
             }
         }
@@ -114,12 +120,14 @@ pub(crate) fn groups(set: &ActionSet, grouping: Grouping<'_>) -> Vec<Group> {
                 result.push(Group {
                     sid: unique_sid(&base, &mut used),
                     actions,
+                    resources: Vec::new(),
                 });
             }
             if !left.is_empty() {
                 result.push(Group {
                     sid: unique_sid(UNASSIGNED_SID, &mut used),
                     actions: left.iter().cloned().collect(),
+                    resources: Vec::new(),
                 });
             }
         }
@@ -127,10 +135,49 @@ pub(crate) fn groups(set: &ActionSet, grouping: Grouping<'_>) -> Vec<Group> {
     result
 }
 
-/// One `Allow` statement on `Resource: "*"`, keys in the order Sid, Effect, Action, Resource.
-pub(crate) fn statement(sid: &str, actions: &[Action]) -> Value {
+/// The groups of a grouping, each cut further by resource set: a group's actions with the same resources stay
+/// together, the `*` ones first under the group's own `Sid`, the others after it under `<Sid>Resources`,
+/// `<Sid>Resources2`…
+/// in order of their resource lists. With an empty scope this is [`groups`].
+pub(crate) fn scoped_groups(set: &ActionSet, grouping: Grouping<'_>, scope: &Scope) -> Vec<Group> {
+    let plain = groups(set, grouping);
+    let mut used: BTreeSet<String> = plain.iter().map(|g| g.sid.to_ascii_lowercase()).collect();
+    let mut result = Vec::new();
+    for group in plain {
+        let mut by_resources: BTreeMap<Vec<String>, Vec<Action>> = BTreeMap::new();
+        for action in &group.actions {
+            let resources = scope.get(action).cloned().unwrap_or_default();
+            by_resources
+                .entry(resources)
+                .or_default()
+                .push(action.clone());
+        }
+        for (i, (resources, actions)) in by_resources.into_iter().enumerate() {
+            let sid = if i == 0 {
+                group.sid.clone()
+            } else {
+                unique_sid(&format!("{}Resources", group.sid), &mut used)
+            };
+            result.push(Group {
+                sid,
+                actions,
+                resources,
+            });
+        }
+    }
+    result
+}
+
+/// One `Allow` statement, keys in the order Sid, Effect, Action, Resource: `Resource` is `"*"` when `resources`
+/// is empty, else the list.
+pub(crate) fn statement(sid: &str, actions: &[Action], resources: &[String]) -> Value {
     let actions: Vec<String> = actions.iter().map(Action::to_string).collect();
-    json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": "*"})
+    let resource = if resources.is_empty() {
+        json!("*")
+    } else {
+        json!(resources)
+    };
+    json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource})
 }
 
 /// A policy document around the statements.
@@ -144,10 +191,16 @@ pub(crate) fn document(statements: Vec<Value>) -> Value {
 /// valid policy ([`super::validate_policy`] says so): callers should refuse to
 /// export nothing. The result may exceed [`super::MAX_POLICY_SIZE`]; see [`super::split`].
 pub fn render_policy(set: &ActionSet, grouping: Grouping<'_>) -> Value {
+    render_scoped(set, grouping, &Scope::new())
+}
+
+/// [`render_policy`] with each action on its resources in `scope`: statements grouped by resource set
+/// ([`scoped_groups`]). An empty scope gives exactly [`render_policy`]'s document.
+pub fn render_scoped(set: &ActionSet, grouping: Grouping<'_>, scope: &Scope) -> Value {
     document(
-        groups(set, grouping)
+        scoped_groups(set, grouping, scope)
             .iter()
-            .map(|g| statement(&g.sid, &g.actions))
+            .map(|g| statement(&g.sid, &g.actions, &g.resources))
             .collect(),
     )
 }
@@ -341,5 +394,46 @@ mod tests {
         let document = render_policy(&set(&["s3:A", "ec2:B"]), Grouping::ByStep(&[]));
         assert_eq!(sids(&document), ["Unassigned"]);
         assert_eq!(document["Statement"][0]["Action"], json!(["ec2:B", "s3:A"]));
+    }
+}
+
+#[cfg(test)]
+mod scoped_tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_grouped_by_resource_set() {
+        let set = ActionSet::parse([
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:ListAllMyBuckets",
+            "s3:ListBucket",
+            "ec2:DescribeInstances",
+        ])
+        .unwrap();
+        let mut scope = Scope::new();
+        let object = vec!["arn:aws:s3:::b/*".to_string()];
+        scope.insert(Action::parse("s3:GetObject").unwrap(), object.clone());
+        scope.insert(Action::parse("s3:PutObject").unwrap(), object);
+        scope.insert(
+            Action::parse("s3:ListBucket").unwrap(),
+            vec!["arn:aws:s3:::b".to_string()],
+        );
+        let document = render_scoped(&set, Grouping::ByService, &scope);
+        assert_eq!(
+            document["Statement"],
+            json!([
+                {"Sid": "Ec2", "Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"},
+                {"Sid": "S3", "Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"},
+                {"Sid": "S3Resources", "Effect": "Allow", "Action": ["s3:ListBucket"],
+                 "Resource": ["arn:aws:s3:::b"]},
+                {"Sid": "S3Resources2", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                 "Resource": ["arn:aws:s3:::b/*"]},
+            ])
+        );
+        assert_eq!(
+            render_scoped(&set, Grouping::ByService, &Scope::new()),
+            render_policy(&set, Grouping::ByService)
+        );
     }
 }

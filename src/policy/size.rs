@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::actions::{Action, ActionSet};
-use super::render::{document, groups, statement, unique_sid, Group, Grouping};
+use super::render::{document, scoped_groups, statement, unique_sid, Group, Grouping, Scope};
 
 /// A policy's size as IAM counts it: characters of its JSON text, whitespace not counted.
 ///
@@ -57,7 +57,17 @@ pub fn split(
     grouping: Grouping<'_>,
     limit: usize,
 ) -> Result<Vec<Value>, SplitError> {
-    let groups = groups(set, grouping);
+    split_scoped(set, grouping, &Scope::new(), limit)
+}
+
+/// [`split`] for [`super::render_scoped`]'s statements: each keeps its resources, parts of a cut one too.
+pub fn split_scoped(
+    set: &ActionSet,
+    grouping: Grouping<'_>,
+    scope: &Scope,
+    limit: usize,
+) -> Result<Vec<Value>, SplitError> {
+    let groups = scoped_groups(set, grouping, scope);
     let mut used: BTreeSet<String> = groups.iter().map(|g| g.sid.to_ascii_lowercase()).collect();
     let empty_document = policy_size(&document(Vec::new()));
 
@@ -92,13 +102,19 @@ pub fn split(
     }
     Ok(documents
         .into_iter()
-        .map(|(list, _)| document(list.iter().map(|g| statement(&g.sid, &g.actions)).collect()))
+        .map(|(list, _)| {
+            document(
+                list.iter()
+                    .map(|g| statement(&g.sid, &g.actions, &g.resources))
+                    .collect(),
+            )
+        })
         .collect())
 }
 
 /// A statement's size, from its parts: no need to serialise every candidate.
 fn statement_size(group: &Group) -> usize {
-    let bare = policy_size(&statement(&group.sid, &[]));
+    let bare = policy_size(&statement(&group.sid, &[], &group.resources));
     bare + list_size(&group.actions)
 }
 
@@ -124,7 +140,7 @@ fn cut(
     let mut n = 1;
     while actions.peek().is_some() {
         let sid = unique_sid(&format!("{}Part{n}", group.sid), used);
-        let mut size = policy_size(&statement(&sid, &[]));
+        let mut size = policy_size(&statement(&sid, &[], &group.resources));
         let mut part: Vec<Action> = Vec::new();
         while let Some(action) = actions.peek() {
             let extra = action_size(action) + usize::from(!part.is_empty());
@@ -140,7 +156,14 @@ fn cut(
                 action: actions.peek().map(Action::to_string).unwrap_or_default(),
             });
         }
-        parts.push((Group { sid, actions: part }, size));
+        parts.push((
+            Group {
+                sid,
+                actions: part,
+                resources: group.resources.clone(),
+            },
+            size,
+        ));
         n += 1;
     }
     Ok(parts)
@@ -203,10 +226,19 @@ mod tests {
         let group = Group {
             sid: "S3".into(),
             actions: s.iter().cloned().collect(),
+            resources: Vec::new(),
         };
         assert_eq!(
             statement_size(&group),
-            policy_size(&statement("S3", &group.actions))
+            policy_size(&statement("S3", &group.actions, &[]))
+        );
+        let scoped = Group {
+            resources: vec!["arn:aws:s3:::b/*".into(), "arn:aws:s3:::c".into()],
+            ..group
+        };
+        assert_eq!(
+            statement_size(&scoped),
+            policy_size(&statement("S3", &scoped.actions, &scoped.resources))
         );
     }
 
@@ -317,5 +349,38 @@ mod tests {
             "a policy of at most 50 characters cannot hold even s3:GetObject alone"
         );
         assert!(split(&s, Grouping::ByService, 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod scoped_tests {
+    use super::*;
+    use crate::policy::{validate_policy, MAX_POLICY_SIZE};
+
+    #[test]
+    fn split_keeps_each_statements_resources_and_fits() {
+        let names: Vec<String> = (0..600).map(|i| format!("s3:Action{i:04}")).collect();
+        let set = ActionSet::parse(&names).unwrap();
+        let scope: Scope = set
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(_, a)| (a.clone(), vec!["arn:aws:s3:::team-data/*".to_string()]))
+            .collect();
+        let documents = split_scoped(&set, Grouping::ByService, &scope, MAX_POLICY_SIZE).unwrap();
+        assert!(documents.len() > 1);
+        let mut scoped = 0;
+        for document in &documents {
+            validate_policy(document).unwrap();
+            for statement in document["Statement"].as_array().unwrap() {
+                let n = statement["Action"].as_array().unwrap().len();
+                if statement["Resource"] == serde_json::json!(["arn:aws:s3:::team-data/*"]) {
+                    scoped += n;
+                } else {
+                    assert_eq!(statement["Resource"], "*");
+                }
+            }
+        }
+        assert_eq!(scoped, 300);
     }
 }

@@ -465,6 +465,7 @@ mod tests {
             version: (decision == "granted").then(|| "v2".to_string()),
             reason: (decision == "withheld" || decision == "error")
                 .then(|| "the guard keeps it out".to_string()),
+            resources: Vec::new(),
         })
     }
 

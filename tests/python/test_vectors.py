@@ -98,3 +98,30 @@ def test_catalogue_is_fresh_and_compact():
     assert text == json.dumps(cat, sort_keys=True, separators=(",", ":")) + "\n"
     assert set(l for svc in cat.values() for l in svc.values()) <= set("LRWPT")
     assert cat["s3"]["ListBucket"] == "L" and cat["iam"]["PutUserPolicy"] == "P"
+
+
+RESOURCES = json.load(open(os.path.join(VECTORS_DIR, "resources.json"), encoding="utf-8"))["vectors"]
+
+
+@pytest.mark.parametrize("v", RESOURCES, ids=[v["name"] for v in RESOURCES])
+def test_resource_vector_evidence(v):
+    """The function's side of tests/vectors/resources.json: the actions, and the evidence a decision line carries."""
+    got = R.classify(v["record"], v["principal"], GUARD)
+    assert got["outcome"] == "grant", got.get("reason")
+    assert sorted(a["action"] for a in got["actions"]) == sorted(v["expect"]["actions"])
+    assert rules.evidence(v["record"], got["resource"]) == v["expect"]["evidence"]
+
+
+def test_resource_params_match_the_cli():
+    text = open(os.path.join(os.path.dirname(rules.__file__), "..", "..", "src", "policy", "resources.rs"),
+                encoding="utf-8").read()
+    block = text.split("pub const RESOURCE_PARAMS")[1].split("];")[0]
+    assert tuple(re.findall(r'"([A-Za-z]+)"', block)) == rules.RESOURCE_PARAMS
+
+
+def test_resource_data_is_fresh():
+    import subprocess
+    import sys
+
+    root = os.path.join(os.path.dirname(rules.__file__), "..", "..")
+    subprocess.run([sys.executable, os.path.join(root, "scripts", "gen_resources.py"), "--check"], check=True)

@@ -590,10 +590,136 @@ def write_jsonl(name, rows):
             f.write(json.dumps(r, sort_keys=False, separators=(",", ":")) + "\n")
 
 
+def stmt(sid, actions, resource):
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def RV(name, record, actions, evidence, observed, scoped, not_allowed=(), note=None):
+    """A resource vector: the record's evidence, then the statements under --resources observed and scoped (one
+    Statement list each, as `lppg generate --denied` writes them for this record alone), and ARNs of the same
+    resource type in another account or under another name that the scoped statements must not allow."""
+    v = {"name": name, "record": record, "principal": P,
+         "expect": {"actions": list(actions), "evidence": list(evidence), "observed": observed, "scoped": scoped,
+                    "not_allowed": list(not_allowed)}}
+    if note:
+        v["note"] = note
+    return v
+
+
+def resources():
+    """tests/vectors/resources.json: records -> evidence -> statements (issue 12)."""
+    a, r = ACCOUNT, "eu-west-1"
+    denied = "AccessDenied"
+    obj = "arn:aws:s3:::team-data/reports/2026/q1.csv"
+    inst = "arn:aws:ec2:%s:%s:instance/i-0abc1234def567890" % (r, a)
+    fn = "arn:aws:lambda:%s:%s:function:orders-handler" % (r, a)
+    table = "arn:aws:dynamodb:%s:%s:table/orders" % (r, a)
+    secret = "arn:aws:secretsmanager:%s:%s:secret:prod/db-password-AbC123" % (r, a)
+    key = "arn:aws:kms:%s:%s:key/1234abcd-12ab-34cd-56ef-1234567890ab" % (r, a)
+    role = "arn:aws:iam::%s:role/service/app-role" % a
+    queue_url = "https://sqs.%s.amazonaws.com/%s/orders" % (r, a)
+    queue = "arn:aws:sqs:%s:%s:orders" % (r, a)
+    return [
+        RV("s3-object-quoted-in-message",
+           rec("rv-s3-object", "s3.amazonaws.com", "GetObject", denied, modern("s3:GetObject", '"%s"' % obj),
+               {"bucketName": "team-data", "key": "reports/2026/q1.csv", "Host": "team-data.s3.amazonaws.com"}),
+           ["s3:GetObject"], [obj, "bucketName=team-data", "key=reports/2026/q1.csv"],
+           [stmt("S3", ["s3:GetObject"], [obj])], [stmt("S3", ["s3:GetObject"], ["arn:aws:s3:::team-data/*"])],
+           ["arn:aws:s3:::other-bucket/reports/2026/q1.csv"],
+           note="the object key becomes *, the bucket stays; S3 ARNs carry no account"),
+        RV("s3-bucket-from-request-parameters",
+           rec("rv-s3-bucket", "s3.amazonaws.com", "ListObjectsV2", denied, "Access Denied",
+               {"bucketName": "team-data", "list-type": "2", "prefix": ""}),
+           ["s3:ListBucket"], ["bucketName=team-data"],
+           [stmt("S3", ["s3:ListBucket"], ["arn:aws:s3:::team-data"])],
+           [stmt("S3", ["s3:ListBucket"], ["arn:aws:s3:::team-data"])],
+           ["arn:aws:s3:::other-bucket"], note="a generic message: the bucket comes from requestParameters"),
+        RV("ec2-instance-id-generated",
+           rec("rv-ec2", "ec2.amazonaws.com", "StartInstances", "Client.UnauthorizedOperation",
+               modern("ec2:StartInstances", inst),
+               {"instancesSet": {"items": [{"instanceId": "i-0abc1234def567890"}]}}),
+           ["ec2:StartInstances"], [inst],
+           [stmt("Ec2", ["ec2:StartInstances"], [inst])],
+           [stmt("Ec2", ["ec2:StartInstances"], ["arn:aws:ec2:%s:%s:instance/*" % (r, a)])],
+           ["arn:aws:ec2:%s:210987654321:instance/i-0abc1234def567890" % r,
+            "arn:aws:ec2:us-east-1:%s:instance/i-0abc1234def567890" % a]),
+        RV("lambda-function-name-kept",
+           rec("rv-lambda", "lambda.amazonaws.com", "Invoke", "AccessDeniedException",
+               modern("lambda:InvokeFunction", fn), {"functionName": "orders-handler"}),
+           ["lambda:InvokeFunction"], [fn, "functionName=orders-handler"],
+           [stmt("Lambda", ["lambda:InvokeFunction"], [fn])], [stmt("Lambda", ["lambda:InvokeFunction"], [fn])],
+           [fn.replace(a, "210987654321"), fn.replace("orders-handler", "billing-handler")]),
+        RV("dynamodb-table-name-kept",
+           rec("rv-dynamodb", "dynamodb.amazonaws.com", "GetItem", "AccessDeniedException",
+               modern("dynamodb:GetItem", table), {"tableName": "orders", "key": {"id": {"S": "1"}}}),
+           ["dynamodb:GetItem"], [table, "tableName=orders"],
+           [stmt("Dynamodb", ["dynamodb:GetItem"], [table])], [stmt("Dynamodb", ["dynamodb:GetItem"], [table])],
+           [table.replace(a, "210987654321"), table.replace("orders", "invoices")],
+           note="a non-string requestParameters.key is not evidence"),
+        RV("secret-random-suffix",
+           rec("rv-secret", "secretsmanager.amazonaws.com", "GetSecretValue", "AccessDeniedException",
+               modern("secretsmanager:GetSecretValue", secret), {"secretId": "prod/db-password"}),
+           ["secretsmanager:GetSecretValue"], [secret, "secretId=prod/db-password"],
+           [stmt("Secretsmanager", ["secretsmanager:GetSecretValue"], [secret])],
+           [stmt("Secretsmanager", ["secretsmanager:GetSecretValue"], [secret.replace("AbC123", "??????")])],
+           [secret.replace(a, "210987654321"), secret.replace("db-password", "api-token")]),
+        RV("kms-key-from-resources",
+           rec("rv-kms", "kms.amazonaws.com", "Decrypt", "AccessDeniedException",
+               "User: %s is not authorized to perform: kms:Decrypt" % P, {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"},
+               resources=[{"accountId": a, "type": "AWS::KMS::Key", "ARN": key}]),
+           ["kms:Decrypt"], [key],
+           [stmt("Kms", ["kms:Decrypt"], [key])], [stmt("Kms", ["kms:Decrypt"], [key])],
+           [key.replace(a, "210987654321"), key.replace("1234abcd", "9999abcd")],
+           note="no resource in the message: CloudTrail's resources[] names the key"),
+        RV("role-with-path",
+           rec("rv-passrole", "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation",
+               modern("iam:PassRole", role), {"instanceType": "t3.micro"}),
+           ["iam:PassRole"], [role],
+           [stmt("Iam", ["iam:PassRole"], [role])], [stmt("Iam", ["iam:PassRole"], [role])],
+           [role.replace(a, "210987654321"), role.replace("app-role", "admin-role")]),
+        RV("sqs-queue-url",
+           rec("rv-sqs", "sqs.amazonaws.com", "SendMessage", denied,
+               "Access to the resource %s is denied." % queue_url, {"queueUrl": queue_url, "messageBody": "x"}),
+           ["sqs:SendMessage"], ["queueUrl=" + queue_url],
+           [stmt("Sqs", ["sqs:SendMessage"], [queue])], [stmt("Sqs", ["sqs:SendMessage"], [queue])],
+           [queue.replace(a, "210987654321"), queue.replace("orders", "payments")],
+           note="a generic SQS message: the queue URL is read as the queue's ARN"),
+        RV("star-only-action",
+           rec("rv-star", "s3.amazonaws.com", "ListBuckets", denied, modern("s3:ListAllMyBuckets", "*"), None),
+           ["s3:ListAllMyBuckets"], [],
+           [stmt("S3", ["s3:ListAllMyBuckets"], "*")], [stmt("S3", ["s3:ListAllMyBuckets"], "*")]),
+        RV("foreign-arn-falls-back",
+           rec("rv-foreign", "sqs.amazonaws.com", "SendMessage", denied,
+               modern("sqs:SendMessage", "arn:aws:s3:::not-a-queue"), None),
+           ["sqs:SendMessage"], ["arn:aws:s3:::not-a-queue"],
+           [stmt("Sqs", ["sqs:SendMessage"], "*")], [stmt("Sqs", ["sqs:SendMessage"], "*")],
+           note="an ARN of a type the action does not accept is never emitted"),
+        RV("malformed-arn-falls-back",
+           rec("rv-malformed", "s3.amazonaws.com", "GetObject", denied, modern("s3:GetObject", "arn:aws:s3:::"),
+               None),
+           ["s3:GetObject"], ["arn:aws:s3:::"],
+           [stmt("S3", ["s3:GetObject"], "*")], [stmt("S3", ["s3:GetObject"], "*")]),
+    ]
+
+
+def write_resources():
+    doc = {"description": "Resource evidence and least privilege on resources (issue 12): each record's evidence "
+                          "(what the function writes in a decision line's resources, and what generate reads), "
+                          "then the statements of --resources observed and scoped. Evidence: "
+                          "tests/python/test_vectors.py and tests/resource_vectors.rs; statements and not_allowed: "
+                          "tests/resource_vectors.rs. Built by build_vectors.py.",
+           "vectors": resources()}
+    with open(os.path.join(HERE, "resources.json"), "w", encoding="utf-8", newline="\n") as f:
+        f.write('{"description": %s,\n "vectors": [\n' % json.dumps(doc["description"]))
+        f.write(",\n".join("  " + json.dumps(v, separators=(",", ":")) for v in doc["vectors"]))
+        f.write("\n ]}\n")
+
+
 def main():
     denied_rows, success_rows = denied(), success()
     write_jsonl("denied.jsonl", denied_rows + failed_batches_queue_guard())
     write_jsonl("success.jsonl", success_rows)
+    write_resources()
     with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(guard(), f, indent=2)
         f.write("\n")
