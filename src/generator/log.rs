@@ -2,7 +2,7 @@
 //! they say about the session (first-denied times, steps, errors, the last denied call).
 use super::Generator;
 use crate::decisions::{self, DecisionKind, Line, Marker};
-use crate::policy::{Action, Derivation};
+use crate::policy::{self, Action, Derivation};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -240,7 +240,7 @@ mod tests {
             facts.first[&action],
             (at("2024-05-01T10:01:30Z"), Some(Derivation::Message))
         );
-        let steps = crate::policy::steps_from_markers(&facts.markers, &facts.first_denied());
+        let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
         assert!(steps[0].actions.contains(&action));
         assert!(steps[1].actions.is_empty());
         assert!(facts.evidence.is_empty());
