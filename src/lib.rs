@@ -4,6 +4,7 @@
 //! the AWS SDK, and the pure modules ([`policy`], [`cloudtrail`], [`time`], [`naming`], [`password`], [`assets`]) hold the
 //! logic that is unit-tested without AWS.
 pub mod assets;
+pub mod child;
 pub mod aws;
 pub mod cli;
 pub mod cloudtrail;
@@ -15,6 +16,7 @@ pub mod naming;
 pub mod password;
 pub mod policy;
 pub mod preflight;
+pub mod role;
 pub mod time;
 pub mod ui;
 

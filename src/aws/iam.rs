@@ -505,3 +505,17 @@ pub async fn policy_exists(c: &Clients, arn: &str) -> Result<bool> {
     let r = c.iam.get_policy().policy_arn(arn).send().await;
     Ok(found(r, &format!("reading policy {arn}"))?.is_some())
 }
+
+/// A role's ARN (with its path), or `None` when there is no such role.
+pub async fn role_arn(c: &Clients, role: &str) -> Result<Option<String>> {
+    let r = c.iam.get_role().role_name(role).send().await;
+    Ok(found(r, &format!("reading role {role}"))?
+        .and_then(|o| o.role().map(|r| r.arn().to_string())))
+}
+
+/// A user's ARN (with its path), or `None` when there is no such user.
+pub async fn user_arn(c: &Clients, user: &str) -> Result<Option<String>> {
+    let r = c.iam.get_user().user_name(user).send().await;
+    Ok(found(r, &format!("looking up IAM user {user}"))?
+        .and_then(|o| o.user().map(|u| u.arn().to_string())))
+}

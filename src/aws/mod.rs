@@ -7,6 +7,7 @@ pub mod logs;
 pub mod ownership;
 pub mod s3;
 pub mod stack;
+pub mod sts;
 pub mod trail;
 
 use anyhow::{anyhow, Result};
