@@ -36,6 +36,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
     gen = replace_failed_stack(gen, a, out).await?;
     let mode = gen.mode(&settings);
     check_mode_flags(a, mode)?;
+    gen.check_mode(&settings)?;
     if let (Principal::Role, Some(r), None) = (mode, &a.role_name, &gen.stack) {
         gen.names.role = r.clone();
     }

@@ -194,7 +194,7 @@ impl Generator {
 
     /// Refuses switching an existing stack between a user and a role (it would remove the principal that holds
     /// the grants) or renaming its role.
-    fn check_mode(&self, s: &Settings) -> Result<()> {
+    pub fn check_mode(&self, s: &Settings) -> Result<()> {
         let (Some(st), Some(new)) = (&self.stack, s.principal) else {
             return Ok(());
         };

@@ -380,7 +380,11 @@ def test_guard_covers_the_observed_principal(deployment):
     st = {s["Sid"]: s for s in statements(guard["PolicyDocument"])}
     assert st["GuardUser"]["Resource"] == deployment.principal_arn()
     assert "iam:PassRole" in st["GuardUser"]["Action"] and "iam:Update*" in st["GuardUser"]["Action"]
-    assert ("SelfServicePasswordAndMfa" in st) == (not deployment.role_mode())
+    for sid in ("SelfServicePasswordAndMfa", "SelfServiceCreateMfaDevice", "SelfServiceReadAccountSettings"):
+        # In role mode the user's self-service statements name only the role, to which none of their actions
+        # (passwords, MFA devices, account settings) applies: they grant nothing.
+        if deployment.role_mode():
+            assert st[sid]["Resource"] == deployment.principal_arn(), st[sid]
     assert "sts:AssumeRole" in st["GuardAssumeRoles"]["Action"]
     fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
     spec = json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])
