@@ -4,8 +4,8 @@
 //! the AWS SDK, and the pure modules ([`policy`], [`cloudtrail`], [`time`], [`naming`], [`password`], [`assets`]) hold the
 //! logic that is unit-tested without AWS.
 pub mod assets;
-pub mod child;
 pub mod aws;
+pub mod child;
 pub mod cli;
 pub mod cloudtrail;
 pub mod commands;

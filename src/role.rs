@@ -84,10 +84,9 @@ pub fn trust_pattern(iam_arn: &str) -> String {
         .strip_prefix("AWSReservedSSO_")
         .and_then(|rest| rest.rsplit_once('_'))
     {
-        Some((permission_set, _hash)) if !permission_set.is_empty() => format!(
-            "{}{SSO}*AWSReservedSSO_{permission_set}_*",
-            &iam_arn[..at]
-        ),
+        Some((permission_set, _hash)) if !permission_set.is_empty() => {
+            format!("{}{SSO}*AWSReservedSSO_{permission_set}_*", &iam_arn[..at])
+        }
         _ => iam_arn.to_string(),
     }
 }
@@ -95,7 +94,8 @@ pub fn trust_pattern(iam_arn: &str) -> String {
 /// Trust patterns for a role session whose role could not be read (no `iam:GetRole`): the role under any path.
 pub fn session_fallback_patterns(partition: &str, account: &str, role: &str) -> Vec<String> {
     if role.starts_with("AWSReservedSSO_") {
-        let arn = format!("arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}");
+        let arn =
+            format!("arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}");
         return vec![trust_pattern(&arn)];
     }
     vec![
@@ -213,7 +213,9 @@ mod tests {
     #[test]
     fn callers() {
         assert_eq!(
-            parse_caller("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_1a2b/alice@example.com"),
+            parse_caller(
+                "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_1a2b/alice@example.com"
+            ),
             Ok(Caller::Session {
                 partition: "aws".into(),
                 account: "123456789012".into(),

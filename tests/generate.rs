@@ -364,9 +364,21 @@ fn an_identity_center_role_selects_its_sessions() {
         )
     };
     let records = [
-        record(session("alice@example.com", sso), "s3.amazonaws.com", "ListBuckets"),
-        record(session("bob@example.com", sso), "sqs.amazonaws.com", "ListQueues"),
-        record(session("ci", DEPLOY_ROLE), "sns.amazonaws.com", "ListTopics"),
+        record(
+            session("alice@example.com", sso),
+            "s3.amazonaws.com",
+            "ListBuckets",
+        ),
+        record(
+            session("bob@example.com", sso),
+            "sqs.amazonaws.com",
+            "ListQueues",
+        ),
+        record(
+            session("ci", DEPLOY_ROLE),
+            "sns.amazonaws.com",
+            "ListTopics",
+        ),
     ];
     let file = dir.path().join("trail.json");
     std::fs::write(&file, format!(r#"{{"Records":[{}]}}"#, records.join(","))).expect("write");

@@ -340,23 +340,44 @@ fn guard_covers_the_generator_role_in_role_mode() {
             }
         }
     }
-    assert!(missed.is_empty(), "the guard lets these through: {missed:#?}");
+    assert!(
+        missed.is_empty(),
+        "the guard lets these through: {missed:#?}"
+    );
 
     // The procedure's own work stays allowed: other roles, assuming a role of the application.
     for (a, r) in [
-        ("iam:CreateRole", format!("arn:aws:iam::{acct}:role/app-role")),
+        (
+            "iam:CreateRole",
+            format!("arn:aws:iam::{acct}:role/app-role"),
+        ),
         ("iam:PassRole", format!("arn:aws:iam::{acct}:role/app-role")),
-        ("sts:AssumeRole", format!("arn:aws:iam::{acct}:role/app-role")),
+        (
+            "sts:AssumeRole",
+            format!("arn:aws:iam::{acct}:role/app-role"),
+        ),
         ("ec2:RunInstances", "*".to_string()),
     ] {
-        assert!(!denied(&guard, a, &r), "the guard must not block {a} on {r}");
+        assert!(
+            !denied(&guard, a, &r),
+            "the guard must not block {a} on {r}"
+        );
     }
     // A role has no password or MFA device: the user's self-service statements grant the role nothing.
     for (a, r) in [
         ("iam:GetAccountPasswordPolicy", "*"),
-        ("iam:CreateVirtualMFADevice", "arn:aws:iam::123456789012:mfa/x"),
-        ("iam:ChangePassword", "arn:aws:iam::123456789012:user/lppg-user"),
+        (
+            "iam:CreateVirtualMFADevice",
+            "arn:aws:iam::123456789012:mfa/x",
+        ),
+        (
+            "iam:ChangePassword",
+            "arn:aws:iam::123456789012:user/lppg-user",
+        ),
     ] {
-        assert!(!allowed(&guard, a, r), "the guard must not allow {a} on {r} in role mode");
+        assert!(
+            !allowed(&guard, a, r),
+            "the guard must not allow {a} on {r} in role mode"
+        );
     }
 }

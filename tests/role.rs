@@ -11,7 +11,12 @@ use common::{block_on, venv_bin, Moto, TempDir, Test};
 const ACCOUNT: &str = "123456789012";
 
 /// Creates `role` under `path` and returns credentials of a session of it (as `env` pairs for the binary).
-fn session_of(c: &lppg::aws::Clients, role: &str, path: &str, session: &str) -> Vec<(String, String)> {
+fn session_of(
+    c: &lppg::aws::Clients,
+    role: &str,
+    path: &str,
+    session: &str,
+) -> Vec<(String, String)> {
     block_on(async {
         let trust = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
@@ -40,15 +45,17 @@ fn session_of(c: &lppg::aws::Clients, role: &str, path: &str, session: &str) -> 
         let cr = r.credentials().unwrap();
         vec![
             ("AWS_ACCESS_KEY_ID".into(), cr.access_key_id().to_string()),
-            ("AWS_SECRET_ACCESS_KEY".into(), cr.secret_access_key().to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                cr.secret_access_key().to_string(),
+            ),
             ("AWS_SESSION_TOKEN".into(), cr.session_token().to_string()),
         ]
     })
 }
 
 fn as_session(moto: &Moto, dir: &std::path::Path, env: &[(String, String)]) -> Test {
-    env.iter()
-        .fold(moto.test(dir), |t, (k, v)| t.env(k, v))
+    env.iter().fold(moto.test(dir), |t, (k, v)| t.env(k, v))
 }
 
 fn stack_parameter(c: &lppg::aws::Clients, stack: &str, key: &str) -> Option<String> {
@@ -57,7 +64,10 @@ fn stack_parameter(c: &lppg::aws::Clients, stack: &str, key: &str) -> Option<Str
         .parameters()
         .iter()
         .find(|p| p.parameter_key() == Some(key))
-        .and_then(|p| p.parameter_value().map(lppg::aws::stack::normalize_list_value))
+        .and_then(|p| {
+            p.parameter_value()
+                .map(lppg::aws::stack::normalize_list_value)
+        })
 }
 
 #[test]
@@ -73,7 +83,8 @@ fn role_mode_end_to_end() {
         .expect_code(0)
         .run();
     assert!(
-        up.stderr.contains("caller arn:aws:sts::123456789012:assumed-role/Deployer/alice"),
+        up.stderr
+            .contains("caller arn:aws:sts::123456789012:assumed-role/Deployer/alice"),
         "{}",
         up.dump()
     );
@@ -86,7 +97,13 @@ fn role_mode_end_to_end() {
     ));
     assert!(!up.stderr.contains("Password"), "{}", up.dump());
     block_on(async {
-        let role = c.iam.get_role().role_name("lppg-role").send().await.unwrap();
+        let role = c
+            .iam
+            .get_role()
+            .role_name("lppg-role")
+            .send()
+            .await
+            .unwrap();
         let role = role.role().unwrap();
         assert_eq!(role.max_session_duration(), Some(43200));
         let tags: Vec<_> = role.tags().iter().map(|t| (t.key(), t.value())).collect();
@@ -96,7 +113,10 @@ fn role_mode_end_to_end() {
             .into_owned();
         let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
         let st = &doc["Statement"][0];
-        assert_eq!(st["Principal"]["AWS"], serde_json::json!(["arn:aws:iam::123456789012:root"]));
+        assert_eq!(
+            st["Principal"]["AWS"],
+            serde_json::json!(["arn:aws:iam::123456789012:root"])
+        );
         assert_eq!(
             st["Condition"]["ArnLike"]["aws:PrincipalArn"],
             serde_json::json!(["arn:aws:iam::123456789012:role/team/Deployer"])
@@ -118,7 +138,13 @@ fn role_mode_end_to_end() {
         want.push("lppg-guard".into());
         want.sort();
         assert_eq!(names, want);
-        assert!(c.iam.get_user().user_name("lppg-user").send().await.is_err());
+        assert!(c
+            .iam
+            .get_user()
+            .user_name("lppg-user")
+            .send()
+            .await
+            .is_err());
         let env = c
             .lambda
             .get_function_configuration()
@@ -127,7 +153,10 @@ fn role_mode_end_to_end() {
             .await
             .unwrap();
         let vars = env.environment().unwrap().variables().unwrap();
-        assert_eq!(vars["LPPG_USER_ARN"], "arn:aws:iam::123456789012:role/lppg-role");
+        assert_eq!(
+            vars["LPPG_USER_ARN"],
+            "arn:aws:iam::123456789012:role/lppg-role"
+        );
         let guard: serde_json::Value = serde_json::from_str(&vars["LPPG_GUARD"]).unwrap();
         assert_eq!(guard["arns"][0], "arn:aws:iam::123456789012:role/lppg-role");
         assert!(guard["names"]["roleName"]
@@ -137,7 +166,10 @@ fn role_mode_end_to_end() {
     });
     // The deployed template follows the role's sessions (moto skips the filter resource; the parameters and the
     // template are what CloudFormation resolves: tests/python/test_template_rules.py resolves them).
-    assert_eq!(stack_parameter(&c, "lppg", "Principal").as_deref(), Some("role"));
+    assert_eq!(
+        stack_parameter(&c, "lppg", "Principal").as_deref(),
+        Some("role")
+    );
     let body = block_on(c.cfn.get_template().stack_name("lppg").send()).unwrap();
     assert!(body
         .template_body()
@@ -149,9 +181,15 @@ fn role_mode_end_to_end() {
         .args(["credentials"])
         .expect_code(0)
         .run();
-    let v: serde_json::Value = serde_json::from_str(creds.stdout.trim()).expect(&creds.dump());
+    let v: serde_json::Value =
+        serde_json::from_str(creds.stdout.trim()).unwrap_or_else(|_| panic!("{}", creds.dump()));
     assert_eq!(v["Version"], 1);
-    for k in ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"] {
+    for k in [
+        "AccessKeyId",
+        "SecretAccessKey",
+        "SessionToken",
+        "Expiration",
+    ] {
         assert!(v[k].as_str().is_some_and(|s| !s.is_empty()), "{k}: {v}");
     }
     assert_eq!(creds.stdout.lines().count(), 1);
@@ -177,7 +215,10 @@ fn role_mode_end_to_end() {
             .unwrap()
             .to_string()
     });
-    assert_eq!(who, "arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice");
+    assert_eq!(
+        who,
+        "arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice"
+    );
 
     // exec: a child sees a session of the generator role, no profile, and its exit code comes back.
     let script = "import boto3, os, sys\n\
@@ -191,12 +232,17 @@ fn role_mode_end_to_end() {
         .expect_code(3)
         .run();
     assert!(
-        run.stdout.contains("arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice"),
+        run.stdout
+            .contains("arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice"),
         "{}",
         run.dump()
     );
     assert!(run.stdout.contains("profile None"), "{}", run.dump());
-    assert!(run.stderr.contains("re-run it once `lppg watch`"), "{}", run.dump());
+    assert!(
+        run.stderr.contains("re-run it once `lppg watch`"),
+        "{}",
+        run.dump()
+    );
     as_session(&moto, dir.path(), &alice)
         .args(["exec", "true"])
         .expect_code(0)
@@ -216,19 +262,41 @@ fn role_mode_end_to_end() {
         .expect_stderr_contains("--password-stdin cannot be used with --principal role")
         .run();
     as_session(&moto, dir.path(), &alice)
-        .args(["up", "--yes", "--principal", "role", "--stack-name", "other", "--trust"])
+        .args([
+            "up",
+            "--yes",
+            "--principal",
+            "role",
+            "--stack-name",
+            "other",
+            "--trust",
+        ])
         .arg(format!("arn:aws:iam::{ACCOUNT}:role/nobody"))
         .expect_code(2)
         .expect_stderr_contains("no such IAM role in account 123456789012")
         .run();
     as_session(&moto, dir.path(), &alice)
-        .args(["up", "--yes", "--principal", "role", "--stack-name", "other", "--trust"])
+        .args([
+            "up",
+            "--yes",
+            "--principal",
+            "role",
+            "--stack-name",
+            "other",
+            "--trust",
+        ])
         .arg("arn:aws:sts::123456789012:federated-user/bob")
         .expect_code(2)
         .run();
     assert!(block_on(c.cfn.describe_stacks().stack_name("other").send()).is_err());
-    assert_eq!(stack_parameter(&c, "lppg", "TrustPrincipalArns"), template_before);
-    assert_eq!(stack_parameter(&c, "lppg", "Principal").as_deref(), Some("role"));
+    assert_eq!(
+        stack_parameter(&c, "lppg", "TrustPrincipalArns"),
+        template_before
+    );
+    assert_eq!(
+        stack_parameter(&c, "lppg", "Principal").as_deref(),
+        Some("role")
+    );
 
     // An update keeps the trust; status names the role.
     let again = as_session(&moto, dir.path(), &alice)
@@ -238,7 +306,9 @@ fn role_mode_end_to_end() {
     assert!(again.stderr.contains("up to date"), "{}", again.dump());
     let status = moto.lppg(dir.path(), &["status"]);
     assert!(
-        status.stderr.contains("role arn:aws:iam::123456789012:role/lppg-role"),
+        status
+            .stderr
+            .contains("role arn:aws:iam::123456789012:role/lppg-role"),
         "{}",
         status.dump()
     );
@@ -246,18 +316,33 @@ fn role_mode_end_to_end() {
     // down leaves nothing of the generator (the caller's own role stays).
     moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
     block_on(async {
-        assert!(c.iam.get_role().role_name("lppg-role").send().await.is_err());
+        assert!(c
+            .iam
+            .get_role()
+            .role_name("lppg-role")
+            .send()
+            .await
+            .is_err());
         for p in 1..=9 {
             let arn = format!("arn:aws:iam::{ACCOUNT}:policy/lppg-policy-{p}");
             assert!(c.iam.get_policy().policy_arn(arn).send().await.is_err());
         }
         assert!(c.iam.get_role().role_name("Deployer").send().await.is_ok());
-        assert!(c.cfn.describe_stacks().stack_name("lppg").send().await.is_err());
+        assert!(c
+            .cfn
+            .describe_stacks()
+            .stack_name("lppg")
+            .send()
+            .await
+            .is_err());
     });
     assert!(std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)
-        .any(|e| e.file_name().to_string_lossy().starts_with("lppg-policy-lppg-")));
+        .any(|e| e
+            .file_name()
+            .to_string_lossy()
+            .starts_with("lppg-policy-lppg-")));
 }
 
 #[test]
@@ -274,7 +359,14 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
     );
     block_on(c.iam.create_user().user_name("ci").send()).unwrap();
     as_session(&moto, dir.path(), &sso)
-        .args(["up", "--yes", "--principal", "role", "--role-name", "observed"])
+        .args([
+            "up",
+            "--yes",
+            "--principal",
+            "role",
+            "--role-name",
+            "observed",
+        ])
         .expect_code(0)
         .expect_stderr_contains("roleName=observed")
         .run();
@@ -301,7 +393,8 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
     );
     // A stack observing a user has no role credentials to give.
     moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
-    moto.lppg(dir.path(), &["up", "--yes", "--no-password"]).ok();
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .ok();
     moto.test(dir.path())
         .args(["credentials"])
         .expect_code(2)
@@ -313,5 +406,8 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
         .expect_code(2)
         .expect_stderr_contains("lose what was granted")
         .run();
-    assert_eq!(stack_parameter(&c, "lppg", "Principal").as_deref(), Some("user"));
+    assert_eq!(
+        stack_parameter(&c, "lppg", "Principal").as_deref(),
+        Some("user")
+    );
 }

@@ -100,7 +100,10 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
 
 /// Refuses flags that do not fit the mode, before anything changes.
 fn check_mode_flags(a: &UpArgs, mode: Principal) -> Result<()> {
-    let role_only = [("--role-name", a.role_name.is_some()), ("--trust", !a.trust.is_empty())];
+    let role_only = [
+        ("--role-name", a.role_name.is_some()),
+        ("--trust", !a.trust.is_empty()),
+    ];
     let user_only = [
         ("--user-name", a.user_name.is_some()),
         ("--password-stdin", a.password_stdin),
@@ -118,7 +121,11 @@ fn check_mode_flags(a: &UpArgs, mode: Principal) -> Result<()> {
     };
     let given: Vec<&str> = wrong.iter().filter(|f| f.1).map(|f| f.0).collect();
     if !given.is_empty() {
-        bail!("{} cannot be used with --principal {}: {why}", given.join(", "), mode.as_str());
+        bail!(
+            "{} cannot be used with --principal {}: {why}",
+            given.join(", "),
+            mode.as_str()
+        );
     }
     Ok(())
 }

@@ -229,7 +229,12 @@ impl Generator {
             let list = |k: &str| -> Vec<String> {
                 st.parameters
                     .get(k)
-                    .map(|v| v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())
+                    .map(|v| {
+                        v.split(',')
+                            .filter(|x| !x.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             Trust {

@@ -72,8 +72,8 @@ impl Generator {
             return Ok(trust);
         }
         for arn in given {
-            let caller = role::parse_caller(arn)
-                .map_err(|m| anyhow::anyhow!("--trust {arn}: {m}"))?;
+            let caller =
+                role::parse_caller(arn).map_err(|m| anyhow::anyhow!("--trust {arn}: {m}"))?;
             let partition = crate::naming::partition_of(arn);
             for p in self.caller_patterns(&caller, true).await? {
                 trust.add(&partition, p);
@@ -101,7 +101,9 @@ impl Generator {
                 if check && here(account) && !arn.contains('*') {
                     match iam::role_arn(&self.c, name).await? {
                         Some(real) if &real == arn => {}
-                        Some(real) => bail!("--trust {arn}: the role {name} is {real} (path included)"),
+                        Some(real) => {
+                            bail!("--trust {arn}: the role {name} is {real} (path included)")
+                        }
                         None => bail!("--trust {arn}: no such IAM role in account {account}"),
                     }
                 }
