@@ -247,6 +247,36 @@ fn role_mode_end_to_end() {
         .args(["exec", "true"])
         .expect_code(0)
         .run();
+    // SIGTERM sent to lppg reaches the command, whose exit status comes back.
+    let mut cmd = common::lppg_command(dir.path());
+    cmd.env("AWS_ENDPOINT_URL", &moto.url);
+    for (k, v) in &alice {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .args([
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    std::process::Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(42));
 
     // Refusals: exit 2 and nothing changes.
     let template_before = stack_parameter(&c, "lppg", "TrustPrincipalArns");

@@ -354,5 +354,50 @@ mod tests {
         assert!(check(&["--start-actions", "DescribeInstances"]).is_err());
         assert!(check(&["--log-retention-days", "8"]).is_err());
         assert!(check(&["--user-name", "bad name"]).is_err());
+        assert!(check(&["--principal", "role", "--role-name", &"r".repeat(64)]).is_err());
+        assert!(check(&["--principal", "role", "--role-name", &"r".repeat(63)]).is_ok());
+    }
+
+    #[test]
+    fn role_mode_flags_and_parameters() {
+        let refused = |extra: &[&str], mode| {
+            check_mode_flags(&args(extra), mode)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = refused(&["--password-stdin", "--user-name", "u"], Principal::Role);
+        assert!(
+            e.starts_with("--user-name, --password-stdin cannot be used with --principal role"),
+            "{e}"
+        );
+        assert!(refused(&["--print-password"], Principal::Role).contains("no console password"));
+        let e = refused(
+            &["--trust", "arn:aws:iam::123456789012:user/ci"],
+            Principal::User,
+        );
+        assert!(
+            e.contains("--trust cannot be used with --principal user"),
+            "{e}"
+        );
+        assert!(check_mode_flags(&args(&["--no-password"]), Principal::Role).is_ok());
+        let mut s = settings(&args(&["--principal", "role", "--role-name", "observed"]));
+        s.trust.accounts = vec!["arn:aws:iam::123456789012:root".into()];
+        s.trust.patterns = vec![
+            "arn:aws:iam::123456789012:role/a".into(),
+            "arn:aws:iam::123456789012:user/b".into(),
+        ];
+        let p = s.parameters("b", "k").unwrap();
+        assert_eq!(p["Principal"], "role");
+        assert_eq!(p["RoleName"], "observed");
+        assert_eq!(p["TrustAccounts"], "arn:aws:iam::123456789012:root");
+        assert_eq!(
+            p["TrustPrincipalArns"],
+            "arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:user/b"
+        );
+        let p = settings(&args(&[])).parameters("b", "k").unwrap();
+        assert_eq!(
+            (p["Principal"].as_str(), p["TrustAccounts"].as_str()),
+            ("user", "")
+        );
     }
 }
