@@ -131,6 +131,9 @@ pub struct DownArgs {
     /// Name of the generator user, when the stack is gone and it was not the default.
     #[arg(long)]
     pub user_name: Option<String>,
+    /// Name of the generator role (role mode), when the stack is gone and it was not the default.
+    #[arg(long)]
+    pub role_name: Option<String>,
     /// Do not wait for the last denied calls to arrive after the trail is stopped (they may be lost).
     #[arg(long)]
     pub no_wait: bool,

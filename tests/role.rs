@@ -440,4 +440,31 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
         stack_parameter(&c, "lppg", "Principal").as_deref(),
         Some("user")
     );
+
+    // With the stack gone, `down --role-name` finds a straggling role of the generator by its tags.
+    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
+    block_on(async {
+        let tag = |k: &str, v: &str| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap()
+        };
+        c.iam
+            .create_role()
+            .role_name("observed")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .tags(tag("lppg:stack", "lppg"))
+            .tags(tag("lppg:region", "us-east-1"))
+            .send()
+            .await
+            .unwrap();
+    });
+    moto.test(dir.path())
+        .args(["down", "--yes", "--no-wait", "--role-name", "observed"])
+        .expect_code(0)
+        .expect_stderr_contains("observed")
+        .run();
+    assert!(block_on(c.iam.get_role().role_name("observed").send()).is_err());
 }
