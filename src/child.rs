@@ -25,42 +25,65 @@ pub async fn run(command: &[String], env: &[(String, String)], removed: &[&str])
         cmd.env_remove(k);
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    // Listen before the command starts, so no signal sent once it runs can end lppg instead.
+    let signals = Signals::listen()?;
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot run {program}"))?;
     let pid = child.id();
     let waiter = tokio::task::spawn_blocking(move || child.wait());
-    let status = forward_signals_until(pid, waiter).await??;
+    let status = signals.forward_until(pid, waiter).await??;
     Ok(exit_code(status))
 }
 
+/// The signals lppg passes on (and Ctrl-C, which it only outlives).
 #[cfg(unix)]
-async fn forward_signals_until<T>(pid: u32, waiter: tokio::task::JoinHandle<T>) -> Result<T> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut quit = signal(SignalKind::quit())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::pin!(waiter);
-    loop {
-        let sig = tokio::select! {
-            r = &mut waiter => return Ok(r?),
-            _ = term.recv() => "TERM",
-            _ = hup.recv() => "HUP",
-            _ = quit.recv() => "QUIT",
-            // The terminal sent it to the command too; lppg waits for the command to end.
-            _ = int.recv() => continue,
-        };
-        // kill(1): the crate forbids unsafe code, so no kill(2) binding; a failure means the command has ended.
-        let _ = std::process::Command::new("kill")
-            .args(["-s", sig, &pid.to_string()])
-            .status();
+struct Signals([tokio::signal::unix::Signal; 4]);
+
+#[cfg(unix)]
+impl Signals {
+    fn listen() -> Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals([
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+            signal(SignalKind::quit())?,
+            signal(SignalKind::interrupt())?,
+        ]))
+    }
+
+    async fn forward_until<T>(self, pid: u32, waiter: tokio::task::JoinHandle<T>) -> Result<T> {
+        let [mut term, mut hup, mut quit, mut int] = self.0;
+        tokio::pin!(waiter);
+        loop {
+            let sig = tokio::select! {
+                r = &mut waiter => return Ok(r?),
+                _ = term.recv() => "TERM",
+                _ = hup.recv() => "HUP",
+                _ = quit.recv() => "QUIT",
+                // The terminal sent it to the command too; lppg waits for the command to end.
+                _ = int.recv() => continue,
+            };
+            // kill(1): the crate forbids unsafe code, so no kill(2) binding; a failure means the command has ended.
+            let _ = std::process::Command::new("kill")
+                .args(["-s", sig, &pid.to_string()])
+                .status();
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn forward_signals_until<T>(_pid: u32, waiter: tokio::task::JoinHandle<T>) -> Result<T> {
-    Ok(waiter.await?)
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn forward_until<T>(self, _pid: u32, waiter: tokio::task::JoinHandle<T>) -> Result<T> {
+        Ok(waiter.await?)
+    }
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {

@@ -343,8 +343,43 @@ fn role_mode_end_to_end() {
         status.dump()
     );
 
-    // down leaves nothing of the generator (the caller's own role stays).
-    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
+    // down leaves nothing of the generator (the caller's own role stays), including what blocks deleting a role
+    // that CloudFormation does not manage: the inline policy of "revoke active sessions", a policy attached by hand.
+    block_on(async {
+        c.iam
+            .put_role_policy()
+            .role_name("lppg-role")
+            .policy_name("AWSRevokeOlderSessions")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-01-01T00:00:00Z"}}}]}"#)
+            .send()
+            .await
+            .unwrap();
+        let extra = c
+            .iam
+            .create_policy()
+            .policy_name("team-extra")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        c.iam
+            .attach_role_policy()
+            .role_name("lppg-role")
+            .policy_arn(extra.policy().unwrap().arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    });
+    let down = moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
+    assert!(
+        down.stderr
+            .contains("inline policy AWSRevokeOlderSessions of role lppg-role")
+            && down
+                .stderr
+                .contains("policy/team-extra attached to role lppg-role"),
+        "{}",
+        down.dump()
+    );
     block_on(async {
         assert!(c
             .iam
@@ -358,6 +393,11 @@ fn role_mode_end_to_end() {
             assert!(c.iam.get_policy().policy_arn(arn).send().await.is_err());
         }
         assert!(c.iam.get_role().role_name("Deployer").send().await.is_ok());
+        let extra = format!("arn:aws:iam::{ACCOUNT}:policy/team-extra");
+        assert!(
+            c.iam.get_policy().policy_arn(extra).send().await.is_ok(),
+            "not the generator's"
+        );
         assert!(c
             .cfn
             .describe_stacks()
