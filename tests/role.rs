@@ -343,6 +343,26 @@ fn role_mode_end_to_end() {
         status.dump()
     );
 
+    // mark, watch and export-policy work as for a user; watch names the principal it follows.
+    moto.lppg(dir.path(), &["mark", "Deploy"]).ok();
+    let watch = moto
+        .test(dir.path())
+        .args(["watch", "--once", "--since", "1h"])
+        .expect_code(0)
+        .run();
+    assert!(
+        watch
+            .stderr
+            .contains("following the role arn:aws:iam::123456789012:role/lppg-role"),
+        "{}",
+        watch.dump()
+    );
+    moto.test(dir.path())
+        .args(["export-policy"])
+        .expect_code(0)
+        .expect_stdout_contains("ec2:DescribeInstances")
+        .run();
+
     // down leaves nothing of the generator (the caller's own role stays), including what blocks deleting a role
     // that CloudFormation does not manage: the inline policy of "revoke active sessions", a policy attached by hand.
     block_on(async {
