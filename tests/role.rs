@@ -464,6 +464,16 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
         stack_parameter(&c, "lppg", "TrustPrincipalArns").as_deref(),
         Some("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*")
     );
+    // An update without flags keeps the role's name and its trust.
+    as_session(&moto, dir.path(), &sso)
+        .args(["up", "--yes"])
+        .expect_code(0)
+        .expect_stderr_contains("up to date")
+        .run();
+    assert_eq!(
+        stack_parameter(&c, "lppg", "RoleName").as_deref(),
+        Some("observed")
+    );
     moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
     assert!(block_on(c.iam.get_role().role_name("observed").send()).is_err());
 

@@ -148,6 +148,15 @@ impl Generator {
         let key = crate::assets::function_key(&zip);
         let mut s = s.clone();
         s.principal = Some(self.mode(&s));
+        // Without --role-name, an update keeps the role's name (a new name would replace the role).
+        if s.role_name.is_none() {
+            s.role_name = self
+                .stack
+                .as_ref()
+                .and_then(|st| st.parameters.get("RoleName"))
+                .filter(|r| !r.is_empty())
+                .cloned();
+        }
         let params = s.parameters(&self.names.artifact_bucket, &key)?;
         Ok(Bundle {
             template,
