@@ -63,6 +63,8 @@ pub enum Command {
     Credentials(crate::commands::credentials::CredentialsArgs),
     /// Role mode: run a command with the generator role's credentials in its environment.
     Exec(crate::commands::exec::ExecArgs),
+    /// Re-run the batches the function failed on (waiting in the stack's queue) through the deployed function.
+    Redrive(RedriveArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,6 +110,12 @@ pub struct UpArgs {
     /// Print a generated password to standard output even when it is not a terminal (for a secret store).
     #[arg(long)]
     pub print_password: bool,
+    /// Do not run the end-to-end probe (`lppg status --probe`) after a create or update.
+    #[arg(long)]
+    pub no_probe: bool,
+    /// How long the probe waits for its record to come back through the function.
+    #[arg(long, value_name = "DURATION", default_value = "45s", env = "LPPG_PROBE_WAIT", value_parser = humantime::parse_duration)]
+    pub probe_wait: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -115,6 +123,19 @@ pub struct StatusArgs {
     /// One JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Prove the pipeline end to end: the trail, the subscription's pattern, a probe record through the function.
+    #[arg(long)]
+    pub probe: bool,
+    /// How long the probe waits for its record to come back through the function.
+    #[arg(long, value_name = "DURATION", default_value = "45s", env = "LPPG_PROBE_WAIT", value_parser = humantime::parse_duration)]
+    pub probe_wait: std::time::Duration,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RedriveArgs {
+    /// List the batches that would be re-run; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -26,13 +26,15 @@ pub enum DecisionKind {
     NotPermission,
     /// Bad input, configuration problem, underivable action, full policies, IAM failure.
     Error,
+    /// `lppg status --probe`'s record came back through the subscription (its id in `event_id`); nothing granted.
+    Probe,
     /// A kind written by a newer function: its text, as written.
     Unknown(String),
 }
 
 impl DecisionKind {
     /// Every kind this CLI knows, in the order of the function's README.
-    pub const KNOWN: [DecisionKind; 7] = [
+    pub const KNOWN: [DecisionKind; 8] = [
         DecisionKind::Granted,
         DecisionKind::Unverified,
         DecisionKind::AlreadyPresent,
@@ -40,6 +42,7 @@ impl DecisionKind {
         DecisionKind::ExplicitDeny,
         DecisionKind::NotPermission,
         DecisionKind::Error,
+        DecisionKind::Probe,
     ];
 
     /// The text the function writes for this kind.
@@ -52,6 +55,7 @@ impl DecisionKind {
             DecisionKind::ExplicitDeny => "explicit_deny",
             DecisionKind::NotPermission => "not_permission",
             DecisionKind::Error => "error",
+            DecisionKind::Probe => "probe",
             DecisionKind::Unknown(text) => text,
         }
     }
@@ -118,12 +122,20 @@ pub struct Decision {
     pub reason: Option<String>,
 }
 
-/// A step boundary recorded by `lppg mark`.
+/// A step boundary recorded by `lppg mark`: one type for the line written, read back and used for steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Marker {
+    /// The label; empty for an unlabelled marker.
     pub label: String,
-    /// RFC 3339 UTC.
+    /// RFC 3339 UTC, as written.
     pub time: String,
+}
+
+impl Marker {
+    /// When it was recorded; `None` when its time cannot be read.
+    pub fn at(&self) -> Option<std::time::SystemTime> {
+        crate::time::parse_rfc3339(&self.time)
+    }
 }
 
 /// What one log line is.

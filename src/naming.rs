@@ -65,6 +65,7 @@ pub enum ResourceKind {
     LogGroup,
     Trail,
     Bucket,
+    Queue,
 }
 
 impl ResourceKind {
@@ -78,6 +79,7 @@ impl ResourceKind {
             ResourceKind::LogGroup => "log group",
             ResourceKind::Trail => "trail",
             ResourceKind::Bucket => "bucket",
+            ResourceKind::Queue => "queue",
         }
     }
 
@@ -91,6 +93,7 @@ impl ResourceKind {
             "AWS::Logs::LogGroup" => ResourceKind::LogGroup,
             "AWS::CloudTrail::Trail" => ResourceKind::Trail,
             "AWS::S3::Bucket" => ResourceKind::Bucket,
+            "AWS::SQS::Queue" => ResourceKind::Queue,
             _ => return None,
         })
     }
@@ -123,6 +126,8 @@ pub struct Names {
     pub trail_bucket: String,
     pub artifact_bucket: String,
     pub subscription_filter: String,
+    /// The function's on-failure destination.
+    pub failed_queue: String,
 }
 
 impl Names {
@@ -156,6 +161,7 @@ impl Names {
             trail_bucket: format!("{stack}-trail-{account}-{region}"),
             artifact_bucket: format!("{stack}-artifacts-{account}-{region}"),
             subscription_filter: format!("{stack}-denied-calls"),
+            failed_queue: format!("{stack}-failed-batches"),
         }
     }
 
@@ -188,6 +194,7 @@ impl Names {
         v.push((ResourceKind::Trail, self.trail.clone()));
         v.push((ResourceKind::Bucket, self.trail_bucket.clone()));
         v.push((ResourceKind::Bucket, self.artifact_bucket.clone()));
+        v.push((ResourceKind::Queue, self.failed_queue.clone()));
         v
     }
 
@@ -197,6 +204,23 @@ impl Names {
             self.partition, self.account, self.user
         )
     }
+}
+
+/// The `aws:PrincipalArn` values a caller's ARN stands for (the failed-batches queue lets only these read): an
+/// assumed-role session is its role (whose path the session ARN does not show, hence also `role/*/NAME`), any
+/// other identity itself.
+pub fn principal_arns(caller_arn: &str) -> Vec<String> {
+    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
+    if let [_, partition, "sts", _, account, resource] = parts[..] {
+        if let Some(rest) = resource.strip_prefix("assumed-role/") {
+            let role = rest.split('/').next().unwrap_or_default();
+            return vec![
+                format!("arn:{partition}:iam::{account}:role/{role}"),
+                format!("arn:{partition}:iam::{account}:role/*/{role}"),
+            ];
+        }
+    }
+    vec![caller_arn.to_string()]
 }
 
 /// The partition of an ARN (`arn:aws:...` → `aws`), defaulting to `aws`.
@@ -297,6 +321,21 @@ mod tests {
         assert_eq!(
             Names::new("lppg", "aws", "1", "r", Some("")).user,
             "lppg-user"
+        );
+    }
+
+    #[test]
+    fn caller_principal_arns() {
+        assert_eq!(
+            principal_arns("arn:aws:sts::123456789012:assumed-role/Admin/alice"),
+            [
+                "arn:aws:iam::123456789012:role/Admin",
+                "arn:aws:iam::123456789012:role/*/Admin"
+            ]
+        );
+        assert_eq!(
+            principal_arns("arn:aws:iam::123456789012:user/ops/bob"),
+            ["arn:aws:iam::123456789012:user/ops/bob"]
         );
     }
 

@@ -174,6 +174,18 @@ fn guard_denies_every_way_to_change_the_generator() {
             add(a, &format!("{b}/lppg/function-0123.zip"));
         }
     }
+    let queue = format!("arn:aws:sqs:us-east-1:{acct}:lppg-failed-batches");
+    for a in [
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:PurgeQueue",
+        "sqs:DeleteQueue",
+        "sqs:SetQueueAttributes",
+        "sqs:AddPermission",
+    ] {
+        add(a, &queue);
+    }
     for a in [
         "cloudformation:DeleteStack",
         "cloudformation:UpdateStack",
@@ -215,6 +227,10 @@ fn guard_denies_every_way_to_change_the_generator() {
             format!("arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/my-app"),
         ),
         ("ec2:RunInstances", "*".to_string()),
+        (
+            "sqs:SendMessage",
+            format!("arn:aws:sqs:us-east-1:{acct}:my-app-queue"),
+        ),
     ] {
         assert!(
             !denied(&guard, a, &r),

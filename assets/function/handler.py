@@ -111,7 +111,12 @@ WITHHELD = "withheld"
 EXPLICIT_DENY = "explicit_deny"
 NOT_PERMISSION = "not_permission"
 ERROR = "error"
-DECISION_KINDS = (GRANTED, UNVERIFIED, ALREADY_PRESENT, WITHHELD, EXPLICIT_DENY, NOT_PERMISSION, ERROR)
+PROBE = "probe"
+DECISION_KINDS = (GRANTED, UNVERIFIED, ALREADY_PRESENT, WITHHELD, EXPLICIT_DENY, NOT_PERMISSION, ERROR, PROBE)
+# `lppg status --probe` writes a CloudTrail-shaped record with this event source, for an action no one can hold,
+# marked with its probe id; the function answers with a `probe` line and grants nothing.
+PROBE_SOURCE = "probe.lppg.invalid"
+PROBE_ACTION = "lppg:Probe"
 # rules.classify outcomes that are only counted in the batch line, with no decision line.
 SILENT_OUTCOMES = ("other_principal", "not_denied")
 
@@ -137,7 +142,8 @@ class Batch:
         self.lines = []
         self.summary = {"lppg": "batch", "v": 1, "records": 0, "denied": 0, "granted": 0, "already_present": 0,
                         "withheld": 0, "errors": 0, "explicit_deny": 0, "not_permission": 0, "unverified": 0,
-                        "not_denied": 0, "other_principal": 0, "policies_written": [], "policy_sizes": [],
+                        "not_denied": 0, "other_principal": 0, "probe": 0, "policies_written": [],
+                        "policy_sizes": [],
                         "iam_calls": 0, "duration_ms": 0}
 
     def count(self, counter):
@@ -199,11 +205,20 @@ def _classify(ev, cfg, r, batch):
     if cfg.problems:
         batch.decide(ERROR, record, reason="; ".join(cfg.problems))
         return None
+    if _is_probe(record, cfg):
+        return record, {"outcome": PROBE, "actions": [], "derived_from": None}
     try:
         return record, r.classify(record, cfg.user_arn, cfg.guard)
     except Exception as exc:  # noqa: BLE001 - one bad record never costs the batch
         return record, {"outcome": "error", "actions": [], "derived_from": None,
                         "reason": "unexpected record shape (%s: %s)" % (type(exc).__name__, exc)}
+
+
+def _is_probe(record, cfg):
+    """A probe record of lppg's caller: its event source, a probe id, the observed user's ARN."""
+    identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), dict) else {}
+    return (record.get("eventSource") == PROBE_SOURCE and isinstance(record.get("lppgProbe"), str)
+            and identity.get("arn") == cfg.user_arn)
 
 
 def _write(classified, cfg, access, batch, sleep, deadline):
@@ -242,6 +257,10 @@ def _report(classified, results, r, batch):
             continue
         record, c = item
         outcome = c["outcome"]
+        if outcome == PROBE:
+            batch.decide(PROBE, record, PROBE_ACTION,
+                         reason="probe %s arrived through the subscription; nothing granted" % record["lppgProbe"])
+            continue
         if outcome in SILENT_OUTCOMES:
             batch.count(outcome)
             continue

@@ -55,3 +55,33 @@ pub async fn delete(c: &Clients, function: &str) -> Result<bool> {
         Err(e) => Err(explain(e, &format!("deleting function {function}"))),
     }
 }
+
+/// What a synchronous invocation answered.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub status: i32,
+    /// `Unhandled` (or `Handled`) when the function failed.
+    pub function_error: Option<String>,
+    pub payload: String,
+}
+
+/// Invokes the function synchronously (`RequestResponse`) with `payload`.
+pub async fn invoke(c: &Clients, function: &str, payload: Vec<u8>) -> Result<Invoked> {
+    let r = c
+        .lambda
+        .invoke()
+        .function_name(function)
+        .invocation_type(aws_sdk_lambda::types::InvocationType::RequestResponse)
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("invoking function {function}")))?;
+    Ok(Invoked {
+        status: r.status_code(),
+        function_error: r.function_error().map(str::to_string),
+        payload: r
+            .payload()
+            .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
+            .unwrap_or_default(),
+    })
+}

@@ -201,3 +201,48 @@ async fn filter_events(
         calls,
     })
 }
+
+/// The filter pattern of one subscription filter of a group; `None` when there is no such filter.
+pub async fn subscription_pattern(
+    c: &Clients,
+    group: &str,
+    filter: &str,
+) -> Result<Option<String>> {
+    match c
+        .logs
+        .describe_subscription_filters()
+        .log_group_name(group)
+        .filter_name_prefix(filter)
+        .send()
+        .await
+    {
+        Ok(r) => Ok(r
+            .subscription_filters()
+            .iter()
+            .find(|f| f.filter_name() == Some(filter))
+            .map(|f| f.filter_pattern().unwrap_or_default().to_string())),
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(explain(
+            e,
+            &format!("reading the subscription filter {filter} of {group}"),
+        )),
+    }
+}
+
+/// Which of `messages` the service says `pattern` matches (TestMetricFilter): their 1-based event numbers.
+pub async fn test_pattern(c: &Clients, pattern: &str, messages: &[String]) -> Result<Vec<i64>> {
+    let r = c
+        .logs
+        .test_metric_filter()
+        .filter_pattern(pattern)
+        .set_log_event_messages(Some(messages.to_vec()))
+        .send()
+        .await
+        .map_err(|e| {
+            explain(
+                e,
+                "testing the subscription's filter pattern (logs:TestMetricFilter)",
+            )
+        })?;
+    Ok(r.matches().iter().map(|m| m.event_number()).collect())
+}

@@ -6,6 +6,7 @@ pub mod lambda;
 pub mod logs;
 pub mod ownership;
 pub mod s3;
+pub mod sqs;
 pub mod stack;
 pub mod sts;
 pub mod trail;
@@ -48,6 +49,7 @@ pub struct Clients {
     pub trail: aws_sdk_cloudtrail::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sts: aws_sdk_sts::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub region: String,
     pub endpoint: Option<String>,
 }
@@ -99,6 +101,7 @@ impl Clients {
             trail: aws_sdk_cloudtrail::Client::new(conf),
             lambda: aws_sdk_lambda::Client::new(conf),
             sts: aws_sdk_sts::Client::new(conf),
+            sqs: aws_sdk_sqs::Client::new(conf),
             region,
             endpoint,
         }

@@ -227,6 +227,7 @@ async fn regional_tags(
                 Err(e) => no_tags(e, doing),
             }
         }
+        ResourceKind::Queue => super::sqs::tags(c, name).await,
         ResourceKind::User | ResourceKind::Role | ResourceKind::Policy => Ok(None),
     }
 }

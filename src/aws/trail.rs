@@ -105,3 +105,31 @@ async fn logs_management_events(c: &Clients, trail_arn: &str) -> Option<bool> {
     });
     Some(basic || advanced)
 }
+
+/// What `GetTrailStatus` says about delivery to CloudWatch Logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CwlStatus {
+    pub is_logging: bool,
+    /// Last delivery of a record to the CloudWatch Logs group (ms since the epoch).
+    pub latest_delivery_ms: Option<i64>,
+    /// The error of the last failed delivery, as CloudTrail reports it.
+    pub latest_delivery_error: Option<String>,
+}
+
+/// Logging and CloudWatch Logs delivery of the trail; `None` when the trail does not exist.
+pub async fn cwl_status(c: &Clients, trail: &str) -> Result<Option<CwlStatus>> {
+    match c.trail.get_trail_status().name(trail).send().await {
+        Ok(r) => Ok(Some(CwlStatus {
+            is_logging: r.is_logging().unwrap_or(false),
+            latest_delivery_ms: r
+                .latest_cloud_watch_logs_delivery_time()
+                .and_then(|t| t.to_millis().ok()),
+            latest_delivery_error: r
+                .latest_cloud_watch_logs_delivery_error()
+                .filter(|e| !e.is_empty())
+                .map(str::to_string),
+        })),
+        Err(e) if not_found(code(&e)) => Ok(None),
+        Err(e) => Err(explain(e, &format!("reading the status of trail {trail}"))),
+    }
+}

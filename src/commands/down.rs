@@ -39,6 +39,13 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     for (kind, name) in &plan.present {
         out.info(&format!("  {kind:<10} {name}"));
     }
+    if let Some(n) = gen.failed_batches().await?.filter(|n| *n > 0) {
+        out.warn(&format!(
+            "{n} failed batches wait in {}: their denied calls are not in the policy, and removing the queue \
+             loses them; answer no and run `lppg redrive` first to keep them",
+            gen.failed_queue()
+        ));
+    }
     let question = format!("Delete all of this from account {}?", gen.id.account);
     if !prompt::confirm(out, &question, a.yes)? {
         out.info("Nothing deleted.");

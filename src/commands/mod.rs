@@ -7,6 +7,7 @@ pub mod exec;
 pub mod export_policy;
 pub mod generate;
 pub mod mark;
+pub mod redrive;
 pub mod status;
 pub mod template;
 pub mod up;
@@ -39,6 +40,7 @@ pub fn dispatch(cli: Cli, out: &Output) -> Result<i32> {
                     Command::Mark(a) => mark::exec(&g, &a, out).await,
                     Command::Credentials(a) => credentials::exec(&g, &a, out).await,
                     Command::Exec(a) => exec::exec(&g, &a, out).await,
+                    Command::Redrive(a) => redrive::exec(&g, &a, out).await,
                     Command::Template(_) | Command::Generate(_) => unreachable!("handled above"),
                 }
             })

@@ -2,7 +2,8 @@
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::generator::health::Health;
 use crate::generator::Generator;
-use crate::ui::{print_result, Output, Style};
+use crate::ui::progress::Progress;
+use crate::ui::{print_result, probe_view, Output, Style};
 use anyhow::Result;
 use serde_json::json;
 
@@ -19,6 +20,9 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
         }
         return Ok(crate::exit::DIFFERENT);
     };
+    if a.probe {
+        return probe(&gen, a, out).await;
+    }
     let health = gen.health(crate::time::now_ms()).await?;
     if a.json {
         let policies: Vec<_> = health
@@ -41,6 +45,7 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
             "policies": policies,
             "budget_used": (health.budget_used * 1000.0).round() / 1000.0,
             "last_denied_call": health.last_denied,
+            "failed_batches": health.failed_batches,
         });
         print_result(out, &serde_json::to_string_pretty(&v)?)?;
     } else {
@@ -51,6 +56,26 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
     } else {
         crate::exit::DIFFERENT
     })
+}
+
+/// `--probe`: the three steps, shown or as JSON; exit 0 all passed, 1 any failed, 2 none could run.
+async fn probe(gen: &Generator, a: &StatusArgs, out: &Output) -> Result<i32> {
+    let progress = Progress::new(out, &format!("probing generator {}", gen.names.stack));
+    let steps = gen.probe(a.probe_wait, &progress).await;
+    progress.finish();
+    let code = crate::probe::exit_code(&steps);
+    if a.json {
+        let v =
+            json!({"stack": gen.names.stack, "probe": steps, "passed": code == crate::exit::OK});
+        print_result(out, &serde_json::to_string_pretty(&v)?)?;
+    } else {
+        out.info(&format!(
+            "Probing generator {} in {}:",
+            gen.names.stack, gen.c.region
+        ));
+        probe_view::show(out, &steps);
+    }
+    Ok(code)
 }
 
 fn show(out: &Output, gen: &Generator, health: &Health) {
@@ -67,9 +92,9 @@ fn show(out: &Output, gen: &Generator, health: &Health) {
         } else {
             out.paint(Style::Red, "FAIL")
         };
-        out.info(&format!("  {mark} {:<13} {}", ch.name, ch.detail));
+        out.info(&format!("  {mark} {:<14} {}", ch.name, ch.detail));
         if let Some(f) = ch.fix.as_deref().filter(|f| !f.is_empty()) {
-            out.info(&format!("       {:<13} → {f}", ""));
+            out.info(&format!("       {:<14} → {f}", ""));
         }
     }
     out.info(&format!(

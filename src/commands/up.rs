@@ -85,6 +85,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
             return Ok(crate::exit::OK);
         }
         gen = deploy_bundle(gen, a, out, &bundle).await?;
+        probe(&gen, a, out).await;
     }
     if gen.principal() == Principal::Role {
         return role_next_steps(&gen, g, out);
@@ -148,6 +149,25 @@ fn role_next_steps(gen: &Generator, g: &GlobalArgs, out: &Output) -> Result<i32>
          `lppg exec -- CMD ...`:\n\n{snippet}\nThen run `lppg watch` to see the policy grow."
     ));
     Ok(crate::exit::OK)
+}
+
+/// After a create or update, proves the pipeline once (unless `--no-probe`); a failure is said plainly but does
+/// not undo the deploy.
+async fn probe(gen: &Generator, a: &UpArgs, out: &Output) {
+    if a.no_probe || gen.stack.is_none() {
+        return;
+    }
+    let progress = Progress::new(out, "probing the pipeline (skip with --no-probe)");
+    let steps = gen.probe(a.probe_wait, &progress).await;
+    progress.finish();
+    out.info("Probe:");
+    crate::ui::probe_view::show(out, &steps);
+    if crate::probe::exit_code(&steps) != crate::exit::OK {
+        out.warn(
+            "the stack is deployed, but the probe did not pass: denied calls may not be granted; fix what the \
+             arrows say, then run `lppg status --probe`",
+        );
+    }
 }
 
 /// A stack that failed and cannot be updated: explain it, and on a terminal offer to remove it right here.

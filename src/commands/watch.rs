@@ -13,7 +13,6 @@ use crate::ui::watch_view::{parse_since, rfc3339_secs, sanitize, View};
 use crate::ui::Output;
 use anyhow::{bail, Result};
 use clap::Args;
-use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -140,7 +139,13 @@ struct Watch<'a> {
     backoff: Duration,
     group_missing: bool,
     first: bool,
+    /// Failed batches waiting at the last look, and when that was.
+    failed: Option<u64>,
+    failed_checked: Option<Instant>,
 }
+
+/// How often watch looks at the failed-batches queue.
+const FAILED_CHECK: Duration = Duration::from_secs(30);
 
 /// What a poll decided.
 enum Next {
@@ -174,6 +179,8 @@ impl<'a> Watch<'a> {
             backoff: IDLE_POLL,
             group_missing: false,
             first: true,
+            failed: None,
+            failed_checked: None,
         }
     }
 
@@ -259,6 +266,7 @@ impl<'a> Watch<'a> {
             }
             Some(lines) => {
                 self.show_lines(lines).await;
+                self.check_failed().await;
                 if self.a.once {
                     return Ok(Next::Finish);
                 }
@@ -307,6 +315,40 @@ impl<'a> Watch<'a> {
         }
     }
 
+    /// A red line when a failed batch arrives (or, at the start, when some wait): their denied calls are not
+    /// granted until `lppg redrive` re-runs them.
+    async fn check_failed(&mut self) {
+        if self
+            .failed_checked
+            .is_some_and(|t| t.elapsed() < FAILED_CHECK)
+        {
+            return;
+        }
+        self.failed_checked = Some(Instant::now());
+        let Ok(Some(n)) = self.gen.failed_batches().await else {
+            return;
+        };
+        if n > self.failed.unwrap_or(0) {
+            let text = format!(
+                "{n} failed batches waiting in {}: the function gave up on them and their denied calls are not \
+                 granted; run `lppg redrive`",
+                self.gen.failed_queue()
+            );
+            let line = if self.a.json {
+                serde_json::json!({"lppg": "failed_batches", "waiting": n, "message": text})
+                    .to_string()
+            } else {
+                crate::ui::paint(
+                    self.out.color && self.out.stdout_tty,
+                    crate::ui::Style::Red,
+                    &text,
+                )
+            };
+            self.print(&[line]);
+        }
+        self.failed = Some(n);
+    }
+
     /// A failed poll: say so once per kind of fault, and back off.
     fn failed(&mut self, e: &anyhow::Error) -> Duration {
         let f = Fault::of(e);
@@ -352,10 +394,7 @@ impl<'a> Watch<'a> {
         }
         let mut text = lines.join("\n");
         text.push('\n');
-        let r = self.spinner.suspend(|| {
-            let mut o = std::io::stdout().lock();
-            o.write_all(text.as_bytes()).and_then(|_| o.flush())
-        });
+        let r = self.spinner.print_stdout(&text);
         self.closed = r.is_err();
     }
 
@@ -381,11 +420,11 @@ impl<'a> Watch<'a> {
         self.print(&footer);
         if self.out.verbose {
             let secs = self.started.elapsed().as_secs_f64();
-            eprintln!(
+            self.out.info(&format!(
                 "FilterLogEvents calls: {} in {secs:.1}s ({:.1}/min)",
                 self.calls,
                 self.calls as f64 / (secs / 60.0).max(1e-9)
-            );
+            ));
         }
         crate::exit::OK
     }

@@ -157,7 +157,9 @@ impl Generator {
                 .filter(|r| !r.is_empty())
                 .cloned();
         }
-        let params = s.parameters(&self.names.artifact_bucket, &key)?;
+        let mut params = s.parameters(&self.names.artifact_bucket, &key)?;
+        let readers = crate::naming::principal_arns(&self.id.arn).join(",");
+        params.insert("QueueReaderArns".into(), readers);
         Ok(Bundle {
             template,
             zip,

@@ -2,7 +2,7 @@
 //! they say about the session (first-denied times, steps, errors, the last denied call).
 use super::Generator;
 use crate::decisions::{self, DecisionKind, Line, Marker};
-use crate::policy::{self, Action, Derivation};
+use crate::policy::{Action, Derivation};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -14,7 +14,7 @@ pub const MARKER_STREAM: &str = "lppg-markers";
 #[derive(Debug, Default)]
 pub struct LogFacts {
     /// Step markers written by `lppg mark`.
-    pub markers: Vec<policy::Marker>,
+    pub markers: Vec<Marker>,
     /// Per action: event time of its first denied call and how that decision derived it.
     pub first: BTreeMap<Action, (SystemTime, Option<Derivation>)>,
     /// `error` decisions: the action concerned, when there is one, and the text to show.
@@ -28,14 +28,11 @@ impl LogFacts {
         let mut facts = LogFacts::default();
         for message in messages {
             match decisions::parse_line(message) {
+                // A probe (`status --probe`) is no denied call of the user.
+                Line::Decision(d) if d.decision == DecisionKind::Probe => {}
                 Line::Decision(d) => facts.add_decision(&d),
-                Line::Marker(m) => match parse_time(&m.time) {
-                    Some(time) => facts.markers.push(policy::Marker {
-                        time,
-                        label: m.label,
-                    }),
-                    None => facts.unreadable += 1,
-                },
+                Line::Marker(m) if m.at().is_some() => facts.markers.push(m),
+                Line::Marker(_) => facts.unreadable += 1,
                 Line::Unparsed(_) => facts.unreadable += 1,
                 Line::Batch(_) | Line::RuntimeError(_) | Line::Other(_) => {}
             }
@@ -86,8 +83,8 @@ fn parse_time(text: &str) -> Option<SystemTime> {
 #[derive(Debug, Default)]
 pub struct RecentLog {
     pub decisions: usize,
-    /// The last error the function reported (a decision or a runtime failure).
-    pub last_error: Option<String>,
+    /// The errors the function reported (decisions, with their action, and runtime failures), oldest first.
+    pub errors: Vec<(Option<Action>, String)>,
     /// The event time of the newest denied call it decided on.
     pub last_denied: Option<String>,
 }
@@ -97,6 +94,7 @@ impl RecentLog {
         let mut r = RecentLog::default();
         for message in messages {
             match decisions::parse_line(message) {
+                Line::Decision(d) if d.decision == DecisionKind::Probe => {}
                 Line::Decision(d) => {
                     r.decisions += 1;
                     if let Some(t) = d.event_time.clone() {
@@ -105,14 +103,26 @@ impl RecentLog {
                         }
                     }
                     if d.decision == DecisionKind::Error {
-                        r.last_error = Some(d.reason.unwrap_or_else(|| "error".into()));
+                        let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
+                        r.errors
+                            .push((action, d.reason.unwrap_or_else(|| "error".into())));
                     }
                 }
-                Line::RuntimeError(e) => r.last_error = Some(e),
+                Line::RuntimeError(e) => r.errors.push((None, e)),
                 _ => {}
             }
         }
         r
+    }
+
+    /// The last error that still matters: an error about an action that a later attempt granted after all
+    /// (Lambda retries a failed batch) is over.
+    pub fn last_unresolved_error(&self, granted: &crate::policy::ActionSet) -> Option<&str> {
+        self.errors
+            .iter()
+            .rev()
+            .find(|(action, _)| action.as_ref().is_none_or(|a| !granted.contains(a)))
+            .map(|(_, text)| text.as_str())
     }
 }
 
@@ -221,8 +231,19 @@ mod tests {
             facts.first[&action],
             (at("2024-05-01T10:01:30Z"), Some(Derivation::Message))
         );
-        let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
+        let steps = crate::policy::steps_from_markers(&facts.markers, &facts.first_denied());
         assert!(steps[0].actions.contains(&action));
         assert!(steps[1].actions.is_empty());
+    }
+
+    #[test]
+    fn a_probe_is_no_denied_call() {
+        let probe = decision("probe", "lppg:Probe", "2024-05-01T11:00:00Z", "");
+        let granted = decision("granted", "s3:ListBucket", "2024-05-01T10:03:00Z", "event");
+        let facts = LogFacts::from_messages([probe.as_str(), granted.as_str()]);
+        assert!(facts.first.keys().all(|a| a.to_string() != "lppg:Probe"));
+        let recent = RecentLog::from_messages([probe.as_str(), granted.as_str()]);
+        assert_eq!(recent.decisions, 1);
+        assert_eq!(recent.last_denied.as_deref(), Some("2024-05-01T10:03:00Z"));
     }
 }

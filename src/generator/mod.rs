@@ -4,10 +4,12 @@
 //! This layer calls AWS only through [`crate::aws`] and never prints: long operations report through [`Report`].
 pub mod deploy;
 pub mod drain;
+pub mod failed;
 pub mod follow;
 pub mod health;
 pub mod log;
 pub mod policies;
+pub mod probe;
 pub mod session;
 pub mod teardown;
 

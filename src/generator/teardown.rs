@@ -3,7 +3,7 @@
 //! [`Generator::teardown`].
 use super::{Generator, Report};
 use crate::aws::iam::{CredentialKind, CredentialSweep, Unlisted};
-use crate::aws::{iam, lambda, logs, ownership, s3, stack, trail};
+use crate::aws::{iam, lambda, logs, ownership, s3, sqs, stack, trail};
 use crate::naming::ResourceKind;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
@@ -69,6 +69,7 @@ impl Generator {
             ResourceKind::LogGroup => logs::group_exists(c, name).await?,
             ResourceKind::Trail => trail::is_logging(c, name).await?.is_some(),
             ResourceKind::Bucket => s3::bucket_state(c, name).await? == Some(true),
+            ResourceKind::Queue => sqs::url(c, name).await?.is_some(),
         })
     }
 
@@ -93,6 +94,7 @@ impl Generator {
             ResourceKind::LogGroup => logs::delete_group(c, name).await,
             ResourceKind::Trail => trail::delete(c, name).await,
             ResourceKind::Bucket => s3::delete_bucket(c, name).await,
+            ResourceKind::Queue => sqs::delete(c, name).await,
         }
     }
 
@@ -103,7 +105,12 @@ impl Generator {
             if let Ok(res) = stack::resources(&self.c, &self.names.stack).await {
                 for (rtype, physical) in res.values() {
                     if let Some(kind) = ResourceKind::of_resource_type(rtype) {
-                        owned.insert((kind, physical.clone()));
+                        // A queue's physical id is its URL; the inventory names it.
+                        let name = match kind {
+                            ResourceKind::Queue => physical.rsplit('/').next().unwrap_or(physical),
+                            _ => physical,
+                        };
+                        owned.insert((kind, name.to_string()));
                     }
                 }
             }
@@ -261,10 +268,10 @@ impl Generator {
         if let Err(e) = stack::delete(&self.c, name).await {
             if stack::is_delete_refusal(&e) {
                 // Deleting the stack's resources behind CloudFormation's back would leave an empty stack.
-                return Err(e.context(format!(
-                    "CloudFormation refused to delete stack {name}, so its resources were left in place: fix the \
-                     cause (permissions, termination protection) and run `lppg down` again"
-                )));
+                bail!(
+                    "{e}\n  CloudFormation refused to delete stack {name}, so its resources were left in place: fix \
+                     the cause (permissions, termination protection) and run `lppg down` again"
+                );
             }
             report
                 .warnings

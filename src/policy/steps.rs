@@ -6,15 +6,10 @@ use std::time::SystemTime;
 use super::actions::{Action, ActionSet};
 use super::render::Step;
 
-/// A step boundary recorded by `lppg mark`: the step it starts runs until the next marker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marker {
-    pub time: SystemTime,
-    /// The label; empty for an unlabelled marker (its `Sid` becomes `StepN`).
-    pub label: String,
-}
+pub use crate::decisions::Marker;
 
-/// One [`Step`] per marker, in time order (markers with equal times keep their
+/// One [`Step`] per marker (a step boundary recorded by `lppg mark`: the step it starts runs until the next
+/// marker; an unlabelled one's `Sid` becomes `StepN`), in time order (markers with equal times keep their
 /// order), each holding the actions first denied from its marker's time (inclusive)
 /// until the next marker's (exclusive).
 ///
@@ -26,18 +21,20 @@ pub fn steps_from_markers(
     markers: &[Marker],
     first_denied: &BTreeMap<Action, SystemTime>,
 ) -> Vec<Step> {
-    let mut ordered: Vec<&Marker> = markers.iter().collect();
-    ordered.sort_by_key(|m| m.time);
+    // A marker whose time cannot be read starts no step (the log reader reports it).
+    let mut ordered: Vec<(SystemTime, &Marker)> =
+        markers.iter().filter_map(|m| Some((m.at()?, m))).collect();
+    ordered.sort_by_key(|(time, _)| *time);
     let mut steps: Vec<Step> = ordered
         .iter()
-        .map(|m| Step {
+        .map(|(_, m)| Step {
             label: m.label.clone(),
             actions: ActionSet::new(),
         })
         .collect();
     for (action, time) in first_denied {
         // The last marker at or before the time.
-        let after = ordered.partition_point(|m| m.time <= *time);
+        let after = ordered.partition_point(|(t, _)| t <= time);
         if let Some(i) = after.checked_sub(1) {
             steps[i].actions.insert(action.clone());
         }
@@ -57,7 +54,7 @@ mod tests {
 
     fn marker(seconds: u64, label: &str) -> Marker {
         Marker {
-            time: at(seconds),
+            time: crate::time::format_secs(at(seconds)),
             label: label.to_string(),
         }
     }

@@ -1,5 +1,6 @@
 //! Output decisions in one place: stdout carries results, stderr carries progress and messages; colour only on a
 //! terminal and never when `NO_COLOR` is set; progress bars only on a terminal.
+pub mod probe_view;
 pub mod progress;
 pub mod prompt;
 pub mod watch_view;

@@ -436,6 +436,10 @@ fn outcome_text(d: &Decision) -> (Style, String) {
         ),
         DecisionKind::NotPermission => (Style::Dim, with_reason("not a permission problem")),
         DecisionKind::Error => (Style::Red, with_reason("error")),
+        DecisionKind::Probe => (
+            Style::Dim,
+            "probe (lppg status --probe): nothing granted".into(),
+        ),
         DecisionKind::Unknown(other) => (Style::Plain, with_reason(&other.replace('_', " "))),
     }
 }

@@ -54,6 +54,7 @@ def test_every_line_the_function_prints_conforms(stack, monkeypatch, capsys):
         record("arn:aws:iam::123456789012:user/someone-else", "s3.amazonaws.com", "ListBuckets"),
         dict(record(u, "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", "AccessDeniedException"),
              requestParameters={"functionName": "%s-generator" % s}),
+        dict(record(u, handler.PROBE_SOURCE, "Probe", "AccessDenied"), lppgProbe="lppg-probe-1"),
     ]
     kinds = set()
     decisions = check_lines(run_batch(stack, monkeypatch, capsys, records, raw_messages=["not json", "[1]"]))

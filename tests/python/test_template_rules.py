@@ -86,7 +86,10 @@ class Resolver:
                                                    self.value(p["ManagedPolicyName"]))
         key = {"AWS::IAM::User": "UserName", "AWS::IAM::Role": "RoleName", "AWS::S3::Bucket": "BucketName",
                "AWS::Logs::LogGroup": "LogGroupName", "AWS::Lambda::Function": "FunctionName",
-               "AWS::CloudTrail::Trail": "TrailName"}[kind]
+               "AWS::CloudTrail::Trail": "TrailName"}.get(kind)
+        if kind == "AWS::SQS::Queue":
+            # AWS::SQS::Queue, Return values: Ref returns the queue URL.
+            return "https://sqs.%s.amazonaws.com/%s/%s" % (self.region, ACCOUNT, self.value(p["QueueName"]))
         return self.value(p[key])
 
     def arn_of(self, logical):
@@ -102,6 +105,7 @@ class Resolver:
             # Return values: "arn:aws:logs:us-west-1:123456789012:log-group:/mystack-testgroup-12ABC1AB12A1:*").
             "AWS::Logs::LogGroup": a + "logs:%s:%s:log-group:%s:*" % (self.region, ACCOUNT, name),
             "AWS::Lambda::Function": a + "lambda:%s:%s:function:%s" % (self.region, ACCOUNT, name),
+            "AWS::SQS::Queue": a + "sqs:%s:%s:%s" % (self.region, ACCOUNT, name.rsplit("/", 1)[-1]),
         }[kind]
 
     def value(self, v):
@@ -428,3 +432,76 @@ def test_function_readme_names_the_deployed_runtime(rendered):
         readme = f.read()
     for runtime in runtimes:
         assert "runtime %s" % runtime in readme, "assets/function/README.md must name the runtime %s" % runtime
+
+
+def _queue(deployment):
+    (logical, q), = deployment.resources("AWS::SQS::Queue").items()
+    return logical, q, deployment.arn_of(logical)
+
+
+def test_failed_batch_queue_is_encrypted_kept_14_days_and_tagged(deployment):
+    # SQS API Reference, CreateQueue attributes: MessageRetentionPeriod 60..1,209,600 seconds (14 days is the
+    # maximum); SqsManagedSseEnabled turns on SSE-SQS. Queue names: at most 80 of [A-Za-z0-9_-].
+    _, q, _ = _queue(deployment)
+    assert int(q["MessageRetentionPeriod"]) == 14 * 24 * 3600
+    assert q["SqsManagedSseEnabled"] is True
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", q["QueueName"]), q["QueueName"]
+    tags = {t["Key"]: t["Value"] for t in q["Tags"]}
+    assert tags == {"lppg:stack": deployment.stack, "lppg:region": deployment.region}
+
+
+def test_on_failure_destination_is_the_queue_and_the_role_may_send(deployment):
+    # Lambda Developer Guide, "Asynchronous invocation", destinations: the destination is the queue's ARN
+    # (arn:partition:sqs:region:account:name), MaximumRetryAttempts 0..2, and the function's execution role needs
+    # sqs:SendMessage on it (PutFunctionEventInvokeConfig checks it).
+    _, q, queue_arn = _queue(deployment)
+    (cfg,) = deployment.resources("AWS::Lambda::EventInvokeConfig").values()
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    assert cfg["FunctionName"] == fn["FunctionName"] and cfg["Qualifier"] == "$LATEST"
+    assert 0 <= int(cfg["MaximumRetryAttempts"]) <= 2
+    dest = cfg["DestinationConfig"]["OnFailure"]["Destination"]
+    assert dest == queue_arn
+    assert re.fullmatch(r"arn:[a-z-]+:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}", dest), dest
+    role_name = fn["Role"].rsplit("/", 1)[1]
+    role = next(r for r in deployment.resources("AWS::IAM::Role").values() if r["RoleName"] == role_name)
+    sends = [st for pol in role["Policies"] for st in statements(pol["PolicyDocument"])
+             if "sqs:SendMessage" in as_list(st["Action"])]
+    assert sends and all(as_list(st["Resource"]) == [queue_arn] for st in sends), sends
+
+
+def test_queue_policy_only_the_role_sends_only_the_caller_reads(deployment):
+    # SQS Developer Guide, "Using policies": a Deny with aws:PrincipalArn (the role's ARN for a role session, IAM
+    # User Guide, global condition keys) keeps every other principal out whatever its identity policies allow.
+    logical, _, queue_arn = _queue(deployment)
+    reader = "arn:%s:iam::%s:role/admin" % (deployment.partition, ACCOUNT)
+    for readers in ("", reader):
+        d = Resolver(deployment.t, deployment.stack, deployment.region, deployment.partition,
+                     dict(deployment.params, QueueReaderArns=readers))
+        (pol,) = d.resources("AWS::SQS::QueuePolicy").values()
+        assert pol["Queues"] == [d.name_of(logical)]
+        sts = statements(pol["PolicyDocument"])
+        send = [s for s in sts if "sqs:SendMessage" in as_list(s["Action"]) and s["Effect"] == "Deny"]
+        assert send and send[0]["Principal"] == "*" and send[0]["Resource"] == queue_arn
+        role = d.arn_of(next(k for k, r in d.t["Resources"].items() if r["Type"] == "AWS::IAM::Role"
+                             and d.value(r["Properties"]["RoleName"]).endswith("-generator-role")))
+        assert send[0]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}
+        read = [s for s in sts if "sqs:ReceiveMessage" in as_list(s["Action"])]
+        if readers:
+            assert len(read) == 1 and read[0]["Effect"] == "Deny"
+            assert "sqs:DeleteMessage" in read[0]["Action"]
+            assert read[0]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [reader]}}
+        else:
+            assert read == []
+        assert all(s["Effect"] == "Deny" for s in sts), "the queue policy grants nothing"
+
+
+def test_guard_covers_the_queue(deployment):
+    _, q, queue_arn = _queue(deployment)
+    (guard,) = [p for p in deployment.resources("AWS::IAM::ManagedPolicy").values()
+                if p["ManagedPolicyName"].endswith("-guard")]
+    assert any(s["Effect"] == "Deny" and "sqs:*" in as_list(s["Action"]) and queue_arn in as_list(s["Resource"])
+               for s in statements(guard["PolicyDocument"]))
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    g = json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])
+    assert any(glob_match(a, queue_arn) for a in g["arns"]), g["arns"]
+    assert g["names"]["queueName"] == [q["QueueName"]]

@@ -32,6 +32,7 @@ def guard():
             "arn:aws:iam::%s:user/%s-user" % (a, s),
             "arn:aws:iam::%s:policy/%s-*" % (a, s),
             "arn:aws:cloudformation:%s:%s:stack/%s/*" % (r, a, s),
+            "arn:aws:sqs:%s:%s:%s-failed-batches" % (r, a, s),
         ],
         "names": {
             "userName": ["%s-user" % s],
@@ -43,6 +44,8 @@ def guard():
             "bucketName": ["%s-trail-%s-%s" % (s, a, r), "%s-artifacts-%s-%s" % (s, a, r)],
             "policyArn": ["arn:aws:iam::%s:policy/%s-policy-%d" % (a, s, i) for i in range(1, 8)],
             "stackName": [s],
+            "queueName": ["%s-failed-batches" % s],
+            "queueUrl": ["https://sqs.%s.amazonaws.com/%s/%s-failed-batches" % (r, a, s)],
         },
     }
 
@@ -643,12 +646,34 @@ def success():
     U("console-login", "signin.amazonaws.com", "ConsoleLogin", [], outcome="not_permission",
       eventType="AwsConsoleSignIn", responseElements={"ConsoleLogin": "Success"})
     U("other-principal", "s3.amazonaws.com", "ListBuckets", [], outcome="other_principal", principal=OTHER)
+    return out
+
+
+def role_success():
+    """Successful calls of role sessions (for `generate --principal ROLE_ARN`)."""
+    out = []
     for name, role, who in (("role-session", ROLE, "terraform"), ("identity-center-session", SSO_ROLE, "bob")):
         v = {"name": name, "principal": role, "expect": {"outcome": "used", "actions": ["s3:ListBucket"],
                                                          "derived_from": "event"},
              "record": rec("ok-" + name, "s3.amazonaws.com", "ListObjectsV2", identity=session(role, who))}
         out.append(v)
     return out
+
+
+def failed_batches_queue_guard():
+    """The guard on the failed-batches queue (issue 14). Built after success() so the generated times of every
+    earlier vector stay as they were."""
+    url = "https://sqs.%s.amazonaws.com/%s/lppg-failed-batches" % (REGION, ACCOUNT)
+    return [
+        V("guard-purge-failed-batches-queue",
+          rec("guard-purge-failed-batches-queue", "sqs.amazonaws.com", "PurgeQueue", "AccessDenied", None,
+              {"queueUrl": url}),
+          "withheld", ["sqs:PurgeQueue"], "event"),
+        V("guard-failed-batches-queue-by-arn",
+          rec("guard-failed-batches-queue-by-arn", "sqs.amazonaws.com", "DeleteQueue", "AccessDenied",
+              modern("sqs:DeleteQueue", A % ("sqs", "lppg-failed-batches")), {"queueUrl": url}),
+          "withheld", ["sqs:DeleteQueue"], "message"),
+    ]
 
 
 def write_jsonl(name, rows):
@@ -658,10 +683,11 @@ def write_jsonl(name, rows):
 
 
 def main():
-    # role_cases() last: record boilerplate is numbered in call order, so earlier files stay byte-identical.
-    cases, used = denied(), success()
-    write_jsonl("denied.jsonl", cases + role_cases())
-    write_jsonl("success.jsonl", used)
+    # role_cases() last: record boilerplate is numbered in call order, so earlier cases stay byte-identical.
+    denied_rows, success_rows = denied(), success()
+    denied_rows += failed_batches_queue_guard()
+    write_jsonl("denied.jsonl", denied_rows + role_cases())
+    write_jsonl("success.jsonl", success_rows + role_success())
     with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(guard(), f, indent=2)
         f.write("\n")

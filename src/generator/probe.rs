@@ -1,0 +1,169 @@
+//! `lppg status --probe`: proves the pipeline end to end without waiting for CloudTrail. 1: the trail logs and
+//! delivers to CloudWatch Logs (GetTrailStatus); 2: the service itself tests the subscription's pattern against
+//! sample records (TestMetricFilter); 3: a probe record written to the trail's log group comes back as a `probe`
+//! line of the function. Each step is ok, failed (with what to do) or could not run (why).
+use super::{Generator, Report};
+use crate::aws::{logs, trail};
+use crate::decisions::{parse_line, DecisionKind, Line};
+use crate::probe::{self, Outcome, Step};
+use std::time::Duration;
+
+/// The stream of the trail's log group that probe records are written to.
+const PROBE_STREAM: &str = "lppg-probe";
+
+fn ok(step: &'static str, detail: String) -> Step {
+    Step {
+        step,
+        outcome: Outcome::Ok { detail },
+    }
+}
+
+fn failed(step: &'static str, detail: String, fix: &str) -> Step {
+    Step {
+        step,
+        outcome: Outcome::Failed {
+            detail,
+            fix: fix.to_string(),
+        },
+    }
+}
+
+fn could_not_run(step: &'static str, e: &anyhow::Error) -> Step {
+    // The first line: what was being done and the service's answer; the hint follows on the next line.
+    let detail = format!("{e:#}").replace("\n  hint: ", "; ");
+    Step {
+        step,
+        outcome: Outcome::CouldNotRun { detail },
+    }
+}
+
+impl Generator {
+    /// Runs the three steps, each whatever the others gave; `wait` bounds step 3.
+    pub async fn probe(&self, wait: Duration, progress: &dyn Report) -> Vec<Step> {
+        progress.status("probe 1/3: the trail");
+        let mut steps = vec![self.probe_trail().await];
+        progress.status("probe 2/3: the subscription filter's pattern");
+        steps.push(self.probe_pattern().await);
+        progress.status("probe 3/3: a probe record through the function");
+        steps.push(self.probe_round_trip(wait, progress).await);
+        steps
+    }
+
+    /// The observed principal: the generator user, or in role mode the generator role.
+    fn user_arn(&self) -> String {
+        self.principal_arn()
+    }
+
+    async fn probe_trail(&self) -> Step {
+        const STEP: &str = "trail";
+        let name = self.trail_name();
+        let restore = "run `lppg up` to restore the stack";
+        match trail::cwl_status(&self.c, &name).await {
+            Err(e) => could_not_run(STEP, &e),
+            Ok(None) => failed(STEP, format!("trail {name} does not exist"), restore),
+            Ok(Some(s)) if !s.is_logging => failed(
+                STEP,
+                format!("trail {name} is not logging"),
+                &format!("start it: `aws cloudtrail start-logging --name {name}`"),
+            ),
+            Ok(Some(s)) => {
+                let last = s
+                    .latest_delivery_ms
+                    .map_or("none yet".to_string(), crate::time::format_secs_ms);
+                match s.latest_delivery_error {
+                    Some(err) => failed(
+                        STEP,
+                        format!("{name} logs, but its last delivery to CloudWatch Logs failed: {err} (last delivery {last})"),
+                        "the trail's role or log group is broken: run `lppg up` to restore them",
+                    ),
+                    None => ok(
+                        STEP,
+                        format!("{name} is logging; last delivery to CloudWatch Logs: {last}, no delivery error"),
+                    ),
+                }
+            }
+        }
+    }
+
+    async fn probe_pattern(&self) -> Step {
+        const STEP: &str = "pattern";
+        let group = self.trail_log_group();
+        let filter = self.output_or("SubscriptionFilterName", &self.names.subscription_filter);
+        let pattern = match logs::subscription_pattern(&self.c, &group, &filter).await {
+            Err(e) => return could_not_run(STEP, &e),
+            Ok(None) => {
+                return failed(
+                    STEP,
+                    format!("{group} has no subscription filter {filter}"),
+                    "run `lppg up` to restore the subscription filter",
+                )
+            }
+            Ok(Some(p)) => p,
+        };
+        let now = crate::time::format_secs_ms(crate::time::now_ms());
+        let samples = probe::samples(&self.user_arn(), &now);
+        let messages: Vec<String> = samples.iter().map(|s| s.1.clone()).collect();
+        match logs::test_pattern(&self.c, &pattern, &messages).await {
+            Err(e) => could_not_run(STEP, &e),
+            Ok(matched) => match probe::judge_pattern(&samples, &matched) {
+                Ok(()) => ok(
+                    STEP,
+                    "CloudWatch Logs matches a denial of the observed user, and not another principal's denial, a \
+                     throttling error or a successful call"
+                        .into(),
+                ),
+                Err(wrong) => failed(
+                    STEP,
+                    format!("{wrong} ({filter})"),
+                    "run `lppg up` to restore the subscription filter's pattern",
+                ),
+            },
+        }
+    }
+
+    async fn probe_round_trip(&self, wait: Duration, progress: &dyn Report) -> Step {
+        const STEP: &str = "round trip";
+        let id = format!("lppg-probe-{:016x}", rand::random::<u64>());
+        let (group, start) = (self.trail_log_group(), crate::time::now_ms());
+        let rec = probe::probe_record(&self.user_arn(), &id, &crate::time::format_secs_ms(start));
+        if let Err(e) = logs::put_line(&self.c, &group, PROBE_STREAM, start, &rec).await {
+            return could_not_run(STEP, &e);
+        }
+        let t0 = tokio::time::Instant::now();
+        loop {
+            match self.probe_came_back(&id, start - 60_000).await {
+                Err(e) => return could_not_run(STEP, &e),
+                Ok(true) => {
+                    let secs = t0.elapsed().as_secs_f64();
+                    return ok(
+                        STEP,
+                        format!("the function answered probe {id} after {secs:.1} s, granting nothing"),
+                    );
+                }
+                Ok(false) if t0.elapsed() >= wait => {
+                    return failed(
+                        STEP,
+                        format!("no probe line from the function within {} s of writing {id} to {group}", wait.as_secs()),
+                        "check the steps above, then the function (`lppg status`: its state and last error); \
+                         `lppg up` restores the subscription and the function",
+                    )
+                }
+                Ok(false) => {}
+            }
+            progress.status(&format!(
+                "probe 3/3: waiting for the function's answer ({} s)",
+                t0.elapsed().as_secs()
+            ));
+            tokio::time::sleep(Duration::from_secs(2).min(wait)).await;
+        }
+    }
+
+    /// Whether the function's log holds the `probe` line of probe `id`.
+    async fn probe_came_back(&self, id: &str, from_ms: i64) -> anyhow::Result<bool> {
+        let poll = logs::poll_events(&self.c, &self.function_log_group(), from_ms, 5).await?;
+        Ok(poll.events.unwrap_or_default().iter().any(|l| {
+            matches!(parse_line(&l.message), Line::Decision(d)
+                if d.decision == DecisionKind::Probe && d.event_id.as_deref() == Some(id))
+        }))
+    }
+}
