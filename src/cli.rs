@@ -59,6 +59,10 @@ pub enum Command {
     Watch(crate::commands::watch::WatchArgs),
     /// Record a step boundary (with a label) that `watch` shows and `export-policy` uses.
     Mark(crate::commands::mark::MarkArgs),
+    /// Role mode: print temporary credentials of the generator role as `credential_process` JSON.
+    Credentials(crate::commands::credentials::CredentialsArgs),
+    /// Role mode: run a command with the generator role's credentials in its environment.
+    Exec(crate::commands::exec::ExecArgs),
     /// Re-run the batches the function failed on (waiting in the stack's queue) through the deployed function.
     Redrive(RedriveArgs),
 }
@@ -68,6 +72,17 @@ pub struct UpArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// What to observe: an IAM user (console password) or an IAM role (people switch into it, tools assume it).
+    /// Default: the existing stack's, else user.
+    #[arg(long, value_parser = ["user", "role"])]
+    pub principal: Option<String>,
+    /// Name of the generator role with --principal role (default: <stack name>-role).
+    #[arg(long)]
+    pub role_name: Option<String>,
+    /// Who may assume the generator role (IAM user, role or assumed-role session ARN; repeatable). Default: you,
+    /// the identity running `up` (a session resolved to its role).
+    #[arg(long = "trust", value_name = "ARN")]
+    pub trust: Vec<String>,
     /// Name of the generator IAM user (default: <stack name>-user).
     #[arg(long)]
     pub user_name: Option<String>,
@@ -137,6 +152,9 @@ pub struct DownArgs {
     /// Name of the generator user, when the stack is gone and it was not the default.
     #[arg(long)]
     pub user_name: Option<String>,
+    /// Name of the generator role (role mode), when the stack is gone and it was not the default.
+    #[arg(long)]
+    pub role_name: Option<String>,
     /// Do not wait for the last denied calls to arrive after the trail is stopped (they may be lost).
     #[arg(long)]
     pub no_wait: bool,

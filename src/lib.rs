@@ -5,6 +5,7 @@
 //! logic that is unit-tested without AWS.
 pub mod assets;
 pub mod aws;
+pub mod child;
 pub mod cli;
 pub mod cloudtrail;
 pub mod commands;
@@ -17,6 +18,7 @@ pub mod password;
 pub mod policy;
 pub mod preflight;
 pub mod probe;
+pub mod role;
 pub mod time;
 pub mod ui;
 

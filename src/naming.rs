@@ -28,6 +28,33 @@ pub fn validate_stack_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What a generator observes: an IAM user (signing in with a password) or an IAM role (whose sessions people and
+/// tools assume). The template's `Principal` parameter and output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Principal {
+    #[default]
+    User,
+    Role,
+}
+
+impl Principal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Principal::User => "user",
+            Principal::Role => "role",
+        }
+    }
+
+    /// `user` or `role`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Principal> {
+        match s {
+            "user" => Some(Principal::User),
+            "role" => Some(Principal::Role),
+            _ => None,
+        }
+    }
+}
+
 /// The kinds of resource a generator owns, as `down` lists, checks and removes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceKind {
@@ -86,6 +113,8 @@ pub struct Names {
     pub account: String,
     pub region: String,
     pub user: String,
+    /// The generator role of role mode (`<stack>-role`, or the stack's `RoleName` output).
+    pub role: String,
     pub policies: Vec<String>,
     pub guard_policy: String,
     pub function: String,
@@ -118,6 +147,7 @@ impl Names {
                 .filter(|u| !u.is_empty())
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{stack}-user")),
+            role: format!("{stack}-role"),
             policies: (1..=POLICY_COUNT)
                 .map(|i| format!("{stack}-policy-{i}"))
                 .collect(),
@@ -146,7 +176,10 @@ impl Names {
 
     /// Everything a generator may leave behind, for listing, removal and verification, in removal order.
     pub fn inventory(&self, policy_arns: &[String]) -> Vec<(ResourceKind, String)> {
-        let mut v = vec![(ResourceKind::User, self.user.clone())];
+        let mut v = vec![
+            (ResourceKind::User, self.user.clone()),
+            (ResourceKind::Role, self.role.clone()),
+        ];
         v.extend(
             policy_arns
                 .iter()
@@ -231,6 +264,7 @@ mod tests {
             .filter(|(k, _)| *k == ResourceKind::Policy)
             .count();
         assert_eq!(policies, POLICY_COUNT + 1);
+        assert!(inv.contains(&(ResourceKind::Role, "s-role".to_string())));
     }
 
     use super::*;

@@ -67,7 +67,7 @@ fn record(
     let account = principal.split(':').nth(4).unwrap_or_default();
     let mut r = json!({
         "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": principal, "accountId": account},
+        "userIdentity": identity(principal, account),
         "eventTime": time, "eventSource": source, "eventName": name,
         "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "lppg-probe",
         "requestParameters": null, "responseElements": null, "eventType": "AwsApiCall",
@@ -76,10 +76,35 @@ fn record(
     if let Some(code) = error {
         r["errorCode"] = json!(code);
         r["errorMessage"] = json!(format!(
-            "User: {principal} is not authorized to perform: {name}"
+            "User: {} is not authorized to perform: {name}",
+            caller_arn(principal)
         ));
     }
     r
+}
+
+/// The ARN a denial names: the principal's, or for a role (role mode) a session of it.
+fn caller_arn(principal: &str) -> String {
+    if !crate::cloudtrail::record::is_role_arn(principal) {
+        return principal.to_string();
+    }
+    let partition = principal.split(':').nth(1).unwrap_or("aws");
+    let account = principal.split(':').nth(4).unwrap_or_default();
+    let name = principal.rsplit('/').next().unwrap_or_default();
+    format!("arn:{partition}:sts::{account}:assumed-role/{name}/lppg-probe")
+}
+
+/// `userIdentity` of the principal's calls: an IAM user's, or for a role an assumed-role session whose issuer is the
+/// role (what role mode's subscription filter matches).
+fn identity(principal: &str, account: &str) -> serde_json::Value {
+    if !crate::cloudtrail::record::is_role_arn(principal) {
+        return json!({"type": "IAMUser", "arn": principal, "accountId": account});
+    }
+    json!({
+        "type": "AssumedRole", "arn": caller_arn(principal), "accountId": account,
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": principal, "accountId": account,
+                                             "userName": principal.rsplit('/').next().unwrap_or_default()}},
+    })
 }
 
 /// The sample records TestMetricFilter checks, each with whether the subscription's pattern must match it:
@@ -161,7 +186,8 @@ pub fn judge_pattern(
 pub fn probe_record(user_arn: &str, probe_id: &str, time: &str) -> String {
     let mut r = record(user_arn, SOURCE, "Probe", Some("AccessDenied"), time);
     r["errorMessage"] = json!(format!(
-        "User: {user_arn} is not authorized to perform: {ACTION}"
+        "User: {} is not authorized to perform: {ACTION}",
+        caller_arn(user_arn)
     ));
     r["eventID"] = json!(probe_id);
     r["lppgProbe"] = json!(probe_id);
@@ -203,6 +229,26 @@ mod tests {
         assert_eq!(r["eventID"], "lppg-probe-1");
         assert_eq!(r["userIdentity"]["arn"], USER);
         assert_eq!(r["errorCode"], "AccessDenied");
+    }
+
+    #[test]
+    fn role_mode_records_are_sessions_of_the_role() {
+        let role = "arn:aws:iam::123456789012:role/lppg-role";
+        let session = "arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-probe";
+        let r: serde_json::Value =
+            serde_json::from_str(&probe_record(role, "p", "2026-01-01T00:00:00Z")).unwrap();
+        assert_eq!(r["userIdentity"]["type"], "AssumedRole");
+        assert_eq!(r["userIdentity"]["arn"], session);
+        assert_eq!(
+            r["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"],
+            role
+        );
+        assert!(r["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("User: {session} ")));
+        let s = samples(role, "2026-01-01T00:00:00Z");
+        assert!(s[0].1.contains(role) && s[1].1.contains("role/someone-else"));
     }
 
     #[test]

@@ -344,3 +344,52 @@ fn global_options_reach_generate() {
     assert!(!out.stderr.contains('\x1b'), "{}", out.dump());
     assert_eq!(actions(&out).len(), 5);
 }
+
+/// Role mode's principal: an Identity Center permission set's role, named with its path (as `sessionIssuer.arn`
+/// has it; the sessions' `assumed-role` ARNs do not). The same role name without the path matches nothing, and the
+/// busiest principals then name the role with its path.
+#[test]
+fn an_identity_center_role_selects_its_sessions() {
+    let dir = TempDir::new("generate-sso");
+    let sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Dev_0a1b2c3d4e5f6a7b";
+    let session = |who: &str, role: &str| {
+        let name = role.rsplit('/').next().unwrap_or_default();
+        format!(
+            r#"{{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/{name}/{who}","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"{role}","userName":"{name}"}}}}}}"#
+        )
+    };
+    let record = |identity: String, source: &str, name: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{identity},"eventTime":"2024-03-01T10:00:00Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1"}}"#
+        )
+    };
+    let records = [
+        record(
+            session("alice@example.com", sso),
+            "s3.amazonaws.com",
+            "ListBuckets",
+        ),
+        record(
+            session("bob@example.com", sso),
+            "sqs.amazonaws.com",
+            "ListQueues",
+        ),
+        record(
+            session("ci", DEPLOY_ROLE),
+            "sns.amazonaws.com",
+            "ListTopics",
+        ),
+    ];
+    let file = dir.path().join("trail.json");
+    std::fs::write(&file, format!(r#"{{"Records":[{}]}}"#, records.join(","))).expect("write");
+    let path = file.display().to_string();
+    let out = generate(["--principal", sso, &path]).expect_code(0).run();
+    assert_eq!(actions(&out), ["s3:ListAllMyBuckets", "sqs:ListQueues"]);
+    let without_path = "arn:aws:iam::111122223333:role/AWSReservedSSO_Dev_0a1b2c3d4e5f6a7b";
+    generate(["--principal", without_path, &path])
+        .expect_code(2)
+        .expect_stdout("")
+        .expect_stderr_contains(sso)
+        .expect_stderr_contains(DEPLOY_ROLE)
+        .run();
+}

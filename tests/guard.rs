@@ -274,3 +274,126 @@ fn guard_denies_every_way_to_change_the_generator() {
         );
     }
 }
+
+/// The guard policy `lppg up` deployed for stack `lppg`, as IAM holds it.
+fn deployed_guard(moto: &Moto) -> Policy {
+    let c = moto.clients();
+    let doc = block_on(
+        c.iam
+            .get_policy_version()
+            .policy_arn("arn:aws:iam::123456789012:policy/lppg-guard")
+            .version_id("v1")
+            .send(),
+    )
+    .unwrap();
+    let text =
+        lppg::policy::decode_document(doc.policy_version().unwrap().document().unwrap()).unwrap();
+    Policy::parse(&text).unwrap()
+}
+
+#[test]
+fn guard_covers_the_generator_role_in_role_mode() {
+    let moto = Moto::start();
+    let dir = TempDir::new("guard-role");
+    block_on(moto.clients().iam.create_user().user_name("ci").send()).unwrap();
+    moto.lppg(
+        dir.path(),
+        &[
+            "up",
+            "--yes",
+            "--principal",
+            "role",
+            "--trust",
+            "arn:aws:iam::123456789012:user/ci",
+        ],
+    )
+    .ok();
+    let guard = deployed_guard(&moto);
+    let acct = "123456789012";
+    let role = format!("arn:aws:iam::{acct}:role/lppg-role");
+    let fn_role = format!("arn:aws:iam::{acct}:role/lppg-generator-role");
+    let trail_role = format!("arn:aws:iam::{acct}:role/lppg-trail-role");
+
+    // Its own role, trust policy and policies.
+    let mut missed = Vec::new();
+    for a in [
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:UpdateRole",
+        "iam:UpdateRoleDescription",
+        "iam:DeleteRole",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:PassRole",
+    ] {
+        if !denied(&guard, a, &role) {
+            missed.push((a, role.clone()));
+        }
+    }
+    for i in 1..=lppg::naming::POLICY_COUNT {
+        let p = format!("arn:aws:iam::{acct}:policy/lppg-policy-{i}");
+        for a in ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"] {
+            if !denied(&guard, a, &p) {
+                missed.push((a, p.clone()));
+            }
+        }
+    }
+    // Passing or assuming the generator's other roles.
+    for r in [&fn_role, &trail_role] {
+        for a in [
+            "iam:PassRole",
+            "iam:UpdateAssumeRolePolicy",
+            "sts:AssumeRole",
+            "sts:TagSession",
+        ] {
+            if !denied(&guard, a, r) {
+                missed.push((a, r.clone()));
+            }
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "the guard lets these through: {missed:#?}"
+    );
+
+    // The procedure's own work stays allowed: other roles, assuming a role of the application.
+    for (a, r) in [
+        (
+            "iam:CreateRole",
+            format!("arn:aws:iam::{acct}:role/app-role"),
+        ),
+        ("iam:PassRole", format!("arn:aws:iam::{acct}:role/app-role")),
+        (
+            "sts:AssumeRole",
+            format!("arn:aws:iam::{acct}:role/app-role"),
+        ),
+        ("ec2:RunInstances", "*".to_string()),
+    ] {
+        assert!(
+            !denied(&guard, a, &r),
+            "the guard must not block {a} on {r}"
+        );
+    }
+    // A role has no password or MFA device: the user's self-service statements grant the role nothing.
+    for (a, r) in [
+        ("iam:GetAccountPasswordPolicy", "*"),
+        (
+            "iam:CreateVirtualMFADevice",
+            "arn:aws:iam::123456789012:mfa/x",
+        ),
+        (
+            "iam:ChangePassword",
+            "arn:aws:iam::123456789012:user/lppg-user",
+        ),
+    ] {
+        assert!(
+            !allowed(&guard, a, r),
+            "the guard must not allow {a} on {r} in role mode"
+        );
+    }
+}

@@ -7,7 +7,8 @@ loader), so importing this module is cheap.
 
 The same rules are implemented by the Rust CLI; tests/vectors/ pins the behaviour of both.
 Evaluation order (documented in README.md, keep in sync):
-  1. principal      userIdentity.arn != principal              -> other_principal
+  1. principal      userIdentity.arn != principal, and for a role principal sessionContext.sessionIssuer.arn
+                    != principal too (its assumed-role sessions)  -> other_principal
   2. not-permission eventSource/eventName in not_permission_events -> not_permission
   3. error code     absent / in not_denied_error_codes / unknown -> not_denied
   4. action         first message pattern naming an action ("message"), else eventSource/eventName ("event"):
@@ -154,9 +155,7 @@ class Rules:
         if not isinstance(record, dict):
             out.update(outcome="error", reason="record is not a JSON object")
             return out
-        ident = record.get("userIdentity")
-        arn = ident.get("arn") if isinstance(ident, dict) else None
-        if not principal or arn != principal:
+        if not made_by(record.get("userIdentity"), principal):
             out["outcome"] = "other_principal"
             return out
         source = record.get("eventSource")
@@ -218,7 +217,7 @@ class Rules:
         """
         out = {"outcome": None, "actions": [], "derived_from": None, "reason": ""}
         ident = record.get("userIdentity") if isinstance(record, dict) else None
-        if not isinstance(record, dict) or not isinstance(ident, dict) or ident.get("arn") != principal:
+        if not isinstance(record, dict) or not made_by(ident, principal):
             out["outcome"] = "other_principal"
             return out
         source = record.get("eventSource") if isinstance(record.get("eventSource"), str) else ""
@@ -236,6 +235,25 @@ class Rules:
             return out
         out.update(outcome="used", actions=actions, derived_from="event")
         return out
+
+
+def is_role_arn(arn):
+    """Whether `arn` names an IAM role (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME)."""
+    return isinstance(arn, str) and re.match(r"^arn:[a-z-]+:iam::\d{12}:role/", arn) is not None
+
+
+def made_by(ident, principal):
+    """Whether a record's userIdentity is the principal: the same ARN, or, for a role, one of its sessions
+    (sessionContext.sessionIssuer.arn, which carries the role's path; the assumed-role ARN does not)."""
+    if not principal or not isinstance(ident, dict):
+        return False
+    if ident.get("arn") == principal:
+        return True
+    if not is_role_arn(principal):
+        return False
+    ctx = ident.get("sessionContext")
+    issuer = ctx.get("sessionIssuer") if isinstance(ctx, dict) else None
+    return isinstance(issuer, dict) and issuer.get("arn") == principal
 
 
 def glob_to_regex(pattern):

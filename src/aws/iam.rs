@@ -505,3 +505,68 @@ pub async fn policy_exists(c: &Clients, arn: &str) -> Result<bool> {
     let r = c.iam.get_policy().policy_arn(arn).send().await;
     Ok(found(r, &format!("reading policy {arn}"))?.is_some())
 }
+
+/// A role's ARN (with its path), or `None` when there is no such role.
+pub async fn role_arn(c: &Clients, role: &str) -> Result<Option<String>> {
+    let r = c.iam.get_role().role_name(role).send().await;
+    Ok(found(r, &format!("reading role {role}"))?
+        .and_then(|o| o.role().map(|r| r.arn().to_string())))
+}
+
+/// A user's ARN (with its path), or `None` when there is no such user.
+pub async fn user_arn(c: &Clients, user: &str) -> Result<Option<String>> {
+    let r = c.iam.get_user().user_name(user).send().await;
+    Ok(found(r, &format!("looking up IAM user {user}"))?
+        .and_then(|o| o.user().map(|u| u.arn().to_string())))
+}
+
+/// What blocks deleting the generator role but is not the stack's: inline policies (an administrator's "revoke
+/// active sessions" adds `AWSRevokeOlderSessions`) and managed policies attached by hand (not in `keep`). Returns
+/// what was removed.
+pub async fn remove_role_extras(c: &Clients, role: &str, keep: &[String]) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let inline = c
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("listing the inline policies of role {role}")))?;
+    for p in inline.policy_names() {
+        let r = c
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(p)
+            .send()
+            .await;
+        gone_ok(r, &format!("deleting inline policy {p} of role {role}"))?;
+        removed.push(format!("inline policy {p} of role {role}"));
+    }
+    let attached = c
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| explain(e, &format!("listing the policies attached to role {role}")))?;
+    for arn in attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+    {
+        if keep.iter().any(|k| k == arn) {
+            continue;
+        }
+        let r = c
+            .iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await;
+        gone_ok(r, &format!("detaching {arn} from role {role}"))?;
+        removed.push(format!("{arn} attached to role {role}"));
+    }
+    Ok(removed)
+}

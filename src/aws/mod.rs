@@ -8,6 +8,7 @@ pub mod ownership;
 pub mod s3;
 pub mod sqs;
 pub mod stack;
+pub mod sts;
 pub mod trail;
 
 use anyhow::{anyhow, Result};

@@ -3,7 +3,7 @@
 //! This mirrors `assets/function/rules.py` (the generator function) step for step; both read the same data, and
 //! `tests/engine_agreement.rs` runs both on every shared vector. The evaluation order of [`classify_denied`]:
 //!
-//! 1. principal: `userIdentity.arn` is not the principal → [`Outcome::OtherPrincipal`];
+//! 1. principal: not [`Record::is_principal`] (`userIdentity.arn`, or a role's sessions) → [`Outcome::OtherPrincipal`];
 //! 2. `eventSource`/`eventName` listed as not a permission (console sign-in) → [`Outcome::NotPermission`];
 //! 3. `errorCode` absent, not an authorization failure, or a dry run → [`Outcome::NotDenied`];
 //! 4. the action: the first message pattern naming one (`message`), else `eventSource`/`eventName` (`event`:
@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::record::{Record, UserIdentity};
+use super::record::{Record, SessionContext, SessionIssuer, UserIdentity};
 use super::rules::{rules, Rules};
 use crate::policy::{Action, Catalogue, Derivation};
 
@@ -243,10 +243,10 @@ pub fn is_valid_action(name: &str) -> bool {
 }
 
 /// The permissions a successful call of `principal` used (`rules.py` `Rules.used`); `errorCode` is ignored.
-/// `principal`: `Some` compares it with `userIdentity.arn` exactly; `None` accepts every principal.
+/// `principal`: `Some` selects its records ([`Record::is_principal`]); `None` accepts every principal.
 pub fn used(record: &Record, principal: Option<&str>, catalogue: &Catalogue) -> Decision {
     if let Some(p) = principal {
-        if record.user_identity.is_none() || record.identity_arn() != Some(p) {
+        if record.user_identity.is_none() || !record.is_principal(p) {
             return Decision::new(Outcome::OtherPrincipal);
         }
     }
@@ -360,8 +360,8 @@ impl Guard {
     }
 }
 
-/// Classifies one record as the generator function does. `principal`: `Some` compares it with `userIdentity.arn`
-/// exactly, as the function does; `None` accepts every principal (`lppg generate` filters principals itself).
+/// Classifies one record as the generator function does. `principal`: `Some` selects its records as the function
+/// does ([`Record::is_principal`]); `None` accepts every principal (`lppg generate` filters principals itself).
 pub fn classify_denied(
     record: &Record,
     principal: Option<&str>,
@@ -379,7 +379,7 @@ pub fn classify_with_guard(
 ) -> Decision {
     let rules = rules();
     if let Some(p) = principal {
-        if p.is_empty() || record.identity_arn() != Some(p) {
+        if p.is_empty() || !record.is_principal(p) {
             return Decision::new(Outcome::OtherPrincipal);
         }
     }
@@ -448,6 +448,20 @@ pub fn classify_with_guard(
     d
 }
 
+/// `sessionContext.sessionIssuer.arn` of a `userIdentity` object, when each part has the right type.
+fn session_context_from_value(u: &Map<String, Value>) -> Option<SessionContext<'_>> {
+    let issuer = u
+        .get("sessionContext")?
+        .as_object()?
+        .get("sessionIssuer")?
+        .as_object()?;
+    Some(SessionContext {
+        session_issuer: Some(SessionIssuer {
+            arn: issuer.get("arn").and_then(Value::as_str).map(Cow::Borrowed),
+        }),
+    })
+}
+
 /// Reads a record from a JSON value with Python's leniency: a field of the wrong type counts as absent.
 pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
     let obj = value.as_object()?;
@@ -458,7 +472,7 @@ pub fn record_from_value(value: &Value) -> Option<Record<'_>> {
         .map(|u| UserIdentity {
             kind: u.get("type").and_then(Value::as_str).map(Cow::Borrowed),
             arn: u.get("arn").and_then(Value::as_str).map(Cow::Borrowed),
-            session_context: None,
+            session_context: session_context_from_value(u),
         });
     let resources = obj.get("resources").and_then(Value::as_array).map(|list| {
         list.iter()

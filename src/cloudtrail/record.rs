@@ -231,6 +231,14 @@ impl<'a> Record<'a> {
             .filter(|a| !a.is_empty())
     }
 
+    /// Whether the generator function counts this record as `principal`'s (`rules.py` `made_by`): `userIdentity.arn`
+    /// is it, or `principal` is an IAM role and `sessionContext.sessionIssuer.arn` is it (an assumed-role session of
+    /// that role; the issuer carries the role's path, the `assumed-role` ARN does not).
+    pub fn is_principal(&self, principal: &str) -> bool {
+        self.identity_arn() == Some(principal)
+            || (is_role_arn(principal) && self.issuer_arn() == Some(principal))
+    }
+
     /// Whether this record was made by `principal`. A role ARN matches its sessions, and an assumed-role ARN without
     /// a session name (`arn:aws:sts::1:assumed-role/Role`) matches every session of that role.
     pub fn made_by(&self, principal: &str) -> bool {
@@ -244,6 +252,25 @@ impl<'a> Record<'a> {
             None => false,
         }
     }
+}
+
+/// Whether `arn` names an IAM role (`arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`).
+pub fn is_role_arn(arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    !partition.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.starts_with("role/")
 }
 
 /// Parses one JSON document (a CloudTrail file `{"Records": [...]}`, a JSON array of records, or a single record)

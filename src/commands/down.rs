@@ -10,7 +10,10 @@ use crate::ui::{prompt, Output, Style};
 use anyhow::Result;
 
 pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
-    let gen = Generator::connect(&g.aws, &g.stack_name, a.user_name.as_deref()).await?;
+    let mut gen = Generator::connect(&g.aws, &g.stack_name, a.user_name.as_deref()).await?;
+    if let (Some(role), None) = (&a.role_name, &gen.stack) {
+        gen.names.role = role.clone();
+    }
     let plan = gen.plan_teardown().await?;
     warn_foreign(out, &g.stack_name, &plan.foreign);
     if plan.is_empty(gen.stack.is_some()) {

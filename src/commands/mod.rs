@@ -1,7 +1,9 @@
 //! One module per command, each thin: check its arguments, make one call into the generator layer
 //! ([`crate::generator`]) or the pure modules, show the outcome through [`crate::ui`]. Commands never import
 //! each other. Errors are printed once, by the caller.
+pub mod credentials;
 pub mod down;
+pub mod exec;
 pub mod export_policy;
 pub mod generate;
 pub mod mark;
@@ -36,6 +38,8 @@ pub fn dispatch(cli: Cli, out: &Output) -> Result<i32> {
                     Command::ExportPolicy(a) => export_policy::exec(&g, &a, out).await,
                     Command::Watch(a) => watch::exec(&g, &a, out).await,
                     Command::Mark(a) => mark::exec(&g, &a, out).await,
+                    Command::Credentials(a) => credentials::exec(&g, &a, out).await,
+                    Command::Exec(a) => exec::exec(&g, &a, out).await,
                     Command::Redrive(a) => redrive::exec(&g, &a, out).await,
                     Command::Template(_) | Command::Generate(_) => unreachable!("handled above"),
                 }

@@ -37,6 +37,8 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
             "account": gen.id.account,
             "region": gen.c.region,
             "user": st.output("UserName"),
+            "principal": gen.principal().as_str(),
+            "principal_arn": gen.principal_arn(),
             "healthy": health.healthy(),
             "checks": health.checks,
             "actions": health.actions,
@@ -77,13 +79,9 @@ async fn probe(gen: &Generator, a: &StatusArgs, out: &Output) -> Result<i32> {
 }
 
 fn show(out: &Output, gen: &Generator, health: &Health) {
-    let user = gen
-        .stack
-        .as_ref()
-        .and_then(|s| s.output("UserName"))
-        .unwrap_or("?");
+    let principal = format!("{} {}", gen.principal().as_str(), gen.principal_arn());
     out.info(&format!(
-        "Stack {} in account {} ({}), user {user}",
+        "Stack {} in account {} ({}), {principal}",
         out.paint(Style::Bold, &gen.names.stack),
         gen.id.account,
         gen.c.region,

@@ -2,6 +2,7 @@
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::generator::deploy::{self, Bundle, Deployed, Settings};
 use crate::generator::Generator;
+use crate::naming::Principal;
 use crate::password::PasswordRules;
 use crate::ui::progress::Progress;
 use crate::ui::{prompt, Output, Style};
@@ -17,6 +18,9 @@ enum PasswordSource {
 
 pub fn settings(a: &UpArgs) -> Settings {
     Settings {
+        principal: a.principal.as_deref().and_then(Principal::parse),
+        role_name: a.role_name.clone(),
+        trust: Default::default(),
         user_name: a.user_name.clone(),
         start_actions: a.start_actions.clone(),
         data_events: a.data_events.clone(),
@@ -25,11 +29,17 @@ pub fn settings(a: &UpArgs) -> Settings {
 }
 
 pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
-    let settings = settings(a);
+    let mut settings = settings(a);
     settings.validate()?;
     let user = a.user_name.as_deref();
     let mut gen = Generator::connect(&g.aws, &g.stack_name, user).await?;
     gen = replace_failed_stack(gen, a, out).await?;
+    let mode = gen.mode(&settings);
+    check_mode_flags(a, mode)?;
+    gen.check_mode(&settings)?;
+    if let (Principal::Role, Some(r), None) = (mode, &a.role_name, &gen.stack) {
+        gen.names.role = r.clone();
+    }
     let endpoint = gen
         .c
         .endpoint
@@ -43,10 +53,14 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
         gen.id.arn,
     ));
     // Decide the password and check everything before changing anything, so a mistake costs nothing.
-    let (rules, source) = password_source(&gen, a, out).await?;
+    let (rules, source) = match mode {
+        Principal::User => password_source(&gen, a, out).await?,
+        Principal::Role => (None, PasswordSource::None),
+    };
+    settings.trust = gen.trust_for(&settings, &a.trust).await?;
     let bundle = gen.bundle(&settings)?;
     gen.check_update(&settings, &bundle)?;
-    let cost_note = gen.preflight().await?;
+    let cost_note = gen.preflight(mode).await?;
     if gen.is_up_to_date(&bundle).await? {
         out.ok(&format!(
             "stack {} is up to date; nothing changed",
@@ -73,11 +87,66 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
         gen = deploy_bundle(gen, a, out, &bundle).await?;
         probe(&gen, a, out).await;
     }
+    if gen.principal() == Principal::Role {
+        return role_next_steps(&gen, g, out);
+    }
     set_password(&gen, a, out, rules, source).await?;
     let url = console_url(&gen);
     out.info(&format!(
         "Next: sign in at {url} as {}, follow your procedure, and run `lppg watch` to see the policy grow.",
         gen.user_name()
+    ));
+    Ok(crate::exit::OK)
+}
+
+/// Refuses flags that do not fit the mode, before anything changes.
+fn check_mode_flags(a: &UpArgs, mode: Principal) -> Result<()> {
+    let role_only = [
+        ("--role-name", a.role_name.is_some()),
+        ("--trust", !a.trust.is_empty()),
+    ];
+    let user_only = [
+        ("--user-name", a.user_name.is_some()),
+        ("--password-stdin", a.password_stdin),
+        ("--password-prompt", a.password_prompt),
+        ("--reset-password", a.reset_password),
+        ("--print-password", a.print_password),
+    ];
+    let (wrong, why): (&[(&str, bool)], &str) = match mode {
+        Principal::Role => (
+            &user_only,
+            "a generator role has no user and no console password (people switch into the role, tools use \
+             `lppg credentials` or `lppg exec`)",
+        ),
+        Principal::User => (&role_only, "these are for --principal role"),
+    };
+    let given: Vec<&str> = wrong.iter().filter(|f| f.1).map(|f| f.0).collect();
+    if !given.is_empty() {
+        bail!(
+            "{} cannot be used with --principal {}: {why}",
+            given.join(", "),
+            mode.as_str()
+        );
+    }
+    Ok(())
+}
+
+/// Role mode's next steps: the console's switch-role link and a profile for tools.
+fn role_next_steps(gen: &Generator, g: &GlobalArgs, out: &Output) -> Result<i32> {
+    let role_arn = gen.role_arn()?;
+    let display = format!("lppg {}", gen.names.stack);
+    let link = crate::role::switch_role_url(&gen.id.account, &role_arn, &display);
+    let profile = format!("lppg-{}", gen.names.stack);
+    let snippet = crate::role::profile_snippet(
+        &profile,
+        &gen.names.stack,
+        &gen.c.region,
+        g.aws.profile.as_deref(),
+    );
+    out.info(&format!(
+        "Generator role {role_arn}\n\nConsole: switch into the role (a console role session lasts one hour; switch \
+         again when it ends):\n  {link}\n\nTools: add this profile to ~/.aws/config and use AWS_PROFILE={profile}, or run \
+         `lppg exec -- CMD ...`:\n\n{snippet}\nThen run `lppg watch` to see the policy grow."
     ));
     Ok(crate::exit::OK)
 }
@@ -305,5 +374,50 @@ mod tests {
         assert!(check(&["--start-actions", "DescribeInstances"]).is_err());
         assert!(check(&["--log-retention-days", "8"]).is_err());
         assert!(check(&["--user-name", "bad name"]).is_err());
+        assert!(check(&["--principal", "role", "--role-name", &"r".repeat(64)]).is_err());
+        assert!(check(&["--principal", "role", "--role-name", &"r".repeat(63)]).is_ok());
+    }
+
+    #[test]
+    fn role_mode_flags_and_parameters() {
+        let refused = |extra: &[&str], mode| {
+            check_mode_flags(&args(extra), mode)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = refused(&["--password-stdin", "--user-name", "u"], Principal::Role);
+        assert!(
+            e.starts_with("--user-name, --password-stdin cannot be used with --principal role"),
+            "{e}"
+        );
+        assert!(refused(&["--print-password"], Principal::Role).contains("no console password"));
+        let e = refused(
+            &["--trust", "arn:aws:iam::123456789012:user/ci"],
+            Principal::User,
+        );
+        assert!(
+            e.contains("--trust cannot be used with --principal user"),
+            "{e}"
+        );
+        assert!(check_mode_flags(&args(&["--no-password"]), Principal::Role).is_ok());
+        let mut s = settings(&args(&["--principal", "role", "--role-name", "observed"]));
+        s.trust.accounts = vec!["arn:aws:iam::123456789012:root".into()];
+        s.trust.patterns = vec![
+            "arn:aws:iam::123456789012:role/a".into(),
+            "arn:aws:iam::123456789012:user/b".into(),
+        ];
+        let p = s.parameters("b", "k").unwrap();
+        assert_eq!(p["Principal"], "role");
+        assert_eq!(p["RoleName"], "observed");
+        assert_eq!(p["TrustAccounts"], "arn:aws:iam::123456789012:root");
+        assert_eq!(
+            p["TrustPrincipalArns"],
+            "arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:user/b"
+        );
+        let p = settings(&args(&[])).parameters("b", "k").unwrap();
+        assert_eq!(
+            (p["Principal"].as_str(), p["TrustAccounts"].as_str()),
+            ("user", "")
+        );
     }
 }

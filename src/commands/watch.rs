@@ -61,6 +61,7 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
     let live = !a.once && !a.json && out.stderr_tty;
     let mut view = View::new(out.color && out.stdout_tty);
     view.policy_count = gen.policy_arns().len();
+    let principal = format!("{} {}", gen.principal().as_str(), gen.principal_arn());
     let w = Watch::new(gen, a, out, view, since_ms, live);
     if !a.json {
         let keys = if live && out.stdin_tty {
@@ -69,7 +70,7 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
             ""
         };
         w.note(&format!(
-            "watching {group} from {} UTC{keys}",
+            "watching {group} from {} UTC, following the {principal}{keys}",
             rfc3339_secs(since_ms)
         ));
     }

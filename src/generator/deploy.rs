@@ -4,6 +4,8 @@
 use super::{Generator, Report};
 use crate::aws::stack::{self, WaitNote, WaitResult};
 use crate::aws::{iam, s3, trail, Clients};
+use crate::generator::session::Trust;
+use crate::naming::Principal;
 use crate::password::PasswordRules;
 use crate::policy::Action;
 use anyhow::{bail, Result};
@@ -12,6 +14,11 @@ use std::collections::{BTreeMap, HashSet};
 /// The settings a generator is deployed with (from `lppg up`'s flags).
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// `--principal`; `None` keeps the stack's (a user for a new stack).
+    pub principal: Option<Principal>,
+    pub role_name: Option<String>,
+    /// Whom the role trusts (role mode), resolved by [`Generator::trust_for`].
+    pub trust: Trust,
     pub user_name: Option<String>,
     pub start_actions: Vec<String>,
     pub data_events: Vec<String>,
@@ -47,6 +54,19 @@ impl Settings {
         if !RETENTION_DAYS.contains(&self.log_retention_days) {
             bail!("--log-retention-days must be one of {RETENTION_DAYS:?}");
         }
+        if let Some(r) = &self.role_name {
+            let ok = !r.is_empty()
+                && r.len() <= crate::role::MAX_ROLE_NAME
+                && r.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            if !ok {
+                bail!(
+                    "--role-name {r:?} is not a valid role name (1-{} of letters, digits and +=,.@_-; the \
+                     console's switch-role link takes at most 64 with the path)",
+                    crate::role::MAX_ROLE_NAME
+                );
+            }
+        }
         if let Some(u) = &self.user_name {
             let ok = !u.is_empty()
                 && u.len() <= 64
@@ -66,6 +86,16 @@ impl Settings {
         code_key: &str,
     ) -> Result<BTreeMap<String, String>> {
         let mut p = BTreeMap::new();
+        p.insert(
+            "Principal".into(),
+            self.principal.unwrap_or_default().as_str().into(),
+        );
+        p.insert(
+            "RoleName".into(),
+            self.role_name.clone().unwrap_or_default(),
+        );
+        p.insert("TrustAccounts".into(), self.trust.accounts.join(","));
+        p.insert("TrustPrincipalArns".into(), self.trust.patterns.join(","));
         p.insert(
             "UserName".into(),
             self.user_name.clone().unwrap_or_default(),
@@ -116,6 +146,17 @@ impl Generator {
         let template = crate::assets::render_template()?;
         let zip = crate::assets::function_zip()?;
         let key = crate::assets::function_key(&zip);
+        let mut s = s.clone();
+        s.principal = Some(self.mode(&s));
+        // Without --role-name, an update keeps the role's name (a new name would replace the role).
+        if s.role_name.is_none() {
+            s.role_name = self
+                .stack
+                .as_ref()
+                .and_then(|st| st.parameters.get("RoleName"))
+                .filter(|r| !r.is_empty())
+                .cloned();
+        }
         let mut params = s.parameters(&self.names.artifact_bucket, &key)?;
         let readers = crate::naming::principal_arns(&self.id.arn).join(",");
         params.insert("QueueReaderArns".into(), readers);
@@ -135,6 +176,7 @@ impl Generator {
         if let Some(advice) = stack::advice_for_status(&self.names.stack, &st.status) {
             bail!(advice);
         }
+        self.check_mode(s)?;
         if let (Some(old), Some(new)) = (st.output("UserName"), s.user_name.as_deref()) {
             if old != new {
                 bail!("stack {} already has generator user {old}; to use {new}, run `lppg down` first or choose another --stack-name", self.names.stack);
@@ -156,14 +198,84 @@ impl Generator {
         Ok(())
     }
 
+    /// The mode a deploy uses: `--principal`, else the stack's, else a user.
+    pub fn mode(&self, s: &Settings) -> Principal {
+        s.principal.unwrap_or_else(|| self.principal())
+    }
+
+    /// Refuses switching an existing stack between a user and a role (it would remove the principal that holds
+    /// the grants) or renaming its role.
+    pub fn check_mode(&self, s: &Settings) -> Result<()> {
+        let (Some(st), Some(new)) = (&self.stack, s.principal) else {
+            return Ok(());
+        };
+        let old = self.principal();
+        if old != new {
+            bail!(
+                "stack {} observes {} {} (deployed with --principal {}); switching it to a {} would remove that \
+                 principal and lose what was granted: save the policy (`lppg export-policy -o policy.json`), then \
+                 `lppg down` and `lppg up --principal {}`, or choose another --stack-name",
+                self.names.stack,
+                if old == Principal::Role { "the role" } else { "the user" },
+                self.principal_arn(),
+                old.as_str(),
+                new.as_str(),
+                new.as_str()
+            );
+        }
+        if let (Some(old), Some(new)) = (st.output("RoleName"), s.role_name.as_deref()) {
+            if old != new {
+                bail!("stack {} already has generator role {old}; to use {new}, save the policy, run `lppg down` first or choose another --stack-name", self.names.stack);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whom the role trusts: `--trust`, else on an existing stack the trust it has, else the caller.
+    pub async fn trust_for(&self, s: &Settings, given: &[String]) -> Result<Trust> {
+        if self.mode(s) != Principal::Role {
+            return Ok(Trust::default());
+        }
+        let deployed = self.stack.as_ref().map(|st| {
+            let list = |k: &str| -> Vec<String> {
+                st.parameters
+                    .get(k)
+                    .map(|v| {
+                        v.split(',')
+                            .filter(|x| !x.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            Trust {
+                accounts: list("TrustAccounts"),
+                patterns: list("TrustPrincipalArns"),
+            }
+        });
+        match deployed {
+            Some(t) if given.is_empty() && !t.patterns.is_empty() => Ok(t),
+            _ => self.resolve_trust(given).await,
+        }
+    }
+
     /// Before a create: names taken by something else, and CloudTrail's quota. Returns the cost note for the
     /// confirmation when another trail already logs management events.
-    pub async fn preflight(&self) -> Result<Option<String>> {
+    pub async fn preflight(&self, mode: Principal) -> Result<Option<String>> {
         let (c, n) = (&self.c, &self.names);
         if self.stack.is_some() {
             return Ok(None);
         }
-        if iam::user_exists(c, &n.user).await? {
+        if mode == Principal::Role {
+            if iam::role_exists(c, &n.role).await? {
+                bail!(
+                    "an IAM role named {} already exists and is not part of stack {}: choose another \
+                     --stack-name or --role-name (or remove the role)",
+                    n.role,
+                    n.stack
+                );
+            }
+        } else if iam::user_exists(c, &n.user).await? {
             bail!(
                 "an IAM user named {} already exists and is not part of stack {}: choose another --stack-name \
                  or --user-name (or remove the user)",

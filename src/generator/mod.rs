@@ -10,6 +10,7 @@ pub mod health;
 pub mod log;
 pub mod policies;
 pub mod probe;
+pub mod session;
 pub mod teardown;
 
 use crate::aws::stack::StackInfo;
@@ -68,13 +69,16 @@ impl Generator {
                 .as_ref()
                 .and_then(|s| s.output("UserName").map(str::to_string))
         });
-        let names = Names::new(
+        let mut names = Names::new(
             stack_name,
             &id.partition,
             &id.account,
             &c.region,
             user.as_deref(),
         );
+        if let Some(role) = stack.as_ref().and_then(|s| s.output("RoleName")) {
+            names.role = role.to_string();
+        }
         Ok(Generator {
             c,
             id,

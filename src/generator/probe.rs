@@ -49,8 +49,9 @@ impl Generator {
         steps
     }
 
+    /// The observed principal: the generator user, or in role mode the generator role.
     fn user_arn(&self) -> String {
-        self.output_or("UserArn", &self.names.user_arn())
+        self.principal_arn()
     }
 
     async fn probe_trail(&self) -> Step {

@@ -221,8 +221,8 @@ impl Generator {
         }
     }
 
-    /// What CloudFormation cannot remove: the trail's logging, the user's credentials, old policy versions, the
-    /// objects in the trail bucket.
+    /// What CloudFormation cannot remove: the trail's logging, the user's credentials, the role's policies added
+    /// by hand (its sessions' revocation included), old policy versions, the objects in the trail bucket.
     async fn clear_blockers(&self, plan: &TeardownPlan, report: &mut TeardownReport) -> Result<()> {
         let (c, n) = (&self.c, &self.names);
         if plan.has(ResourceKind::Trail, &n.trail) && trail::stop(c, &n.trail).await? {
@@ -230,6 +230,13 @@ impl Generator {
         }
         if plan.has(ResourceKind::User, &n.user) {
             report.credentials(iam::remove_user_credentials(c, &n.user).await?);
+        }
+        if plan.has(ResourceKind::Role, &n.role) {
+            let mut keep = self.policy_arns();
+            keep.push(n.policy_arn(&n.guard_policy));
+            report
+                .removed
+                .extend(iam::remove_role_extras(c, &n.role, &keep).await?);
         }
         for arn in self
             .policy_arns()

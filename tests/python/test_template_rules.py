@@ -27,6 +27,19 @@ SCENARIOS = {
                           region="ap-southeast-3", partition="aws-us-gov",
                           params={"UserName": "u" * 64, "DataEventsS3": "true", "DataEventsLambda": "true",
                                   "DataEventsDynamoDB": "true"}),
+    # Role mode (Principal=role): the longest role name lppg accepts (63: the console's switch-role link takes path
+    # and name within 64) and an Identity Center trust pattern, the longest shape `lppg up` sends.
+    "role defaults": dict(stack="lppg", region="us-east-1", partition="aws",
+                          params={"Principal": "role", "TrustAccounts": "arn:aws:iam::%s:root" % ACCOUNT,
+                                  "TrustPrincipalArns": "arn:aws:iam::%s:user/moto" % ACCOUNT}),
+    "role longest names": dict(stack="s" + "-x" * ((MAX_STACK - 1) // 2) + "y" * ((MAX_STACK - 1) % 2),
+                               region="ap-southeast-3", partition="aws-us-gov",
+                               params={"Principal": "role", "RoleName": "r" * 63,
+                                       "TrustAccounts": "arn:aws-us-gov:iam::%s:root" % ACCOUNT,
+                                       "TrustPrincipalArns": "arn:aws-us-gov:iam::%s:role/aws-reserved/"
+                                       "sso.amazonaws.com/*AWSReservedSSO_%s_*" % (ACCOUNT, "P" * 32),
+                                       "DataEventsS3": "true", "DataEventsLambda": "true",
+                                       "DataEventsDynamoDB": "true"}),
 }
 
 
@@ -101,7 +114,7 @@ class Resolver:
         if not isinstance(v, dict):
             return v
         if len(v) != 1:
-            return {k: self.value(x) for k, x in v.items()}
+            return {k: x for k, x in ((k, self.value(x)) for k, x in v.items()) if x is not NO_VALUE}
         (fn, arg), = v.items()
         if fn == "Ref":
             if arg == "AWS::NoValue":
@@ -138,6 +151,16 @@ class Resolver:
         if "." in name:
             return self.value({"Fn::GetAtt": name.split(".", 1)})
         return self.value({"Ref": name})
+
+    def role_mode(self):
+        return self.params["Principal"] == "role"
+
+    def principal_arn(self):
+        """The observed principal's ARN: the generator user, or in role mode the generator role."""
+        kind = "AWS::IAM::Role" if self.role_mode() else "AWS::IAM::User"
+        logical = next(k for k, r in self.t["Resources"].items()
+                       if r["Type"] == kind and k in ("User", "Role") and self.resource_condition_holds(r))
+        return self.arn_of(logical)
 
     def resources(self, kind):
         return {k: self.value(r.get("Properties", {})) for k, r in self.t["Resources"].items()
@@ -318,6 +341,62 @@ def test_filter_pattern_fits(deployment):
         assert "$.errorCode" in pattern and "$.userIdentity" in pattern
 
 
+def test_filter_pattern_names_the_observed_principal(deployment):
+    # Role mode follows the role's sessions: their userIdentity.arn is arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+    # (no path), their sessionContext.sessionIssuer.arn the role's ARN with its path.
+    (f,) = deployment.resources("AWS::Logs::SubscriptionFilter").values()
+    field = "$.userIdentity.sessionContext.sessionIssuer.arn" if deployment.role_mode() else "$.userIdentity.arn"
+    assert f["FilterPattern"].startswith('{ (%s = "%s") && (' % (field, deployment.principal_arn())), f
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    assert fn["Environment"]["Variables"]["LPPG_USER_ARN"] == deployment.principal_arn()
+
+
+def test_exactly_one_observed_principal(deployment):
+    users, roles = deployment.resources("AWS::IAM::User"), deployment.resources("AWS::IAM::Role")
+    observed = [r for r in roles.values() if r["RoleName"].endswith("-role") or r["RoleName"] == "r" * 63]
+    observed = [r for r in observed if "-generator-" not in r["RoleName"] and "-trail-" not in r["RoleName"]]
+    assert (len(users), len(observed)) == ((0, 1) if deployment.role_mode() else (1, 0))
+    outputs = {k: v for k, v in deployment.t["Outputs"].items() if deployment.resource_condition_holds(v)}
+    assert deployment.value(outputs["PrincipalArn"]["Value"]) == deployment.principal_arn()
+    assert ("RoleName" in outputs, "UserName" in outputs) == (deployment.role_mode(), not deployment.role_mode())
+
+
+def test_role_trust_and_session_duration(deployment):
+    # IAM User Guide, "IAM JSON policy elements: Principal": a role ARN in Principal is turned into the role's unique
+    # id and stops matching when the role is recreated (Identity Center re-provisioning); the account plus an
+    # aws:PrincipalArn condition does not. MaxSessionDuration: 3600 to 43200 seconds.
+    if not deployment.role_mode():
+        return
+    role = next(r for r in deployment.resources("AWS::IAM::Role").values()
+                if r["RoleName"] == deployment.principal_arn().rsplit("/", 1)[1])
+    assert role["MaxSessionDuration"] == 43200
+    (st,) = statements(role["AssumeRolePolicyDocument"])
+    for p in as_list(st["Principal"]["AWS"]):
+        assert re.fullmatch(r"arn:[a-z-]+:iam::\d{12}:root", p), p
+    assert "sts:AssumeRole" in as_list(st["Action"])
+    assert as_list(st["Condition"]["ArnLike"]["aws:PrincipalArn"]) == \
+        deployment.params["TrustPrincipalArns"].split(",")
+
+
+def test_guard_covers_the_observed_principal(deployment):
+    (guard,) = [p for p in deployment.resources("AWS::IAM::ManagedPolicy").values()
+                if p["ManagedPolicyName"].endswith("-guard")]
+    st = {s["Sid"]: s for s in statements(guard["PolicyDocument"])}
+    assert st["GuardUser"]["Resource"] == deployment.principal_arn()
+    assert "iam:PassRole" in st["GuardUser"]["Action"] and "iam:Update*" in st["GuardUser"]["Action"]
+    for sid in ("SelfServicePasswordAndMfa", "SelfServiceCreateMfaDevice", "SelfServiceReadAccountSettings"):
+        # In role mode the user's self-service statements name only the role, to which none of their actions
+        # (passwords, MFA devices, account settings) applies: they grant nothing.
+        if deployment.role_mode():
+            assert st[sid]["Resource"] == deployment.principal_arn(), st[sid]
+    assert "sts:AssumeRole" in st["GuardAssumeRoles"]["Action"]
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    spec = json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])
+    assert spec["arns"][0] == deployment.principal_arn()
+    if deployment.role_mode():
+        assert deployment.principal_arn().rsplit("/", 1)[1] in spec["names"]["roleName"]
+
+
 def test_at_most_ten_managed_policies_per_principal(deployment):
     # IAM User Guide, "IAM and AWS STS quotas": managed policies attached to an IAM user or role: 10 by default.
     attached = {}
@@ -330,6 +409,8 @@ def test_at_most_ten_managed_policies_per_principal(deployment):
             direct = len(r.get("ManagedPolicyArns", []))
             total = direct + attached.get(("Users" if kind == "AWS::IAM::User" else "Roles", r[key]), 0)
             assert total <= 10, "%s has %d managed policies" % (r[key], total)
+    observed = ("Roles" if deployment.role_mode() else "Users", deployment.principal_arn().rsplit("/", 1)[1])
+    assert attached.get(observed) == 10, "the observed principal gets the 9 generator policies and the guard"
 
 
 def glob_match(pattern, text):

@@ -93,8 +93,8 @@ def modern(action, resource=None, tail="because no identity-based policy allows 
     return s
 
 
-def V(name, record, outcome, actions=(), derived=None, verified=None, note=None):
-    v = {"name": name, "record": record, "principal": P,
+def V(name, record, outcome, actions=(), derived=None, verified=None, note=None, principal=P):
+    v = {"name": name, "record": record, "principal": principal,
          "expect": {"outcome": outcome, "actions": list(actions)}}
     if derived:
         v["expect"]["derived_from"] = derived
@@ -474,6 +474,87 @@ def denied():
     return out
 
 
+# ---- role mode: the generator role's assumed-role sessions, and Identity Center roles (for `generate`) -----------
+ROLE = "arn:aws:iam::%s:role/lppg-role" % ACCOUNT
+SSO_ROLE_NAME = "AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b"
+SSO_ROLE = "arn:aws:iam::%s:role/aws-reserved/sso.amazonaws.com/eu-west-1/%s" % (ACCOUNT, SSO_ROLE_NAME)
+
+
+def session(role_arn, session_name, **extra):
+    """An AssumedRole userIdentity: the assumed-role ARN has no path, the issuer's ARN has it."""
+    role_name = role_arn.rsplit("/", 1)[-1]
+    ident = {"type": "AssumedRole", "principalId": "AROA4EXAMPLEROLEID01:" + session_name,
+             "arn": "arn:aws:sts::%s:assumed-role/%s/%s" % (ACCOUNT, role_name, session_name),
+             "accountId": ACCOUNT, "accessKeyId": "ASIA4EXAMPLEKEY00002",
+             "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA4EXAMPLEROLEID01",
+                                                  "arn": role_arn, "accountId": ACCOUNT, "userName": role_name},
+                                "webIdFederationData": {},
+                                "attributes": {"creationDate": "2026-03-01T09:58:12Z",
+                                               "mfaAuthenticated": "false"}}}
+    ident.update(extra)
+    return ident
+
+
+def role_cases():
+    out = []
+    add = out.append
+    tf = session(ROLE, "terraform")
+    tf_arn = tf["arn"]
+    add(V("role-session-message", rec("role-session-message", "kms.amazonaws.com", "Decrypt", "AccessDeniedException",
+                                      modern("kms:Decrypt", A % ("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+                                             who=tf_arn), identity=tf),
+          "grant", ["kms:Decrypt"], "message", principal=ROLE,
+          note="an assumed-role session of the generator role: matched through sessionContext.sessionIssuer.arn"))
+    switched = session(ROLE, "alice@example.com", sourceIdentity="alice@example.com")
+    add(V("role-console-switch-event",
+          rec("role-console-switch-event", "ec2.amazonaws.com", "DescribeVpcs", "Client.UnauthorizedOperation",
+              "You are not authorized to perform this operation.", identity=switched),
+          "grant", ["ec2:DescribeVpcs"], "event", principal=ROLE,
+          note="an Identity Center user who switched into the generator role in the console"))
+    sso = session(SSO_ROLE, "alice@example.com")
+    add(V("role-identity-center-path",
+          rec("role-identity-center-path", "lambda.amazonaws.com", "ListFunctions20150331", "AccessDenied",
+              modern("lambda:ListFunctions", "*", who=sso["arn"]), identity=sso),
+          "grant", ["lambda:ListFunctions"], "message", principal=SSO_ROLE,
+          note="an Identity Center permission set's role: the path is only in sessionIssuer.arn"))
+    add(V("role-path-differs",
+          rec("role-path-differs", "lambda.amazonaws.com", "ListFunctions20150331", "AccessDenied",
+              modern("lambda:ListFunctions", "*", who=tf_arn),
+              identity=session("arn:aws:iam::%s:role/team/lppg-role" % ACCOUNT, "terraform")),
+          "other_principal", principal=ROLE, note="same role name under another path: another role"))
+    add(V("role-other-role-session",
+          rec("role-other-role-session", "s3.amazonaws.com", "ListBuckets", "AccessDenied", "Access Denied",
+              identity=session("arn:aws:iam::%s:role/dev" % ACCOUNT, "terraform")),
+          "other_principal", principal=ROLE))
+    add(V("role-identity-center-sign-in",
+          rec("role-identity-center-sign-in", "signin.amazonaws.com", "UserAuthentication", "AccessDenied",
+              "Access Denied", identity={"type": "IdentityCenterUser", "accountId": ACCOUNT,
+                                         "onBehalfOf": {"userId": "94482488-3041-7026-18f3-be45837cd0e4",
+                                                        "identityStoreArn": "arn:aws:identitystore::%s:"
+                                                        "identitystore/d-1234567890" % ACCOUNT},
+                                         "credentialId": "EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE"}),
+          "other_principal", principal=SSO_ROLE,
+          note="Identity Center sign-in itself is not a session of the permission set's role"))
+    add(V("role-guard-own-role",
+          rec("role-guard-own-role", "iam.amazonaws.com", "PutRolePolicy", "AccessDenied",
+              modern("iam:PutRolePolicy", "arn:aws:iam::%s:role/lppg-role" % ACCOUNT, who=tf_arn),
+              params={"roleName": "lppg-role", "policyName": "escape"}, identity=tf),
+          "withheld", ["iam:PutRolePolicy"], "message", principal=ROLE,
+          note="the generator role may not change its own role, trust policy or policies"))
+    add(V("role-guard-assume-generator-role",
+          rec("role-guard-assume-generator-role", "sts.amazonaws.com", "AssumeRole", "AccessDenied",
+              modern("sts:AssumeRole", "arn:aws:iam::%s:role/lppg-generator-role" % ACCOUNT, who=tf_arn),
+              params={"roleArn": "arn:aws:iam::%s:role/lppg-generator-role" % ACCOUNT,
+                      "roleSessionName": "x"}, identity=tf),
+          "withheld", ["sts:AssumeRole"], "message", principal=ROLE,
+          note="nor assume the generator's other roles"))
+    add(V("user-principal-role-session",
+          rec("user-principal-role-session", "s3.amazonaws.com", "ListBuckets", "AccessDenied", "Access Denied",
+              identity=session("arn:aws:iam::%s:role/lppg-user" % ACCOUNT, "lppg-user")),
+          "other_principal", note="a user principal never matches a session, even of a role with its name"))
+    return out
+
+
 def operation_map_cases():
     """Generic denials decided by the operation map (assets/function/operations.json): one case per kind of error
     the hand-written table made (issue 15), expectations from AWS documentation."""
@@ -565,6 +646,17 @@ def success():
     U("console-login", "signin.amazonaws.com", "ConsoleLogin", [], outcome="not_permission",
       eventType="AwsConsoleSignIn", responseElements={"ConsoleLogin": "Success"})
     U("other-principal", "s3.amazonaws.com", "ListBuckets", [], outcome="other_principal", principal=OTHER)
+    return out
+
+
+def role_success():
+    """Successful calls of role sessions (for `generate --principal ROLE_ARN`)."""
+    out = []
+    for name, role, who in (("role-session", ROLE, "terraform"), ("identity-center-session", SSO_ROLE, "bob")):
+        v = {"name": name, "principal": role, "expect": {"outcome": "used", "actions": ["s3:ListBucket"],
+                                                         "derived_from": "event"},
+             "record": rec("ok-" + name, "s3.amazonaws.com", "ListObjectsV2", identity=session(role, who))}
+        out.append(v)
     return out
 
 
@@ -716,10 +808,12 @@ def write_resources():
 
 
 def main():
+    # role_cases() last: record boilerplate is numbered in call order, so earlier cases stay byte-identical.
     denied_rows, success_rows = denied(), success()
-    write_jsonl("denied.jsonl", denied_rows + failed_batches_queue_guard())
-    write_jsonl("success.jsonl", success_rows)
+    denied_rows += failed_batches_queue_guard()
     write_resources()
+    write_jsonl("denied.jsonl", denied_rows + role_cases())
+    write_jsonl("success.jsonl", success_rows + role_success())
     with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(guard(), f, indent=2)
         f.write("\n")
