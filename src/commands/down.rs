@@ -2,7 +2,7 @@
 use crate::aws::ownership::{Mark, TAG_KEY};
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::generator::drain::Drain;
-use crate::generator::teardown::unlisted_notes;
+use crate::generator::teardown::{unlisted_notes, TeardownPlan, TeardownReport};
 use crate::generator::Generator;
 use crate::naming::ResourceKind;
 use crate::ui::progress::Progress;
@@ -23,29 +23,7 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
         ));
         return Ok(crate::exit::OK);
     }
-    out.info(&format!(
-        "Account {}  region {}  caller {}",
-        out.paint(Style::Bold, &gen.id.account),
-        out.paint(Style::Bold, &gen.c.region),
-        gen.id.arn
-    ));
-    match &gen.stack {
-        Some(s) => out.info(&format!("Stack {} ({}) and:", g.stack_name, s.status)),
-        None => out.info(&format!(
-            "Stack {} is gone, but these remain:",
-            g.stack_name
-        )),
-    }
-    for (kind, name) in &plan.present {
-        out.info(&format!("  {kind:<10} {name}"));
-    }
-    if let Some(n) = gen.failed_batches().await?.filter(|n| *n > 0) {
-        out.warn(&format!(
-            "{n} failed batches wait in {}: their denied calls are not in the policy, and removing the queue \
-             loses them; answer no and run `lppg redrive` first to keep them",
-            gen.failed_queue()
-        ));
-    }
+    show_plan(out, &gen, &plan).await?;
     let question = format!("Delete all of this from account {}?", gen.id.account);
     if !prompt::confirm(out, &question, a.yes)? {
         out.info("Nothing deleted.");
@@ -73,22 +51,7 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     let progress = Progress::new(out, &format!("removing generator {}", g.stack_name));
     let result = gen.teardown(&plan, &progress).await;
     progress.finish();
-    let report = result?;
-    for w in report
-        .warnings
-        .iter()
-        .chain(&unlisted_notes(&report.unlisted))
-    {
-        out.warn(w);
-    }
-    out.info("Removed:");
-    for r in &report.removed {
-        out.info(&format!("  {r}"));
-    }
-    out.ok(&format!(
-        "nothing of generator {} remains (checked IAM, Lambda, CloudWatch Logs, CloudTrail, S3, CloudFormation)",
-        g.stack_name
-    ));
+    show_report(out, &g.stack_name, &result?);
     if let Some(line) = saved.as_ref().and_then(crate::policy::review_line) {
         out.warn(&line);
     }
@@ -134,4 +97,51 @@ async fn drain(gen: &Generator, a: &DownArgs, out: &Output) -> Result<()> {
         out.ok("the last denied calls have arrived (the function has gone quiet)");
     }
     Ok(())
+}
+
+/// What is about to be deleted, and failed batches that would be lost with the queue.
+async fn show_plan(out: &Output, gen: &Generator, plan: &TeardownPlan) -> Result<()> {
+    out.info(&format!(
+        "Account {}  region {}  caller {}",
+        out.paint(Style::Bold, &gen.id.account),
+        out.paint(Style::Bold, &gen.c.region),
+        gen.id.arn
+    ));
+    match &gen.stack {
+        Some(s) => out.info(&format!("Stack {} ({}) and:", gen.names.stack, s.status)),
+        None => out.info(&format!(
+            "Stack {} is gone, but these remain:",
+            gen.names.stack
+        )),
+    }
+    for (kind, name) in &plan.present {
+        out.info(&format!("  {kind:<10} {name}"));
+    }
+    if let Some(n) = gen.failed_batches().await?.filter(|n| *n > 0) {
+        out.warn(&format!(
+            "{n} failed batches wait in {}: their denied calls are not in the policy, and removing the queue \
+             loses them; answer no and run `lppg redrive` first to keep them",
+            gen.failed_queue()
+        ));
+    }
+    Ok(())
+}
+
+/// What the teardown removed, and what it could not look at.
+fn show_report(out: &Output, stack: &str, report: &TeardownReport) {
+    for w in report
+        .warnings
+        .iter()
+        .chain(&unlisted_notes(&report.unlisted))
+    {
+        out.warn(w);
+    }
+    out.info("Removed:");
+    for r in &report.removed {
+        out.info(&format!("  {r}"));
+    }
+    out.ok(&format!(
+        "nothing of generator {} remains (checked IAM, Lambda, CloudWatch Logs, CloudTrail, S3, CloudFormation)",
+        stack
+    ));
 }
