@@ -38,6 +38,11 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// A moto server with these variables in its environment (e.g. `MOTO_RECORDER_FILEPATH`).
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -45,6 +50,7 @@ impl Moto {
         let child = Command::new(venv_bin("python"))
             .arg(repo().join("tests/support/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
