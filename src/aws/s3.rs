@@ -227,25 +227,6 @@ pub async fn delete_bucket(c: &Clients, bucket: &str) -> Result<bool> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_key_errors_are_retried_or_stop() {
-        let e = |code: &str| (format!("k-{code}"), code.to_string(), "m".to_string());
-        assert_eq!(key_errors(&[]), KeyErrors::None);
-        assert_eq!(
-            key_errors(&[e("SlowDown"), e("InternalError")]),
-            KeyErrors::Retry
-        );
-        assert_eq!(
-            key_errors(&[e("SlowDown"), e("AccessDenied")]),
-            KeyErrors::Stop("k-AccessDenied".into(), "AccessDenied".into(), "m".into())
-        );
-    }
-}
-
 /// The folders right under `prefix` (ListObjectsV2 with the delimiter `/`, every page), as key prefixes ending in
 /// `/`. An access denial names `s3:ListBucket`.
 pub async fn list_folders(c: &Clients, bucket: &str, prefix: &str) -> Result<Vec<String>> {
@@ -349,5 +330,24 @@ impl std::io::Read for ObjectReader {
         let n = buf.len().min(self.piece.len());
         buf[..n].copy_from_slice(&self.piece.split_to(n));
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_key_errors_are_retried_or_stop() {
+        let e = |code: &str| (format!("k-{code}"), code.to_string(), "m".to_string());
+        assert_eq!(key_errors(&[]), KeyErrors::None);
+        assert_eq!(
+            key_errors(&[e("SlowDown"), e("InternalError")]),
+            KeyErrors::Retry
+        );
+        assert_eq!(
+            key_errors(&[e("SlowDown"), e("AccessDenied")]),
+            KeyErrors::Stop("k-AccessDenied".into(), "AccessDenied".into(), "m".into())
+        );
     }
 }

@@ -276,7 +276,7 @@ mod tests {
         assert_eq!(g[0].error_message, None);
         assert_eq!(g[0].record().principal(), Some("arn:aws:iam::1:user/u"));
         // A later page has no header.
-        assert_eq!(groups(&[row.clone()]).unwrap().len(), 1);
+        assert_eq!(groups(std::slice::from_ref(&row)).unwrap().len(), 1);
         assert!(groups(&[row[..5].to_vec()]).is_err());
     }
 }
