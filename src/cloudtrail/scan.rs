@@ -60,7 +60,7 @@ pub trait RemoteSource: Sync {
     /// Whether `arg` names one of this source's inputs.
     fn handles(&self, arg: &str) -> bool;
     /// Sends the inputs under `arg` in order; stops when `send` returns false. A listing that fails is a problem.
-    fn walk(&self, arg: &str, send: &dyn Fn(Input) -> bool) -> Result<bool, Problem>;
+    fn walk(&self, arg: &str, send: &(dyn Fn(Input) -> bool + Sync)) -> Result<bool, Problem>;
     /// Reading workers wanted: downloads wait on the network, so more of them than cores.
     fn workers(&self) -> usize;
 }

@@ -281,7 +281,8 @@ fn run_scan(
         .map(|s| s.s3_source(args.selection(options)));
     let remote = source.as_ref().map(|s| s as &dyn RemoteSource);
     let counters = Counters::default();
-    let summary = with_progress(out, &counters, started, || {
+    let unit = if remote.is_some() { "objects" } else { "files" };
+    let summary = with_progress(out, &counters, started, unit, || {
         scan_remote(&args.paths, remote, options, &counters)
     });
     if let Some(s) = &source {
@@ -387,6 +388,7 @@ fn with_progress<T: Send>(
     out: &Output,
     counters: &Counters,
     started: Instant,
+    unit: &str,
     work: impl FnOnce() -> T + Send,
 ) -> T {
     if !out.stderr_tty {
@@ -403,7 +405,7 @@ fn with_progress<T: Send>(
             let (files, records, bytes) = counters.snapshot();
             let secs = started.elapsed().as_secs_f64().max(0.001);
             bar.set_message(format!(
-                "{files} files, {records} records, {:.0} MB read ({:.0} records/s, {:.0} MB/s)",
+                "{files} {unit}, {records} records, {:.0} MB read ({:.0} records/s, {:.0} MB/s)",
                 bytes as f64 / 1e6,
                 records as f64 / secs,
                 bytes as f64 / 1e6 / secs

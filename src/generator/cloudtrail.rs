@@ -16,6 +16,8 @@ use crate::cloudtrail::scan::{
 
 /// Objects read at once from S3 (each holds one piece of its body and one decoding buffer in memory).
 pub const S3_READERS: usize = 16;
+/// Accounts or regions listed at once.
+const LISTERS: usize = 8;
 /// How far above `AWSLogs/` a walk looks for it (`s3://bucket/` of a trail with a key prefix `a/b/`).
 const MAX_DEPTH_ABOVE: usize = 3;
 
@@ -59,7 +61,7 @@ impl RemoteSource for S3Trail<'_> {
         arg.starts_with("s3://")
     }
 
-    fn walk(&self, arg: &str, send: &dyn Fn(Input) -> bool) -> Result<bool, Problem> {
+    fn walk(&self, arg: &str, send: &(dyn Fn(Input) -> bool + Sync)) -> Result<bool, Problem> {
         let problem = |message: String| Problem {
             input: arg.to_owned(),
             message,
@@ -86,7 +88,7 @@ impl S3Trail<'_> {
         bucket: &str,
         folder: &str,
         depth: usize,
-        send: &dyn Fn(Input) -> bool,
+        send: &(dyn Fn(Input) -> bool + Sync),
     ) -> Result<bool> {
         let (rt, c) = (&self.session.rt, &self.session.c);
         let level = level_of(folder);
@@ -111,11 +113,44 @@ impl S3Trail<'_> {
                 return Ok(true);
             }
         }
+        children.retain(|child| self.selection.keeps(level, child));
+        if matches!(level, Level::LogsRoot | Level::Org | Level::Trail) && children.len() > 1 {
+            return self.walk_apart(bucket, &children, depth, send);
+        }
         for child in children {
-            if self.selection.keeps(level, &child)
-                && !self.walk_folder(bucket, &child, depth + 1, send)?
-            {
+            if !self.walk_folder(bucket, &child, depth + 1, send)? {
                 return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Walks accounts (or regions) side by side, [`LISTERS`] at a time: an organisation's listing waits on the
+    /// network far more than on anything else.
+    fn walk_apart(
+        &self,
+        bucket: &str,
+        children: &[String],
+        depth: usize,
+        send: &(dyn Fn(Input) -> bool + Sync),
+    ) -> Result<bool> {
+        for batch in children.chunks(LISTERS) {
+            let results: Vec<Result<bool>> = std::thread::scope(|scope| {
+                let walks: Vec<_> = batch
+                    .iter()
+                    .map(|child| {
+                        scope.spawn(move || self.walk_folder(bucket, child, depth + 1, send))
+                    })
+                    .collect();
+                walks
+                    .into_iter()
+                    .map(|w| w.join().expect("listing thread"))
+                    .collect()
+            });
+            for r in results {
+                if !r? {
+                    return Ok(false);
+                }
             }
         }
         Ok(true)
