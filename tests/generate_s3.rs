@@ -303,6 +303,10 @@ fn accounts_and_regions_are_filtered_in_both_layouts() {
         .to_string();
     let expected = generate(&moto, &[local.as_str()]).code(0);
     assert_eq!(region_only.stdout, expected.stdout);
+    // Local paths have no folders to select.
+    generate(&moto, &["--account", ACCOUNT, local.as_str()])
+        .code(2)
+        .stderr_has("--account and --trail-region select folders of s3:// inputs");
     // An account not in the bucket: nothing to read.
     generate(&moto, &["--account", "999999999999", "s3://org/"])
         .code(2)

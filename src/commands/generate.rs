@@ -161,8 +161,12 @@ impl GenerateArgs {
         }
     }
 
-    /// `--athena`: the query to run.
+    /// `--athena`: the query to run. Checks that `--account`/`--trail-region` have something to select.
     fn athena_query(&self, options: &ScanOptions) -> anyhow::Result<Option<QueryOptions>> {
+        let remote = self.athena.is_some() || self.paths.iter().any(|p| p.starts_with("s3://"));
+        if !remote && (!self.accounts.is_empty() || !self.trail_regions.is_empty()) {
+            bail!("--account and --trail-region select folders of s3:// inputs or partitions for --athena: give one");
+        }
         let Some(table) = &self.athena else {
             return Ok(None);
         };
