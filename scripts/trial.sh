@@ -21,7 +21,7 @@ done
 # Only the emulator is ever contacted: fake credentials, its endpoint, no profile files.
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-lppg=target/debug/lppg
+lppg="${CARGO_TARGET_DIR:-$PWD/target}/debug/lppg"
 
 echo "== lppg up" >&2
 $lppg up --yes --no-password
@@ -37,5 +37,5 @@ echo "== lppg status (the emulator does not create the trail or the subscription
 $lppg status || true
 echo "== lppg export-policy" >&2
 $lppg export-policy
-echo "== lppg down" >&2
-(cd "$work" && "$OLDPWD/$lppg" down --yes)
+echo "== lppg down (stops the trail, waits for the function to go quiet: 20 s here instead of the default 2 min)" >&2
+(cd "$work" && "$lppg" down --yes --quiet-for 20s)

@@ -18,6 +18,17 @@ default is always the most recently created version. Protocol, per policy, for o
        preferring one whose content D already holds (in the uncontended case, the oldest always is);
        its content is in R anyway.
     5. CreatePolicyVersion(SetAsDefault=True), then back to 1 to verify against concurrent writers.
+
+ListPolicyVersions is eventually consistent: right after a CreatePolicyVersion it can still answer with the
+list as it was before. Such a list must not be planned from (it would write an identical version again, or
+prune and hit LimitExceeded at 5 versions). So, once this invocation has created version vN of a policy, a list
+is trusted only when its newest version number is >= N (it reflects a state after our create, so it also holds
+everything created before it); an older one is read again after bounded jittered backoff (at most
+max_stale_lists reads, never past the deadline; then the invocation fails and Lambda retries it). LimitExceeded
+means the list it was planned from missed a newer version: after our own create the next list must show one;
+before it, the next list should (a quarter of those reads, then the newest answer is used).
+No lost updates with stale lists: every writer's last check is made on a list at least as new as its own
+version, so the last writer to create sees, and keeps, every version created before it.
 """
 import random
 import time
@@ -37,10 +48,32 @@ _VERSION_CACHE = {}
 _CACHE_MAX = 512
 
 
+LIMIT_EXCEEDED = frozenset({"LimitExceeded", "LimitExceededException"})
+# An attempt that finds a version newer than the previous attempt saw (another writer got through) is not charged
+# to max_attempts; attempts in all stay under max_attempts * PROGRESS_FACTOR (and the deadline).
+PROGRESS_FACTOR = 5
+
+
 class WriteError(Exception):
-    def __init__(self, message, transient):
+    def __init__(self, message, transient, final=False):
         super().__init__(message)
         self.transient = transient
+        self.final = final  # transient, but not worth another attempt in this invocation
+
+
+class _Attempt:
+    """What one write_policy call carries across its attempts."""
+
+    def __init__(self, mine, adopted):
+        self.mine = set(mine)
+        self.R = set(mine) | set(adopted)
+        self.carried = set()
+        self.own_actions = set()  # own actions that made it into a version we created
+        self.floor = 0  # a list must hold a version numbered at least this to be written on
+        self.hint = 0  # ... and should (LimitExceeded said a version this new exists)
+        self.seen_top = 0  # newest version number seen in a list
+        self.first = True
+        self.live = []
 
 
 def _code(exc):
@@ -66,6 +99,10 @@ def _vnum(vid):
         return 0
 
 
+def _top(versions):
+    return max((_vnum(v.vid) for v in versions), default=0)
+
+
 class Version:
     __slots__ = ("vid", "date", "default")
 
@@ -84,7 +121,7 @@ class Version:
 
 class PolicyWriter:
     def __init__(self, iam, policy_arns, sleep=time.sleep, max_attempts=10, deadline=None,
-                 backoff_base=0.05, backoff_cap=2.0):
+                 backoff_base=0.05, backoff_cap=2.0, max_stale_lists=20):
         self.iam = iam
         self.arns = list(policy_arns)
         self.sleep = sleep
@@ -92,6 +129,8 @@ class PolicyWriter:
         self.deadline = deadline  # time.monotonic() value after which no new attempt starts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.max_stale_lists = max_stale_lists  # lists older than our own version read before giving up
+        self.stale_lists = 0  # how many such lists this invocation read
         self.listing = {}  # arn -> [Version]
         self.content = {}  # (arn, vid) -> Content, this invocation
         self.written = []  # [{"policy","version","actions","size"}]
@@ -117,9 +156,16 @@ class PolicyWriter:
         self.sleep(delay * random.uniform(0.5, 1.0))
 
     def list_versions(self, arn):
-        resp = self._retrying(lambda: self.iam.list_policy_versions(PolicyArn=arn), "list")
-        versions = [Version(v["VersionId"], v.get("CreateDate"), bool(v.get("IsDefaultVersion")))
-                    for v in resp.get("Versions", [])]
+        """Every version of the policy. IAM may page even 5 versions (it "might return fewer than the MaxItems
+        number of results even when there are more results available": follow Marker while IsTruncated)."""
+        versions, kw = [], {"PolicyArn": arn}
+        for _ in range(20):
+            resp = self._retrying(lambda: self.iam.list_policy_versions(**kw), "list")
+            versions += [Version(v["VersionId"], v.get("CreateDate"), bool(v.get("IsDefaultVersion")))
+                         for v in resp.get("Versions", [])]
+            if not resp.get("IsTruncated") or not resp.get("Marker"):
+                break
+            kw = {"PolicyArn": arn, "Marker": resp["Marker"]}
         self.listing[arn] = versions
         return versions
 
@@ -194,86 +240,137 @@ class PolicyWriter:
                 unplaced.append(a)
         return plan, unplaced
 
-    # -- writing ---------------------------------------------------------------------------------
+    # -- writing ---------------------------------------------------------------------------------------
     def write_policy(self, arn, mine, adopted=()):
         """Make the default version of `arn` hold `mine` (and everything any retained version holds).
 
         R = own actions + adopted actions + every action of every version seen, kept across retries.
-        The new document always keeps the current default's content in full (so the chain of default
-        versions only grows), then adds what R still lacks, others' actions before our own, while it
-        fits; whatever does not fit is carried to the next policy (our own and, rarely, others').
+        The new document always keeps the current default's content in full, then adds what R still lacks,
+        others' actions before our own, while it fits; whatever does not fit is carried to the next policy
+        (our own and, rarely, others').
+
+        ListPolicyVersions is eventually consistent: after our own CreatePolicyVersion a list is trusted only
+        when it is at least as new as that version (see `_fresh_list`); LimitExceeded after our own create
+        means the list it was based on was stale, so the next one must be newer than it.
 
         Returns (results, carried_own, carried_adopted); results maps action -> (status, version),
         status 'granted' or 'already_present'. Raises WriteError when it cannot confirm.
         """
-        mine = set(mine)
-        R = set(mine) | set(adopted)
-        carried = set()
-        own_actions = set()  # own actions that made it into a version we created
-        first = True
-        for attempt in range(self.max_attempts):
-            if attempt and self._out_of_time():
+        st = _Attempt(mine, adopted)
+        spent = tries = 0  # attempts charged / made: one is refunded when another writer made progress
+        while spent < self.max_attempts and tries < self.max_attempts * PROGRESS_FACTOR:
+            if tries and self._out_of_time():
                 break
+            tries += 1
+            spent += 1
+            versions = None
             try:
-                versions = self.listing[arn] if first and arn in self.listing else self.list_versions(arn)
-                first = False
-                live = []
-                for v in versions:
-                    c = self.get_content(arn, v)
-                    if c is not None:
-                        live.append((v, c))
-                        R |= c.actions
-                default = next(((v, c) for v, c in live if v.default), None)
-                if default is None:
-                    raise WriteError("policy %s has no default version" % arn, transient=True)
-                dv, dc = default
-                draft = policydoc.Draft(dc.kept, dc.actions - dc.kept_actions)
-                extra = [a for a in R if a not in draft and a not in carried]
-                others = sorted((a for a in extra if a not in mine), key=policydoc.sort_key)
-                own = sorted((a for a in extra if a in mine), key=policydoc.sort_key)
-                added = []
-                for a in others + own:
-                    if a in draft:
-                        continue
-                    if draft.fits(a):
-                        draft.add(a)
-                        added.append(a)
-                    else:
-                        carried.add(a)
+                versions = self._listing_for(arn, st)
+                if _top(versions) > st.seen_top:
+                    spent -= 1 if st.seen_top else 0  # a newer version since our last attempt: contention
+                    st.seen_top = _top(versions)
+                dv, draft, added = self._extend(arn, versions, st)
                 if not added:
-                    results = {a: ("granted" if a in own_actions else "already_present", dv.vid)
-                               for a in mine - carried}
-                    return (results, sorted(carried & mine, key=policydoc.sort_key),
-                            sorted(carried - mine, key=policydoc.sort_key))
+                    results = {a: ("granted" if a in st.own_actions else "already_present", dv.vid)
+                               for a in st.mine - st.carried}
+                    return (results, sorted(st.carried & st.mine, key=policydoc.sort_key),
+                            sorted(st.carried - st.mine, key=policydoc.sort_key))
                 if len(versions) >= MAX_VERSIONS:
-                    self._delete_victim(arn, live, dc)
-                text = draft.render()
-                if policydoc.size_of(text) > policydoc.MAX_SIZE:  # cannot happen: Draft keeps count
-                    raise WriteError("internal: document for %s would exceed the size limit" % arn, False)
-                resp = self.iam.create_policy_version(PolicyArn=arn, PolicyDocument=text, SetAsDefault=True)
-                pv = resp["PolicyVersion"]
-                nv = Version(pv["VersionId"], pv.get("CreateDate"), True)
-                content = policydoc.parse(text)
-                self.content[(arn, nv.vid)] = content
-                _VERSION_CACHE[nv.key(arn)] = content
-                own_actions |= set(added) & mine
-                self.written.append({"policy": arn, "version": nv.vid,
-                                     "actions": len(content.actions), "size": content.size})
+                    self._delete_victim(arn, st.live, self.content[(arn, dv.vid)])
+                self._create(arn, draft, added, st)
             except WriteError as exc:
-                if not exc.transient:
+                if not exc.transient or exc.final:
                     raise
-                self._backoff(attempt + 1)
+                self._backoff(spent + 1)
             except Exception as exc:  # noqa: BLE001
                 code = _code(exc)
                 if code == "NoSuchEntity" and not self._policy_exists(arn):
                     raise WriteError("policy %s does not exist" % arn, transient=False)
+                if code in LIMIT_EXCEEDED and versions:
+                    # a version the list did not show fills the fifth slot: wait for a list that shows it
+                    # (a hard requirement after our own create, else a preference)
+                    newer = _top(versions) + 1
+                    if st.floor:
+                        st.floor = max(st.floor, newer)
+                    st.hint = max(st.hint, newer)
                 if code == "NoSuchEntity" or code == "DeleteConflict" or _is_transient(exc):
-                    self._backoff(attempt + 1)
+                    self._backoff(spent + 1)
                     continue
                 raise WriteError("%s: %s" % (code or type(exc).__name__, exc), transient=False)
         raise WriteError("could not confirm %d action(s) in %s after %d attempts (concurrent writers or "
-                         "throttling); the invocation will be retried" % (len(mine - carried), arn,
-                                                                          self.max_attempts), transient=True)
+                         "throttling); the invocation will be retried" % (len(st.mine - st.carried), arn, tries),
+                         transient=True)
+
+    def _listing_for(self, arn, st):
+        """The versions to plan from: the listing read_defaults made (first attempt), else a fresh one."""
+        if st.first and arn in self.listing:
+            st.first = False
+            return self.listing[arn]
+        st.first = False
+        return self._fresh_list(arn, st.floor, st.hint)
+
+    def _fresh_list(self, arn, floor, hint=0):
+        """ListPolicyVersions until the answer is at least as new as version number `floor` (0: any answer).
+
+        IAM may answer with the list as it was before a recent CreatePolicyVersion. A list that holds version
+        `floor` or a later one (numbers only grow) reflects a state after it, so it holds every version created
+        before it too. An older list is not written on: bounded jittered backoff and list again. `hint` (a
+        version that LimitExceeded says exists) is waited for too, but only for a quarter of the reads."""
+        stale = 0
+        while True:
+            versions = self.list_versions(arn)
+            top = _top(versions)
+            if top >= max(floor, hint) or (top >= floor and stale >= self.max_stale_lists // 4):
+                return versions
+            stale += 1
+            self.stale_lists += 1
+            if stale >= self.max_stale_lists or self._out_of_time():
+                raise WriteError("IAM still lists the versions of %s as they were before v%d after %d reads "
+                                 "(eventual consistency); the invocation will be retried" % (arn, floor, stale),
+                                 transient=True, final=True)
+            self._backoff(min(stale, 6))
+
+    def _extend(self, arn, versions, st):
+        """Reads every listed version into R; returns (default version, draft of the new default, added)."""
+        st.live = []
+        for v in versions:
+            c = self.get_content(arn, v)
+            if c is not None:
+                st.live.append((v, c))
+                st.R |= c.actions
+        default = next(((v, c) for v, c in st.live if v.default), None)
+        if default is None:
+            raise WriteError("policy %s has no default version" % arn, transient=True)
+        dv, dc = default
+        draft = policydoc.Draft(dc.kept, dc.actions - dc.kept_actions)
+        extra = [a for a in st.R if a not in draft and a not in st.carried]
+        others = sorted((a for a in extra if a not in st.mine), key=policydoc.sort_key)
+        own = sorted((a for a in extra if a in st.mine), key=policydoc.sort_key)
+        added = []
+        for a in others + own:
+            if a in draft:
+                continue
+            if draft.fits(a):
+                draft.add(a)
+                added.append(a)
+            else:
+                st.carried.add(a)
+        return dv, draft, added
+
+    def _create(self, arn, draft, added, st):
+        text = draft.render()
+        if policydoc.size_of(text) > policydoc.MAX_SIZE:  # cannot happen: Draft keeps count
+            raise WriteError("internal: document for %s would exceed the size limit" % arn, False)
+        resp = self.iam.create_policy_version(PolicyArn=arn, PolicyDocument=text, SetAsDefault=True)
+        pv = resp["PolicyVersion"]
+        nv = Version(pv["VersionId"], pv.get("CreateDate"), True)
+        content = policydoc.parse(text)
+        self.content[(arn, nv.vid)] = content
+        _VERSION_CACHE[nv.key(arn)] = content
+        st.own_actions |= set(added) & st.mine
+        st.floor = max(st.floor, _vnum(nv.vid))
+        self.written.append({"policy": arn, "version": nv.vid,
+                             "actions": len(content.actions), "size": content.size})
 
     def _policy_exists(self, arn):
         try:

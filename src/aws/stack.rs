@@ -448,6 +448,10 @@ pub fn advice_for_status(name: &str, status: &str) -> Option<String> {
             "stack {name} is stuck in {status}: continue the rollback in the CloudFormation console \
              (or `aws cloudformation continue-update-rollback --stack-name {name}`), or run `lppg down`"
         )),
+        "REVIEW_IN_PROGRESS" => Some(format!(
+            "stack {name} holds only a change set that was never executed (REVIEW_IN_PROGRESS), so it will not \
+             finish by itself: run `lppg down` to remove it, then `lppg up`"
+        )),
         s if s.ends_with("_IN_PROGRESS") => Some(format!(
             "stack {name} is being changed right now ({s}), perhaps by another `lppg up` or `lppg down`: \
              wait for it to finish (`lppg status`) and run the command again"

@@ -398,26 +398,21 @@ fn with_progress<T: Send>(
     if !out.stderr_tty {
         return work();
     }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
+    let bar = crate::ui::progress::Progress::status_line(true);
     std::thread::scope(|scope| {
         let handle = scope.spawn(work);
         while !handle.is_finished() {
             let (files, records, bytes) = counters.snapshot();
             let secs = started.elapsed().as_secs_f64().max(0.001);
-            bar.set_message(format!(
+            bar.set_message(&format!(
                 "{files} {unit}, {records} records, {:.0} MB read ({:.0} records/s, {:.0} MB/s)",
                 bytes as f64 / 1e6,
                 records as f64 / secs,
                 bytes as f64 / 1e6 / secs
             ));
-            bar.tick();
             std::thread::sleep(Duration::from_millis(100));
         }
-        bar.finish_and_clear();
+        bar.finish();
         handle.join().expect("scan thread")
     })
 }

@@ -13,7 +13,6 @@ use crate::ui::watch_view::{parse_since, rfc3339_secs, sanitize, View};
 use crate::ui::Output;
 use anyhow::{bail, Result};
 use clap::Args;
-use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -351,10 +350,7 @@ impl<'a> Watch<'a> {
         }
         let mut text = lines.join("\n");
         text.push('\n');
-        let r = self.spinner.suspend(|| {
-            let mut o = std::io::stdout().lock();
-            o.write_all(text.as_bytes()).and_then(|_| o.flush())
-        });
+        let r = self.spinner.print_stdout(&text);
         self.closed = r.is_err();
     }
 
@@ -380,11 +376,11 @@ impl<'a> Watch<'a> {
         self.print(&footer);
         if self.out.verbose {
             let secs = self.started.elapsed().as_secs_f64();
-            eprintln!(
+            self.out.info(&format!(
                 "FilterLogEvents calls: {} in {secs:.1}s ({:.1}/min)",
                 self.calls,
                 self.calls as f64 / (secs / 60.0).max(1e-9)
-            );
+            ));
         }
         crate::exit::OK
     }

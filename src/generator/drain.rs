@@ -111,9 +111,13 @@ impl Generator {
                 started,
             );
             let Drain::Waiting(why) = &state else {
-                return Ok(first.unwrap_or(state));
+                return Ok(if first.is_some() { Drain::Quiet } else { state });
             };
-            first.get_or_insert(state.clone());
+            if first.is_none() {
+                // Said once as a line (it stays when there is no terminal), then kept current on the spinner.
+                progress.line(why);
+                first = Some(state.clone());
+            }
             progress.status(why);
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(5).min(quiet)) => {}

@@ -1,6 +1,7 @@
 //! Is every part of the generator working? The checks `lppg status` shows, each with what to do when it fails.
 use super::Generator;
 use crate::aws::{lambda, logs, stack, trail};
+use crate::policy::ActionSet;
 use anyhow::Result;
 
 /// One health check.
@@ -53,16 +54,19 @@ impl Generator {
         checks.push(self.trail_check().await?);
         checks.push(self.subscription_check().await?);
         checks.push(self.function_check().await?);
-        let (log_check, last_denied) = self.log_check(now_ms).await?;
-        checks.push(log_check);
         let mut health = Health {
             checks,
-            last_denied,
+            last_denied: None,
             actions: 0,
             policies: Vec::new(),
             budget_used: 0.0,
         };
-        self.policies_check(&mut health).await;
+        let granted = self.policies_check(&mut health).await;
+        let (log_check, last_denied) = self.log_check(now_ms, &granted).await?;
+        // The log check reads before the policies, as before.
+        let at = health.checks.len() - 1;
+        health.checks.insert(at, log_check);
+        health.last_denied = last_denied;
         Ok(health)
     }
 
@@ -138,7 +142,7 @@ impl Generator {
     }
 
     /// The function's log over the past day: its last error and the last denied call.
-    async fn log_check(&self, now_ms: i64) -> Result<(Check, Option<String>)> {
+    async fn log_check(&self, now_ms: i64, granted: &ActionSet) -> Result<(Check, Option<String>)> {
         let group = self.function_log_group();
         let log = self.recent_log(now_ms - 24 * 3600 * 1000).await?;
         let Some(log) = log else {
@@ -153,7 +157,8 @@ impl Generator {
                 None,
             ));
         };
-        let (detail, fix) = match &log.last_error {
+        let last_error = log.last_unresolved_error(granted);
+        let (detail, fix) = match last_error {
             Some(e) => (
                 format!("last error: {e}"),
                 crate::decisions::advice_for_error(e).to_string(),
@@ -166,30 +171,35 @@ impl Generator {
                 String::new(),
             ),
         };
-        let c = check("function log", log.last_error.is_none(), detail, Some(fix));
+        let c = check("function log", last_error.is_none(), detail, Some(fix));
         Ok((c, log.last_denied))
     }
 
-    async fn policies_check(&self, health: &mut Health) {
+    /// The policies check; returns what they grant (empty when they cannot be read).
+    async fn policies_check(&self, health: &mut Health) -> ActionSet {
         let fix = Some("run `lppg up` to restore the generator policies".into());
-        match self.generated().await {
-            Ok(gen) => {
-                let in_use = gen.policies.iter().filter(|p| p.in_use()).count();
-                health.actions = gen.granted().len();
-                health.budget_used = gen.budget_used();
-                let detail = format!(
-                    "{} actions in {in_use} of {} policies, {:.1}% of the size budget",
-                    health.actions,
-                    gen.policies.len(),
-                    health.budget_used * 100.0
-                );
-                let ok = gen.policies.len() == crate::naming::POLICY_COUNT;
-                health.policies = gen.policies;
-                health.checks.push(check("policies", ok, detail, fix));
+        let gen = match self.generated().await {
+            Ok(gen) => gen,
+            Err(e) => {
+                health
+                    .checks
+                    .push(check("policies", false, format!("{e}"), fix));
+                return ActionSet::new();
             }
-            Err(e) => health
-                .checks
-                .push(check("policies", false, format!("{e}"), fix)),
-        }
+        };
+        let in_use = gen.policies.iter().filter(|p| p.in_use()).count();
+        let granted = gen.granted();
+        health.actions = granted.len();
+        health.budget_used = gen.budget_used();
+        let detail = format!(
+            "{} actions in {in_use} of {} policies, {:.1}% of the size budget",
+            health.actions,
+            gen.policies.len(),
+            health.budget_used * 100.0
+        );
+        let ok = gen.policies.len() == crate::naming::POLICY_COUNT;
+        health.policies = gen.policies;
+        health.checks.push(check("policies", ok, detail, fix));
+        granted
     }
 }

@@ -86,8 +86,8 @@ fn parse_time(text: &str) -> Option<SystemTime> {
 #[derive(Debug, Default)]
 pub struct RecentLog {
     pub decisions: usize,
-    /// The last error the function reported (a decision or a runtime failure).
-    pub last_error: Option<String>,
+    /// The errors the function reported (decisions, with their action, and runtime failures), oldest first.
+    pub errors: Vec<(Option<Action>, String)>,
     /// The event time of the newest denied call it decided on.
     pub last_denied: Option<String>,
 }
@@ -105,14 +105,26 @@ impl RecentLog {
                         }
                     }
                     if d.decision == DecisionKind::Error {
-                        r.last_error = Some(d.reason.unwrap_or_else(|| "error".into()));
+                        let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
+                        r.errors
+                            .push((action, d.reason.unwrap_or_else(|| "error".into())));
                     }
                 }
-                Line::RuntimeError(e) => r.last_error = Some(e),
+                Line::RuntimeError(e) => r.errors.push((None, e)),
                 _ => {}
             }
         }
         r
+    }
+
+    /// The last error that still matters: an error about an action that a later attempt granted after all
+    /// (Lambda retries a failed batch) is over.
+    pub fn last_unresolved_error(&self, granted: &crate::policy::ActionSet) -> Option<&str> {
+        self.errors
+            .iter()
+            .rev()
+            .find(|(action, _)| action.as_ref().is_none_or(|a| !granted.contains(a)))
+            .map(|(_, text)| text.as_str())
     }
 }
 

@@ -254,10 +254,10 @@ impl Generator {
         if let Err(e) = stack::delete(&self.c, name).await {
             if stack::is_delete_refusal(&e) {
                 // Deleting the stack's resources behind CloudFormation's back would leave an empty stack.
-                return Err(e.context(format!(
-                    "CloudFormation refused to delete stack {name}, so its resources were left in place: fix the \
-                     cause (permissions, termination protection) and run `lppg down` again"
-                )));
+                bail!(
+                    "{e}\n  CloudFormation refused to delete stack {name}, so its resources were left in place: fix \
+                     the cause (permissions, termination protection) and run `lppg down` again"
+                );
             }
             report
                 .warnings

@@ -64,6 +64,15 @@ impl Progress {
         }
     }
 
+    /// Writes `text` to stdout (a result) with the spinner hidden meanwhile.
+    pub fn print_stdout(&self, text: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        self.suspend(|| {
+            let mut o = std::io::stdout().lock();
+            o.write_all(text.as_bytes()).and_then(|_| o.flush())
+        })
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

@@ -72,17 +72,7 @@ impl Moto {
 
     /// A plain HTTP request to the emulator's control API; the body on success.
     pub fn http(&self, method: &str, path: &str, body: &str) -> Option<String> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let req = format!(
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(req.as_bytes()).ok()?;
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).ok()?;
-        let (head, body) = resp.split_once("\r\n\r\n")?;
-        head.starts_with("HTTP/1.").then(|| body.to_string())
+        http_to(self.port, method, path, body)
     }
 
     /// The emulator's whole state (includes IAM login passwords in plain text).
@@ -271,4 +261,87 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .build()
         .unwrap()
         .block_on(f)
+}
+
+/// A plain HTTP/1.0 request to a loopback port; the body on success.
+pub fn http_to(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.").then(|| body.to_string())
+}
+
+/// The fault-injecting proxy (`tests/support/fault_proxy.py`) in front of a moto server: real AWS failure modes
+/// (throttling, stale reads, per-key DeleteObjects errors, refusals) by rules, counted per kind.
+pub struct FaultProxy {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+}
+
+impl FaultProxy {
+    pub fn start(moto: &Moto, rules: serde_json::Value) -> FaultProxy {
+        use std::io::BufRead;
+        let mut child = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/support/fault_proxy.py"))
+            .args([
+                "--upstream",
+                &moto.url,
+                "--port",
+                "0",
+                "--rules-json",
+                &rules.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the fault proxy");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the proxy's port");
+        let port: u16 = line
+            .trim()
+            .parse()
+            .expect("a port on the proxy's first line");
+        FaultProxy {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Faults injected so far, per kind, and calls seen per API call.
+    pub fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&http_to(self.port, "GET", "/__faults/stats", "").expect("stats"))
+            .unwrap()
+    }
+
+    /// How many faults of `kind` were injected.
+    pub fn injected(&self, kind: &str) -> u64 {
+        self.stats()["injected"][kind].as_u64().unwrap_or(0)
+    }
+
+    /// How many requests of `call` (e.g. `logs:FilterLogEvents`) went through.
+    pub fn calls(&self, call: &str) -> u64 {
+        self.stats()["calls"][call].as_u64().unwrap_or(0)
+    }
+
+    pub fn set_rules(&self, rules: serde_json::Value) {
+        http_to(self.port, "POST", "/__faults/rules", &rules.to_string()).expect("set rules");
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -77,6 +77,11 @@ impl Test {
         self.env("AWS_ENDPOINT_URL", &moto.url)
     }
 
+    /// Against another endpoint (the fault proxy in front of the emulator).
+    pub fn endpoint(self, url: &str) -> Test {
+        self.env("AWS_ENDPOINT_URL", url)
+    }
+
     /// The exit status the run must end with.
     pub fn expect_code(mut self, code: i32) -> Test {
         self.code = Some(code);

@@ -16,6 +16,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FUNCTION_DIR = os.path.join(ROOT, "assets", "function")
 VECTORS_DIR = os.path.join(ROOT, "tests", "vectors")
 sys.path.insert(0, FUNCTION_DIR)
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -45,6 +46,8 @@ def _clean_env(url):
 def moto_url():
     port = _free_port()
     exe = os.path.join(ROOT, ".venv", "bin", "moto_server")
+    if not os.path.exists(exe):  # a git worktree without its own .venv: the running interpreter's
+        exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
     proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = "http://127.0.0.1:%d" % port
@@ -67,6 +70,40 @@ def moto_url():
             proc.wait(5)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def fault_proxy(moto_url):
+    """tests/support/fault_proxy.py in front of the session's moto server, on a free port, no rules yet.
+
+    Point clients at `fault_proxy.url`; set rules with `fault_proxy.set_rules([...])`; read
+    `fault_proxy.stats()["injected"]`. Rules and stats die with the test."""
+    import fault_proxy as fp
+    proxy = fp.FaultProxy(moto_url).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+        for kind, n in proxy.stats()["injected"].items():
+            FAULTS_INJECTED[kind] = FAULTS_INJECTED.get(kind, 0) + n
+
+
+FAULTS_INJECTED = {}  # kind -> faults injected by every fault_proxy of the session (printed at the end)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FAULTS_INJECTED:
+        terminalreporter.write_line("fault proxy, faults injected per kind: " + ", ".join(
+            "%s %d" % kv for kv in sorted(FAULTS_INJECTED.items())))
+
+
+def client_via(url, service, attempts=1):
+    """A boto3 client for `service` at `url`; one attempt (no botocore retries) unless `attempts` says otherwise.
+    (botocore's `max_attempts` counts retries after the first attempt; `total_max_attempts` counts all.)"""
+    import boto3
+    from botocore.config import Config
+    return boto3.client(service, endpoint_url=url, region_name=REGION,
+                        config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}))
 
 
 @pytest.fixture(scope="session")

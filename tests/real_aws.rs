@@ -1,0 +1,392 @@
+//! What real AWS does and the emulator does not: late deliveries, stale reads, per-key failures, refusals,
+//! throttling, quotas and regions. Each test drives the binary against moto, most of them through the
+//! fault-injecting proxy (`tests/support/fault_proxy.py`), and checks what lppg did and what it left.
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
+mod common;
+
+use common::{block_on, FaultProxy, Moto, TempDir};
+use serde_json::json;
+
+const ACCOUNT: &str = "123456789012";
+
+fn policy_arn(n: usize) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:policy/lppg-policy-{n}")
+}
+
+fn up(moto: &Moto, dir: &TempDir) {
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .ok();
+}
+
+/// The "function log" check of `status --json`.
+fn function_log_check(stdout: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    checks
+        .iter()
+        .find(|c| c["name"] == "function log")
+        .cloned()
+        .unwrap()
+}
+
+/// A moto server of the test's own with a generator deployed, a directory to run in, and clients.
+fn deployed(tag: &str) -> (Moto, TempDir, lppg::aws::Clients) {
+    let moto = Moto::start();
+    let dir = TempDir::new(tag);
+    up(&moto, &dir);
+    let c = moto.clients();
+    (moto, dir, c)
+}
+
+/// Writes one line into the function's log group, now, as the function would.
+fn log_line(c: &lppg::aws::Clients, message: &str) {
+    let now = lppg::time::now_ms();
+    block_on(lppg::aws::logs::put_line(
+        c,
+        "/aws/lambda/lppg-generator",
+        "2026/12/01/[$LATEST]f",
+        now,
+        message,
+    ))
+    .unwrap();
+}
+
+fn decision(kind: &str, action: &str) -> String {
+    json!({"lppg": "decision", "v": 1, "decision": kind, "action": action,
+           "event_time": lppg::time::format_secs_ms(lppg::time::now_ms() - 240_000), "reason": "denied"})
+    .to_string()
+}
+
+/// Grants `actions` the way the function does: a new default version of the first generator policy.
+fn grant(c: &lppg::aws::Clients, actions: &[&str]) {
+    let doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "LppgStart", "Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"},
+        {"Sid": "Granted", "Effect": "Allow", "Action": actions, "Resource": "*"}]});
+    block_on(
+        c.iam
+            .create_policy_version()
+            .policy_arn(policy_arn(1))
+            .policy_document(doc.to_string())
+            .set_as_default(true)
+            .send(),
+    )
+    .unwrap();
+}
+
+fn exists(c: &lppg::aws::Clients, user: &str) -> bool {
+    block_on(c.iam.get_user().user_name(user).send()).is_ok()
+}
+
+/// Defect 1: `down` stopped nothing before saving, so the last denied calls, still on their way, were lost. Now it
+/// stops the trail, waits until the function is quiet, and only then saves: a grant that lands during the wait is
+/// in the saved policy.
+#[test]
+fn down_waits_for_the_last_denied_calls_and_saves_them() {
+    let (moto, dir, c) = deployed("drain");
+    log_line(&c, &decision("granted", "s3:ListAllMyBuckets"));
+    grant(&c, &["s3:ListAllMyBuckets"]);
+    // A denied call still on its way: the function grants it two seconds into the wait.
+    let late = {
+        let c = moto.clients();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            grant(&c, &["s3:ListAllMyBuckets", "sqs:ListQueues"]);
+            log_line(&c, &decision("granted", "sqs:ListQueues"));
+        })
+    };
+    let saved = dir.path().join("saved.json");
+    moto.test(dir.path())
+        .args([
+            "down",
+            "--yes",
+            "--quiet-for",
+            "5s",
+            "-o",
+            saved.to_str().unwrap(),
+        ])
+        .expect_code(0)
+        .expect_stderr_contains("waiting for the last denied calls to arrive")
+        .expect_stderr_contains("the last denied calls have arrived")
+        .run();
+    late.join().unwrap();
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        text.contains("sqs:ListQueues"),
+        "the late grant was lost:\n{text}"
+    );
+
+    // --no-wait saves at once, and says what may be missing.
+    let dir = TempDir::new("nowait");
+    up(&moto, &dir);
+    log_line(&c, &decision("granted", "s3:ListAllMyBuckets"));
+    moto.test(dir.path())
+        .args(["down", "--yes", "--no-wait"])
+        .expect_code(0)
+        .expect_stderr_contains(
+            "--no-wait: denied calls of the last minutes may still be on their way",
+        )
+        .expect_stderr_lacks("waiting for the last denied calls")
+        .run();
+}
+
+/// Defect 2: IAM is global. `down --region B` with no stack in B must leave the IAM resources of the same-named
+/// generator in region A alone, and say where it lives.
+#[test]
+fn down_in_another_region_leaves_that_generator_alone() {
+    let (moto, dir, c) = deployed("regions");
+    moto.test(dir.path())
+        .args(["--region", "eu-west-1", "down", "--yes"])
+        .expect_code(0)
+        .expect_stderr_contains("belongs to generator lppg in us-east-1")
+        .expect_stderr_contains("nothing to do")
+        .run();
+    assert!(exists(&c, "lppg-user"));
+    for n in 1..=9 {
+        assert!(block_on(c.iam.get_policy().policy_arn(policy_arn(n)).send()).is_ok());
+    }
+    for role in ["lppg-generator-role", "lppg-trail-role"] {
+        assert!(
+            block_on(c.iam.get_role().role_name(role).send()).is_ok(),
+            "{role} was deleted"
+        );
+    }
+    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).ok();
+    assert!(!exists(&c, "lppg-user"));
+}
+
+/// Defect 7: a DeleteStack refusal (termination protection, AccessDenied) must not make `down` delete the
+/// stack's resources behind CloudFormation's back.
+#[test]
+fn delete_stack_refusals_leave_the_stack_whole() {
+    let (moto, dir, c) = deployed("refusal");
+    for (kind, says) in [
+        ("termination_protection", "TerminationProtection"),
+        (
+            "access_denied",
+            "not authorized to perform: cloudformation:DeleteStack",
+        ),
+    ] {
+        let proxy = FaultProxy::start(
+            &moto,
+            json!([{"kind": kind, "service": "cloudformation", "action": "DeleteStack"}]),
+        );
+        moto.test(dir.path())
+            .endpoint(&proxy.url)
+            .args(["down", "--yes", "--no-save", "--no-wait"])
+            .expect_code(2)
+            .expect_stderr_contains(says)
+            .expect_stderr_contains("its resources were left in place")
+            .run();
+        assert_eq!(proxy.injected(kind), 1);
+        assert!(exists(&c, "lppg-user"), "{kind}: the user was deleted");
+        assert!(block_on(
+            c.lambda
+                .get_function()
+                .function_name("lppg-generator")
+                .send()
+        )
+        .is_ok());
+        assert!(block_on(c.cfn.describe_stacks().stack_name("lppg").send()).is_ok());
+    }
+    moto.lppg(dir.path(), &["down", "--yes", "--no-save", "--no-wait"])
+        .ok();
+}
+
+/// Defect 3: reads right after a delete can still see the resource; the next delete answers NotFound. `down`
+/// treats NotFound as gone and reads again before it reports anything as remaining.
+#[test]
+fn stale_reads_after_deletes_do_not_fail_down() {
+    let (moto, dir, _) = deployed("stale");
+    let proxy = FaultProxy::start(
+        &moto,
+        json!([
+            {"kind": "stale", "service": "iam", "action": ["GetUser"], "after": ["DeleteUser"], "requests": 3},
+            {"kind": "stale", "service": "iam", "action": ["GetRole"], "after": ["DeleteRole"], "requests": 2},
+            {"kind": "stale", "service": "iam", "action": ["GetPolicy"], "after": ["DeletePolicy"], "requests": 2}
+        ]),
+    );
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["down", "--yes", "--no-save", "--no-wait"])
+        .expect_code(0)
+        .expect_stderr_contains("nothing of generator lppg remains")
+        .run();
+    assert!(proxy.injected("stale") > 0, "{}", proxy.stats());
+    assert!(!exists(&moto.clients(), "lppg-user"));
+}
+
+fn put_trail_objects(c: &lppg::aws::Clients, n: usize) {
+    for i in 0..n {
+        block_on(
+            c.s3.put_object()
+                .bucket("lppg-trail-123456789012-us-east-1")
+                .key(format!(
+                    "AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2026/12/01/f{i}.json.gz"
+                ))
+                .body(vec![b'x'; 10].into())
+                .send(),
+        )
+        .unwrap();
+    }
+}
+
+/// Defect 4: DeleteObjects answers 200 with per-key errors. Transient ones are retried; any other stops `down`
+/// with the key and code instead of re-deleting the same keys for ever.
+#[test]
+fn delete_objects_key_errors_are_read() {
+    let (moto, dir, c) = deployed("s3keys");
+    put_trail_objects(&c, 3);
+    let proxy = FaultProxy::start(
+        &moto,
+        json!([{"kind": "delete_errors", "keys": {"AWSLogs/*/f1.json.gz": "AccessDenied"}}]),
+    );
+    let started = std::time::Instant::now();
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["down", "--yes", "--no-save", "--no-wait"])
+        .expect_code(2)
+        .expect_stderr_contains(
+            "S3 refused to delete s3://lppg-trail-123456789012-us-east-1/AWSLogs/",
+        )
+        .expect_stderr_contains("f1.json.gz: AccessDenied")
+        .run();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "down must not loop"
+    );
+    assert_eq!(proxy.calls("s3:DeleteObjects"), 1, "{}", proxy.stats());
+
+    proxy.set_rules(
+        json!([{"kind": "delete_errors", "keys": {"AWSLogs/*": "SlowDown"}, "times": 2}]),
+    );
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["down", "--yes", "--no-save", "--no-wait"])
+        .expect_code(0)
+        .expect_stderr_contains("nothing of generator lppg remains")
+        .run();
+    assert!(proxy.injected("delete_errors") >= 2, "{}", proxy.stats());
+}
+
+/// Defect 6: FilterLogEvents has a quota of 5 requests per second; reads are paced and throttling is retried, so
+/// `status` and `export-policy` complete through throttling and pages of one event.
+#[test]
+fn log_reads_survive_throttling_and_pages_of_one() {
+    let (moto, dir, c) = deployed("logs");
+    for a in [
+        "s3:ListAllMyBuckets",
+        "sqs:ListQueues",
+        "sns:ListTopics",
+        "kms:ListKeys",
+        "ec2:DescribeVpcs",
+    ] {
+        log_line(&c, &decision("granted", a));
+    }
+    grant(
+        &c,
+        &[
+            "s3:ListAllMyBuckets",
+            "sqs:ListQueues",
+            "sns:ListTopics",
+            "kms:ListKeys",
+            "ec2:DescribeVpcs",
+        ],
+    );
+    let proxy = FaultProxy::start(
+        &moto,
+        json!([
+            {"kind": "page", "service": "logs", "action": "FilterLogEvents", "size": 1},
+            {"kind": "throttle", "service": "logs", "action": "FilterLogEvents", "every": 2}
+        ]),
+    );
+    let run = moto
+        .test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["status", "--json"])
+        .expect_code(1) // the emulator has no trail: unhealthy, but read completely
+        .run();
+    let log = function_log_check(&run.stdout);
+    assert!(
+        log["detail"].as_str().unwrap().starts_with("5 decisions"),
+        "{log}"
+    );
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["export-policy", "--explain", "--json"])
+        .expect_code(0)
+        .expect_stdout_contains("sqs:ListQueues")
+        .run();
+    assert!(proxy.injected("throttle") >= 3, "{}", proxy.stats());
+    assert!(proxy.injected("page") >= 5, "{}", proxy.stats());
+}
+
+/// Defect 8: right after the stack creates the user, IAM can answer EntityTemporarilyUnmodifiable; `up` retries
+/// instead of failing after the stack is built.
+#[test]
+fn a_fresh_user_is_waited_for() {
+    let moto = Moto::start();
+    let dir = TempDir::new("fresh");
+    let proxy = FaultProxy::start(
+        &moto,
+        json!([{"kind": "unmodifiable", "service": "iam", "action": "CreateLoginProfile", "times": 2}]),
+    );
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["up", "--yes", "--print-password"])
+        .expect_code(0)
+        .expect_stdout_contains("Password:")
+        .run();
+    assert_eq!(proxy.injected("unmodifiable"), 2);
+    assert!(moto.password_of("lppg-user").is_some());
+}
+
+/// Defect 9: an error the function logged about an action a later retry granted is over; `status` does not keep
+/// FAIL for it.
+#[test]
+fn status_forgets_errors_a_retry_resolved() {
+    let (moto, dir, c) = deployed("resolved");
+    log_line(&c, &decision("error", "sqs:TagQueue"));
+    let check = |ok: bool| {
+        let run = moto
+            .test(dir.path())
+            .args(["status", "--json"])
+            .expect_code(1)
+            .run();
+        let log = function_log_check(&run.stdout);
+        assert_eq!(log["ok"], ok, "{log}");
+    };
+    check(false);
+    grant(&c, &["sqs:TagQueue"]);
+    check(true);
+}
+
+/// Defect 9: a stack left in REVIEW_IN_PROGRESS (a change set never executed) will not finish by itself:
+/// `watch` and `up` say so instead of waiting for ever, and `down` removes it.
+#[test]
+fn review_in_progress_is_never_waited_on() {
+    let moto = Moto::start();
+    let dir = TempDir::new("review");
+    let c = moto.clients();
+    let template =
+        "Resources:\n  G:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      LogGroupName: x\n";
+    block_on(
+        c.cfn
+            .create_change_set()
+            .stack_name("lppg")
+            .change_set_name("pending")
+            .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+            .template_body(template)
+            .send(),
+    )
+    .unwrap();
+    moto.test(dir.path())
+        .args(["watch", "--once"])
+        .expect_code(2)
+        .expect_stderr_contains("REVIEW_IN_PROGRESS")
+        .run();
+    moto.test(dir.path())
+        .args(["up", "--yes", "--no-password"])
+        .expect_code(2)
+        .expect_stderr_contains("never executed")
+        .run();
+}
