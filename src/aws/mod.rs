@@ -1,6 +1,7 @@
 //! The only code that calls the AWS SDK: the flags that choose an account and endpoint, one client set built
 //! from them, and thin wrappers per service. Nothing here prints or prompts: errors carry a [`ErrorKind`] taken
 //! from the service's error code (callers branch on it) and a message that says what to do.
+pub mod athena;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
@@ -42,6 +43,7 @@ pub struct AwsArgs {
 /// One client per service, all from the same configuration.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    pub athena: aws_sdk_athena::Client,
     pub cfn: aws_sdk_cloudformation::Client,
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
@@ -94,6 +96,7 @@ impl Clients {
             .force_path_style(endpoint.is_some())
             .build();
         Clients {
+            athena: aws_sdk_athena::Client::new(conf),
             cfn: aws_sdk_cloudformation::Client::new(conf),
             iam: aws_sdk_iam::Client::new(conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
@@ -283,6 +286,38 @@ where
         kind: ErrorKind::of(&e),
         code: code(&e).map(str::to_string),
         text,
+        source: Box::new(e),
+    })
+}
+
+/// [`explain`] for a call a specific permission governs: an access denial names `permission` on `resource`
+/// (services such as S3 answer only "Access Denied", without the action).
+pub fn explain_denied<E, R>(
+    e: SdkError<E, R>,
+    doing: &str,
+    permission: &str,
+    resource: &str,
+) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if ErrorKind::of(&e) != ErrorKind::AccessDenied {
+        return explain(e, doing);
+    }
+    let (code, msg) = match &e {
+        SdkError::ServiceError(s) => (
+            s.err().code().unwrap_or("AccessDenied").to_string(),
+            s.err().message().unwrap_or("").to_string(),
+        ),
+        _ => ("AccessDenied".to_string(), String::new()),
+    };
+    anyhow::Error::new(AwsError {
+        kind: ErrorKind::AccessDenied,
+        code: Some(code.clone()),
+        text: format!(
+            "{doing} failed: {code}: {msg}\n  hint: your identity lacks {permission} on {resource}: grant it"
+        ),
         source: Box::new(e),
     })
 }

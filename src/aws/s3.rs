@@ -227,6 +227,112 @@ pub async fn delete_bucket(c: &Clients, bucket: &str) -> Result<bool> {
     }
 }
 
+/// The folders right under `prefix` (ListObjectsV2 with the delimiter `/`, every page), as key prefixes ending in
+/// `/`. An access denial names `s3:ListBucket`.
+pub async fn list_folders(c: &Clients, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+    let mut pages =
+        c.s3.list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+    let mut folders = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| listing_error(e, bucket, prefix))?;
+        folders.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
+    }
+    Ok(folders)
+}
+
+/// Every object under `prefix` (keys and sizes, folder markers left out), in key order.
+pub async fn list_objects(c: &Clients, bucket: &str, prefix: &str) -> Result<Vec<(String, i64)>> {
+    let mut pages =
+        c.s3.list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+    let mut objects = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| listing_error(e, bucket, prefix))?;
+        objects.extend(page.contents().iter().filter_map(|o| {
+            let key = o.key()?;
+            (!key.ends_with('/')).then(|| (key.to_owned(), o.size().unwrap_or(0)))
+        }));
+    }
+    Ok(objects)
+}
+
+fn listing_error<E, R>(
+    e: aws_sdk_s3::error::SdkError<E, R>,
+    bucket: &str,
+    prefix: &str,
+) -> anyhow::Error
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    super::explain_denied(
+        e,
+        &format!("listing s3://{bucket}/{prefix}"),
+        "s3:ListBucket",
+        &format!("arn:aws:s3:::{bucket}"),
+    )
+}
+
+/// Opens an object for reading: its body arrives as it is read, never whole. An access denial names
+/// `s3:GetObject`.
+pub async fn get_object(c: &Clients, bucket: &str, key: &str) -> Result<ByteStream> {
+    let r = c.s3.get_object().bucket(bucket).key(key).send().await;
+    let r = r.map_err(|e| {
+        super::explain_denied(
+            e,
+            &format!("reading s3://{bucket}/{key}"),
+            "s3:GetObject",
+            &format!("arn:aws:s3:::{bucket}/{key}"),
+        )
+    })?;
+    Ok(r.body)
+}
+
+/// An object's body as a blocking reader, for the scanner's worker threads (never called on the runtime's own
+/// threads): each read waits for the next piece of the body on `handle`. Memory: one piece at a time.
+pub struct ObjectReader {
+    handle: tokio::runtime::Handle,
+    body: ByteStream,
+    piece: bytes::Bytes,
+}
+
+impl ObjectReader {
+    pub fn new(handle: tokio::runtime::Handle, body: ByteStream) -> Self {
+        ObjectReader {
+            handle,
+            body,
+            piece: bytes::Bytes::new(),
+        }
+    }
+}
+
+impl std::io::Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.piece.is_empty() {
+            match self.handle.block_on(self.body.next()) {
+                Some(Ok(piece)) => self.piece = piece,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.piece.len());
+        buf[..n].copy_from_slice(&self.piece.split_to(n));
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
 //! Pure CloudTrail processing: record parsing, the rule engine shared with the generator function, and the
 //! streaming scanner behind `lppg generate`. No AWS types here.
 
+pub mod athena;
 pub mod engine;
+pub mod layout;
 pub mod record;
 pub mod rules;
 pub mod scan;

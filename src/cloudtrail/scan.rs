@@ -3,6 +3,7 @@
 //! holds one file (or, for JSON lines, one line) at a time, and the tallies grow with the number of distinct
 //! events and principals, not with the number of records.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::File;
@@ -18,11 +19,12 @@ use super::engine::{classify_denied, Outcome};
 use super::record::{parse_document, parse_documents, split_records, Record, Span};
 use crate::policy::{Action, Catalogue, Derivation};
 
-/// One input: a file (possibly gzip-compressed) or standard input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One input: a file (possibly gzip-compressed), standard input, or an object of a remote store.
+#[derive(Debug)]
 pub enum Input {
     File(PathBuf),
     Stdin,
+    Remote(Remote),
 }
 
 impl Input {
@@ -30,8 +32,37 @@ impl Input {
         match self {
             Input::File(p) => p.display().to_string(),
             Input::Stdin => "<stdin>".to_owned(),
+            Input::Remote(r) => r.name.clone(),
         }
     }
+}
+
+/// Opens a remote object as a byte stream; `Err` says why it could not be opened.
+pub type Open = Box<dyn Fn() -> Result<Box<dyn Read + Send>, String> + Send + Sync>;
+
+/// An object of a remote store (an S3 key): opened by the worker that reads it, streamed through the same
+/// decoder as a file.
+pub struct Remote {
+    /// How problems name it (`s3://bucket/key`).
+    pub name: String,
+    pub open: Open,
+}
+
+impl fmt::Debug for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Remote").field("name", &self.name).finish()
+    }
+}
+
+/// Inputs that are not paths (`s3://...`), walked by a source the caller provides (the pure scanner knows no
+/// AWS).
+pub trait RemoteSource: Sync {
+    /// Whether `arg` names one of this source's inputs.
+    fn handles(&self, arg: &str) -> bool;
+    /// Sends the inputs under `arg` in order; stops when `send` returns false. A listing that fails is a problem.
+    fn walk(&self, arg: &str, send: &(dyn Fn(Input) -> bool + Sync)) -> Result<bool, Problem>;
+    /// Reading workers wanted: downloads wait on the network, so more of them than cores.
+    fn workers(&self) -> usize;
 }
 
 /// Which calls to collect.
@@ -217,28 +248,72 @@ const KEEP_BUFFER: usize = 64 << 20;
 /// that could hide one) is counted but not parsed. Such records are left out of `ScanSummary::principals`; when no
 /// record matched at all, the inputs are read again in full so that the summary can name the busiest principals.
 pub fn scan(inputs: &[String], options: &ScanOptions, counters: &Counters) -> ScanSummary {
+    scan_remote(inputs, None, options, counters)
+}
+
+/// [`scan`] with inputs of a remote store too (`s3://...`, those `remote` handles), read by the same workers.
+pub fn scan_remote(
+    inputs: &[String],
+    remote: Option<&dyn RemoteSource>,
+    options: &ScanOptions,
+    counters: &Counters,
+) -> ScanSummary {
     // Standard input cannot be read twice: no prefilter when it is among the inputs.
     let prefilter = !inputs.iter().any(|a| a == "-");
     let filter = Filter::new(options, prefilter);
-    let mut summary = scan_with(inputs, options, &filter, counters);
+    let mut summary = scan_with(inputs, remote, options, &filter, counters);
     if filter.needles.is_some() && summary.matched == 0 {
         let full = Filter::new(options, false);
-        summary.principals = scan_with(inputs, options, &full, &Counters::default()).principals;
+        summary.principals =
+            scan_with(inputs, remote, options, &full, &Counters::default()).principals;
     }
+    summary
+}
+
+/// Tallies records a query engine has already grouped (Athena's rows): each `(record, count, last)` stands for
+/// `count` records alike but for their time, the first at the record's own `eventTime` and the others at `last`.
+/// The same filter and rules as a scan of the records themselves, so the actions are the same.
+pub fn tally_groups<'a>(
+    groups: impl IntoIterator<Item = (Record<'a>, u64, Option<String>)>,
+    options: &ScanOptions,
+) -> ScanSummary {
+    let filter = Filter::new(options, false);
+    let mut local = Local::default();
+    for (mut record, count, last) in groups {
+        if count == 0 {
+            continue;
+        }
+        local.record(&filter, &record);
+        if count > 1 {
+            if let Some(last) = last {
+                record.event_time = Some(Cow::Owned(last));
+            }
+            for _ in 1..count {
+                local.record(&filter, &record);
+            }
+        }
+    }
+    let mut summary = ScanSummary::default();
+    let used = merge_locals(&mut summary, vec![local]);
+    add_used_events(&mut summary, used, options.catalogue);
     summary
 }
 
 fn scan_with(
     inputs: &[String],
+    remote: Option<&dyn RemoteSource>,
     options: &ScanOptions,
     filter: &Filter,
     counters: &Counters,
 ) -> ScanSummary {
+    let remote = remote.filter(|r| inputs.iter().any(|a| r.handles(a)));
     let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        0 => std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(remote.map_or(0, |r| r.workers())),
         n => n,
     };
-    let (locals, problems) = run_workers(inputs, threads, filter, counters);
+    let (locals, problems) = run_workers(inputs, remote, threads, filter, counters);
     let mut summary = ScanSummary {
         files: problems.len() as u64,
         problems,
@@ -254,6 +329,7 @@ fn scan_with(
 /// walk could not open.
 fn run_workers(
     inputs: &[String],
+    remote: Option<&dyn RemoteSource>,
     threads: usize,
     filter: &Filter,
     counters: &Counters,
@@ -270,7 +346,12 @@ fn run_workers(
                     }
                     continue;
                 }
-                if let Err(problem) = walk(Path::new(arg), &|input| tx.send(input).is_ok()) {
+                let send = |input| tx.send(input).is_ok();
+                let walked = match remote.filter(|r| r.handles(arg)) {
+                    Some(r) => r.walk(arg, &send),
+                    None => walk(Path::new(arg), &send),
+                };
+                if let Err(problem) = walked {
                     walk_problems.lock().expect("walk problems").push(problem);
                 }
             }
@@ -612,6 +693,8 @@ struct Buffers {
 
 /// Files up to this size are read whole into a reused buffer; larger ones are streamed.
 const WHOLE_FILE: u64 = 8 << 20;
+/// A remote object is read through a buffer of this size (its body arrives in network-sized pieces).
+const REMOTE_CHUNK: usize = 256 << 10;
 /// Decompressed text is read in chunks of at least this size.
 const CHUNK: usize = 1 << 20;
 
@@ -673,6 +756,16 @@ fn read_input(
             }
         }
         Input::Stdin => read_stream(io::stdin().lock(), filter, local, bufs, counters),
+        Input::Remote(remote) => {
+            let body = (remote.open)()?;
+            read_stream(
+                BufReader::with_capacity(REMOTE_CHUNK, body),
+                filter,
+                local,
+                bufs,
+                counters,
+            )
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! `lppg generate`: a least-privilege policy from CloudTrail log files, with no stack and no AWS call.
+//! `lppg generate`: a least-privilege policy from CloudTrail logs: local files (no AWS call), a trail bucket read in
+//! place (s3://), or one Athena query.
 //!
 //! The scanning and the rules live in [`crate::cloudtrail`]; this file turns arguments into scan options, shows
 //! progress, and prints the policy with the same writer as `export-policy`.
@@ -9,10 +10,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 
+use crate::aws::AwsArgs;
+use crate::cloudtrail::athena::{self, QueryOptions};
 use crate::cloudtrail::is_valid_action;
-use crate::cloudtrail::scan::{scan, ActionTally, Counters, Mode, ScanOptions, ScanSummary};
+use crate::cloudtrail::layout::Selection;
+use crate::cloudtrail::scan::{
+    scan_remote, ActionTally, Counters, Mode, RemoteSource, ScanOptions, ScanSummary,
+};
 use crate::exit;
+use crate::generator::cloudtrail;
 use crate::policy::{self, ActionSet, Grouping};
+use crate::ui::progress::Progress;
 use crate::ui::{print_result, Output};
 
 /// Arguments of `lppg generate`.
@@ -22,9 +30,13 @@ use crate::ui::{print_result, Output};
                         matches no record, or no input that could be read)."
 )]
 pub struct GenerateArgs {
-    /// CloudTrail log files or directories of them (.json.gz, .json, JSON lines, CloudWatch Logs exports); `-` reads
-    /// standard input
-    #[arg(value_name = "PATH", required = true)]
+    /// CloudTrail log files or directories of them (.json.gz, .json, JSON lines, CloudWatch Logs exports), or a
+    /// trail bucket's logs as s3://BUCKET/PREFIX (read in place); `-` reads standard input
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "athena",
+        conflicts_with = "athena"
+    )]
     pub paths: Vec<String>,
 
     /// Only calls made by this principal (IAM user or role ARN; a role matches its sessions). Repeatable. Default:
@@ -69,6 +81,31 @@ pub struct GenerateArgs {
     /// With --explain: the table as JSON
     #[arg(long, requires = "explain")]
     pub json: bool,
+
+    /// s3:// and --athena: only the logs of this account (repeatable). Default: every account
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+
+    /// s3:// and --athena: only the logs of this region (repeatable; the global --region chooses the AWS endpoint).
+    /// Default: every region
+    #[arg(long = "trail-region", value_name = "REGION")]
+    pub trail_regions: Vec<String>,
+
+    /// Let Athena scan the trail: one query on this table (DATABASE.TABLE, made with the README's DDL)
+    #[arg(long, value_name = "DATABASE.TABLE")]
+    pub athena: Option<String>,
+
+    /// --athena: the workgroup to run the query in (default: primary)
+    #[arg(long, value_name = "NAME", requires = "athena")]
+    pub workgroup: Option<String>,
+
+    /// --athena: where Athena writes the results (s3://...; default: the workgroup's setting)
+    #[arg(long, value_name = "S3_URL", requires = "athena")]
+    pub output_location: Option<String>,
+
+    /// --athena: print the query and exit, without calling AWS
+    #[arg(long, requires = "athena")]
+    pub print_sql: bool,
 
     /// Worker threads (default: one per core)
     #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
@@ -127,21 +164,55 @@ impl GenerateArgs {
     }
 }
 
+impl GenerateArgs {
+    /// The accounts, regions and time window to read.
+    fn selection(&self, options: &ScanOptions) -> Selection {
+        Selection {
+            accounts: self.accounts.clone(),
+            regions: self.trail_regions.clone(),
+            since: options.since.clone(),
+            until: options.until.clone(),
+        }
+    }
+
+    /// `--athena`: the query to run. Checks that `--account`/`--trail-region` have something to select.
+    fn athena_query(&self, options: &ScanOptions) -> anyhow::Result<Option<QueryOptions>> {
+        let remote = self.athena.is_some() || self.paths.iter().any(|p| p.starts_with("s3://"));
+        if !remote && (!self.accounts.is_empty() || !self.trail_regions.is_empty()) {
+            bail!("--account and --trail-region select folders of s3:// inputs or partitions for --athena: give one");
+        }
+        let Some(table) = &self.athena else {
+            return Ok(None);
+        };
+        Ok(Some(QueryOptions {
+            table: athena::table_name(table).map_err(anyhow::Error::msg)?,
+            mode: options.mode,
+            principals: options.principals.clone(),
+            selection: self.selection(options),
+        }))
+    }
+}
+
 /// Runs `lppg generate` and returns the exit code. Messages go through `out` (`--no-color`, `-v`).
-pub fn exec(args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
+pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
     let options = args.scan_options(SystemTime::now())?;
     if args.paths.iter().filter(|p| *p == "-").count() > 1 {
         bail!("standard input (-) can be read only once");
+    }
+    let query = args.athena_query(&options)?;
+    if let Some(q) = query.as_ref().filter(|_| args.print_sql) {
+        print_result(out, &athena::sql(q, &cloudtrail::denied_codes()))?;
+        return Ok(exit::OK);
     }
     if options.principals.is_empty() {
         out.info("lppg: no --principal given: using the calls of every principal in the logs");
     }
 
-    let counters = Counters::default();
     let started = Instant::now();
-    let summary = with_progress(out, &counters, started, || {
-        scan(&args.paths, &options, &counters)
-    });
+    let summary = match &query {
+        Some(q) => run_athena(g, args, out, q, &options)?,
+        None => run_scan(g, args, out, &options, started)?,
+    };
     let elapsed = started.elapsed();
 
     report_problems(out, &summary);
@@ -208,6 +279,69 @@ pub fn exec(args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
         report_details(out, &options, &summary);
     }
     print_policy(out, args, &summary.actions)
+}
+
+/// Scans the paths (local and s3://) with a progress line.
+fn run_scan(
+    g: &AwsArgs,
+    args: &GenerateArgs,
+    out: &Output,
+    options: &ScanOptions,
+    started: Instant,
+) -> anyhow::Result<ScanSummary> {
+    let session = if args.paths.iter().any(|p| p.starts_with("s3://")) {
+        Some(cloudtrail::Session::connect(g)?)
+    } else {
+        None
+    };
+    let source = session
+        .as_ref()
+        .map(|s| s.s3_source(args.selection(options)));
+    let remote = source.as_ref().map(|s| s as &dyn RemoteSource);
+    let counters = Counters::default();
+    let unit = if remote.is_some() { "objects" } else { "files" };
+    let summary = with_progress(out, &counters, started, unit, || {
+        scan_remote(&args.paths, remote, options, &counters)
+    });
+    if let Some(s) = &source {
+        if out.verbose {
+            out.info(&format!(
+                "lppg: {} S3 folders listed",
+                s.listings.load(std::sync::atomic::Ordering::Relaxed)
+            ));
+        }
+    }
+    Ok(summary)
+}
+
+/// `--athena`: runs the query with a spinner and maps its rows.
+fn run_athena(
+    g: &AwsArgs,
+    args: &GenerateArgs,
+    out: &Output,
+    query: &QueryOptions,
+    options: &ScanOptions,
+) -> anyhow::Result<ScanSummary> {
+    let session = cloudtrail::Session::connect(g)?;
+    let progress = Progress::new(out, "lppg: starting the Athena query");
+    let run = cloudtrail::athena_generate(
+        &session,
+        query,
+        options,
+        args.workgroup.as_deref(),
+        args.output_location.as_deref(),
+        &progress,
+    )?;
+    progress.finish();
+    out.info(&format!(
+        "lppg: Athena scanned {:.1} MB (about ${:.4} at $5 per TB); {} result rows",
+        run.scanned_bytes as f64 / 1e6,
+        run.scanned_bytes as f64 / 1e12 * 5.0,
+        run.rows
+    ));
+    let mut summary = run.summary;
+    summary.files = 1;
+    Ok(summary)
 }
 
 /// Prints the policy (or its explanation, or its diff with a baseline) for the tallied actions.
@@ -306,6 +440,7 @@ fn with_progress<T: Send>(
     out: &Output,
     counters: &Counters,
     started: Instant,
+    unit: &str,
     work: impl FnOnce() -> T + Send,
 ) -> T {
     if !out.stderr_tty {
@@ -318,7 +453,7 @@ fn with_progress<T: Send>(
             let (files, records, bytes) = counters.snapshot();
             let secs = started.elapsed().as_secs_f64().max(0.001);
             bar.set_message(&format!(
-                "{files} files, {records} records, {:.0} MB read ({:.0} records/s, {:.0} MB/s)",
+                "{files} {unit}, {records} records, {:.0} MB read ({:.0} records/s, {:.0} MB/s)",
                 bytes as f64 / 1e6,
                 records as f64 / secs,
                 bytes as f64 / 1e6 / secs

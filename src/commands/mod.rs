@@ -22,7 +22,7 @@ pub fn dispatch(cli: Cli, out: &Output) -> Result<i32> {
     let g = cli.global;
     match cli.command {
         Command::Template(a) => template::exec(&a, out),
-        Command::Generate(a) => generate::exec(&a, out),
+        Command::Generate(a) => generate::exec(&g.aws, &a, out),
         Command::ExportPolicy(a) if a.from.is_some() => export_policy::exec_offline(&a, out),
         cmd => {
             crate::naming::validate_stack_name(&g.stack_name).map_err(anyhow::Error::msg)?;

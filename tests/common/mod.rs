@@ -41,7 +41,8 @@ impl Moto {
         Moto::start_with(&[])
     }
 
-    /// A moto server with extra environment variables (e.g. `LPPG_MOTO_BOUNDARY`, see tests/support/moto_server.py).
+    /// A moto server with these variables in its environment (e.g. `LPPG_MOTO_BOUNDARY`, see
+    /// tests/support/moto_server.py, or `MOTO_RECORDER_FILEPATH`).
     pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,0 +1,10 @@
+SELECT eventsource, eventname, eventtype, errorcode, errormessage,
+       useridentity.type AS identity_type, useridentity.arn AS arn,
+       useridentity.sessioncontext.sessionissuer.arn AS issuer_arn,
+       count(*) AS calls, min(eventtime) AS first_seen, max(eventtime) AS last_seen
+FROM "logs"."trail"
+WHERE ((useridentity.arn = 'arn:aws:iam::123456789012:user/lppg-user' OR useridentity.sessioncontext.sessionissuer.arn = 'arn:aws:iam::123456789012:user/lppg-user'))
+  AND (errorcode IS NULL OR errorcode = '')
+  AND (eventtype IS NULL OR eventtype = 'AwsApiCall')
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+ORDER BY 1, 2, 4, 7
