@@ -55,17 +55,8 @@ fn guard_denies_every_way_to_change_the_generator() {
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
         .ok();
     let c = moto.clients();
-    let doc = block_on(
-        c.iam
-            .get_policy_version()
-            .policy_arn("arn:aws:iam::123456789012:policy/lppg-guard")
-            .version_id("v1")
-            .send(),
-    )
-    .unwrap();
-    let text =
-        lppg::policy::decode_document(doc.policy_version().unwrap().document().unwrap()).unwrap();
-    let guard = Policy::parse(&text).unwrap();
+    let guard = deployed_guard(&moto);
+    let text = format!("{guard:?}");
     let stack_id = block_on(c.cfn.describe_stacks().stack_name("lppg").send())
         .unwrap()
         .stacks()[0]

@@ -52,8 +52,8 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     let result = gen.teardown(&plan, &progress).await;
     progress.finish();
     show_report(out, &g.stack_name, &result?);
-    if let Some(line) = saved.as_ref().and_then(crate::policy::review_line) {
-        out.warn(&line);
+    if let Some(actions) = &saved {
+        crate::ui::review(out, actions);
     }
     Ok(crate::exit::OK)
 }

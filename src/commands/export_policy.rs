@@ -264,7 +264,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
             policy::explain_table(&rows)
         };
         emit(a, out, &text, "the table")?;
-        review(out, &set);
+        crate::ui::review(out, &set);
         return Ok(crate::exit::OK);
     }
 
@@ -288,15 +288,8 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     };
     let text = policy::render_documents(a.format, &documents, &options);
     emit(a, out, &text, "policy")?;
-    review(out, &set);
+    crate::ui::review(out, &set);
     Ok(crate::exit::OK)
-}
-
-/// The one closing stderr line naming the flagged actions, if any.
-fn review(out: &Output, set: &ActionSet) {
-    if let Some(line) = policy::review_line(set) {
-        out.warn(&line);
-    }
 }
 
 /// The policy as one document, or several with `--split` when it is over IAM's limit; each one validated.

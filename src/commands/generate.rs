@@ -382,15 +382,8 @@ fn print_policy(
         out,
         &policy::render_documents(args.format, &documents, &options),
     )?;
-    review(out, &set);
+    crate::ui::review(out, &set);
     Ok(exit::OK)
-}
-
-/// The one closing stderr line naming the flagged actions, if any.
-fn review(out: &Output, set: &ActionSet) {
-    if let Some(line) = policy::review_line(set) {
-        out.warn(&line);
-    }
 }
 
 /// `--explain`: one row per action (first seen, derivation, resources, risks), as a table or `--json`.
@@ -431,7 +424,7 @@ fn explain(
         policy::explain_table(&rows)
     };
     print_result(out, &text)?;
-    review(out, set);
+    crate::ui::review(out, set);
     Ok(exit::OK)
 }
 

@@ -112,6 +112,13 @@ impl Output {
     }
 }
 
+/// The one closing stderr line naming the flagged actions of a policy (risk review), if any.
+pub fn review(out: &Output, set: &crate::policy::ActionSet) {
+    if let Some(line) = crate::policy::review_line(set) {
+        out.warn(&line);
+    }
+}
+
 /// Writes a result to stdout, treating a closed pipe (`lppg export-policy | head`) as success.
 pub fn print_result(out: &Output, text: &str) -> anyhow::Result<()> {
     match out.result(text) {
