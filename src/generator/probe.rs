@@ -43,7 +43,20 @@ impl Generator {
         progress.status("probe 1/3: the trail");
         let mut steps = vec![self.probe_trail().await];
         progress.status("probe 2/3: the subscription filter's pattern");
-        steps.push(self.probe_pattern().await);
+        let (pattern, filter_exists) = self.probe_pattern().await;
+        steps.push(pattern);
+        if !filter_exists {
+            // Nothing forwards the trail's log group to the function: waiting for a probe line would only time out.
+            steps.push(Step {
+                step: "round trip",
+                outcome: Outcome::CouldNotRun {
+                    detail: "no subscription filter forwards the trail's log group to the function, so a probe \
+                             record cannot reach it (see step 2)"
+                        .into(),
+                },
+            });
+            return steps;
+        }
         progress.status("probe 3/3: a probe record through the function");
         steps.push(self.probe_round_trip(wait, progress).await);
         steps
@@ -85,35 +98,38 @@ impl Generator {
         }
     }
 
-    async fn probe_pattern(&self) -> Step {
+    /// Step 2, and whether the subscription filter exists at all (step 3 needs it).
+    async fn probe_pattern(&self) -> (Step, bool) {
         const STEP: &str = "pattern";
         let group = self.trail_log_group();
         let filter = self.output_or("SubscriptionFilterName", &self.names.subscription_filter);
         let pattern = match logs::subscription_pattern(&self.c, &group, &filter).await {
-            Err(e) => return could_not_run(STEP, &e),
+            Err(e) => return (could_not_run(STEP, &e), true),
             Ok(None) => {
-                return failed(
-                    STEP,
-                    format!("{group} has no subscription filter {filter}"),
-                    "run `lppg up` to restore the subscription filter",
-                )
+                let detail = format!("{group} has no subscription filter {filter}");
+                let fix = "run `lppg up` to restore the subscription filter";
+                return (failed(STEP, detail, fix), false);
             }
             Ok(Some(p)) => p,
         };
+        (self.judge_pattern(STEP, &filter, &pattern).await, true)
+    }
+
+    async fn judge_pattern(&self, step: &'static str, filter: &str, pattern: &str) -> Step {
         let now = crate::time::format_secs_ms(crate::time::now_ms());
         let samples = probe::samples(&self.user_arn(), &now);
         let messages: Vec<String> = samples.iter().map(|s| s.1.clone()).collect();
-        match logs::test_pattern(&self.c, &pattern, &messages).await {
-            Err(e) => could_not_run(STEP, &e),
+        match logs::test_pattern(&self.c, pattern, &messages).await {
+            Err(e) => could_not_run(step, &e),
             Ok(matched) => match probe::judge_pattern(&samples, &matched) {
                 Ok(()) => ok(
-                    STEP,
+                    step,
                     "CloudWatch Logs matches a denial of the observed user, and not another principal's denial, a \
                      throttling error or a successful call"
                         .into(),
                 ),
                 Err(wrong) => failed(
-                    STEP,
+                    step,
                     format!("{wrong} ({filter})"),
                     "run `lppg up` to restore the subscription filter's pattern",
                 ),
