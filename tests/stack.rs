@@ -605,3 +605,29 @@ fn trail_quota_and_second_copy_cost() {
         run.dump()
     );
 }
+
+/// An update without `--user-name` keeps the user the stack was created with (a new name would replace the user
+/// and lose its grants): `up` again is "up to date", not a refusal.
+#[test]
+fn up_again_keeps_a_chosen_user_name() {
+    let moto = Moto::start();
+    let dir = TempDir::new("username");
+    moto.lppg(
+        dir.path(),
+        &[
+            "up",
+            "--yes",
+            "--no-password",
+            "--user-name",
+            "alice-observed",
+        ],
+    )
+    .ok();
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
+        .ok()
+        .stderr_has("up to date");
+    let c = moto.clients();
+    assert!(block_on(c.iam.get_user().user_name("alice-observed").send()).is_ok());
+    moto.lppg(dir.path(), &["down", "--yes", "--no-save", "--no-wait"])
+        .ok();
+}

@@ -444,6 +444,9 @@ pub fn hint_for(code: &str, message: &str) -> String {
             None => "your identity lacks a permission lppg needs: use an administrator-like role in the test account".into(),
         },
         ErrorKind::Throttled => "AWS is throttling the calls: wait a minute and run the command again".into(),
+        _ if code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" => {
+            "the bucket is in another region: pass that region with --region".into()
+        }
         _ => String::new(),
     }
 }
@@ -470,6 +473,7 @@ mod tests {
         assert!(hint_for("AccessDenied", m).contains("iam:CreateUser"));
         assert!(hint_for("ExpiredToken", "").contains("expired"));
         assert_eq!(hint_for("Whatever", ""), "");
+        assert!(hint_for("PermanentRedirect", "").contains("--region"));
     }
 
     #[test]

@@ -157,6 +157,15 @@ impl Generator {
                 .filter(|r| !r.is_empty())
                 .cloned();
         }
+        // Without --user-name, likewise the user's name (a new one would replace the user and lose its grants).
+        if s.user_name.is_none() {
+            s.user_name = self
+                .stack
+                .as_ref()
+                .and_then(|st| st.parameters.get("UserName"))
+                .filter(|u| !u.is_empty())
+                .cloned();
+        }
         let mut params = s.parameters(&self.names.artifact_bucket, &key)?;
         let readers = crate::naming::principal_arns(&self.id.arn).join(",");
         params.insert("QueueReaderArns".into(), readers);
