@@ -63,7 +63,7 @@ S_RAW_BYTES=$(awk -F'\t' '{n += $3} END {print n}' "$SUBSET/.manifest.tsv")
 
 # 2. The binary.
 (cd "$ROOT" && cargo build --release --quiet)
-LPPG="$ROOT/target/release/lppg"
+LPPG="${CARGO_TARGET_DIR:-$ROOT/target}/release/lppg"
 
 # 3. Measurements. measure NAME RECORDS RAW_BYTES COMMAND: runs COMMAND with bash, records wall time and peak RSS.
 declare -A WALL RSS

@@ -16,7 +16,7 @@ DURATION=${DURATION:-60}
 WARMUP=${WARMUP:-10}   # the idle rate is counted after this many seconds (start-up calls excluded)
 MODES=${MODES:-plain tty}
 PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
-BIN=${LPPG:-$ROOT/target/release/lppg}  # LPPG=target/debug/lppg skips the release build
+BIN=${LPPG:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lppg}  # LPPG=target/debug/lppg skips the release build
 cd "$ROOT"
 if [[ ! -x "$BIN" ]]; then
   echo "building lppg (release)" >&2
