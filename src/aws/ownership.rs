@@ -136,6 +136,11 @@ async fn read_mark(
 /// Tags as (key, value); `None` when the resource vanished or has none.
 type Tags = Option<Vec<(String, String)>>;
 
+/// Tags given as a map (Lambda, CloudWatch Logs).
+fn map_tags(tags: Option<&std::collections::HashMap<String, String>>) -> Vec<(String, String)> {
+    tags.into_iter().flatten().map(|(k, v)| kv(k, v)).collect()
+}
+
 fn kv(k: &str, v: &str) -> (String, String) {
     (k.to_string(), v.to_string())
 }
@@ -185,13 +190,7 @@ async fn regional_tags(
         ResourceKind::Function => {
             let arn = format!("arn:{partition}:lambda:{region}:{account}:function:{name}");
             match c.lambda.list_tags().resource(arn).send().await {
-                Ok(r) => Ok(Some(
-                    r.tags()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| kv(k, v))
-                        .collect(),
-                )),
+                Ok(r) => Ok(Some(map_tags(r.tags()))),
                 Err(e) => no_tags(e, doing),
             }
         }
@@ -204,13 +203,7 @@ async fn regional_tags(
                 .send()
                 .await;
             match r {
-                Ok(r) => Ok(Some(
-                    r.tags()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| kv(k, v))
-                        .collect(),
-                )),
+                Ok(r) => Ok(Some(map_tags(r.tags()))),
                 Err(e) => no_tags(e, doing),
             }
         }

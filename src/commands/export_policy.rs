@@ -139,13 +139,7 @@ fn warn_about_log(
             facts.unreadable
         ));
     }
-    // Errors about an action that a later attempt granted after all (Lambda retries a failed batch) are over.
-    let errors: Vec<&str> = facts
-        .errors
-        .iter()
-        .filter(|(action, _)| action.as_ref().is_none_or(|a| !granted.contains(a)))
-        .map(|(_, text)| text.as_str())
-        .collect();
+    let errors: Vec<&str> = crate::generator::log::unresolved(&facts.errors, granted).collect();
     if !errors.is_empty() {
         let shown: Vec<&str> = errors.iter().take(5).copied().collect();
         let more = errors.len().saturating_sub(shown.len());

@@ -148,23 +148,17 @@ impl Generator {
         let key = crate::assets::function_key(&zip);
         let mut s = s.clone();
         s.principal = Some(self.mode(&s));
-        // Without --role-name, an update keeps the role's name (a new name would replace the role).
+        // Without --role-name / --user-name, an update keeps the principal's name (a new one would replace the
+        // role or user and lose its grants).
+        let kept = |key: &str| {
+            let st = self.stack.as_ref()?;
+            st.parameters.get(key).filter(|v| !v.is_empty()).cloned()
+        };
         if s.role_name.is_none() {
-            s.role_name = self
-                .stack
-                .as_ref()
-                .and_then(|st| st.parameters.get("RoleName"))
-                .filter(|r| !r.is_empty())
-                .cloned();
+            s.role_name = kept("RoleName");
         }
-        // Without --user-name, likewise the user's name (a new one would replace the user and lose its grants).
         if s.user_name.is_none() {
-            s.user_name = self
-                .stack
-                .as_ref()
-                .and_then(|st| st.parameters.get("UserName"))
-                .filter(|u| !u.is_empty())
-                .cloned();
+            s.user_name = kept("UserName");
         }
         let mut params = s.parameters(&self.names.artifact_bucket, &key)?;
         let readers = crate::naming::principal_arns(&self.id.arn).join(",");

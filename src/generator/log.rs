@@ -126,13 +126,24 @@ impl RecentLog {
 
     /// The last error that still matters: an error about an action that a later attempt granted after all
     /// (Lambda retries a failed batch) is over.
-    pub fn last_unresolved_error(&self, granted: &crate::policy::ActionSet) -> Option<&str> {
-        self.errors
-            .iter()
-            .rev()
-            .find(|(action, _)| action.as_ref().is_none_or(|a| !granted.contains(a)))
-            .map(|(_, text)| text.as_str())
+    pub fn last_unresolved_error<'a>(
+        &'a self,
+        granted: &'a crate::policy::ActionSet,
+    ) -> Option<&'a str> {
+        unresolved(&self.errors, granted).last()
     }
+}
+
+/// The errors that still matter, oldest first: an error about an action that a later attempt granted after all
+/// (Lambda retries a failed batch) is over. Runtime failures (no action) always matter.
+pub fn unresolved<'a>(
+    errors: &'a [(Option<Action>, String)],
+    granted: &'a crate::policy::ActionSet,
+) -> impl Iterator<Item = &'a str> + 'a {
+    errors
+        .iter()
+        .filter(|(action, _)| action.as_ref().is_none_or(|a| !granted.contains(a)))
+        .map(|(_, text)| text.as_str())
 }
 
 impl Generator {
