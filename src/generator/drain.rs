@@ -64,13 +64,13 @@ pub fn drain_state(a: &Activity, now_ms: i64, quiet_ms: i64, started_ms: i64) ->
 }
 
 impl Generator {
-    /// The function's last activity and the trail's delivery times.
-    pub async fn activity(&self, now_ms: i64) -> Result<Activity> {
-        let since = now_ms - RECENT.as_millis() as i64;
-        let mut a = Activity::default();
+    /// The function's activity from `since_ms` on, added to what `before` already saw, and the trail's delivery
+    /// times.
+    pub async fn activity(&self, before: Activity, since_ms: i64) -> Result<Activity> {
+        let mut a = before;
+        let group = self.function_log_group();
         if let Some(lines) =
-            crate::aws::logs::read_events(&self.c, &self.function_log_group(), since, 50_000)
-                .await?
+            crate::aws::logs::read_events(&self.c, &group, since_ms, 50_000).await?
         {
             for l in lines {
                 match crate::decisions::parse_line(&l.message) {
@@ -79,7 +79,7 @@ impl Generator {
                         let t = d
                             .event_time
                             .as_deref()
-                            .and_then(crate::ui::watch_view::parse_time_ms);
+                            .and_then(crate::time::parse_rfc3339_ms);
                         a.last_denied_ms = a.last_denied_ms.max(t);
                     }
                     Line::Batch(_) => a.last_line_ms = a.last_line_ms.max(Some(l.timestamp_ms)),
@@ -101,22 +101,23 @@ impl Generator {
     pub async fn drain(&self, quiet: Duration, progress: &dyn Report) -> Result<Drain> {
         crate::aws::trail::stop(&self.c, &self.trail_name()).await?;
         let started = crate::time::now_ms();
-        let mut first = None;
+        // The first read covers the recent window; later ones only a look-back (late-ingested lines keep their
+        // earlier timestamps), added to what was seen.
+        let mut since = started - RECENT.as_millis() as i64;
+        let mut seen = Activity::default();
+        let mut waited = false;
         loop {
             let now = crate::time::now_ms();
-            let state = drain_state(
-                &self.activity(now).await?,
-                now,
-                quiet.as_millis() as i64,
-                started,
-            );
+            seen = self.activity(seen, since).await?;
+            since = now - super::follow::LOOKBACK_MS;
+            let state = drain_state(&seen, now, quiet.as_millis() as i64, started);
             let Drain::Waiting(why) = &state else {
-                return Ok(if first.is_some() { Drain::Quiet } else { state });
+                return Ok(if waited { Drain::Quiet } else { state });
             };
-            if first.is_none() {
+            if !waited {
                 // Said once as a line (it stays when there is no terminal), then kept current on the spinner.
                 progress.line(why);
-                first = Some(state.clone());
+                waited = true;
             }
             progress.status(why);
             tokio::select! {
