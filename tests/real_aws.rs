@@ -18,6 +18,13 @@ fn up(moto: &Moto, dir: &TempDir) {
         .ok();
 }
 
+/// `down` through the fault proxy, saving nothing and not waiting (the tests look at what it removes).
+fn down_via(moto: &Moto, dir: &TempDir, proxy: &FaultProxy) -> common::Test {
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["down", "--yes", "--no-save", "--no-wait"])
+}
+
 /// The "function log" check of `status --json`.
 fn function_log_check(stdout: &str) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
@@ -170,9 +177,7 @@ fn delete_stack_refusals_leave_the_stack_whole() {
             &moto,
             json!([{"kind": kind, "service": "cloudformation", "action": "DeleteStack"}]),
         );
-        moto.test(dir.path())
-            .endpoint(&proxy.url)
-            .args(["down", "--yes", "--no-save", "--no-wait"])
+        down_via(&moto, &dir, &proxy)
             .expect_code(2)
             .expect_stderr_contains(says)
             .expect_stderr_contains("its resources were left in place")
@@ -205,9 +210,7 @@ fn stale_reads_after_deletes_do_not_fail_down() {
             {"kind": "stale", "service": "iam", "action": ["GetPolicy"], "after": ["DeletePolicy"], "requests": 2}
         ]),
     );
-    moto.test(dir.path())
-        .endpoint(&proxy.url)
-        .args(["down", "--yes", "--no-save", "--no-wait"])
+    down_via(&moto, &dir, &proxy)
         .expect_code(0)
         .expect_stderr_contains("nothing of generator lppg remains")
         .run();
@@ -241,9 +244,7 @@ fn delete_objects_key_errors_are_read() {
         json!([{"kind": "delete_errors", "keys": {"AWSLogs/*/f1.json.gz": "AccessDenied"}}]),
     );
     let started = std::time::Instant::now();
-    moto.test(dir.path())
-        .endpoint(&proxy.url)
-        .args(["down", "--yes", "--no-save", "--no-wait"])
+    down_via(&moto, &dir, &proxy)
         .expect_code(2)
         .expect_stderr_contains(
             "S3 refused to delete s3://lppg-trail-123456789012-us-east-1/AWSLogs/",
@@ -259,9 +260,7 @@ fn delete_objects_key_errors_are_read() {
     proxy.set_rules(
         json!([{"kind": "delete_errors", "keys": {"AWSLogs/*": "SlowDown"}, "times": 2}]),
     );
-    moto.test(dir.path())
-        .endpoint(&proxy.url)
-        .args(["down", "--yes", "--no-save", "--no-wait"])
+    down_via(&moto, &dir, &proxy)
         .expect_code(0)
         .expect_stderr_contains("nothing of generator lppg remains")
         .run();
