@@ -210,17 +210,14 @@ impl Names {
 /// assumed-role session is its role (whose path the session ARN does not show, hence also `role/*/NAME`), any
 /// other identity itself.
 pub fn principal_arns(caller_arn: &str) -> Vec<String> {
-    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
-    if let [_, partition, "sts", _, account, resource] = parts[..] {
-        if let Some(rest) = resource.strip_prefix("assumed-role/") {
-            let role = rest.split('/').next().unwrap_or_default();
-            return vec![
-                format!("arn:{partition}:iam::{account}:role/{role}"),
-                format!("arn:{partition}:iam::{account}:role/*/{role}"),
-            ];
-        }
+    match crate::role::parse_caller(caller_arn) {
+        Ok(crate::role::Caller::Session {
+            partition,
+            account,
+            role,
+        }) => crate::role::role_under_any_path(&partition, &account, &role),
+        _ => vec![caller_arn.to_string()],
     }
-    vec![caller_arn.to_string()]
 }
 
 /// The partition of an ARN (`arn:aws:...` → `aws`), defaulting to `aws`.

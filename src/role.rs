@@ -98,6 +98,11 @@ pub fn session_fallback_patterns(partition: &str, account: &str, role: &str) -> 
             format!("arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}");
         return vec![trust_pattern(&arn)];
     }
+    role_under_any_path(partition, account, role)
+}
+
+/// A role by its name alone, at the root or under any path (as `aws:PrincipalArn` patterns).
+pub fn role_under_any_path(partition: &str, account: &str, role: &str) -> Vec<String> {
     vec![
         format!("arn:{partition}:iam::{account}:role/{role}"),
         format!("arn:{partition}:iam::{account}:role/*/{role}"),
