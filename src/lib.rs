@@ -13,9 +13,7 @@ pub mod generator;
 pub mod ui;
 
 // The pure core, under the paths the rest of this crate uses.
-pub use lppg_core::stack::{
-    decisions, failure_record, naming, password, preflight, probe, role,
-};
+pub use lppg_core::stack::{decisions, failure_record, naming, password, preflight, probe, role};
 pub use lppg_core::{cloudtrail, exit, policy, time};
 
 /// Runs a parsed command line and returns the process exit code. Errors are printed here, once.

@@ -6,12 +6,10 @@
 //! Rust engine's. Skipped, with a message, only when `.venv/bin/python` does not exist.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::vectors;
+use crate::common::vectors;
 use lppg::policy::Action;
 use serde_json::Value;
 

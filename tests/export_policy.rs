@@ -4,9 +4,7 @@
 //! offline. Outputs are compared with the snapshot files in tests/snapshots/export/ (`LPPG_UPDATE_SNAPSHOTS=1`
 //! rewrites them).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, lppg_command, run, Moto, Run, TempDir, Test};
+use crate::common::{block_on, lppg_command, run, Moto, Run, TempDir, Test};
 use lppg::aws::Clients;
 use lppg::naming::Names;
 use lppg::policy::{validate_policy, Policy, MAX_POLICY_SIZE};
@@ -20,9 +18,9 @@ fn names(stack: &str) -> Names {
     Names::new(stack, "aws", ACCOUNT, REGION, None)
 }
 
-/// Compares `actual` with tests/snapshots/export/<name> (see [`common::snapshot`]).
+/// Compares `actual` with tests/snapshots/export/<name> (see [`crate::common::snapshot`]).
 fn snapshot(name: &str, actual: &str) {
-    common::snapshot(&format!("export/{name}"), actual);
+    crate::common::snapshot(&format!("export/{name}"), actual);
 }
 
 /// `lppg export-policy <args>` with no AWS at all (offline, `--from`).
@@ -118,7 +116,7 @@ sys.stdout.buffer.write(seen)
 sys.exit(os.waitstatus_to_exitcode(status))
 "#;
     let template = lppg_command(dir);
-    let mut cmd = std::process::Command::new(common::venv_bin("python"));
+    let mut cmd = std::process::Command::new(crate::common::venv_bin("python"));
     cmd.current_dir(dir).env_clear();
     for (key, value) in template.get_envs() {
         if let Some(value) = value {

@@ -1,12 +1,10 @@
 //! `lppg generate` end to end, through the built binary, on the fixture trees in tests/fixtures/generate/.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{Run, TempDir, Test};
+use crate::common::{Run, TempDir, Test};
 use serde_json::Value;
 
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";

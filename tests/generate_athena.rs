@@ -4,14 +4,12 @@
 //! row on one page, so a tiny server answers as Athena does, page after page).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use common::{snapshot, Moto, TempDir, Test};
+use crate::common::{snapshot, Moto, TempDir, Test};
 use lppg::cloudtrail::athena::{self, COLUMNS};
 use lppg::cloudtrail::scan::{self, Counters, Mode, ScanOptions};
 use serde_json::{json, Value};

@@ -1,9 +1,7 @@
 //! `lppg generate --resources` end to end (issue 12): the records of the shared resource vectors
 //! (tests/vectors/resources.json) as one CloudTrail file, read by the built binary under each mode.
 
-mod common;
-
-use common::{snapshot, Test};
+use crate::common::{snapshot, Test};
 use serde_json::{json, Value};
 
 /// The vectors' records as one CloudTrail file (`{"Records": [...]}`), on standard input.
@@ -19,7 +17,7 @@ fn trail() -> String {
     json!({ "Records": records }).to_string()
 }
 
-fn generate(args: &[&str]) -> common::Run {
+fn generate(args: &[&str]) -> crate::common::Run {
     Test::new()
         .arg("generate")
         .args(["--denied"])

@@ -5,13 +5,11 @@
 //! not check permissions).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use common::{block_on, Moto, TempDir, Test};
+use crate::common::{block_on, Moto, TempDir, Test};
 use serde_json::Value;
 
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
@@ -93,7 +91,7 @@ fn tree_objects(prefix: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn generate(moto: &Moto, args: &[&str]) -> common::Run {
+fn generate(moto: &Moto, args: &[&str]) -> crate::common::Run {
     Test::new().moto(moto).arg("generate").args(args).run()
 }
 

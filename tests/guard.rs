@@ -3,9 +3,7 @@
 //! the emulator resolved it (real ARNs), and evaluates it the way IAM evaluates an explicit Deny (action and
 //! resource wildcards) against every tampering call the user could try. Unrelated calls must stay allowed.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, Moto, TempDir};
+use crate::common::{block_on, Moto, TempDir};
 use lppg::policy::{action_matches, ActionClause, Effect, Policy, ResourceClause};
 
 /// Case-sensitive `*`/`?` glob, as IAM matches resource ARNs.

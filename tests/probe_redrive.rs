@@ -5,9 +5,7 @@
 //! down), and a delivery through the subscription runs the function's own code in the emulator's process.
 //! Everything else (SQS, CloudWatch Logs, CloudTrail's status, the stack) is moto.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, Moto, TempDir};
+use crate::common::{block_on, Moto, TempDir};
 use serde_json::{json, Value};
 use std::path::Path;
 

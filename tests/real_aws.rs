@@ -2,9 +2,7 @@
 //! throttling, quotas and regions. Each test drives the binary against moto, most of them through the
 //! fault-injecting proxy (`tests/support/fault_proxy.py`), and checks what lppg did and what it left.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, FaultProxy, Moto, TempDir};
+use crate::common::{block_on, FaultProxy, Moto, TempDir};
 use serde_json::json;
 
 const ACCOUNT: &str = "123456789012";
@@ -19,7 +17,7 @@ fn up(moto: &Moto, dir: &TempDir) {
 }
 
 /// `down` through the fault proxy, saving nothing and not waiting (the tests look at what it removes).
-fn down_via(moto: &Moto, dir: &TempDir, proxy: &FaultProxy) -> common::Test {
+fn down_via(moto: &Moto, dir: &TempDir, proxy: &FaultProxy) -> crate::common::Test {
     moto.test(dir.path())
         .endpoint(&proxy.url)
         .args(["down", "--yes", "--no-save", "--no-wait"])

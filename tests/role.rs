@@ -4,9 +4,7 @@
 //! generator role, refusals that change nothing, and `down` leaving nothing. moto does not evaluate trust policies
 //! and shows no console: the trust is checked as the document lppg sends, the switch-role link as the text printed.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, venv_bin, Moto, TempDir, Test};
+use crate::common::{block_on, venv_bin, Moto, TempDir, Test};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -248,7 +246,7 @@ fn role_mode_end_to_end() {
         .expect_code(0)
         .run();
     // SIGTERM sent to lppg reaches the command, whose exit status comes back.
-    let mut cmd = common::lppg_command(dir.path());
+    let mut cmd = crate::common::lppg_command(dir.path());
     cmd.env("AWS_ENDPOINT_URL", &moto.url);
     for (k, v) in &alice {
         cmd.env(k, v);

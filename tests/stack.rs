@@ -2,9 +2,7 @@
 //! test's own. Where moto skips a resource type (the trail, the subscription filter, the bucket policy), the test
 //! checks what lppg does and, for `status`, creates the missing parts the way CloudFormation would.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, Moto, TempDir, Test};
+use crate::common::{block_on, Moto, TempDir, Test};
 use lppg::password::PasswordRules;
 
 const STRICT_POLICY_MIN: i32 = 30;
@@ -491,7 +489,7 @@ fn template_command_writes_a_lint_clean_template_and_the_zip() {
         .expect_stderr_contains("--force")
         .run();
     // cfn-lint: no errors and no warnings.
-    let lint = std::process::Command::new(common::venv_bin("cfn-lint"))
+    let lint = std::process::Command::new(crate::common::venv_bin("cfn-lint"))
         .arg(out.join("template.yaml"))
         .output()
         .unwrap();

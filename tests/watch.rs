@@ -3,10 +3,8 @@
 //! unreadable line, a timeout), records markers with `lppg mark`, and compares `watch --once` (text and JSON) with
 //! the snapshots in tests/snapshots/watch/ (times replaced by names; `LPPG_UPDATE_SNAPSHOTS=1` rewrites them).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
+use crate::common::{block_on, Moto, TempDir};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use common::{block_on, Moto, TempDir};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -100,9 +98,9 @@ fn normalise(text: &str, instants: &[(i64, String)]) -> String {
 /// The size of the one policy the batch line reports.
 const BATCH_SIZE: usize = 1843;
 
-/// Compares `actual` with tests/snapshots/watch/<name> (see [`common::snapshot`]).
+/// Compares `actual` with tests/snapshots/watch/<name> (see [`crate::common::snapshot`]).
 fn snapshot(name: &str, actual: &str) {
-    common::snapshot(&format!("watch/{name}"), actual);
+    crate::common::snapshot(&format!("watch/{name}"), actual);
 }
 
 fn no_control_chars(what: &str, text: &str) {
@@ -288,7 +286,7 @@ fn watch_shows_decisions_markers_and_failures() {
     );
 
     // Ctrl-C: exit 0 after the one-line summary.
-    let mut cmd = common::lppg_command(dir.path());
+    let mut cmd = crate::common::lppg_command(dir.path());
     cmd.env("AWS_ENDPOINT_URL", &moto.url)
         .args(["watch", "--since", "1h"])
         .stdin(Stdio::null())
