@@ -9,7 +9,7 @@ pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod files;
-pub mod generator;
+pub mod stack;
 pub mod ui;
 
 // The pure core, under the paths the rest of this crate uses.
