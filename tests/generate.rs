@@ -321,7 +321,10 @@ fn the_principal_prefilter_changes_nothing() {
         .expect_code(2)
         .expect_stderr_contains(ALICE)
         .run();
-    let none_stdin = generate(["--principal", BOB, "-"]).stdin(&body).run();
+    let none_stdin = generate(["--principal", BOB, "-"])
+        .stdin(&body)
+        .expect_code(2)
+        .run();
     let listed = |run: &Run| {
         run.stderr
             .lines()

@@ -20,8 +20,7 @@ fn sql_of(args: &[&str]) -> String {
     let run = Test::new()
         .args(["generate", "--athena", "logs.trail", "--print-sql"])
         .args(args)
-        .run()
-        .ok();
+        .run();
     assert!(run.stderr.is_empty(), "{}", run.dump());
     run.stdout
 }
@@ -380,9 +379,8 @@ fn every_result_page_is_read_and_only_the_first_row_is_a_header() {
     let athena = Test::new()
         .env("AWS_ENDPOINT_URL", &url)
         .args(["generate", "--athena", "logs.trail", "--workgroup", "w"])
-        .run()
-        .ok();
-    let local = Test::new().args(["generate", &file]).run().ok();
+        .run();
+    let local = Test::new().args(["generate", &file]).run();
     assert_eq!(athena.stdout, local.stdout);
     assert!(
         athena.stderr.contains("Athena scanned 2.5 MB"),

@@ -51,7 +51,7 @@ fn guard_denies_every_way_to_change_the_generator() {
     let moto = Moto::start();
     let dir = TempDir::new("guard");
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok();
+        .run();
     let c = moto.clients();
     let guard = deployed_guard(&moto);
     let text = format!("{guard:?}");
@@ -296,7 +296,7 @@ fn guard_covers_the_generator_role_in_role_mode() {
             "arn:aws:iam::123456789012:user/ci",
         ],
     )
-    .ok();
+    .run();
     let guard = deployed_guard(&moto);
     let acct = "123456789012";
     let role = format!("arn:aws:iam::{acct}:role/lppg-role");

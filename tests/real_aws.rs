@@ -13,7 +13,7 @@ fn policy_arn(n: usize) -> String {
 
 fn up(moto: &Moto, dir: &TempDir) {
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok();
+        .run();
 }
 
 /// `down` through the fault proxy, saving nothing and not waiting (the tests look at what it removes).
@@ -155,7 +155,7 @@ fn down_in_another_region_leaves_that_generator_alone() {
             "{role} was deleted"
         );
     }
-    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).ok();
+    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).run();
     assert!(!exists(&c, "lppg-user"));
 }
 
@@ -192,7 +192,7 @@ fn delete_stack_refusals_leave_the_stack_whole() {
         assert!(block_on(c.cfn.describe_stacks().stack_name("lppg").send()).is_ok());
     }
     moto.lppg(dir.path(), &["down", "--yes", "--no-save", "--no-wait"])
-        .ok();
+        .run();
 }
 
 /// Defect 3: reads right after a delete can still see the resource; the next delete answers NotFound. `down`
