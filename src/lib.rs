@@ -9,6 +9,7 @@ pub mod child;
 pub mod cli;
 pub mod cloudtrail;
 pub mod commands;
+pub mod credential_cache;
 pub mod decisions;
 pub mod failure_record;
 pub mod files;

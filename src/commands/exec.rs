@@ -1,6 +1,7 @@
 //! `lppg exec [--] CMD ARGS…`: runs a command as the generator role (its credentials in the environment, any
 //! profile removed), passes termination signals on, and exits with the command's status.
 use crate::cli::GlobalArgs;
+use crate::generator::session::own_credentials;
 use crate::generator::Generator;
 use crate::ui::Output;
 use anyhow::Result;
@@ -23,7 +24,12 @@ pub struct ExecArgs {
 
 pub async fn exec(g: &GlobalArgs, a: &ExecArgs, out: &Output) -> Result<i32> {
     let seconds = crate::role::session_seconds(a.duration).map_err(anyhow::Error::msg)?;
-    let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
+    let aws = own_credentials(&g.aws, &g.stack_name, crate::cli::profile_on_command_line())?;
+    let gen = Generator::connect(&aws, &g.stack_name, None).await?;
+    let (seconds, lowered) = crate::role::chained_seconds(&gen.id.arn, seconds);
+    if let Some(note) = lowered {
+        out.warn(&note);
+    }
     let creds = gen.role_credentials(seconds).await?;
     out.info(&format!(
         "lppg: running {} as {} (credentials until {}). Denied calls take a few minutes to become grants: \

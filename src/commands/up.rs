@@ -25,6 +25,7 @@ pub fn settings(a: &UpArgs) -> Settings {
         start_actions: a.start_actions.clone(),
         data_events: a.data_events.clone(),
         log_retention_days: a.log_retention_days,
+        allow_role_switch: a.allow_role_switch,
     }
 }
 

@@ -505,3 +505,53 @@ def test_guard_covers_the_queue(deployment):
     g = json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])
     assert any(glob_match(a, queue_arn) for a in g["arns"]), g["arns"]
     assert g["names"]["queueName"] == [q["QueueName"]]
+
+
+# ---- issue 24: the limits a real account enforces on what grows with names and trusted principals ----------------
+
+def test_function_environment_fits_4_kb(deployment):
+    # Lambda Developer Guide, "Lambda quotas": function environment variables, 4 KB for all of them in aggregate
+    # (keys and values). LPPG_GUARD grows with every name the guard carries; checked at the longest names.
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    env = fn["Environment"]["Variables"]
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in env.items())
+    assert size <= 4096, "the function's environment is %d bytes" % size
+
+
+def test_guard_spec_says_who_may_not_leave_observation(deployment):
+    # The function withholds role switches unless `up --allow-role-switch` (AllowRoleSwitch) and a group change
+    # of the observed user (user mode only: a role is in no group).
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    g = json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])
+    assert g["allow_role_switch"] is False
+    user = "" if deployment.role_mode() else deployment.principal_arn().rsplit("/", 1)[1]
+    assert g["observed_user"] == user
+    allowed = Resolver(deployment.t, deployment.stack, deployment.region, deployment.partition,
+                       dict(deployment.params, AllowRoleSwitch="true"))
+    fn = next(iter(allowed.resources("AWS::Lambda::Function").values()))
+    assert json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])["allow_role_switch"] is True
+    (role,) = [r for r in deployment.resources("AWS::IAM::Role").values() if r["RoleName"].endswith("-generator-role")]
+    lookups = [s for p in role["Policies"] for s in statements(p["PolicyDocument"])
+               if "iam:ListGroupsForUser" in as_list(s["Action"])]
+    assert [s["Resource"] for s in lookups] == ([] if deployment.role_mode() else [deployment.principal_arn()])
+
+
+def test_guard_policy_fits_6144_non_whitespace_characters(deployment):
+    # IAM User Guide, "IAM and AWS STS quotas": a managed policy document is at most 6,144 characters, white space
+    # not counted. The guard names the generator's resources, so it grows with the longest names.
+    (guard,) = [p for p in deployment.resources("AWS::IAM::ManagedPolicy").values()
+                if p["ManagedPolicyName"].endswith("-guard")]
+    text = re.sub(r"\s", "", json.dumps(guard["PolicyDocument"], separators=(",", ":")))
+    assert len(text) <= 6144, "the guard policy is %d characters" % len(text)
+
+
+def test_role_trust_policy_fits_2048_characters(deployment):
+    # IAM User Guide, "IAM and AWS STS quotas": role trust policy length, 2,048 characters by default (CreateRole
+    # fails with LimitExceeded beyond). `lppg up` refuses a longer one up front (src/role.rs TRUST_POLICY_QUOTA); the
+    # template's own trust, at the longest names and an Identity Center pattern, must fit.
+    if not deployment.role_mode():
+        return
+    role = next(r for r in deployment.resources("AWS::IAM::Role").values()
+                if r["RoleName"] == deployment.principal_arn().rsplit("/", 1)[1])
+    text = json.dumps(role["AssumeRolePolicyDocument"], separators=(",", ":"))
+    assert len(text) <= 2048, "the trust policy is %d characters" % len(text)
