@@ -484,12 +484,16 @@ def test_queue_policy_only_the_role_sends_only_the_caller_reads(deployment):
         assert send and send[0]["Principal"] == "*" and send[0]["Resource"] == queue_arn
         role = d.arn_of(next(k for k, r in d.t["Resources"].items() if r["Type"] == "AWS::IAM::Role"
                              and d.value(r["Properties"]["RoleName"]).endswith("-generator-role")))
-        assert send[0]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}
+        # IAM User Guide, "Condition operators": with ...IfExists absent, a negated operator on a missing key is
+        # true; the Null=false guard (the key is present) keeps the Deny off requests without aws:PrincipalArn.
+        assert send[0]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role},
+                                        "Null": {"aws:PrincipalArn": "false"}}
         read = [s for s in sts if "sqs:ReceiveMessage" in as_list(s["Action"])]
         if readers:
             assert len(read) == 1 and read[0]["Effect"] == "Deny"
             assert "sqs:DeleteMessage" in read[0]["Action"]
-            assert read[0]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [reader]}}
+            assert read[0]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [reader]},
+                                            "Null": {"aws:PrincipalArn": "false"}}
         else:
             assert read == []
         assert all(s["Effect"] == "Deny" for s in sts), "the queue policy grants nothing"
