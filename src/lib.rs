@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cloudtrail;
 pub mod commands;
 pub mod credential_cache;
+pub mod credential_server;
 pub mod decisions;
 pub mod failure_record;
 pub mod files;

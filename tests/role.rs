@@ -250,6 +250,83 @@ fn role_mode_end_to_end() {
         .args(["exec", "true"])
         .expect_code(0)
         .run();
+
+    // Issue 24, defect 3: the child's SDKs get the role's credentials from lppg's loopback container-credentials
+    // endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN, as the SDKs' container
+    // provider reads them), which refuses a wrong token, and is gone when the command ends. boto3 here; the Rust SDK
+    // below (lppg itself as the child). Renewal before expiry is tested with a fake clock in credential_server.rs.
+    let script = "import boto3, os, urllib.request, urllib.error\n\
+                  print(boto3.client('sts').get_caller_identity()['Arn'])\n\
+                  uri = os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI']\n\
+                  print('uri', uri)\n\
+                  print('static', os.environ.get('AWS_ACCESS_KEY_ID'))\n\
+                  req = urllib.request.Request(uri, headers={'Authorization': 'wrong'})\n\
+                  try:\n    urllib.request.urlopen(req); print('wrong token accepted')\n\
+                  except urllib.error.HTTPError as e:\n    print('wrong token', e.code)\n";
+    let run = as_session(&moto, dir.path(), &alice)
+        .args(["exec", "--", python.to_str().unwrap(), "-c", script])
+        .expect_code(0)
+        .run();
+    assert!(
+        run.stdout
+            .contains("arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice"),
+        "{}",
+        run.dump()
+    );
+    assert!(run.stdout.contains("static None"), "{}", run.dump());
+    assert!(run.stdout.contains("wrong token 403"), "{}", run.dump());
+    let uri = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("uri "))
+        .unwrap()
+        .to_string();
+    assert!(uri.starts_with("http://127.0.0.1:"), "loopback only: {uri}");
+    let addr = uri.trim_start_matches("http://").trim_end_matches('/');
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "the endpoint outlived the command"
+    );
+    // The Rust SDK as the child: lppg itself, whose caller is then the endpoint's session of the role.
+    let inner = as_session(&moto, dir.path(), &alice)
+        .args([
+            "exec",
+            "--",
+            env!("CARGO_BIN_EXE_lppg"),
+            "credentials",
+            "--no-cache",
+        ])
+        .expect_code(0)
+        .run();
+    let v: serde_json::Value =
+        serde_json::from_str(inner.stdout.trim()).unwrap_or_else(|_| panic!("{}", inner.dump()));
+    let who = block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://127.0.0.1:{}", moto.port))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                v["AccessKeyId"].as_str().unwrap(),
+                v["SecretAccessKey"].as_str().unwrap(),
+                v["SessionToken"].as_str().map(str::to_string),
+                None,
+                "lppg",
+            ))
+            .load()
+            .await;
+        aws_sdk_sts::Client::new(&conf)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string()
+    });
+    // Named after its caller, the endpoint's session lppg-alice.
+    assert_eq!(
+        who,
+        "arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-lppg-alice"
+    );
     // SIGTERM sent to lppg reaches the command, whose exit status comes back.
     let mut cmd = common::lppg_command(dir.path());
     cmd.env("AWS_ENDPOINT_URL", &moto.url);

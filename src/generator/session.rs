@@ -132,6 +132,18 @@ impl Generator {
         }
     }
 
+    /// The region and lppg's endpoint for a command (`exec`), without credentials.
+    pub fn region_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("AWS_REGION".to_string(), self.c.region.clone()),
+            ("AWS_DEFAULT_REGION".to_string(), self.c.region.clone()),
+        ];
+        if let Some(e) = &self.c.endpoint {
+            env.push(("AWS_ENDPOINT_URL".to_string(), e.clone()));
+        }
+        env
+    }
+
     /// The environment for a command run with `creds`: the credentials, the region and lppg's endpoint.
     pub fn session_env(&self, creds: &SessionCredentials) -> Vec<(String, String)> {
         role::session_env(creds, &self.c.region, self.c.endpoint.as_deref())
