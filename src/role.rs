@@ -262,27 +262,6 @@ pub fn chained_seconds(caller_arn: &str, seconds: i32) -> (i32, Option<String>) 
     )
 }
 
-/// The environment of a command run as a role session (`lppg exec`).
-pub fn session_env(
-    c: &SessionCredentials,
-    region: &str,
-    endpoint: Option<&str>,
-) -> Vec<(String, String)> {
-    let mut env = vec![
-        ("AWS_ACCESS_KEY_ID", c.access_key_id.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.as_str()),
-        ("AWS_SESSION_TOKEN", c.session_token.as_str()),
-        ("AWS_REGION", region),
-        ("AWS_DEFAULT_REGION", region),
-    ];
-    if let Some(e) = endpoint {
-        env.push(("AWS_ENDPOINT_URL", e));
-    }
-    env.into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 /// A role session name from a caller ARN (its last segment), within STS's 2-64 characters of `[\w+=,.@-]`.
 pub fn session_name(caller_arn: &str) -> String {
     let last = caller_arn.rsplit(['/', ':']).next().unwrap_or("");

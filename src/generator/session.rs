@@ -144,11 +144,6 @@ impl Generator {
         env
     }
 
-    /// The environment for a command run with `creds`: the credentials, the region and lppg's endpoint.
-    pub fn session_env(&self, creds: &SessionCredentials) -> Vec<(String, String)> {
-        role::session_env(creds, &self.c.region, self.c.endpoint.as_deref())
-    }
-
     /// Temporary credentials of a session of the generator role, named after the caller.
     pub async fn role_credentials(&self, seconds: i32) -> Result<SessionCredentials> {
         let arn = self.role_arn()?;
