@@ -2,7 +2,9 @@
 # Maintainers only, never run by CI: checks in a real TEST account what the emulator cannot show. It deploys a
 # generator with `lppg up --yes --no-password`, waits until `lppg status` reports every part healthy (the trail
 # logging, the subscription filter in place), then removes it with `lppg down --yes --no-save`, and exits non-zero
-# on any failure, printing what it saw.
+# on any failure, printing what it saw. Then the same in role mode (`up --principal role`): the probe passes,
+# `lppg credentials` works through an exported profile, the caller's own SendMessage to the failed-batches queue
+# is denied, and `redrive --dry-run` lists the queue.
 #
 #   AWS_PROFILE=my-test-account bash scripts/real-account-check.sh [--region REGION] [--stack-name NAME]
 #
@@ -65,8 +67,66 @@ fi
 trap - EXIT
 cleanup
 rm -f "/tmp/$stack-status.json" "/tmp/$stack-status.err"
+
+# ---- role mode (issue 24): the probe, credentials through a profile, the queue's policy, redrive ---------------
+rstack="$stack-role"
+rlppg() { target/release/lppg --stack-name "$rstack" "${flags[@]}" "$@"; }
+py=.venv/bin/python
+rcleanup() {
+  echo "== lppg down (role mode)" >&2
+  rlppg down --yes --no-save || { echo "FAILED: lppg down of $rstack" >&2; failed=1; }
+  rm -rf "${tmpcfg:-/nonexistent}"
+}
+trap rcleanup EXIT
+echo "== lppg up --principal role (stack $rstack)" >&2
+if ! rlppg up --yes --principal role; then
+  echo "FAILED: lppg up --principal role (its probe must pass: the function recognises the role's probe)" >&2
+  failed=1
+else
+  echo "== lppg status --probe (role mode)" >&2
+  rlppg status --probe || { echo "FAILED: lppg status --probe in role mode" >&2; failed=1; }
+  if [ -x "$py" ]; then
+    tmpcfg=$(mktemp -d)
+    region=$(rlppg status --json 2>/dev/null | "$py" -c 'import json,sys; print(json.load(sys.stdin).get("region",""))')
+    region=${region:-${AWS_REGION:-us-east-1}}
+    src=""
+    [ -n "${AWS_PROFILE:-}" ] && src=" --profile $AWS_PROFILE"
+    { cat "${AWS_CONFIG_FILE:-$HOME/.aws/config}" 2>/dev/null
+      printf '\n[profile lppg-check]\ncredential_process = %s credentials --stack-name %s --region %s%s\nregion = %s\n' \
+        "$PWD/target/release/lppg" "$rstack" "$region" "$src" "$region"; } >"$tmpcfg/config"
+    echo "== credentials through an exported profile (AWS_PROFILE=lppg-check)" >&2
+    if ! AWS_CONFIG_FILE="$tmpcfg/config" AWS_PROFILE=lppg-check XDG_CACHE_HOME="$tmpcfg/cache" "$py" -c '
+import boto3, sys
+arn = boto3.client("sts").get_caller_identity()["Arn"]
+print(arn, file=sys.stderr)
+sys.exit(0 if ":assumed-role/" in arn else 1)'; then
+      echo "FAILED: lppg credentials through a profile" >&2; failed=1
+    fi
+    echo "== the caller's own SendMessage to the failed-batches queue is denied" >&2
+    if ! "$py" - "$rstack-failed-batches" "$region" <<'PY'
+import sys, boto3, botocore
+sqs = boto3.client("sqs", region_name=sys.argv[2])
+url = sqs.get_queue_url(QueueName=sys.argv[1])["QueueUrl"]
+try:
+    sqs.send_message(QueueUrl=url, MessageBody="lppg real-account check")
+except botocore.exceptions.ClientError as e:
+    print("denied as expected:", e.response["Error"]["Code"], file=sys.stderr)
+    sys.exit(0)
+print("the caller could send to the queue: its policy does not hold", file=sys.stderr)
+sys.exit(1)
+PY
+    then failed=1; fi
+  else
+    echo "SKIPPED: credentials and queue checks need .venv (bash scripts/setup-venv.sh)" >&2
+  fi
+  echo "== lppg redrive --dry-run (role mode)" >&2
+  rlppg redrive --dry-run || { echo "FAILED: lppg redrive --dry-run" >&2; failed=1; }
+fi
+trap - EXIT
+rcleanup
+
 if [ $failed -ne 0 ]; then
   echo "real-account check FAILED" >&2
   exit 1
 fi
-echo "real-account check passed: up, healthy, down" >&2
+echo "real-account check passed: up, healthy, probe, down; role mode: probe, credentials, queue policy, redrive" >&2

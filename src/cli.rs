@@ -95,6 +95,10 @@ pub struct UpArgs {
     /// Retention of the trail's and the function's log groups, in days.
     #[arg(long, default_value_t = 14)]
     pub log_retention_days: u32,
+    /// Grant the procedure's denied switches to other roles (sts:AssumeRole*). By default they are withheld and
+    /// reported: the other role's calls would not be observed (observe that role instead). Set on every `up`.
+    #[arg(long)]
+    pub allow_role_switch: bool,
     /// Read the console password from standard input instead of generating one.
     #[arg(long, conflicts_with = "no_password")]
     pub password_stdin: bool,
@@ -171,4 +175,12 @@ pub struct TemplateArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Whether `--profile` was given on the command line (not inherited from `AWS_PROFILE`): `credentials` and `exec`
+/// follow only such a profile.
+pub fn profile_on_command_line() -> bool {
+    std::env::args_os()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--profile" || a.to_string_lossy().starts_with("--profile="))
 }

@@ -8,6 +8,8 @@ pub mod aws;
 pub mod child;
 pub mod cli;
 pub mod commands;
+pub mod credential_cache;
+pub mod credential_server;
 pub mod files;
 pub mod stack;
 pub mod ui;

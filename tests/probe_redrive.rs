@@ -416,3 +416,69 @@ fn a_left_behind_queue_is_removed_only_with_lppgs_mark() {
     )
     .is_err());
 }
+
+/// Issue 24, defect 1: in role mode the probe record is a session of the role (`assumed-role/<role>/lppg-probe`,
+/// as CloudTrail writes an AssumedRole identity), and the function recognises it by the role's sessions
+/// (`sessionContext.sessionIssuer.arn`), answering with a probe line and granting nothing. The function's own code
+/// runs on the delivery (boundary server, no IAM access: any grant would be an error line). TestMetricFilter is
+/// answered at the boundary as its API reference documents (`matches` with `eventNumber`).
+#[test]
+fn role_mode_probe_passes_and_grants_nothing() {
+    let (bdir, moto) = boundary();
+    let dir = TempDir::new("probe-role");
+    let c = moto.clients();
+    block_on(c.iam.create_user().user_name("ci").send()).unwrap();
+    moto.lppg(
+        dir.path(),
+        &[
+            "up",
+            "--yes",
+            "--principal",
+            "role",
+            "--no-probe",
+            "--trust",
+            "arn:aws:iam::123456789012:user/ci",
+        ],
+    )
+    .run();
+    create_trail_and_subscription(&c);
+    write_answers(
+        bdir.path(),
+        "test-metric-filter-responses.json",
+        &json!([matches(&[1])]),
+    );
+    let r = moto
+        .test(dir.path())
+        .args(["status", "--probe", "--json"])
+        .env("LPPG_PROBE_WAIT", "20s")
+        .expect_code(0)
+        .run();
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["passed"], true, "{v:#}\n{}", r.dump());
+    let steps = v["probe"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["outcome"] == "ok"), "{v:#}");
+    assert_eq!(requests(bdir.path(), "deliveries.jsonl").len(), 1);
+    // The function's lines for the probe record: one probe line, no grant and no error.
+    let lines = block_on(
+        c.logs
+            .filter_log_events()
+            .log_group_name("/aws/lambda/lppg-generator")
+            .send(),
+    )
+    .unwrap();
+    let decisions: Vec<Value> = lines
+        .events()
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e.message()?).ok())
+        .filter(|l| l["lppg"] == "decision")
+        .collect();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!(decisions[0]["decision"], "probe");
+    let sample: Value = serde_json::from_str(
+        requests(bdir.path(), "test-metric-filter-requests.jsonl")[0]["logEventMessages"][0]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sample["userIdentity"]["type"], "AssumedRole");
+}

@@ -90,8 +90,11 @@ fn role_mode_end_to_end() {
         "https://signin.aws.amazon.com/switchrole?account=123456789012&roleName=lppg-role&displayName=lppg%20lppg"
     ));
     assert!(up.stderr.contains("one hour"), "{}", up.dump());
+    assert!(up
+        .stderr
+        .contains("[profile lppg-lppg]\n# your own credentials: the default chain"));
     assert!(up.stderr.contains(
-        "[profile lppg-lppg]\ncredential_process = lppg credentials --stack-name lppg --region us-east-1\n"
+        "\ncredential_process = lppg credentials --stack-name lppg --region us-east-1\n"
     ));
     assert!(!up.stderr.contains("Password"), "{}", up.dump());
     block_on(async {
@@ -245,6 +248,83 @@ fn role_mode_end_to_end() {
         .args(["exec", "true"])
         .expect_code(0)
         .run();
+
+    // Issue 24, defect 3: the child's SDKs get the role's credentials from lppg's loopback container-credentials
+    // endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN, as the SDKs' container
+    // provider reads them), which refuses a wrong token, and is gone when the command ends. boto3 here; the Rust SDK
+    // below (lppg itself as the child). Renewal before expiry is tested with a fake clock in credential_server.rs.
+    let script = "import boto3, os, urllib.request, urllib.error\n\
+                  print(boto3.client('sts').get_caller_identity()['Arn'])\n\
+                  uri = os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI']\n\
+                  print('uri', uri)\n\
+                  print('static', os.environ.get('AWS_ACCESS_KEY_ID'))\n\
+                  req = urllib.request.Request(uri, headers={'Authorization': 'wrong'})\n\
+                  try:\n    urllib.request.urlopen(req); print('wrong token accepted')\n\
+                  except urllib.error.HTTPError as e:\n    print('wrong token', e.code)\n";
+    let run = as_session(&moto, dir.path(), &alice)
+        .args(["exec", "--", python.to_str().unwrap(), "-c", script])
+        .expect_code(0)
+        .run();
+    assert!(
+        run.stdout
+            .contains("arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice"),
+        "{}",
+        run.dump()
+    );
+    assert!(run.stdout.contains("static None"), "{}", run.dump());
+    assert!(run.stdout.contains("wrong token 403"), "{}", run.dump());
+    let uri = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("uri "))
+        .unwrap()
+        .to_string();
+    assert!(uri.starts_with("http://127.0.0.1:"), "loopback only: {uri}");
+    let addr = uri.trim_start_matches("http://").trim_end_matches('/');
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "the endpoint outlived the command"
+    );
+    // The Rust SDK as the child: lppg itself, whose caller is then the endpoint's session of the role.
+    let inner = as_session(&moto, dir.path(), &alice)
+        .args([
+            "exec",
+            "--",
+            env!("CARGO_BIN_EXE_lppg"),
+            "credentials",
+            "--no-cache",
+        ])
+        .expect_code(0)
+        .run();
+    let v: serde_json::Value =
+        serde_json::from_str(inner.stdout.trim()).unwrap_or_else(|_| panic!("{}", inner.dump()));
+    let who = block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://127.0.0.1:{}", moto.port))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                v["AccessKeyId"].as_str().unwrap(),
+                v["SecretAccessKey"].as_str().unwrap(),
+                v["SessionToken"].as_str().map(str::to_string),
+                None,
+                "lppg",
+            ))
+            .load()
+            .await;
+        aws_sdk_sts::Client::new(&conf)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string()
+    });
+    // Named after its caller, the endpoint's session lppg-alice.
+    assert_eq!(
+        who,
+        "arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-lppg-alice"
+    );
     // SIGTERM sent to lppg reaches the command, whose exit status comes back.
     let mut cmd = crate::common::lppg_command(dir.path());
     cmd.env("AWS_ENDPOINT_URL", &moto.url);
@@ -535,4 +615,138 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
         .expect_stderr_contains("observed")
         .run();
     assert!(block_on(c.iam.get_role().role_name("observed").send()).is_err());
+}
+
+/// Runs the project's Python with only the variables given (plus PATH), killed after 60 s: a credential_process
+/// that starts itself without end shows as a timeout, not a hung test.
+fn python_tool(dir: &std::path::Path, env: &[(&str, String)], script: &str) -> crate::common::Run {
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["60", venv_bin("python").to_str().unwrap(), "-c", script])
+        .current_dir(dir)
+        .env_clear();
+    if let Some(p) = std::env::var_os("PATH") {
+        cmd.env("PATH", p);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    crate::common::run(cmd, None)
+}
+
+/// Issue 24, defect 2. The profile `up` prints, put in a real config file and exported as AWS_PROFILE (what `up`
+/// suggests), used by a boto3 client: `lppg credentials` inherits AWS_PROFILE and must not load that profile (whose
+/// credential_process is itself: aws/aws-cli#7398) but the caller's own credentials (here the default chain's
+/// [default] profile). The role session is cached in a file only the user can read (the AWS CLI keeps its own
+/// under ~/.aws/cli/cache the same way) and reused until about 5 minutes before it expires; `--no-cache` starts a
+/// new one. A profile that names itself explicitly is refused instead of starting itself again.
+#[test]
+fn credentials_through_an_exported_profile_never_run_themselves_and_are_cached() {
+    let moto = Moto::start();
+    let dir = TempDir::new("role-profile");
+    let c = moto.clients();
+    let alice = session_of(&c, "Deployer", "/team/", "alice");
+    as_session(&moto, dir.path(), &alice)
+        .args(["up", "--yes", "--principal", "role", "--no-probe"])
+        .expect_code(0)
+        .run();
+    let bin = env!("CARGO_BIN_EXE_lppg");
+    let key = |k: &str| alice.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    std::fs::write(
+        dir.path().join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            key("AWS_ACCESS_KEY_ID"),
+            key("AWS_SECRET_ACCESS_KEY"),
+            key("AWS_SESSION_TOKEN")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config"),
+        format!(
+            "[default]\nregion = us-east-1\n\n\
+             [profile lppg-lppg]\ncredential_process = {bin} credentials --stack-name lppg --region us-east-1\n\
+             region = us-east-1\n\n\
+             [profile itself]\ncredential_process = {bin} credentials --stack-name lppg --region us-east-1 \
+             --profile itself\nregion = us-east-1\n"
+        ),
+    )
+    .unwrap();
+    let d = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let env = vec![
+        ("HOME", d(".")),
+        ("AWS_CONFIG_FILE", d("config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", d("credentials")),
+        ("AWS_PROFILE", "lppg-lppg".to_string()),
+        ("AWS_ENDPOINT_URL", moto.url.clone()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("XDG_CACHE_HOME", d("cache")),
+    ];
+    let script = "import boto3\n\
+                  for _ in range(2):\n\
+                  \x20   s = boto3.session.Session()\n\
+                  \x20   print(s.client('sts').get_caller_identity()['Arn'], s.get_credentials().access_key)\n";
+    let run = python_tool(dir.path(), &env, script);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.dump());
+    let (who, first_key) = lines[0].split_once(' ').unwrap();
+    assert_eq!(
+        who,
+        "arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice"
+    );
+    assert_eq!(lines[1].split_once(' ').unwrap().1, first_key, "cached");
+
+    // The cache: one file, the user's alone, holding that session.
+    let cache = dir.path().join("cache/lppg");
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = files[0].metadata().unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(files[0]
+        .file_name()
+        .to_string_lossy()
+        .starts_with("credentials-123456789012-us-east-1-lppg-"));
+
+    // --no-cache: a new session.
+    let fresh = python_tool(
+        dir.path(),
+        &env,
+        &format!(
+            "import subprocess, json\n\
+             out = subprocess.run([{bin:?}, 'credentials', '--stack-name', 'lppg', '--region', 'us-east-1', \
+             '--no-cache'], capture_output=True, text=True)\n\
+             print(json.loads(out.stdout)['AccessKeyId'])\n"
+        ),
+    );
+    assert_eq!(fresh.code, 0, "{}", fresh.dump());
+    assert_ne!(fresh.stdout.trim(), first_key);
+
+    // A profile that names itself: refused with the way out, not started again and again.
+    let mut own = env.clone();
+    own.retain(|(k, _)| *k != "AWS_PROFILE");
+    own.push(("AWS_PROFILE", "itself".to_string()));
+    let looped = python_tool(
+        dir.path(),
+        &own,
+        "import boto3\nprint(boto3.client('sts').get_caller_identity()['Arn'])\n",
+    );
+    assert_ne!(looped.code, 0, "{}", looped.dump());
+    assert_ne!(
+        looped.code,
+        124,
+        "timed out: the profile ran itself\n{}",
+        looped.dump()
+    );
+    assert!(
+        looped
+            .stderr
+            .contains("started by its own profile's credential_process"),
+        "{}",
+        looped.dump()
+    );
 }

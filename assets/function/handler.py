@@ -216,10 +216,24 @@ def _classify(ev, cfg, r, batch):
 
 
 def _is_probe(record, cfg):
-    """A probe record of lppg's caller: its event source, a probe id, the observed user's ARN."""
-    identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), dict) else {}
+    """A probe record of lppg's caller: its event source, a probe id, and made by the observed principal by the same
+    match as its denials (`rules.made_by`: the user's ARN, or in role mode a session of the role). A record with the
+    probe's source that is not a probe is never granted either (mapping.json lists the source as not a permission)."""
     return (record.get("eventSource") == PROBE_SOURCE and isinstance(record.get("lppgProbe"), str)
-            and identity.get("arn") == cfg.user_arn)
+            and rules_mod.made_by(record.get("userIdentity"), cfg.user_arn))
+
+
+def _groups_of(access, user):
+    """The IAM groups `user` is in (ListGroupsForUser, every page): the guard's way to tell whether a denied
+    AttachGroupPolicy/PutGroupPolicy would change the observed user's own permissions."""
+    names, marker = [], None
+    while True:
+        kw = {"UserName": user, **({"Marker": marker} if marker else {})}
+        page = access.client().list_groups_for_user(**kw)
+        names += [g["GroupName"] for g in page.get("Groups", [])]
+        marker = page.get("Marker") if page.get("IsTruncated") else None
+        if not marker:
+            return names
 
 
 def _write(classified, cfg, access, batch, sleep, deadline):
@@ -280,6 +294,8 @@ def _run(event, env, batch, access, sleep, deadline):
     """Decodes, classifies, writes and reports; returns whether a policy update could not be confirmed."""
     log_events = _log_events(event, batch)
     cfg = Config(env)
+    if cfg.guard is not None:
+        cfg.guard.group_lookup = lambda user: _groups_of(access, user)
     r = rules_mod.load_rules()
     classified = [_classify(ev, cfg, r, batch) for ev in log_events]
     results, writer = _write(classified, cfg, access, batch, sleep, deadline)

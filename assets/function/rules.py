@@ -198,7 +198,7 @@ class Rules:
             return out
         out["actions"] = actions
         if guard is not None:
-            why = guard.check(resource, record.get("requestParameters"))
+            why = guard.check_actions([a["action"] for a in actions], resource, record.get("requestParameters"))
             if why:
                 out.update(outcome="withheld", reason=why)
                 return out
@@ -260,12 +260,30 @@ def glob_to_regex(pattern):
     return re.compile("^" + ".*".join(re.escape(p) for p in pattern.split("*")) + "$")
 
 
+# Denied calls that would let the observed principal leave observation (`Guard.check_actions`).
+ROLE_SWITCH_ACTIONS = frozenset(("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"))
+GROUP_POLICY_ACTIONS = frozenset(("iam:AttachGroupPolicy", "iam:PutGroupPolicy"))
+JOIN_GROUP_ACTION = "iam:AddUserToGroup"
+ROLE_SWITCH_FIX = "observe that role (`--trust`/`up --principal role` on it) or allow switching with " \
+                  "`up --allow-role-switch`"
+GROUP_FIX = "the group's permissions would hide the procedure's needs: grant this yourself after the run, " \
+            "or observe without the group"
+
+
+def _last_segment(value):
+    return re.split(r"[/:]", value)[-1] if isinstance(value, str) and value else None
+
+
 class Guard:
     """The generator's own resources (LPPG_GUARD). Matching is case-sensitive.
 
     guarded if: the resource named in errorMessage matches an `arns` glob ('*' = any run of characters),
     or requestParameters[key] (key listed under `names`) is a string that equals a listed value,
     matches an `arns` glob, or is an ARN whose last '/' or ':' segment is a listed value.
+
+    Leaving observation (`check_actions`): a role switch (`ROLE_SWITCH_ACTIONS`) unless `allow_role_switch`;
+    `iam:AddUserToGroup` naming `observed_user`; `GROUP_POLICY_ACTIONS` on one of the user's `groups` (given in the
+    spec, or read once through `group_lookup(user)` when a record needs them).
     """
 
     def __init__(self, spec):
@@ -281,6 +299,17 @@ class Guard:
             raise ValueError("guard.names must map keys to lists of strings")
         self.arns = [(a, glob_to_regex(a)) for a in arns]
         self.names = {k: frozenset(v) for k, v in names.items()}
+        self.allow_role_switch = spec.get("allow_role_switch", False)
+        self.observed_user = spec.get("observed_user", "")
+        groups = spec.get("groups")
+        if not isinstance(self.allow_role_switch, bool):
+            raise ValueError("guard.allow_role_switch must be true or false")
+        if not isinstance(self.observed_user, str):
+            raise ValueError("guard.observed_user must be a string")
+        if groups is not None and (not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)):
+            raise ValueError("guard.groups must be a list of strings")
+        self.groups = frozenset(groups) if groups is not None else None
+        self.group_lookup = None
 
     @classmethod
     def from_json(cls, text):
@@ -291,6 +320,45 @@ class Guard:
             if rx.match(value):
                 return pat
         return None
+
+    def _user_groups(self):
+        """The observed user's groups, or None when they cannot be read."""
+        if self.groups is None and self.group_lookup is not None:
+            try:
+                self.groups = frozenset(self.group_lookup(self.observed_user))
+            except Exception:  # noqa: BLE001 - unknown membership is treated as membership (withheld)
+                return None
+        return self.groups if self.groups is not None else frozenset()
+
+    def _leaves_by_group(self, actions, resource, params):
+        """Reason when the call puts the observed user in a group or changes a group it is in, else None."""
+        if not self.observed_user:
+            return None
+        group = params.get("groupName") if isinstance(params.get("groupName"), str) else None
+        group = group or (_last_segment(resource) if isinstance(resource, str) and ":group/" in resource else None)
+        if JOIN_GROUP_ACTION in actions and params.get("userName") == self.observed_user:
+            return "the procedure adds user %s to group %s; %s" % (self.observed_user, group or "?", GROUP_FIX)
+        if not GROUP_POLICY_ACTIONS.intersection(actions) or not group:
+            return None
+        groups = self._user_groups()
+        if groups is None:
+            return ("the procedure changes the policies of group %s, and the groups of user %s could not be read; "
+                    "%s" % (group, self.observed_user, GROUP_FIX))
+        if group in groups:
+            return "the procedure changes the policies of group %s, which user %s is in; %s" % (
+                group, self.observed_user, GROUP_FIX)
+        return None
+
+    def check_actions(self, actions, resource, params):
+        """Reason string when the call must not be granted: it lets the principal leave observation or its target is
+        guarded (`check`), else None."""
+        params = params if isinstance(params, dict) else {}
+        why = self._leaves_by_group(actions, resource, params) or self.check(resource, params)
+        if why or self.allow_role_switch or not ROLE_SWITCH_ACTIONS.intersection(actions):
+            return why
+        role = resource if isinstance(resource, str) and ":role/" in resource else params.get("roleArn")
+        role = role if isinstance(role, str) and role else "another role"
+        return "the procedure switches to role %s: %s" % (role, ROLE_SWITCH_FIX)
 
     def check(self, resource, params):
         """Reason string when the target is guarded, else None."""

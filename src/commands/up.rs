@@ -25,6 +25,7 @@ pub fn settings(a: &UpArgs) -> Settings {
         start_actions: a.start_actions.clone(),
         data_events: a.data_events.clone(),
         log_retention_days: a.log_retention_days,
+        allow_role_switch: a.allow_role_switch,
     }
 }
 
@@ -144,8 +145,9 @@ fn role_next_steps(gen: &Generator, g: &GlobalArgs, out: &Output) -> Result<i32>
         g.aws.profile.as_deref(),
     );
     out.info(&format!(
-        "Generator role {role_arn}\n\nConsole: switch into the role (a console role session lasts one hour; switch \
-         again when it ends):\n  {link}\n\nTools: add this profile to ~/.aws/config and use AWS_PROFILE={profile}, or run \
+        "Generator role {role_arn}\n\nConsole: switch into the role (from a role session, as Identity Center users \
+         are, a console role session lasts one hour; an IAM user gets up to the role's 12 hours; switch again when \
+         it ends):\n  {link}\n\nTools: add this profile to ~/.aws/config and use AWS_PROFILE={profile}, or run \
          `lppg exec -- CMD ...`:\n\n{snippet}\nThen run `lppg watch` to see the policy grow."
     ));
     Ok(crate::exit::OK)

@@ -23,6 +23,8 @@ pub struct Settings {
     pub start_actions: Vec<String>,
     pub data_events: Vec<String>,
     pub log_retention_days: u32,
+    /// `--allow-role-switch`: grant a denied `sts:AssumeRole*` on another role (withheld by default).
+    pub allow_role_switch: bool,
 }
 
 const RETENTION_DAYS: [u32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365];
@@ -116,6 +118,7 @@ impl Settings {
             let on = self.data_events.iter().any(|d| d.eq_ignore_ascii_case(svc));
             p.insert(key.into(), on.to_string());
         }
+        p.insert("AllowRoleSwitch".into(), self.allow_role_switch.to_string());
         p.insert(
             "DeniedErrorCodesPattern".into(),
             crate::assets::error_code_clause(crate::assets::MAPPING_JSON)?,
@@ -256,10 +259,13 @@ impl Generator {
                 patterns: list("TrustPrincipalArns"),
             }
         });
-        match deployed {
-            Some(t) if given.is_empty() && !t.patterns.is_empty() => Ok(t),
-            _ => self.resolve_trust(given).await,
-        }
+        let trust = match deployed {
+            Some(t) if given.is_empty() && !t.patterns.is_empty() => t,
+            _ => self.resolve_trust(given).await?,
+        };
+        crate::role::check_trust_size(&trust.accounts, &trust.patterns)
+            .map_err(anyhow::Error::msg)?;
+        Ok(trust)
     }
 
     /// Before a create: names taken by something else, and CloudTrail's quota. Returns the cost note for the

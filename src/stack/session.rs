@@ -64,6 +64,7 @@ impl Generator {
     /// principal of this account that does not exist is refused, as IAM refuses it in a trust policy.
     pub async fn resolve_trust(&self, given: &[String]) -> Result<Trust> {
         let mut trust = Trust::default();
+        role::refuse_root(&self.id.arn, given).map_err(anyhow::Error::msg)?;
         if given.is_empty() {
             let caller = role::parse_caller(&self.id.arn).map_err(anyhow::Error::msg)?;
             for p in self.caller_patterns(&caller, false).await? {
@@ -131,9 +132,16 @@ impl Generator {
         }
     }
 
-    /// The environment for a command run with `creds`: the credentials, the region and lppg's endpoint.
-    pub fn session_env(&self, creds: &SessionCredentials) -> Vec<(String, String)> {
-        role::session_env(creds, &self.c.region, self.c.endpoint.as_deref())
+    /// The region and lppg's endpoint for a command (`exec`), without credentials.
+    pub fn region_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("AWS_REGION".to_string(), self.c.region.clone()),
+            ("AWS_DEFAULT_REGION".to_string(), self.c.region.clone()),
+        ];
+        if let Some(e) = &self.c.endpoint {
+            env.push(("AWS_ENDPOINT_URL".to_string(), e.clone()));
+        }
+        env
     }
 
     /// Temporary credentials of a session of the generator role, named after the caller.
@@ -142,4 +150,61 @@ impl Generator {
         let name = role::session_name(&self.id.arn);
         sts::assume_role(&self.c, &arn, &name, seconds).await
     }
+
+    /// [`Generator::role_credentials`] through the user's cache (`cache`: its directory; `None` skips it): a
+    /// cached session of the same account, region, stack, role and caller is handed out until about 5 minutes
+    /// before it expires; a new one is stored. A cache that cannot be written costs nothing but the reuse.
+    pub async fn cached_role_credentials(
+        &self,
+        seconds: i32,
+        cache: Option<&std::path::Path>,
+    ) -> Result<SessionCredentials> {
+        use crate::credential_cache as cc;
+        let key = cc::Key {
+            account: self.id.account.clone(),
+            region: self.c.region.clone(),
+            stack: self.names.stack.clone(),
+            role_arn: self.role_arn()?,
+            caller_arn: self.id.arn.clone(),
+        };
+        let now = std::time::SystemTime::now();
+        if let Some(hit) = cache.and_then(|dir| cc::load(dir, &key, now)) {
+            return Ok(hit);
+        }
+        let creds = self.role_credentials(seconds).await?;
+        if let Some(dir) = cache {
+            let _ = cc::store(dir, &key, &creds);
+        }
+        Ok(creds)
+    }
+}
+
+/// The AWS flags `credentials` and `exec` use for the caller's own credentials: a profile only when `--profile`
+/// was given on the command line (`explicit`), never one inherited from `AWS_PROFILE`, which, once a user exports
+/// the `lppg-<stack>` profile, names the profile whose `credential_process` is this very command (the AWS CLI had
+/// the same loop, aws/aws-cli#7398). `AWS_PROFILE` is also removed from this process's environment so the SDK's
+/// default chain does not read it either, and [`role::CREDENTIALS_GUARD_VAR`] is set for whatever the chain starts:
+/// found already set for this stack, an explicit profile led back here, and that is refused instead of looping.
+pub fn own_credentials(
+    aws: &crate::aws::AwsArgs,
+    stack: &str,
+    explicit: bool,
+) -> Result<crate::aws::AwsArgs> {
+    let mut aws = aws.clone();
+    if std::env::var(role::CREDENTIALS_GUARD_VAR).ok().as_deref() == Some(stack) {
+        bail!(
+            "lppg credentials for stack {stack} was started by its own profile's credential_process{}: name the              profile with your own credentials (`--profile NAME` in the credential_process line), not the lppg              one",
+            aws.profile
+                .as_deref()
+                .map(|p| format!(" (--profile {p})"))
+                .unwrap_or_default()
+        );
+    }
+    if !explicit {
+        aws.profile = None;
+        std::env::remove_var("AWS_PROFILE");
+        std::env::remove_var("AWS_DEFAULT_PROFILE");
+    }
+    std::env::set_var(role::CREDENTIALS_GUARD_VAR, stack);
+    Ok(aws)
 }

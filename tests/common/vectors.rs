@@ -1,9 +1,9 @@
 //! The shared test vectors (`tests/vectors/*.jsonl`) as the Rust engine sees them: `tests/engine_agreement.rs`
 //! checks each against its expectation and compares the results with the Python engine's.
 //!
-//! A vector is `{"name", "record", "principal", "expect": {"outcome", "actions", "derived_from"?, "verified"?}}`.
-//! Those of `success.jsonl` are successful calls ([`used`]); the others are classified as denied calls with the
-//! guard of `guard.json`.
+//! A vector is `{"name", "record", "principal", "guard"?, "expect": {"outcome", "actions", "derived_from"?,
+//! "verified"?, "reason_contains"?}}`. Those of `success.jsonl` are successful calls ([`used`]); the others are
+//! classified as denied calls with the guard of `guard.json` (the vector's own `guard` keys laid over it).
 
 use std::path::Path;
 
@@ -47,19 +47,32 @@ pub fn load(dir: &Path) -> Result<Vec<(String, Value)>, String> {
     Ok(out)
 }
 
-/// The guard of `guard.json` in `dir`, if there is one.
-pub fn load_guard(dir: &Path) -> Result<Option<Guard>, String> {
+/// The guard spec of `guard.json` in `dir`, if there is one (checked by reading it as a guard).
+pub fn load_guard(dir: &Path) -> Result<Option<Value>, String> {
     let path = dir.join("guard.json");
     if !path.exists() {
         return Ok(None);
     }
     let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
     let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    Guard::from_value(&value).map(Some)
+    Guard::from_value(&value)?;
+    Ok(Some(value))
 }
 
-/// The Rust engine's decision for one vector.
-pub fn decide(file: &str, vector: &Value, guard: Option<&Guard>) -> Decision {
+/// The guard of one vector: `guard.json`'s spec with the vector's own `guard` keys laid over it.
+fn guard_for(spec: Option<&Value>, vector: &Value) -> Option<Guard> {
+    let mut spec = spec?.clone();
+    if let (Some(base), Some(over)) = (
+        spec.as_object_mut(),
+        vector.get("guard").and_then(Value::as_object),
+    ) {
+        base.extend(over.clone());
+    }
+    Some(Guard::from_value(&spec).expect("a vector's guard"))
+}
+
+/// The Rust engine's decision for one vector (`guard`: the spec of `guard.json`).
+pub fn decide(file: &str, vector: &Value, guard: Option<&Value>) -> Decision {
     // The function always has a principal; a vector without one matches no record, as in Python.
     let principal = vector
         .get("principal")
@@ -68,7 +81,13 @@ pub fn decide(file: &str, vector: &Value, guard: Option<&Guard>) -> Decision {
     if file == "success.jsonl" {
         used_value(&vector["record"], Some(principal), catalogue())
     } else {
-        classify_value(&vector["record"], Some(principal), guard, catalogue())
+        let guard = guard_for(guard, vector);
+        classify_value(
+            &vector["record"],
+            Some(principal),
+            guard.as_ref(),
+            catalogue(),
+        )
     }
 }
 
@@ -99,6 +118,13 @@ pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
             d.reason,
             expect["outcome"]
         ));
+    }
+    let reason = expect
+        .get("reason_contains")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !d.reason.contains(reason) {
+        return Err(format!("{name}: reason {:?} lacks {reason:?}", d.reason));
     }
     let mut got: Vec<&str> = d.actions.iter().map(|a| a.as_str()).collect();
     got.sort_unstable();

@@ -187,6 +187,8 @@ def guard_for(stack, account=ACCOUNT, region=REGION):
             "policyArn": ["arn:aws:iam::%s:policy/%s-policy-%d" % (account, stack, i) for i in range(1, 10)],
             "stackName": [stack],
         },
+        "observed_user": "%s-user" % stack,
+        "allow_role_switch": False,
     }
 
 

@@ -5,7 +5,7 @@ agreement test (tests/engine_agreement.rs). Not a pytest module.
     .venv/bin/python tests/python/rust_agreement_dump.py [VECTORS_DIR]
 
 Vectors of success.jsonl go through Rules.used (successful calls); every other *.jsonl through Rules.classify with
-the guard in guard.json (when present). Output per vector:
+the guard in guard.json (when present; a vector's own `guard` keys laid over it). Output per vector:
 {"file", "name", "outcome", "actions": [{"action", "level", "verified"}], "derived_from", "resource"}.
 """
 import json
@@ -22,10 +22,10 @@ def main():
     vectors = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "vectors")
     engine = rules.load_rules()
     guard_path = os.path.join(vectors, "guard.json")
-    guard = None
+    spec = None
     if os.path.exists(guard_path):
         with open(guard_path, encoding="utf-8") as f:
-            guard = rules.Guard(json.load(f))
+            spec = json.load(f)
     out = sys.stdout
     for file in sorted(os.listdir(vectors)):
         if not file.endswith(".jsonl"):
@@ -38,6 +38,8 @@ def main():
                 if file == "success.jsonl":
                     got = engine.used(v["record"], v.get("principal"))
                 else:
+                    # a vector's own `guard` keys are laid over guard.json's
+                    guard = rules.Guard(dict(spec, **v.get("guard", {}))) if spec is not None else None
                     got = engine.classify(v["record"], v.get("principal"), guard)
                 out.write(json.dumps({
                     "file": file,

@@ -1,6 +1,6 @@
 """The function↔CLI contract: every line the function prints conforms to tests/vectors/decision_schema.json,
 the vectors in tests/vectors/decision_lines.json do too, and every decision kind is covered. The CLI's side
-(DecisionKind) reads the same vectors in tests/contract_vectors.rs."""
+(DecisionKind) reads the same vectors in crates/lppg-core/tests/contract_vectors.rs."""
 import handler
 from conftest import denied_for, parse_lines, payload, record
 from contract import check_lines, load_schema, load_vectors, problems

@@ -399,6 +399,18 @@ def test_probe_record_answers_with_a_probe_line_and_grants_nothing(stack, monkey
     assert [stack.versions(a) for a in stack.policy_arns] == before
 
 
+def test_user_mode_probe_vector_is_recognised(stack, monkeypatch, capsys):
+    """The exact record `lppg status --probe` writes in user mode (tests/vectors/probe_records.json)."""
+    import os
+    from conftest import VECTORS_DIR
+    with open(os.path.join(VECTORS_DIR, "probe_records.json"), encoding="utf-8") as f:
+        case = next(c for c in json.load(f)["records"] if c["mode"] == "user")
+    rec = json.loads(json.dumps(case["record"]).replace(case["principal"], stack.user_arn))
+    lines, batch = run(stack, monkeypatch, capsys, [rec])
+    assert [(l["decision"], l["event_id"]) for l in lines] == [("probe", case["probe_id"])]
+    assert batch["granted"] == 0
+
+
 def test_only_the_observed_users_marked_record_is_a_probe(stack, monkeypatch, capsys):
     other = _probe("arn:aws:iam::123456789012:user/someone-else")
     unmarked = _probe(stack.user_arn)
@@ -406,5 +418,52 @@ def test_only_the_observed_users_marked_record_is_a_probe(stack, monkeypatch, ca
     lines, batch = run(stack, monkeypatch, capsys, [other, unmarked])
     assert batch["probe"] == 0 and batch["other_principal"] == 1
     assert all(l["decision"] != "probe" for l in lines)
-    # The unmarked one is an ordinary denial of an action no one can hold: never a real grant of anything else.
-    assert {l["action"] for l in lines} <= {"lppg:Probe", None}
+    # The unmarked one has the probe's event source: never granted (issue 24), not even lppg:Probe.
+    assert [l["decision"] for l in lines] == ["not_permission"]
+    assert batch["granted"] == 0 and "lppg:Probe" not in stack.all_actions()
+
+
+def _group_denial(stack, action, group, **params):
+    msg = ("User: %s is not authorized to perform: %s on resource: arn:aws:iam::123456789012:group/%s because no "
+           "identity-based policy allows the %s action" % (stack.user_arn, action, group, action))
+    return record(stack.user_arn, "iam.amazonaws.com", action.split(":")[1], "AccessDenied", msg,
+                  params=dict(groupName=group, **params))
+
+
+def test_group_routes_out_of_observation_are_withheld(stack, monkeypatch, capsys):
+    """Issue 24, defect 4: a group's policies apply to its members (IAM User Guide, "IAM user groups"), so joining a
+    group or changing the policies of a group the user is in would let the procedure's calls through unobserved.
+    The function reads the user's groups from IAM (ListGroupsForUser, moto) only when a record needs them."""
+    stack.iam.create_group(GroupName=stack.name + "-devs")
+    stack.iam.create_group(GroupName=stack.name + "-others")
+    stack.iam.add_user_to_group(GroupName=stack.name + "-devs", UserName=stack.user_name)
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    recs = [
+        _group_denial(stack, "iam:AddUserToGroup", "Admins", userName=stack.user_name),
+        _group_denial(stack, "iam:AttachGroupPolicy", stack.name + "-devs", policyArn=admin),
+        _group_denial(stack, "iam:PutGroupPolicy", stack.name + "-devs", policyName="more"),
+        _group_denial(stack, "iam:AttachGroupPolicy", stack.name + "-others", policyArn=admin),
+    ]
+    lines, batch = run(stack, monkeypatch, capsys, recs)
+    assert [(l["decision"], l["action"]) for l in lines] == [
+        ("withheld", "iam:AddUserToGroup"), ("withheld", "iam:AttachGroupPolicy"),
+        ("withheld", "iam:PutGroupPolicy"), ("granted", "iam:AttachGroupPolicy")]
+    assert "adds user %s to group Admins" % stack.user_name in lines[0]["reason"]
+    assert "which user %s is in" % stack.user_name in lines[1]["reason"]
+    assert stack.all_actions() >= {"iam:AttachGroupPolicy"} and "iam:PutGroupPolicy" not in stack.all_actions()
+
+
+def test_role_switch_is_withheld_and_reported(stack, monkeypatch, capsys):
+    """Issue 24, defect 4: after AssumeRole the calls are the new session's (STS AssumeRole: "returns a set of
+    temporary security credentials" of the role), never the observed principal's: withheld, with the way out."""
+    deploy = "arn:aws:iam::123456789012:role/deploy"
+    msg = "User: %s is not authorized to perform: sts:AssumeRole on resource: %s" % (stack.user_arn, deploy)
+    rec = record(stack.user_arn, "sts.amazonaws.com", "AssumeRole", "AccessDenied", msg,
+                 params={"roleArn": deploy, "roleSessionName": "s"})
+    lines, batch = run(stack, monkeypatch, capsys, [rec])
+    assert [(l["decision"], l["action"]) for l in lines] == [("withheld", "sts:AssumeRole")]
+    assert "switches to role %s" % deploy in lines[0]["reason"]
+    assert "up --allow-role-switch" in lines[0]["reason"] and "--trust" in lines[0]["reason"]
+    stack.guard["allow_role_switch"] = True
+    lines, batch = run(stack, monkeypatch, capsys, [rec])
+    assert [(l["decision"], l["action"]) for l in lines] == [("granted", "sts:AssumeRole")]

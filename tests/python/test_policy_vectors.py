@@ -1,5 +1,5 @@
 """tests/vectors/policy_documents.json against policydoc.py: the actions the function counts as already granted.
-The CLI reads the same vectors (tests/contract_vectors.rs); both must agree."""
+The CLI reads the same vectors (crates/lppg-core/tests/contract_vectors.rs); both must agree."""
 import json
 import os
 

@@ -2,9 +2,10 @@
 an Identity Center user's who switched into it) land in the policies attached to the role; other roles' sessions
 are not the principal; the guard withholds the role's changes to itself and assuming the generator's other roles."""
 import json
+import os
 
 import handler
-from conftest import ACCOUNT, payload, parse_lines, record
+from conftest import ACCOUNT, VECTORS_DIR, payload, parse_lines, record
 from contract import check_lines
 
 
@@ -18,7 +19,7 @@ def make_role_stack(stack):
     for arn in stack.policy_arns:
         iam.detach_user_policy(UserName=stack.user_name, PolicyArn=arn)
         iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
-    guard = dict(stack.guard)
+    guard = dict(stack.guard, observed_user="")  # the template's guard in role mode names no user
     guard["names"] = dict(guard["names"], roleName=guard["names"]["roleName"] + [role["RoleName"]])
     return role, {"LPPG_USER_ARN": role["Arn"], "LPPG_POLICY_ARNS": ",".join(stack.policy_arns),
                   "LPPG_GUARD": json.dumps(guard)}
@@ -63,3 +64,46 @@ def test_assumed_role_denials_land_in_the_role_policies(stack, monkeypatch, caps
     assert {p["PolicyArn"] for p in attached} == set(stack.policy_arns)
     assert {"dynamodb:ListTables", "sns:ListTopics"} <= stack.all_actions()
     assert "sqs:ListQueues" not in stack.all_actions()
+
+
+def _probe_vector(mode):
+    """The record `lppg status --probe` writes (tests/vectors/probe_records.json, pinned by the tests of crates/lppg-core/src/stack/probe.rs)."""
+    with open(os.path.join(VECTORS_DIR, "probe_records.json"), encoding="utf-8") as f:
+        return next(c for c in json.load(f)["records"] if c["mode"] == mode)
+
+
+def _run_role(stack, monkeypatch, capsys, role_arn, recs):
+    role, env = make_role_stack(stack)
+    for k, v in dict(env, LPPG_USER_ARN=role_arn).items():
+        monkeypatch.setenv(k, v)
+    capsys.readouterr()
+    handler.lambda_handler(payload(recs), None)
+    lines = parse_lines(capsys.readouterr().out)
+    check_lines(lines)
+    return [l for l in lines if l["lppg"] == "decision"], lines[-1]
+
+
+def test_role_mode_probe_is_recognised_and_grants_nothing(stack, monkeypatch, capsys):
+    """Issue 24, defect 1: the role-mode probe record names a session of the role (`assumed-role/<role>/lppg-probe`),
+    not the role's ARN; the function recognises it by the same match as the role's denials (sessionIssuer.arn, as
+    CloudTrail writes an AssumedRole identity: CloudTrail User Guide, userIdentity element)."""
+    case = _probe_vector("role")
+    before = [stack.versions(a) for a in stack.policy_arns]
+    decisions, batch = _run_role(stack, monkeypatch, capsys, case["principal"], [case["record"]])
+    assert [(d["decision"], d["action"], d["event_id"]) for d in decisions] == [
+        ("probe", "lppg:Probe", case["probe_id"])]
+    assert batch["probe"] == 1 and batch["granted"] == 0 and batch["policies_written"] == []
+    assert batch["iam_calls"] == 0
+    assert [stack.versions(a) for a in stack.policy_arns] == before
+
+
+def test_probe_source_is_never_granted_in_role_mode(stack, monkeypatch, capsys):
+    """A record with the probe's event source that is not lppg's probe (no mark, or another role's session) never
+    grants lppg:Probe or anything else."""
+    case = _probe_vector("role")
+    unmarked = dict(case["record"])
+    del unmarked["lppgProbe"]
+    decisions, batch = _run_role(stack, monkeypatch, capsys, case["principal"], [unmarked])
+    assert [d["decision"] for d in decisions] == ["not_permission"]
+    assert batch["granted"] == 0 and batch["probe"] == 0 and batch["policies_written"] == []
+    assert "lppg:Probe" not in stack.all_actions()

@@ -17,9 +17,9 @@ from cfnlint.decode import decode_str
 from conftest import ROOT
 
 ACCOUNT = "123456789012"
-# The longest names a generator can have: lppg's own stack-name limit (src/naming.rs), IAM's 64-character user
+# The longest names a generator can have: lppg's own stack-name limit (crates/lppg-core/src/stack/naming.rs), IAM's 64-character user
 # names, the longest region and partition names.
-MAX_STACK = int(re.search(r"MAX_STACK_NAME: usize = (\d+);", open(os.path.join(ROOT, "src", "naming.rs")).read())
+MAX_STACK = int(re.search(r"MAX_STACK_NAME: usize = (\d+);", open(os.path.join(ROOT, "crates", "lppg-core", "src", "stack", "naming.rs")).read())
                 .group(1))
 SCENARIOS = {
     "defaults": dict(stack="lppg", region="us-east-1", partition="aws", params={}),
@@ -484,12 +484,16 @@ def test_queue_policy_only_the_role_sends_only_the_caller_reads(deployment):
         assert send and send[0]["Principal"] == "*" and send[0]["Resource"] == queue_arn
         role = d.arn_of(next(k for k, r in d.t["Resources"].items() if r["Type"] == "AWS::IAM::Role"
                              and d.value(r["Properties"]["RoleName"]).endswith("-generator-role")))
-        assert send[0]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}
+        # IAM User Guide, "Condition operators": with ...IfExists absent, a negated operator on a missing key is
+        # true; the Null=false guard (the key is present) keeps the Deny off requests without aws:PrincipalArn.
+        assert send[0]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role},
+                                        "Null": {"aws:PrincipalArn": "false"}}
         read = [s for s in sts if "sqs:ReceiveMessage" in as_list(s["Action"])]
         if readers:
             assert len(read) == 1 and read[0]["Effect"] == "Deny"
             assert "sqs:DeleteMessage" in read[0]["Action"]
-            assert read[0]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [reader]}}
+            assert read[0]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [reader]},
+                                            "Null": {"aws:PrincipalArn": "false"}}
         else:
             assert read == []
         assert all(s["Effect"] == "Deny" for s in sts), "the queue policy grants nothing"
@@ -505,3 +509,53 @@ def test_guard_covers_the_queue(deployment):
     g = json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])
     assert any(glob_match(a, queue_arn) for a in g["arns"]), g["arns"]
     assert g["names"]["queueName"] == [q["QueueName"]]
+
+
+# ---- issue 24: the limits a real account enforces on what grows with names and trusted principals ----------------
+
+def test_function_environment_fits_4_kb(deployment):
+    # Lambda Developer Guide, "Lambda quotas": function environment variables, 4 KB for all of them in aggregate
+    # (keys and values). LPPG_GUARD grows with every name the guard carries; checked at the longest names.
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    env = fn["Environment"]["Variables"]
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in env.items())
+    assert size <= 4096, "the function's environment is %d bytes" % size
+
+
+def test_guard_spec_says_who_may_not_leave_observation(deployment):
+    # The function withholds role switches unless `up --allow-role-switch` (AllowRoleSwitch) and a group change
+    # of the observed user (user mode only: a role is in no group).
+    fn = next(iter(deployment.resources("AWS::Lambda::Function").values()))
+    g = json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])
+    assert g["allow_role_switch"] is False
+    user = "" if deployment.role_mode() else deployment.principal_arn().rsplit("/", 1)[1]
+    assert g["observed_user"] == user
+    allowed = Resolver(deployment.t, deployment.stack, deployment.region, deployment.partition,
+                       dict(deployment.params, AllowRoleSwitch="true"))
+    fn = next(iter(allowed.resources("AWS::Lambda::Function").values()))
+    assert json.loads(fn["Environment"]["Variables"]["LPPG_GUARD"])["allow_role_switch"] is True
+    (role,) = [r for r in deployment.resources("AWS::IAM::Role").values() if r["RoleName"].endswith("-generator-role")]
+    lookups = [s for p in role["Policies"] for s in statements(p["PolicyDocument"])
+               if "iam:ListGroupsForUser" in as_list(s["Action"])]
+    assert [s["Resource"] for s in lookups] == ([] if deployment.role_mode() else [deployment.principal_arn()])
+
+
+def test_guard_policy_fits_6144_non_whitespace_characters(deployment):
+    # IAM User Guide, "IAM and AWS STS quotas": a managed policy document is at most 6,144 characters, white space
+    # not counted. The guard names the generator's resources, so it grows with the longest names.
+    (guard,) = [p for p in deployment.resources("AWS::IAM::ManagedPolicy").values()
+                if p["ManagedPolicyName"].endswith("-guard")]
+    text = re.sub(r"\s", "", json.dumps(guard["PolicyDocument"], separators=(",", ":")))
+    assert len(text) <= 6144, "the guard policy is %d characters" % len(text)
+
+
+def test_role_trust_policy_fits_2048_characters(deployment):
+    # IAM User Guide, "IAM and AWS STS quotas": role trust policy length, 2,048 characters by default (CreateRole
+    # fails with LimitExceeded beyond). `lppg up` refuses a longer one up front (crates/lppg-core/src/stack/role.rs TRUST_POLICY_QUOTA); the
+    # template's own trust, at the longest names and an Identity Center pattern, must fit.
+    if not deployment.role_mode():
+        return
+    role = next(r for r in deployment.resources("AWS::IAM::Role").values()
+                if r["RoleName"] == deployment.principal_arn().rsplit("/", 1)[1])
+    text = json.dumps(role["AssumeRolePolicyDocument"], separators=(",", ":"))
+    assert len(text) <= 2048, "the trust policy is %d characters" % len(text)

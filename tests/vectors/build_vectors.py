@@ -47,6 +47,11 @@ def guard():
             "queueName": ["%s-failed-batches" % s],
             "queueUrl": ["https://sqs.%s.amazonaws.com/%s/%s-failed-batches" % (r, a, s)],
         },
+        # Leaving observation (issue 24): the observed user, the groups it is in (the function reads them with
+        # iam:ListGroupsForUser when a record needs them), role switches withheld unless `up --allow-role-switch`.
+        "observed_user": "%s-user" % s,
+        "groups": ["Developers"],
+        "allow_role_switch": False,
     }
 
 
@@ -93,9 +98,15 @@ def modern(action, resource=None, tail="because no identity-based policy allows 
     return s
 
 
-def V(name, record, outcome, actions=(), derived=None, verified=None, note=None, principal=P):
+def V(name, record, outcome, actions=(), derived=None, verified=None, note=None, principal=P, guard=None,
+      reason=None):
+    """`guard`: keys laid over guard.json's for this vector only; `reason`: text the decision's reason contains."""
     v = {"name": name, "record": record, "principal": principal,
          "expect": {"outcome": outcome, "actions": list(actions)}}
+    if guard is not None:
+        v["guard"] = guard
+    if reason is not None:
+        v["expect"]["reason_contains"] = reason
     if derived:
         v["expect"]["derived_from"] = derived
     if verified is not None:
@@ -200,7 +211,8 @@ def denied():
           rec("sts-assumerole-message", "sts.amazonaws.com", "AssumeRole", "AccessDenied",
               modern("sts:AssumeRole", "arn:aws:iam::%s:role/deploy" % ACCOUNT),
               {"roleArn": "arn:aws:iam::%s:role/deploy" % ACCOUNT, "roleSessionName": "s"}),
-          ["sts:AssumeRole"], "message"))
+          ["sts:AssumeRole"], "message", guard={"allow_role_switch": True},
+          note="with `up --allow-role-switch`; by default a role switch is withheld (leave-* vectors)"))
     add(G("iam-listroles-message",
           rec("iam-listroles-message", "iam.amazonaws.com", "ListRoles", "AccessDenied",
               modern("iam:ListRoles", "arn:aws:iam::%s:role/" % ACCOUNT)),
@@ -676,6 +688,92 @@ def failed_batches_queue_guard():
     ]
 
 
+def leaving_observation():
+    """Calls that would let the observed principal leave observation (issue 24): after them the procedure's calls
+    are made by another role or allowed by a group's policies, never denied, never recorded. Appended last."""
+    deploy = "arn:aws:iam::%s:role/deploy" % ACCOUNT
+    switch = "the procedure switches to role %s" % deploy
+    tf = session(ROLE, "terraform")
+    group = "arn:aws:iam::%s:group/Developers" % ACCOUNT
+    admin_policy = "arn:aws:iam::aws:policy/AdministratorAccess"
+    return [
+        V("leave-assume-role",
+          rec("leave-assume-role", "sts.amazonaws.com", "AssumeRole", "AccessDenied",
+              modern("sts:AssumeRole", deploy), {"roleArn": deploy, "roleSessionName": "s"}),
+          "withheld", ["sts:AssumeRole"], "message", reason=switch,
+          note="STS AssumeRole: the new session is another principal (its calls are not the observed user's)"),
+        V("leave-assume-role-role-mode",
+          rec("leave-assume-role-role-mode", "sts.amazonaws.com", "AssumeRole", "AccessDenied",
+              modern("sts:AssumeRole", deploy, who=tf["arn"]), {"roleArn": deploy, "roleSessionName": "s"},
+              identity=tf),
+          "withheld", ["sts:AssumeRole"], "message", principal=ROLE, reason="up --allow-role-switch",
+          note="role chaining from a session of the generator role"),
+        V("leave-assume-role-with-saml",
+          rec("leave-assume-role-with-saml", "sts.amazonaws.com", "AssumeRoleWithSAML", "AccessDenied", None,
+              {"roleArn": deploy, "principalArn": "arn:aws:iam::%s:saml-provider/corp" % ACCOUNT}),
+          "withheld", ["sts:AssumeRoleWithSAML"], "event", reason=switch),
+        V("leave-assume-role-with-web-identity",
+          rec("leave-assume-role-with-web-identity", "sts.amazonaws.com", "AssumeRoleWithWebIdentity",
+              "AccessDenied", None, {"roleArn": deploy, "roleSessionName": "ci"}),
+          "withheld", ["sts:AssumeRoleWithWebIdentity"], "event", reason=switch),
+        V("leave-assume-role-allowed",
+          rec("leave-assume-role-allowed", "sts.amazonaws.com", "AssumeRole", "AccessDenied",
+              modern("sts:AssumeRole", deploy), {"roleArn": deploy, "roleSessionName": "s"}),
+          "grant", ["sts:AssumeRole"], "message", guard={"allow_role_switch": True}),
+        V("leave-allowed-switch-keeps-generator-guard",
+          rec("leave-allowed-switch-keeps-generator-guard", "sts.amazonaws.com", "AssumeRole", "AccessDenied",
+              modern("sts:AssumeRole", "arn:aws:iam::%s:role/lppg-generator-role" % ACCOUNT),
+              {"roleArn": "arn:aws:iam::%s:role/lppg-generator-role" % ACCOUNT, "roleSessionName": "x"}),
+          "withheld", ["sts:AssumeRole"], "message", guard={"allow_role_switch": True},
+          reason="part of the generator", note="allowing role switches never opens the generator's own roles"),
+        V("leave-add-user-to-group",
+          rec("leave-add-user-to-group", "iam.amazonaws.com", "AddUserToGroup", "AccessDenied",
+              modern("iam:AddUserToGroup", "arn:aws:iam::%s:group/Admins" % ACCOUNT),
+              {"groupName": "Admins", "userName": "lppg-user"}),
+          "withheld", ["iam:AddUserToGroup"], "message", reason="adds user lppg-user to group Admins",
+          note="a group's policies apply to its members (IAM User Guide, IAM user groups)"),
+        V("leave-add-other-user-to-group",
+          rec("leave-add-other-user-to-group", "iam.amazonaws.com", "AddUserToGroup", "AccessDenied",
+              modern("iam:AddUserToGroup", "arn:aws:iam::%s:group/Admins" % ACCOUNT),
+              {"groupName": "Admins", "userName": "bob"}),
+          "grant", ["iam:AddUserToGroup"], "message", note="another user joining a group is the procedure's own"),
+        V("leave-attach-policy-to-own-group",
+          rec("leave-attach-policy-to-own-group", "iam.amazonaws.com", "AttachGroupPolicy", "AccessDenied",
+              modern("iam:AttachGroupPolicy", group), {"groupName": "Developers", "policyArn": admin_policy}),
+          "withheld", ["iam:AttachGroupPolicy"], "message", reason="group Developers, which user lppg-user is in"),
+        V("leave-put-policy-on-own-group",
+          rec("leave-put-policy-on-own-group", "iam.amazonaws.com", "PutGroupPolicy", "AccessDenied", None,
+              {"groupName": "Developers", "policyName": "more", "policyDocument": "{}"}),
+          "withheld", ["iam:PutGroupPolicy"], "event", reason="group Developers, which user lppg-user is in"),
+        V("leave-attach-policy-to-other-group",
+          rec("leave-attach-policy-to-other-group", "iam.amazonaws.com", "AttachGroupPolicy", "AccessDenied",
+              modern("iam:AttachGroupPolicy", "arn:aws:iam::%s:group/Auditors" % ACCOUNT),
+              {"groupName": "Auditors", "policyArn": admin_policy}),
+          "grant", ["iam:AttachGroupPolicy"], "message"),
+        V("leave-passrole-stays-granted",
+          rec("leave-passrole-stays-granted", "lambda.amazonaws.com", "CreateFunction20150331",
+              "AccessDeniedException", modern("iam:PassRole", deploy),
+              {"functionName": "app", "role": deploy, "runtime": "python3.12"}),
+          "grant", ["iam:PassRole"], "message", note="a role handed to a service is not a switch of the principal"),
+    ]
+
+
+def probe_source():
+    """A record with the probe's event source (`probe.lppg.invalid`, no AWS service's) is never granted, marked as a
+    probe or not (issue 24: an unrecognised probe used to grant lppg:Probe). Appended last."""
+    tf = session(ROLE, "lppg-probe")
+    return [
+        V("probe-source-unmarked",
+          rec("probe-source-unmarked", "probe.lppg.invalid", "Probe", "AccessDenied", modern("lppg:Probe", tail="")),
+          "not_permission"),
+        V("probe-source-role-session",
+          rec("probe-source-role-session", "probe.lppg.invalid", "Probe", "AccessDenied",
+              modern("lppg:Probe", who=tf["arn"], tail=""), identity=tf, lppgProbe="lppg-probe-1"),
+          "not_permission", principal=ROLE,
+          note="the engines never grant it; the function answers a marked one with a probe line before the rules"),
+    ]
+
+
 def write_jsonl(name, rows):
     with open(os.path.join(HERE, name), "w", encoding="utf-8", newline="\n") as f:
         for r in rows:
@@ -812,8 +910,10 @@ def main():
     denied_rows, success_rows = denied(), success()
     denied_rows += failed_batches_queue_guard()
     write_resources()
-    write_jsonl("denied.jsonl", denied_rows + role_cases())
-    write_jsonl("success.jsonl", success_rows + role_success())
+    role_rows = role_cases()
+    success_rows += role_success()
+    write_jsonl("denied.jsonl", denied_rows + role_rows + leaving_observation() + probe_source())
+    write_jsonl("success.jsonl", success_rows)
     with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(guard(), f, indent=2)
         f.write("\n")

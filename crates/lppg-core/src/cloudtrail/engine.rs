@@ -11,7 +11,8 @@
 //!    then `prefix:EventName`); none → [`Outcome::Error`];
 //! 5. canonical form (prefix lower case, the catalogue's casing); a malformed name → [`Outcome::Error`];
 //!    permissionless actions dropped, all of them → [`Outcome::NotPermission`];
-//! 6. the guard (the generator's own resources), when one is given → [`Outcome::Withheld`];
+//! 6. the guard (the generator's own resources, and calls that leave observation: a role switch, joining a group,
+//!    changing a group's policies), when one is given → [`Outcome::Withheld`];
 //! 7. an explicit deny in `errorMessage` → [`Outcome::ExplicitDeny`];
 //! 8. otherwise → [`Outcome::Grant`].
 
@@ -260,12 +261,31 @@ pub fn used(record: &Record, principal: Option<&str>, catalogue: &Catalogue) -> 
     d
 }
 
-/// The guard: the generator's own resources, which are never granted (`rules.py` `Guard`).
+/// The guard: the generator's own resources, which are never granted (`rules.py` `Guard`), and the calls that would
+/// let the observed principal leave observation ([`Guard::check_actions`]).
 #[derive(Debug, Clone)]
 pub struct Guard {
     arns: Vec<(String, Regex)>,
     names: Vec<(String, Vec<String>)>,
+    /// `up --allow-role-switch`: a denied role switch is granted like any other call.
+    allow_role_switch: bool,
+    /// The observed IAM user's name (user mode; empty in role mode).
+    observed_user: String,
+    /// The groups the observed user is in (the function reads them from IAM; the vectors give them).
+    groups: Vec<String>,
 }
+
+/// Denied calls that switch the principal to another role (STS AssumeRole*), and those that change a group's
+/// policies: `rules.py`'s `ROLE_SWITCH_ACTIONS`, `GROUP_POLICY_ACTIONS` and `JOIN_GROUP_ACTION`.
+const ROLE_SWITCH_ACTIONS: [&str; 3] = [
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+];
+const GROUP_POLICY_ACTIONS: [&str; 2] = ["iam:AttachGroupPolicy", "iam:PutGroupPolicy"];
+const JOIN_GROUP_ACTION: &str = "iam:AddUserToGroup";
+const ROLE_SWITCH_FIX: &str = "observe that role (`--trust`/`up --principal role` on it) or allow switching with `up --allow-role-switch`";
+const GROUP_FIX: &str = "the group's permissions would hide the procedure's needs: grant this yourself after the run, or observe without the group";
 
 impl Guard {
     /// Reads the guard spec (`LPPG_GUARD`): `{"arns": [glob...], "names": {"<requestParameters key>": [names]}}`.
@@ -304,7 +324,94 @@ impl Guard {
                 (a, re)
             })
             .collect();
-        Ok(Guard { arns, names })
+        let allow_role_switch = match spec.get("allow_role_switch") {
+            None => false,
+            Some(v) => v
+                .as_bool()
+                .ok_or("guard.allow_role_switch must be true or false")?,
+        };
+        let observed_user = match spec.get("observed_user") {
+            None => String::new(),
+            Some(v) => v
+                .as_str()
+                .ok_or("guard.observed_user must be a string")?
+                .to_owned(),
+        };
+        let groups = match spec.get("groups") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => v
+                .as_array()
+                .and_then(|a| {
+                    a.iter()
+                        .map(|x| x.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or("guard.groups must be a list of strings")?,
+        };
+        Ok(Guard {
+            arns,
+            names,
+            allow_role_switch,
+            observed_user,
+            groups,
+        })
+    }
+
+    /// Why the call must not be granted, if it must not: it lets the principal leave observation (puts the
+    /// observed user in a group, changes a group it is in, switches to another role) or its target is guarded
+    /// ([`Guard::check`]). `rules.py` `Guard.check_actions`.
+    pub fn check_actions(
+        &self,
+        actions: &[&str],
+        resource: Option<&str>,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<String> {
+        let has = |list: &[&str]| actions.iter().any(|a| list.contains(a));
+        if let Some(why) = self.leaves_by_group(actions, resource, params) {
+            return Some(why);
+        }
+        if let Some(why) = self.check(resource, params) {
+            return Some(why);
+        }
+        if self.allow_role_switch || !has(&ROLE_SWITCH_ACTIONS) {
+            return None;
+        }
+        let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str);
+        let role = resource
+            .filter(|r| r.contains(":role/"))
+            .or_else(|| param("roleArn").filter(|r| !r.is_empty()))
+            .unwrap_or("another role");
+        Some(format!(
+            "the procedure switches to role {role}: {ROLE_SWITCH_FIX}"
+        ))
+    }
+
+    fn leaves_by_group(
+        &self,
+        actions: &[&str],
+        resource: Option<&str>,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<String> {
+        if self.observed_user.is_empty() {
+            return None;
+        }
+        let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str);
+        let group = param("groupName").filter(|g| !g.is_empty()).or_else(|| {
+            resource
+                .filter(|r| r.contains(":group/"))
+                .and_then(|r| r.rsplit(['/', ':']).next())
+        });
+        let user = &self.observed_user;
+        if actions.contains(&JOIN_GROUP_ACTION) && param("userName") == Some(user.as_str()) {
+            let group = group.unwrap_or("?");
+            return Some(format!(
+                "the procedure adds user {user} to group {group}; {GROUP_FIX}"
+            ));
+        }
+        let group = group.filter(|_| actions.iter().any(|a| GROUP_POLICY_ACTIONS.contains(a)))?;
+        self.groups.iter().any(|g| g == group).then(|| {
+            format!("the procedure changes the policies of group {group}, which user {user} is in; {GROUP_FIX}")
+        })
     }
 
     fn arn_match(&self, value: &str) -> Option<&str> {
@@ -427,7 +534,8 @@ pub fn classify_with_guard(
     }
     d.actions = actions;
     if let Some((guard, params)) = guard {
-        if let Some(why) = guard.check(resource, params) {
+        let names: Vec<&str> = d.actions.iter().map(Action::as_str).collect();
+        if let Some(why) = guard.check_actions(&names, resource, params) {
             d.outcome = Outcome::Withheld;
             d.reason = why;
             return d;

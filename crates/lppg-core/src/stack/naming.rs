@@ -207,15 +207,16 @@ impl Names {
 }
 
 /// The `aws:PrincipalArn` values a caller's ARN stands for (the failed-batches queue lets only these read): an
-/// assumed-role session is its role (whose path the session ARN does not show, hence also `role/*/NAME`), any
-/// other identity itself.
+/// assumed-role session is its role, by the same patterns the role's trust uses for it (the role under any path,
+/// since the session ARN does not show it; an Identity Center role without its suffix, which changes when the
+/// permission set is provisioned again), any other identity itself.
 pub fn principal_arns(caller_arn: &str) -> Vec<String> {
     match super::role::parse_caller(caller_arn) {
         Ok(super::role::Caller::Session {
             partition,
             account,
             role,
-        }) => super::role::role_under_any_path(&partition, &account, &role),
+        }) => super::role::session_fallback_patterns(&partition, &account, &role),
         _ => vec![caller_arn.to_string()],
     }
 }
@@ -333,6 +334,14 @@ mod tests {
         assert_eq!(
             principal_arns("arn:aws:iam::123456789012:user/ops/bob"),
             ["arn:aws:iam::123456789012:user/ops/bob"]
+        );
+        // Issue 24: an Identity Center session reads the queue by the trust's pattern, not its role's current
+        // suffix, which re-provisioning the permission set changes (IAM User Guide, "Principal": a recreated role).
+        assert_eq!(
+            principal_arns(
+                "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b/alice"
+            ),
+            ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*"]
         );
     }
 

@@ -85,22 +85,23 @@ pub fn second_copy_note(trails: &[Trail], own_trail: &str) -> Option<String> {
 }
 
 /// Why a create failed when the reason is IAM propagation: CloudTrail refusing a role or log group ARN that was
-/// created seconds earlier. A retry usually succeeds.
+/// created seconds earlier, or Lambda refusing the on-failure destination (`AWS::Lambda::EventInvokeConfig`)
+/// because the execution role's new SQS permission has not propagated yet. A retry usually succeeds.
 pub fn propagation_failure<'a>(reasons: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    const SIGNS: [&str; 4] = [
+    const SIGNS: [&str; 5] = [
         "InvalidCloudWatchLogsRoleArnException",
         "InvalidCloudWatchLogsLogGroupArnException",
         "Check the trust relationships for your role",
         "Access denied. Verify in IAM that the role has adequate permissions",
+        "The provided execution role does not have permissions to call SendMessage",
     ];
     reasons
         .into_iter()
         .find(|r| SIGNS.iter().any(|s| r.contains(s)))
         .map(|r| {
             format!(
-                "CloudTrail refused the trail's CloudWatch Logs role or log group ({r}). A role created seconds \
-                 earlier is often refused while IAM propagates it; removing the failed stack and creating it again \
-                 usually succeeds"
+                "a service refused a role or permission created seconds earlier ({r}). IAM changes take a while \
+                 to propagate; removing the failed stack and creating it again usually succeeds"
             )
         })
 }
@@ -192,6 +193,13 @@ mod tests {
         assert!(propagation_failure(["Resource creation cancelled", reason]).is_some());
         assert!(propagation_failure([
             "Invalid request provided: InvalidCloudWatchLogsLogGroupArnException"
+        ])
+        .is_some());
+        // Issue 24: Lambda's PutFunctionEventInvokeConfig while the execution role's sqs:SendMessage propagates
+        // (Lambda API Reference, PutFunctionEventInvokeConfig, InvalidParameterValueException).
+        assert!(propagation_failure([
+            "Resource handler returned message: \"The provided execution role does not have permissions to call \
+             SendMessage on SQS (Service: Lambda, Status Code: 400)\" (HandlerErrorCode: InvalidRequest)"
         ])
         .is_some());
         assert!(propagation_failure(["Resource creation cancelled"]).is_none());

@@ -251,6 +251,24 @@ mod tests {
         assert!(s[0].1.contains(role) && s[1].1.contains("role/someone-else"));
     }
 
+    /// The records of the shared vector the function's tests are given (tests/vectors/probe_records.json) are
+    /// exactly what `probe_record` writes, in user and in role mode.
+    #[test]
+    fn probe_records_are_the_shared_vectors() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../tests/vectors/probe_records.json"))
+                .unwrap();
+        let cases = v["records"].as_array().unwrap();
+        assert_eq!(cases.len(), 2);
+        for c in cases {
+            let s = |k: &str| c[k].as_str().unwrap();
+            let ours: serde_json::Value =
+                serde_json::from_str(&probe_record(s("principal"), s("probe_id"), s("time")))
+                    .unwrap();
+            assert_eq!(ours, c["record"], "{} mode", s("mode"));
+        }
+    }
+
     #[test]
     fn exit_codes() {
         let ok = |s| Step {

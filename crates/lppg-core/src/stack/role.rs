@@ -119,25 +119,51 @@ pub fn role_name_and_path(role_arn: &str) -> (String, String) {
     }
 }
 
-/// The console's switch-role link. The console takes the role's path with its name (`roleName=path/Name`).
+/// The console's sign-in host of a partition: GovCloud (US) and the China regions have their own consoles
+/// (AWS GovCloud (US) User Guide, "Signing in"; Amazon Web Services in China, console sign-in).
+pub fn sign_in_host(partition: &str) -> &'static str {
+    match partition {
+        "aws-us-gov" => "signin.amazonaws-us-gov.com",
+        "aws-cn" => "signin.amazonaws.cn",
+        _ => "signin.aws.amazon.com",
+    }
+}
+
+/// The console's switch-role link, on the role's partition's sign-in host. The console takes the role's path with
+/// its name (`roleName=path/Name`).
 pub fn switch_role_url(account: &str, role_arn: &str, display: &str) -> String {
     let (name, path) = role_name_and_path(role_arn);
     let role = format!("{}{name}", path.trim_start_matches('/'));
+    let host = sign_in_host(role_arn.split(':').nth(1).unwrap_or("aws"));
     format!(
-        "https://signin.aws.amazon.com/switchrole?account={account}&roleName={}&displayName={}",
+        "https://{host}/switchrole?account={account}&roleName={}&displayName={}",
         urlencoding::encode(&role),
         urlencoding::encode(display)
     )
 }
 
-/// A profile for `~/.aws/config` that gets the role's credentials from `lppg credentials`.
+/// A profile for `~/.aws/config` that gets the role's credentials from `lppg credentials`. It always says where the
+/// caller's own credentials come from: `--profile` with `source`, else the default chain (`lppg credentials`
+/// never follows `AWS_PROFILE`, which names this very profile once it is exported). A `source` equal to `profile`
+/// would run itself: it is dropped.
 pub fn profile_snippet(profile: &str, stack: &str, region: &str, source: Option<&str>) -> String {
     let mut cmd = format!("lppg credentials --stack-name {stack} --region {region}");
-    if let Some(p) = source {
-        cmd.push_str(&format!(" --profile {p}"));
-    }
-    format!("[profile {profile}]\ncredential_process = {cmd}\nregion = {region}\n")
+    let source = source.filter(|p| *p != profile);
+    let from = match source {
+        Some(p) => {
+            cmd.push_str(&format!(" --profile {p}"));
+            format!("# your own credentials: profile {p}")
+        }
+        None => "# your own credentials: the default chain (environment, [default] profile, SSO, instance); \
+                 AWS_PROFILE is never followed"
+            .to_string(),
+    };
+    format!("[profile {profile}]\n{from}\ncredential_process = {cmd}\nregion = {region}\n")
 }
+
+/// The variable `lppg credentials` sets for what it starts (a profile's `credential_process`): found already set
+/// for the same stack, a profile has led back into `lppg credentials` itself.
+pub const CREDENTIALS_GUARD_VAR: &str = "LPPG_CREDENTIALS_FOR";
 
 /// Temporary credentials of a role session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,25 +199,67 @@ pub fn session_seconds(d: std::time::Duration) -> Result<i32, String> {
     i32::try_from(s).map_err(|e| e.to_string())
 }
 
-/// The environment of a command run as a role session (`lppg exec`).
-pub fn session_env(
-    c: &SessionCredentials,
-    region: &str,
-    endpoint: Option<&str>,
-) -> Vec<(String, String)> {
-    let mut env = vec![
-        ("AWS_ACCESS_KEY_ID", c.access_key_id.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.as_str()),
-        ("AWS_SESSION_TOKEN", c.session_token.as_str()),
-        ("AWS_REGION", region),
-        ("AWS_DEFAULT_REGION", region),
-    ];
-    if let Some(e) = endpoint {
-        env.push(("AWS_ENDPOINT_URL", e));
+/// IAM's default quota on a role trust policy's length ("IAM and AWS STS quotas": role trust policy length, 2,048
+/// characters; CreateRole/UpdateAssumeRolePolicy fail with LimitExceeded beyond).
+pub const TRUST_POLICY_QUOTA: usize = 2048;
+
+/// The generator role's trust policy as the template writes it (`Role.AssumeRolePolicyDocument`), compact.
+pub fn trust_policy(accounts: &[String], patterns: &[String]) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "TrustedPrincipals", "Effect": "Allow", "Principal": {"AWS": accounts},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+        "Condition": {"ArnLike": {"aws:PrincipalArn": patterns}}}]})
+    .to_string()
+}
+
+/// Refuses, before anything changes, a trust policy over IAM's default quota (many `--trust` values).
+pub fn check_trust_size(accounts: &[String], patterns: &[String]) -> Result<(), String> {
+    let n = trust_policy(accounts, patterns).len();
+    if n <= TRUST_POLICY_QUOTA {
+        return Ok(());
     }
-    env.into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    Err(format!(
+        "the role's trust policy would be {n} characters, over IAM's default quota of {TRUST_POLICY_QUOTA}          (CreateRole would fail): pass fewer --trust principals (a role several people use, or one Identity          Center permission set), or ask for a higher \"Role trust policy length\" quota in Service Quotas"
+    ))
+}
+
+/// Refuses a root caller without `--trust`, and a root `--trust`: STS refuses AssumeRole with the root user's
+/// credentials ("You cannot use AWS account root user credentials to call AssumeRole", STS API Reference), so the
+/// role would trust no one who can assume it.
+pub fn refuse_root(caller_arn: &str, given: &[String]) -> Result<(), String> {
+    let is_root = |a: &str| a.starts_with("arn:") && a.split(':').nth(5) == Some("root");
+    if let Some(root) = given.iter().find(|a| is_root(a)) {
+        return Err(format!(
+            "--trust {root}: the account's root user cannot assume a role (STS refuses AssumeRole with root              credentials): name the IAM users or roles that will assume it"
+        ));
+    }
+    if given.is_empty() && is_root(caller_arn) {
+        return Err(format!(
+            "you are signed in as the account's root user ({caller_arn}), who cannot assume a role (STS refuses              AssumeRole with root credentials): pass --trust with the IAM user or role that will assume it, or              run lppg as one"
+        ));
+    }
+    Ok(())
+}
+
+/// STS's limit on a session started from another role session (role chaining): "if you assume a role using role
+/// chaining and provide a DurationSeconds parameter value greater than one hour, the operation fails" (STS API
+/// Reference, AssumeRole).
+pub const CHAINED_SESSION_SECONDS: i32 = 3600;
+
+/// The session length to ask for: `seconds`, lowered to one hour when the caller is itself a role session
+/// (an Identity Center user, anyone who switched roles), with the warning to say once.
+pub fn chained_seconds(caller_arn: &str, seconds: i32) -> (i32, Option<String>) {
+    let chained = matches!(parse_caller(caller_arn), Ok(Caller::Session { .. }));
+    if !chained || seconds <= CHAINED_SESSION_SECONDS {
+        return (seconds, None);
+    }
+    (
+        CHAINED_SESSION_SECONDS,
+        Some(format!(
+            "you are in a role session ({caller_arn}): STS gives a role assumed from it at most 1 hour              (role chaining), so the session lasts 1h, not {}; for longer, run lppg with an IAM user's              credentials",
+            humantime::format_duration(std::time::Duration::from_secs(seconds.unsigned_abs().into()))
+        )),
+    )
 }
 
 /// A role session name from a caller ARN (its last segment), within STS's 2-64 characters of `[\w+=,.@-]`.
@@ -282,6 +350,18 @@ mod tests {
             role_name_and_path("arn:aws:iam::1:role/R"),
             ("R".into(), "/".into())
         );
+        // Issue 24: GovCloud (US) and China sign in on their own hosts (AWS GovCloud (US) User Guide, "AWS
+        // Identity and Access Management in AWS GovCloud (US)": signin.amazonaws-us-gov.com).
+        assert!(switch_role_url(
+            "123456789012",
+            "arn:aws-us-gov:iam::123456789012:role/R",
+            "x"
+        )
+        .starts_with("https://signin.amazonaws-us-gov.com/switchrole?"));
+        assert!(
+            switch_role_url("123456789012", "arn:aws-cn:iam::123456789012:role/R", "x")
+                .starts_with("https://signin.amazonaws.cn/switchrole?")
+        );
     }
 
     #[test]
@@ -302,9 +382,42 @@ mod tests {
             "lppg-alice@example.com"
         );
         assert_eq!(session_name("arn:aws:iam::1:root"), "lppg-root");
+        let root = "arn:aws:iam::123456789012:root";
+        assert!(refuse_root(root, &[]).unwrap_err().contains("root user"));
+        assert!(
+            refuse_root("arn:aws:iam::123456789012:user/a", &[root.into()])
+                .unwrap_err()
+                .starts_with("--trust arn:aws:iam::123456789012:root")
+        );
+        assert!(refuse_root(root, &["arn:aws:iam::123456789012:user/a".into()]).is_ok());
+        let accounts = vec!["arn:aws:iam::123456789012:root".to_string()];
+        let one = vec![
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Dev_*"
+                .to_string(),
+        ];
+        assert!(check_trust_size(&accounts, &one).is_ok());
+        let many: Vec<String> = (0..40)
+            .map(|i| format!("arn:aws:iam::123456789012:role/team/deployer-number-{i:03}"))
+            .collect();
+        let e = check_trust_size(&accounts, &many).unwrap_err();
+        assert!(e.contains("over IAM's default quota of 2048"), "{e}");
+        let session = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_0a1b/alice";
+        let (s, note) = chained_seconds(session, 7200);
+        assert_eq!(s, 3600);
+        assert!(note.unwrap().contains("role chaining"));
+        assert_eq!(chained_seconds(session, 1800), (1800, None));
+        assert_eq!(
+            chained_seconds("arn:aws:iam::1:user/alice", 7200),
+            (7200, None)
+        );
         let snippet = profile_snippet("lppg-role", "lppg", "us-east-1", Some("admin"));
         assert!(snippet.contains(
             "credential_process = lppg credentials --stack-name lppg --region us-east-1 --profile admin"
         ));
+        assert!(snippet.contains("# your own credentials: profile admin"));
+        // Issue 24: `up` run with AWS_PROFILE=lppg-role exported must not print a profile that runs itself.
+        let own = profile_snippet("lppg-role", "lppg", "us-east-1", Some("lppg-role"));
+        assert!(!own.contains("--profile"), "{own}");
+        assert!(own.contains("the default chain"), "{own}");
     }
 }
