@@ -12,6 +12,8 @@ use std::fmt;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::policy::with_article;
+
 /// What an implicit deny by a kind of policy means for the generator (`implicit` in `mapping.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,12 +140,71 @@ impl Refusal {
     pub fn fix(&self, actions: &[&str]) -> String {
         let who = match self.policy_name() {
             Some(name) => format!("the {} {name}", self.kind_name()),
-            None => format!("a {}", self.kind_name()),
+            None => with_article(self.kind_name()),
         };
         format!(
             "an identity policy cannot fix this: {who} must allow {}",
             actions.join(", ")
         )
+    }
+
+    /// What `--explain` says about a call this refusal kept out of the policy: [`Refusal::fix`] for a blocked one,
+    /// for an explicit deny "an Allow cannot fix this: the service control policy p-2kgnabcd denies it".
+    pub fn remedy(&self, actions: &[&str]) -> String {
+        if !self.explicit {
+            return self.fix(actions);
+        }
+        match self.policy_name() {
+            Some(name) => format!(
+                "an Allow cannot fix this: the {} {name} denies it",
+                self.kind_name()
+            ),
+            None => format!(
+                "an Allow cannot fix this: {} denies it",
+                with_article(self.kind_name())
+            ),
+        }
+    }
+
+    /// The `--explain` row of `action`, refused by this policy `calls` times, first at `first_denied`.
+    pub fn row(
+        &self,
+        action: &str,
+        calls: u64,
+        first_denied: Option<std::time::SystemTime>,
+    ) -> crate::policy::RefusedRow {
+        crate::policy::RefusedRow {
+            action: action.to_owned(),
+            outcome: if self.explicit {
+                "explicit_deny"
+            } else {
+                "blocked"
+            },
+            kind: Some(self.kind.clone()),
+            kind_name: Some(self.kind_name().to_owned()),
+            policy: self.policy.clone(),
+            calls,
+            first_denied,
+            fix: self.remedy(&[action]),
+        }
+    }
+}
+
+/// The `--explain` row of an explicit deny whose message names no kind of policy.
+pub fn unnamed_explicit_row(
+    action: &str,
+    calls: u64,
+    first_denied: Option<std::time::SystemTime>,
+) -> crate::policy::RefusedRow {
+    crate::policy::RefusedRow {
+        action: action.to_owned(),
+        outcome: "explicit_deny",
+        kind: None,
+        kind_name: None,
+        policy: None,
+        calls,
+        first_denied,
+        fix: "an Allow cannot fix this: a policy denies it explicitly".to_owned(),
     }
 }
 
@@ -151,9 +212,10 @@ impl fmt::Display for Refusal {
     /// `service control policy arn:aws:organizations::…/p-2kgnabcd`, or the kind alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.explicit {
-            f.write_str("explicit deny in a ")?;
+            write!(f, "explicit deny in {}", with_article(self.kind_name()))?;
+        } else {
+            f.write_str(self.kind_name())?;
         }
-        f.write_str(self.kind_name())?;
         if let Some(arn) = &self.policy {
             write!(f, " {arn}")?;
         }

@@ -235,6 +235,34 @@ impl ScanSummary {
         self.matched
     }
 
+    /// `--explain`'s rows of the denied actions left out of the policy: each action with the policy that refused
+    /// it (blocked by another kind of policy, or explicitly denied), then explicit denies whose message named no
+    /// kind of policy.
+    pub fn refused_rows(&self) -> Vec<crate::policy::RefusedRow> {
+        let first = |t: &ActionTally| t.first_seen.as_deref().and_then(crate::time::parse_rfc3339);
+        let mut rows: Vec<crate::policy::RefusedRow> = self
+            .refused
+            .iter()
+            .map(|((action, refusal), t)| refusal.row(action, t.count, first(t)))
+            .collect();
+        for (action, t) in &self.explicit_denies {
+            let named: u64 = self
+                .refused
+                .iter()
+                .filter(|((a, r), _)| a == action && r.explicit)
+                .map(|(_, t)| t.count)
+                .sum();
+            if t.count > named {
+                rows.push(super::denial::unnamed_explicit_row(
+                    action,
+                    t.count - named,
+                    first(t),
+                ));
+            }
+        }
+        rows
+    }
+
     /// Whether at least one input was read without a problem, or some records were read.
     pub fn any_read(&self) -> bool {
         self.records > 0 || self.files > self.problems.len() as u64

@@ -258,6 +258,7 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             names.join(", ")
         ));
     }
+    warn_blocked(out, &summary);
     let unverified: Vec<&str> = summary
         .actions
         .values()
@@ -270,7 +271,8 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             unverified.join(", ")
         ));
     }
-    if summary.actions.is_empty() {
+    let refused = summary.refused_rows();
+    if summary.actions.is_empty() && !(args.explain && !refused.is_empty()) {
         out.info("lppg: no action found: no policy printed");
         return Ok(exit::DIFFERENT);
     }
@@ -278,7 +280,24 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
     if out.verbose {
         report_details(out, &options, &summary);
     }
-    print_policy(out, args, &summary.actions)
+    print_policy(out, args, &summary.actions, &refused)
+}
+
+/// `--denied`: the actions another kind of policy blocked (not granted), each with that policy, on stderr.
+fn warn_blocked(out: &Output, summary: &ScanSummary) {
+    let blocked: Vec<String> = summary
+        .refused
+        .keys()
+        .filter(|(_, refusal)| refusal.blocks())
+        .map(|(action, refusal)| format!("{action} ({refusal})"))
+        .collect();
+    if !blocked.is_empty() {
+        out.warn(&format!(
+            "blocked by another policy, not granted (an identity policy cannot fix them; --explain says what \
+             would): {}",
+            blocked.join(", ")
+        ));
+    }
 }
 
 /// Scans the paths (local and s3://) with a progress line.
@@ -349,6 +368,7 @@ fn print_policy(
     out: &Output,
     args: &GenerateArgs,
     tallies: &BTreeMap<String, ActionTally>,
+    refused: &[policy::RefusedRow],
 ) -> anyhow::Result<i32> {
     let names = tallies.keys().filter(|n| is_valid_action(n));
     let set = ActionSet::parse(names).map_err(|e| anyhow::anyhow!("invalid action: {}", e.0))?;
@@ -368,7 +388,7 @@ fn print_policy(
         .collect();
     let choices = policy::resource_data().choose_all(&set, &evidence, args.resources);
     if args.explain {
-        return explain(out, args, &set, tallies, &choices);
+        return explain(out, args, &set, tallies, &choices, refused);
     }
     let scope = policy::scope_of(&choices);
     let documents = if args.split {
@@ -393,6 +413,7 @@ fn explain(
     set: &ActionSet,
     tallies: &BTreeMap<String, ActionTally>,
     choices: &BTreeMap<policy::Action, policy::ResourceChoice>,
+    refused: &[policy::RefusedRow],
 ) -> anyhow::Result<i32> {
     let catalogue = policy::catalogue()?;
     let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
@@ -419,9 +440,12 @@ fn explain(
         .collect();
     let rows = policy::explain_rows(set, &meta, catalogue);
     let text = if args.json {
-        policy::to_pretty_json(&policy::explain_json(&rows))
+        policy::to_pretty_json(&policy::with_refused_json(
+            policy::explain_json(&rows),
+            refused,
+        ))
     } else {
-        policy::explain_table(&rows)
+        policy::explain_with_refused(&rows, refused)
     };
     print_result(out, &text)?;
     crate::ui::review(out, set);
