@@ -103,19 +103,14 @@ pub fn explain_with_refused(rows: &[super::ExplainRow], refused: &[RefusedRow]) 
     text
 }
 
-/// `--explain --json`: the explain rows (each marked `"granted": true`) followed by one object per refused action
-/// (`"granted": false`, `action`, `outcome`, `denied_by`, `denied_by_name`, `denied_by_policy`, `calls`,
-/// `first_denied`, `fix`), in one list.
+/// `--explain --json`: the explain rows (unchanged: the policy's actions) followed by one object per refused action,
+/// told apart by `"granted": false` (`action`, `outcome`, `denied_by`, `denied_by_name`, `denied_by_policy`,
+/// `calls`, `first_denied`, `fix`), in one list.
 pub fn with_refused_json(explained: Value, rows: &[RefusedRow]) -> Value {
     let mut list = match explained {
         Value::Array(items) => items,
         other => vec![other],
     };
-    for item in &mut list {
-        if let Value::Object(fields) = item {
-            fields.insert("granted".into(), Value::Bool(true));
-        }
-    }
     list.extend(rows.iter().map(|r| {
         json!({
             "granted": false,
@@ -164,7 +159,7 @@ mod tests {
         assert!(lines[2].contains("explicit deny in a permissions boundary  -"));
         assert!(lines[3].contains("explicit deny "));
         let v = with_refused_json(json!([{"action": "s3:GetObject"}]), &rows[..1]);
-        assert_eq!(v[0]["granted"], true);
+        assert!(v[0].get("granted").is_none());
         assert_eq!(v[1]["granted"], false);
         assert_eq!(v[1]["denied_by"], "service_control_policy");
         assert_eq!(v[1]["denied_by_policy"], "arn:x/p-1");
