@@ -7,6 +7,7 @@
 //! `blocked-*` vectors give the shape); moto cannot produce an SCP or boundary denial itself (it evaluates no
 //! policy), so the lines stand for the function's answer to such records (tests/python/test_function.py
 //! `test_denials_an_identity_policy_cannot_fix_are_not_granted` runs those records through the function).
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 mod common;
 
 use common::{block_on, Moto, TempDir};

@@ -6,6 +6,7 @@
 //! User Guide, "Troubleshoot access denied error messages"; the ARN after a colon from the AWS Security Blog,
 //! "Enhanced access denied error messages with policy ARNs"; each vector names its source).
 
+#![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 mod common;
 
 use std::collections::BTreeSet;

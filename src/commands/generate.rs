@@ -251,14 +251,7 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             " used"
         },
     ));
-    if !summary.explicit_denies.is_empty() {
-        let names: Vec<&str> = summary.explicit_denies.keys().map(String::as_str).collect();
-        out.warn(&format!(
-            "refused by an explicit deny, not granted: {}",
-            names.join(", ")
-        ));
-    }
-    warn_blocked(out, &summary);
+    warn_not_granted(out, &summary);
     let unverified: Vec<&str> = summary
         .actions
         .values()
@@ -272,7 +265,8 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
         ));
     }
     let refused = summary.refused_rows();
-    if summary.actions.is_empty() && !(args.explain && !refused.is_empty()) {
+    let nothing_to_explain = !args.explain || refused.is_empty();
+    if summary.actions.is_empty() && nothing_to_explain {
         out.info("lppg: no action found: no policy printed");
         return Ok(exit::DIFFERENT);
     }
@@ -283,8 +277,16 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
     print_policy(out, args, &summary.actions, &refused)
 }
 
-/// `--denied`: the actions another kind of policy blocked (not granted), each with that policy, on stderr.
-fn warn_blocked(out: &Output, summary: &ScanSummary) {
+/// `--denied`: the actions refused by an explicit deny, and those another kind of policy blocked (each with that
+/// policy), on stderr: none of them is granted.
+fn warn_not_granted(out: &Output, summary: &ScanSummary) {
+    if !summary.explicit_denies.is_empty() {
+        let names: Vec<&str> = summary.explicit_denies.keys().map(String::as_str).collect();
+        out.warn(&format!(
+            "refused by an explicit deny, not granted: {}",
+            names.join(", ")
+        ));
+    }
     let blocked: Vec<String> = summary
         .refused
         .keys()

@@ -361,28 +361,30 @@ mod tests {
         );
     }
 
-    #[test]
-    fn blocked_and_explicit_lines_become_refused_rows_and_status_counts_them() {
-        let scp = "arn:aws:organizations::111111111111:policy/o-x/service_control_policy/p-1";
+    const SCP: &str = "arn:aws:organizations::111111111111:policy/o-x/service_control_policy/p-1";
+
+    /// Blocked and explicit-deny lines (and one grant), as the function writes them since issue 21.
+    fn refused_lines() -> Vec<String> {
         let line = |kind: &str, action: &str, time: &str, by: Option<&str>, arn: Option<&str>| {
             serde_json::json!({"lppg": "decision", "v": 1, "decision": kind, "action": action,
                 "event_time": time, "reason": "as written", "denied_by": by, "denied_by_policy": arn})
             .to_string()
         };
-        let lines = [
+        let scp = Some("service_control_policy");
+        vec![
             line(
                 "blocked",
                 "sqs:ListQueues",
                 "2024-05-01T10:05:00Z",
-                Some("service_control_policy"),
-                Some(scp),
+                scp,
+                Some(SCP),
             ),
             line(
                 "blocked",
                 "sqs:ListQueues",
                 "2024-05-01T10:01:00Z",
-                Some("service_control_policy"),
-                Some(scp),
+                scp,
+                Some(SCP),
             ),
             line(
                 "blocked",
@@ -419,28 +421,56 @@ mod tests {
                 Some("identity_based_policy"),
                 None,
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn blocked_and_explicit_lines_become_refused_rows() {
+        let lines = refused_lines();
         let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
         let rows = facts.refused_rows();
         let brief: Vec<(&str, &str, u64, &str)> = rows
             .iter()
             .map(|r| (r.action.as_str(), r.outcome, r.calls, r.fix.as_str()))
             .collect();
+        let cannot = "an identity policy cannot fix this:";
         assert_eq!(
             brief,
             [
-                ("ec2:RunInstances", "blocked", 1,
-                 "an identity policy cannot fix this: a permissions boundary must allow ec2:RunInstances"),
+                (
+                    "ec2:RunInstances",
+                    "blocked",
+                    1,
+                    &*format!("{cannot} a permissions boundary must allow ec2:RunInstances")
+                ),
                 ("sns:ListTopics", "blocked", 1, "as written"),
-                ("sqs:ListQueues", "blocked", 2,
-                 "an identity policy cannot fix this: the service control policy p-1 must allow sqs:ListQueues"),
-                ("ssm:GetParameter", "explicit_deny", 1, "an Allow cannot fix this: a session policy denies it"),
-                ("ssm:PutParameter", "explicit_deny", 1, "an Allow cannot fix this: a policy denies it explicitly"),
+                (
+                    "sqs:ListQueues",
+                    "blocked",
+                    2,
+                    &*format!("{cannot} the service control policy p-1 must allow sqs:ListQueues")
+                ),
+                (
+                    "ssm:GetParameter",
+                    "explicit_deny",
+                    1,
+                    "an Allow cannot fix this: a session policy denies it"
+                ),
+                (
+                    "ssm:PutParameter",
+                    "explicit_deny",
+                    1,
+                    "an Allow cannot fix this: a policy denies it explicitly"
+                ),
             ]
         );
-        let sqs = &rows[2];
-        assert_eq!(sqs.policy.as_deref(), Some(scp));
-        assert_eq!(sqs.first_denied, parse_time("2024-05-01T10:01:00Z"));
+        assert_eq!(rows[2].policy.as_deref(), Some(SCP));
+        assert_eq!(rows[2].first_denied, parse_time("2024-05-01T10:01:00Z"));
+    }
+
+    #[test]
+    fn status_counts_blocked_calls_and_their_policies() {
+        let lines = refused_lines();
         let recent = RecentLog::from_messages(lines.iter().map(String::as_str));
         assert_eq!(recent.blocked, 4);
         assert_eq!(

@@ -742,7 +742,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(&format!("sqs:ListQueues")) && text.contains(scp),
+            text.contains("sqs:ListQueues") && text.contains(scp),
             "{text}"
         );
         assert!(!text.contains("sqs:CreateQueue"), "{text}");
