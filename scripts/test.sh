@@ -14,7 +14,7 @@ cargo run --quiet -- template --out "$tmp/tpl"
 echo "cfn-lint: no errors, no warnings" >&2
 
 echo "== cargo test" >&2
-cargo test --all-targets 2>&1 | tee "$tmp/cargo.log"
+cargo test --workspace --all-targets 2>&1 | tee "$tmp/cargo.log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || exit "$status"
 

@@ -7,27 +7,14 @@ pub mod assets;
 pub mod aws;
 pub mod child;
 pub mod cli;
-pub mod cloudtrail;
 pub mod commands;
-pub mod decisions;
-pub mod failure_record;
 pub mod files;
-pub mod generator;
-pub mod naming;
-pub mod password;
-pub mod policy;
-pub mod preflight;
-pub mod probe;
-pub mod role;
-pub mod time;
+pub mod stack;
 pub mod ui;
 
-/// Exit codes, like diff(1) and ripgrep: 0 success, 1 "differences" or "unhealthy", 2 trouble.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const DIFFERENT: i32 = 1;
-    pub const ERROR: i32 = 2;
-}
+// The pure core, under the paths the rest of this crate uses.
+pub use lppg_core::stack::{decisions, failure_record, naming, password, preflight, probe, role};
+pub use lppg_core::{cloudtrail, exit, policy, time};
 
 /// Runs a parsed command line and returns the process exit code. Errors are printed here, once.
 pub fn run(cli: cli::Cli) -> i32 {

@@ -3,15 +3,14 @@
 //!
 //! Runs `tests/python/rust_agreement_dump.py` with the project's `.venv/bin/python` (CI creates it) and compares its
 //! result for every vector (outcome, actions with access level and verified flag, derived_from, resource) with the
-//! Rust engine's. Skipped, with a message, only when `.venv/bin/python` does not exist.
+//! Rust engine's. Without `.venv/bin/python` it fails, saying how to create it (`bash scripts/setup-venv.sh`): a
+//! comparison that silently does not run would pass for the wrong reason.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::vectors;
+use crate::common::vectors;
 use lppg::policy::Action;
 use serde_json::Value;
 
@@ -77,13 +76,11 @@ fn every_operation_of_the_source_data_gives_the_reviewed_result() {
 fn rust_and_python_engines_agree_on_every_vector() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
-    if !python.exists() {
-        eprintln!(
-            "SKIPPED: {} is missing (create the venv to compare with the Python engine)",
-            python.display()
-        );
-        return;
-    }
+    assert!(
+        python.exists(),
+        "{} is missing: run `bash scripts/setup-venv.sh` (scripts/test.sh does) to compare with the Python engine",
+        python.display()
+    );
     let dir = dir();
     let output = Command::new(&python)
         .arg(root.join("tests/python/rust_agreement_dump.py"))

@@ -4,9 +4,7 @@
 //! offline. Outputs are compared with the snapshot files in tests/snapshots/export/ (`LPPG_UPDATE_SNAPSHOTS=1`
 //! rewrites them).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, lppg_command, run, Moto, Run, TempDir, Test};
+use crate::common::{block_on, lppg_command, run, Moto, Run, TempDir, Test};
 use lppg::aws::Clients;
 use lppg::naming::Names;
 use lppg::policy::{validate_policy, Policy, MAX_POLICY_SIZE};
@@ -20,22 +18,21 @@ fn names(stack: &str) -> Names {
     Names::new(stack, "aws", ACCOUNT, REGION, None)
 }
 
-/// Compares `actual` with tests/snapshots/export/<name> (see [`common::snapshot`]).
+/// Compares `actual` with tests/snapshots/export/<name> (see [`crate::common::snapshot`]).
 fn snapshot(name: &str, actual: &str) {
-    common::snapshot(&format!("export/{name}"), actual);
+    crate::common::snapshot(&format!("export/{name}"), actual);
 }
 
 /// `lppg export-policy <args>` with no AWS at all (offline, `--from`).
-fn offline(dir: &Path, args: &[&str]) -> Run {
+fn offline(dir: &Path, args: &[&str]) -> Test {
     Test::new()
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .arg("export-policy")
         .args(args)
-        .run()
 }
 
-fn export(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
+fn export(moto: &Moto, dir: &Path, args: &[&str]) -> Test {
     let mut all = vec!["export-policy"];
     all.extend_from_slice(args);
     moto.lppg(dir, &all)
@@ -118,7 +115,7 @@ sys.stdout.buffer.write(seen)
 sys.exit(os.waitstatus_to_exitcode(status))
 "#;
     let template = lppg_command(dir);
-    let mut cmd = std::process::Command::new(common::venv_bin("python"));
+    let mut cmd = std::process::Command::new(crate::common::venv_bin("python"));
     cmd.current_dir(dir).env_clear();
     for (key, value) in template.get_envs() {
         if let Some(value) = value {
@@ -143,7 +140,7 @@ fn up(moto: &Moto, dir: &Path, stack: &str) {
         dir,
         &["--stack-name", stack, "up", "--yes", "--no-password"],
     )
-    .ok();
+    .run();
 }
 
 /// A new version of a generator policy, as the function writes it.
@@ -368,7 +365,7 @@ fn export_a_session_in_every_form() {
     let d = dir.path();
 
     // The merged document: default versions only, deduplicated, sorted, catalogue spelling, valid.
-    let json_run = export(&moto, d, &[]).ok();
+    let json_run = export(&moto, d, &[]).run();
     snapshot("policy.json", &json_run.stdout);
     let documents = valid_documents(&json_run.stdout);
     assert_eq!(documents.len(), 1);
@@ -389,28 +386,29 @@ fn export_a_session_in_every_form() {
         json_run.dump()
     );
     // Deterministic.
-    assert_eq!(export(&moto, d, &[]).ok().stdout, json_run.stdout);
+    assert_eq!(export(&moto, d, &[]).run().stdout, json_run.stdout);
 
     // --without-start drops ec2:DescribeInstances, granted only by LppgStart.
-    let without = export(&moto, d, &["--without-start"]).ok();
+    let without = export(&moto, d, &["--without-start"]).run();
     assert!(!without.stdout.contains("ec2:DescribeInstances"));
     assert!(without.stdout.contains("s3:ListBucket"));
 
     // Formats.
     snapshot(
         "policy.cfn.yaml",
-        &export(&moto, d, &["--format", "cfn"]).ok().stdout,
+        &export(&moto, d, &["--format", "cfn"]).run().stdout,
     );
     snapshot(
         "policy.tf",
-        &export(&moto, d, &["--format", "terraform"]).ok().stdout,
+        &export(&moto, d, &["--format", "terraform"]).run().stdout,
     );
     export(&moto, d, &["--format", "yaml"])
-        .code(2)
-        .stderr_has("expected json, cfn or terraform");
+        .expect_code(2)
+        .expect_stderr_contains("expected json, cfn or terraform")
+        .run();
 
     // --by-step: by event time, late delivery in its own step, repeated denial not moving the action.
-    let by_step = export(&moto, d, &["--by-step"]).ok();
+    let by_step = export(&moto, d, &["--by-step"]).run();
     snapshot("policy.by-step.json", &by_step.stdout);
     let documents = valid_documents(&by_step.stdout);
     let steps = sids_and_actions(&documents[0]);
@@ -442,16 +440,16 @@ fn export_a_session_in_every_form() {
     );
 
     // --resources: any is the default and the same bytes; observed and scoped, each ARN fitting its action.
-    let any = export(&moto, d, &["--resources", "any"]).ok();
+    let any = export(&moto, d, &["--resources", "any"]).run();
     assert_eq!(any.stdout, json_run.stdout);
     for mode in ["observed", "scoped"] {
-        let run = export(&moto, d, &["--resources", mode]).ok();
+        let run = export(&moto, d, &["--resources", mode]).run();
         valid_documents(&run.stdout);
         snapshot(&format!("policy.{mode}.json"), &run.stdout);
         snapshot(
             &format!("explain.{mode}.txt"),
             &export(&moto, d, &["--resources", mode, "--explain"])
-                .ok()
+                .run()
                 .stdout,
         );
     }
@@ -459,8 +457,11 @@ fn export_a_session_in_every_form() {
     assert!(!any.stderr.contains("flagged"), "{}", any.stderr);
 
     // --explain: table and JSON.
-    snapshot("explain.txt", &export(&moto, d, &["--explain"]).ok().stdout);
-    let explain_json = export(&moto, d, &["--explain", "--json"]).ok().stdout;
+    snapshot(
+        "explain.txt",
+        &export(&moto, d, &["--explain"]).run().stdout,
+    );
+    let explain_json = export(&moto, d, &["--explain", "--json"]).run().stdout;
     snapshot("explain.json", &explain_json);
     let rows: Value = serde_json::from_str(&explain_json).unwrap();
     let background: Vec<&str> = rows
@@ -480,49 +481,54 @@ fn export_a_session_in_every_form() {
     );
 
     // -o refuses to overwrite without --force; round trip through --from gives the same bytes.
-    export(&moto, d, &["-o", "saved.json"]).ok();
+    export(&moto, d, &["-o", "saved.json"]).run();
     assert_eq!(
         std::fs::read_to_string(d.join("saved.json")).unwrap(),
         json_run.stdout
     );
     export(&moto, d, &["-o", "saved.json"])
-        .code(2)
-        .stderr_has("saved.json already exists: choose another file or pass --force");
-    export(&moto, d, &["-o", "saved.json", "--force"]).ok();
-    let again = offline(d, &["--from", "saved.json"]).ok();
+        .expect_code(2)
+        .expect_stderr_contains("saved.json already exists: choose another file or pass --force")
+        .run();
+    export(&moto, d, &["-o", "saved.json", "--force"]).run();
+    let again = offline(d, &["--from", "saved.json"]).run();
     assert_eq!(again.stdout, json_run.stdout);
     assert_eq!(again.stderr, "");
-    offline(d, &["--from", "saved.json", "-o", "again.json"]).ok();
+    offline(d, &["--from", "saved.json", "-o", "again.json"]).run();
     assert_eq!(
         std::fs::read(d.join("again.json")).unwrap(),
         std::fs::read(d.join("saved.json")).unwrap()
     );
     // A --by-step export read back with --by-step keeps its steps.
-    export(&moto, d, &["--by-step", "-o", "steps.json"]).ok();
+    export(&moto, d, &["--by-step", "-o", "steps.json"]).run();
     assert_eq!(
         offline(d, &["--from", "steps.json", "--by-step"])
-            .ok()
+            .run()
             .stdout,
         by_step.stdout
     );
     assert_eq!(
-        offline(d, &["--from", "steps.json"]).ok().stdout,
+        offline(d, &["--from", "steps.json"]).run().stdout,
         json_run.stdout
     );
 
     // --diff against the stack: same, different, wildcards; --json for scripts.
     export(&moto, d, &["--diff", "saved.json"])
-        .ok()
-        .stderr_has("grants the same actions as saved.json");
+        .expect_stderr_contains("grants the same actions as saved.json")
+        .run();
     let baseline = document(vec![
         json!({"Effect": "Allow", "Action": ["s3:Get*", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject",
             "kms:GenerateDataKey", "sqs:*", "ec2:DescribeInstances", "s3:ListAllMyBuckets"], "Resource": "*"}),
         json!({"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": "arn:aws:cloudwatch:*"}),
     ]);
     std::fs::write(d.join("baseline.json"), baseline.to_string()).unwrap();
-    let different = export(&moto, d, &["--diff", "baseline.json"]).code(1);
+    let different = export(&moto, d, &["--diff", "baseline.json"])
+        .expect_code(1)
+        .run();
     snapshot("diff.txt", &different.stdout);
-    let as_json = export(&moto, d, &["--diff", "baseline.json", "--json"]).code(1);
+    let as_json = export(&moto, d, &["--diff", "baseline.json", "--json"])
+        .expect_code(1)
+        .run();
     let parsed: Value = serde_json::from_str(&as_json.stdout).unwrap();
     assert_eq!(parsed["same"], false);
     assert_eq!(parsed["removed"], json!(["s3:DeleteObject"]));
@@ -536,7 +542,7 @@ fn export_a_session_in_every_form() {
             {"action": "sqs:GetQueueAttributes", "pattern": "sqs:*"},
         ])
     );
-    let same_json = export(&moto, d, &["--diff", "saved.json", "--json"]).ok();
+    let same_json = export(&moto, d, &["--diff", "saved.json", "--json"]).run();
     assert_eq!(
         serde_json::from_str::<Value>(&same_json.stdout).unwrap()["same"],
         true
@@ -544,8 +550,9 @@ fn export_a_session_in_every_form() {
 
     // --interactive needs a terminal; without one it refuses and names the flag, writing nothing.
     export(&moto, d, &["--interactive", "-o", "pruned.json"])
-        .code(2)
-        .stderr_has("--interactive needs a terminal");
+        .expect_code(2)
+        .expect_stderr_contains("--interactive needs a terminal")
+        .run();
     assert!(!d.join("pruned.json").exists());
 
     // In a terminal (a pseudo-terminal driven by Python): untick the first action, accept, get the pruned policy.
@@ -564,9 +571,12 @@ fn export_a_session_in_every_form() {
 
     // Flags that make no sense together.
     export(&moto, d, &["--json"])
-        .code(2)
-        .stderr_has("--json goes with --diff or --explain");
-    export(&moto, d, &["--diff", "saved.json", "--explain"]).code(2);
+        .expect_code(2)
+        .expect_stderr_contains("--json goes with --diff or --explain")
+        .run();
+    export(&moto, d, &["--diff", "saved.json", "--explain"])
+        .expect_code(2)
+        .run();
 }
 
 #[test]
@@ -578,9 +588,10 @@ fn oversized_policy_needs_split() {
 
     // No stack and no --from: say what to do.
     export(&moto, d, &["--stack-name", "nothing"])
-        .code(2)
-        .stderr_has("run `lppg up`")
-        .stderr_has("--from FILE");
+        .expect_code(2)
+        .expect_stderr_contains("run `lppg up`")
+        .expect_stderr_contains("--from FILE")
+        .run();
 
     up(&moto, d, "big");
     // Three policies filled close to IAM's limit each, as the function spills from one to the next.
@@ -604,12 +615,13 @@ fn oversized_policy_needs_split() {
     }
 
     let refused = export(&moto, d, &["--stack-name", "big"])
-        .code(2)
-        .stderr_has("more than IAM's limit of 6,144")
-        .stderr_has("pass --split");
+        .expect_code(2)
+        .expect_stderr_contains("more than IAM's limit of 6,144")
+        .expect_stderr_contains("pass --split")
+        .run();
     assert_eq!(refused.stdout, "");
 
-    let split = export(&moto, d, &["--stack-name", "big", "--split"]).ok();
+    let split = export(&moto, d, &["--stack-name", "big", "--split"]).run();
     let documents = valid_documents(&split.stdout);
     assert!(documents.len() >= 3, "{}", documents.len());
     for document in &documents {
@@ -625,21 +637,24 @@ fn oversized_policy_needs_split() {
         d,
         &["--stack-name", "big", "--split", "-o", "split.json"],
     )
-    .ok();
+    .run();
     assert_eq!(
-        offline(d, &["--from", "split.json", "--split"]).ok().stdout,
+        offline(d, &["--from", "split.json", "--split"])
+            .run()
+            .stdout,
         split.stdout
     );
     offline(d, &["--from", "split.json"])
-        .code(2)
-        .stderr_has("pass --split");
+        .expect_code(2)
+        .expect_stderr_contains("pass --split")
+        .run();
     // Split resources in the other formats: one resource per document.
     let cfn = export(
         &moto,
         d,
         &["--stack-name", "big", "--split", "--format", "cfn"],
     )
-    .ok();
+    .run();
     assert_eq!(
         cfn.stdout.matches("Type: AWS::IAM::ManagedPolicy").count(),
         documents.len()
@@ -648,7 +663,7 @@ fn oversized_policy_needs_split() {
         d,
         &["--from", "split.json", "--split", "--format", "terraform"],
     )
-    .ok();
+    .run();
     assert_eq!(
         tf.stdout.matches("resource \"aws_iam_policy\"").count(),
         documents.len()
@@ -674,7 +689,7 @@ fn diff_and_malformed_files_offline() {
             {"Sid":"x","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*"}]}"#,
     )
     .unwrap();
-    let same = offline(d, &["--from", "saved.json", "--diff", "same.json"]).ok();
+    let same = offline(d, &["--from", "saved.json", "--diff", "same.json"]).run();
     assert_eq!(same.stdout, "");
 
     // Different: exit 1, diff lines on stdout.
@@ -683,7 +698,9 @@ fn diff_and_malformed_files_offline() {
         r#"{"Statement":{"Effect":"Allow","Action":["s3:Get*","sqs:SendMessage"],"Resource":"*"}}"#,
     )
     .unwrap();
-    let different = offline(d, &["--from", "saved.json", "--diff", "other.json"]).code(1);
+    let different = offline(d, &["--from", "saved.json", "--diff", "other.json"])
+        .expect_code(1)
+        .run();
     assert_eq!(
         different.stdout,
         "+ ec2:DescribeInstances\n+ s3:PutObject\n- sqs:SendMessage\n~ s3:GetObject (covered by s3:Get*)\n"
@@ -695,7 +712,9 @@ fn diff_and_malformed_files_offline() {
         "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\",}\n  ]\n}\n",
     )
     .unwrap();
-    let broken = offline(d, &["--from", "saved.json", "--diff", "broken.json"]).code(2);
+    let broken = offline(d, &["--from", "saved.json", "--diff", "broken.json"])
+        .expect_code(2)
+        .run();
     assert!(
         broken.stderr.contains("broken.json:4:24: not JSON"),
         "{}",
@@ -708,33 +727,36 @@ fn diff_and_malformed_files_offline() {
             {"Effect":"Permit","Action":"s3:GetObject","Resource":"*"}]}"#,
     )
     .unwrap();
-    offline(d, &["--from", "saved.json", "--diff", "not-policy.json"])
-        .code(2)
-        .stderr_has(r#"not-policy.json: not an IAM policy: Statement[1].Effect: expected "Allow" or "Deny", found "Permit""#);
+    offline(d, &["--from", "saved.json", "--diff", "not-policy.json"]).expect_code(2).expect_stderr_contains(r#"not-policy.json: not an IAM policy: Statement[1].Effect: expected "Allow" or "Deny", found "Permit""#).run();
     std::fs::write(d.join("list.json"), "[1, 2]").unwrap();
     offline(d, &["--from", "saved.json", "--diff", "list.json"])
-        .code(2)
-        .stderr_has("list.json: not an IAM policy: [0]: expected a JSON object, found a number");
+        .expect_code(2)
+        .expect_stderr_contains(
+            "list.json: not an IAM policy: [0]: expected a JSON object, found a number",
+        )
+        .run();
     offline(d, &["--from", "saved.json", "--diff", "missing.json"])
-        .code(2)
-        .stderr_has("cannot read missing.json");
+        .expect_code(2)
+        .expect_stderr_contains("cannot read missing.json")
+        .run();
     // A malformed --from file is reported the same way.
     offline(d, &["--from", "broken.json"])
-        .code(2)
-        .stderr_has("broken.json:4:24: not JSON");
+        .expect_code(2)
+        .expect_stderr_contains("broken.json:4:24: not JSON")
+        .run();
 
     // --explain works offline too: access levels from the catalogue, nothing known from a log.
-    let explain = offline(d, &["--from", "saved.json", "--explain"]).ok();
+    let explain = offline(d, &["--from", "saved.json", "--explain"]).run();
     snapshot("explain-offline.txt", &explain.stdout);
 
     // A saved policy that is valid JSON is re-exported byte for byte in the canonical form.
-    let canonical = offline(d, &["--from", "saved.json"]).ok();
+    let canonical = offline(d, &["--from", "saved.json"]).run();
     let parsed = Policy::parse(&canonical.stdout).unwrap();
     assert_eq!(parsed.statements.len(), 2);
     valid_documents(&canonical.stdout);
     std::fs::write(d.join("canonical.json"), &canonical.stdout).unwrap();
     assert_eq!(
-        offline(d, &["--from", "canonical.json"]).ok().stdout,
+        offline(d, &["--from", "canonical.json"]).run().stdout,
         canonical.stdout
     );
 }

@@ -8,9 +8,8 @@
 //! policy), so the lines stand for the function's answer to such records (tests/python/test_function.py
 //! `test_denials_an_identity_policy_cannot_fix_are_not_granted` runs those records through the function).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
 
-use common::{block_on, Moto, TempDir};
+use crate::common::{block_on, Moto, TempDir};
 use lppg::naming::Names;
 use serde_json::{json, Value};
 
@@ -35,7 +34,7 @@ fn export_and_status_name_the_policies_that_blocked_calls() {
     let dir = TempDir::new("export-refused");
     let d = dir.path();
     moto.lppg(d, &["--stack-name", "lppg", "up", "--yes", "--no-password"])
-        .ok();
+        .run();
     let c = moto.clients();
     let names = Names::new("lppg", "aws", "123456789012", "us-east-1", None);
     let policy = json!({"Version": "2012-10-17", "Statement": [
@@ -101,7 +100,7 @@ fn export_and_status_name_the_policies_that_blocked_calls() {
         }
     });
 
-    let policy = moto.lppg(d, &["export-policy"]).ok().stdout;
+    let policy = moto.lppg(d, &["export-policy"]).run().stdout;
     assert!(policy.contains("s3:ListBucket"), "{policy}");
     for held_back in ["sqs:ListQueues", "ec2:RunInstances", "ssm:GetParameter"] {
         assert!(
@@ -110,7 +109,7 @@ fn export_and_status_name_the_policies_that_blocked_calls() {
         );
     }
 
-    let table = moto.lppg(d, &["export-policy", "--explain"]).ok().stdout;
+    let table = moto.lppg(d, &["export-policy", "--explain"]).run().stdout;
     let section = table.split("NOT GRANTED").nth(1).expect(&table);
     let row = |action: &str| {
         section
@@ -140,7 +139,7 @@ fn export_and_status_name_the_policies_that_blocked_calls() {
     let rows: Value = serde_json::from_str(
         &moto
             .lppg(d, &["export-policy", "--explain", "--json"])
-            .ok()
+            .run()
             .stdout,
     )
     .unwrap();
@@ -168,7 +167,7 @@ fn export_and_status_name_the_policies_that_blocked_calls() {
     );
 
     // status's checks go to stderr; it fails here only because moto skips the trail and subscription filter.
-    let status = moto.lppg(d, &["status"]);
+    let status = moto.lppg(d, &["status"]).expect_code(1).run();
     let log_check = status
         .stderr
         .lines()

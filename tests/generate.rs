@@ -1,12 +1,10 @@
 //! `lppg generate` end to end, through the built binary, on the fixture trees in tests/fixtures/generate/.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{Run, TempDir, Test};
+use crate::common::{Run, TempDir, Test};
 use serde_json::Value;
 
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
@@ -323,7 +321,10 @@ fn the_principal_prefilter_changes_nothing() {
         .expect_code(2)
         .expect_stderr_contains(ALICE)
         .run();
-    let none_stdin = generate(["--principal", BOB, "-"]).stdin(&body).run();
+    let none_stdin = generate(["--principal", BOB, "-"])
+        .stdin(&body)
+        .expect_code(2)
+        .run();
     let listed = |run: &Run| {
         run.stderr
             .lines()

@@ -4,14 +4,12 @@
 //! row on one page, so a tiny server answers as Athena does, page after page).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use common::{snapshot, Moto, TempDir, Test};
+use crate::common::{snapshot, Moto, TempDir, Test};
 use lppg::cloudtrail::athena::{self, COLUMNS};
 use lppg::cloudtrail::scan::{self, Counters, Mode, ScanOptions};
 use serde_json::{json, Value};
@@ -22,8 +20,7 @@ fn sql_of(args: &[&str]) -> String {
     let run = Test::new()
         .args(["generate", "--athena", "logs.trail", "--print-sql"])
         .args(args)
-        .run()
-        .ok();
+        .run();
     assert!(run.stderr.is_empty(), "{}", run.dump());
     run.stdout
 }
@@ -382,9 +379,8 @@ fn every_result_page_is_read_and_only_the_first_row_is_a_header() {
     let athena = Test::new()
         .env("AWS_ENDPOINT_URL", &url)
         .args(["generate", "--athena", "logs.trail", "--workgroup", "w"])
-        .run()
-        .ok();
-    let local = Test::new().args(["generate", &file]).run().ok();
+        .run();
+    let local = Test::new().args(["generate", &file]).run();
     assert_eq!(athena.stdout, local.stdout);
     assert!(
         athena.stderr.contains("Athena scanned 2.5 MB"),

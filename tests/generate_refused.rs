@@ -7,12 +7,11 @@
 //! "Enhanced access denied error messages with policy ARNs"; each vector names its source).
 
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{TempDir, Test};
+use crate::common::{TempDir, Test};
 use serde_json::Value;
 
 /// The `kind-*` vectors of `denied.jsonl`.

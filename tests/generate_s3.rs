@@ -5,13 +5,11 @@
 //! not check permissions).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use common::{block_on, Moto, TempDir, Test};
+use crate::common::{block_on, Moto, TempDir, Test};
 use serde_json::Value;
 
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
@@ -93,8 +91,8 @@ fn tree_objects(prefix: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn generate(moto: &Moto, args: &[&str]) -> common::Run {
-    Test::new().moto(moto).arg("generate").args(args).run()
+fn generate(moto: &Moto, args: &[&str]) -> Test {
+    Test::new().moto(moto).arg("generate").args(args)
 }
 
 #[test]
@@ -117,9 +115,9 @@ fn s3_and_local_paths_give_byte_identical_policies() {
         vec!["--explain"],
         vec!["--since", "2024-03-02"],
     ] {
-        let from_disk = generate(&moto, &[options.as_slice(), &[local.as_str()]].concat());
+        let from_disk = generate(&moto, &[options.as_slice(), &[local.as_str()]].concat()).run();
         for url in ["s3://trail", "s3://trail/AWSLogs/", "s3://trail/team/a"] {
-            let from_s3 = generate(&moto, &[options.as_slice(), &[url]].concat());
+            let from_s3 = generate(&moto, &[options.as_slice(), &[url]].concat()).run();
             assert_eq!(
                 from_s3.code,
                 from_disk.code,
@@ -136,11 +134,12 @@ fn s3_and_local_paths_give_byte_identical_policies() {
     }
     // Mixed with a local path: the same as both local.
     let exports = fixtures().join("tree/exports").display().to_string();
-    let mixed = generate(&moto, &["s3://trail/", &exports]);
+    let mixed = generate(&moto, &["s3://trail/", &exports]).run();
     let local_both = generate(
         &moto,
         &[fixtures().join("tree").display().to_string().as_str()],
-    );
+    )
+    .run();
     assert_eq!(mixed.stdout, local_both.stdout, "{}", mixed.dump());
     assert!(
         mixed.stderr.contains("4 files, 14 records"),
@@ -204,7 +203,8 @@ fn only_the_days_of_the_window_are_listed_and_read() {
             "s3://trail/",
         ],
     )
-    .code(0);
+    .expect_code(0)
+    .run();
     moto.http("POST", "/moto-api/recorder/stop-recording", "")
         .unwrap();
     let requests = recorded(&file);
@@ -281,7 +281,8 @@ fn accounts_and_regions_are_filtered_in_both_layouts() {
             "s3://org/",
         ],
     )
-    .code(0);
+    .expect_code(0)
+    .run();
     moto.http("POST", "/moto-api/recorder/stop-recording", "")
         .unwrap();
     let gets: Vec<String> = recorded(&file)
@@ -301,16 +302,18 @@ fn accounts_and_regions_are_filtered_in_both_layouts() {
         .join("CloudTrail/eu-west-1")
         .display()
         .to_string();
-    let expected = generate(&moto, &[local.as_str()]).code(0);
+    let expected = generate(&moto, &[local.as_str()]).expect_code(0).run();
     assert_eq!(region_only.stdout, expected.stdout);
     // Local paths have no folders to select.
     generate(&moto, &["--account", ACCOUNT, local.as_str()])
-        .code(2)
-        .stderr_has("--account and --trail-region select folders of s3:// inputs");
+        .expect_code(2)
+        .expect_stderr_contains("--account and --trail-region select folders of s3:// inputs")
+        .run();
     // An account not in the bucket: nothing to read.
     generate(&moto, &["--account", "999999999999", "s3://org/"])
-        .code(2)
-        .stderr_has("no input could be read");
+        .expect_code(2)
+        .expect_stderr_contains("no input could be read")
+        .run();
 }
 
 #[test]
@@ -322,7 +325,9 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
     objects.push((broken_key.clone(), broken));
     upload(&moto, "trail", &objects);
 
-    let missing = generate(&moto, &["s3://no-such-bucket/"]).code(2);
+    let missing = generate(&moto, &["s3://no-such-bucket/"])
+        .expect_code(2)
+        .run();
     assert!(
         missing.stderr.contains("s3://no-such-bucket/"),
         "{}",
@@ -338,10 +343,12 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
         "{}",
         missing.dump()
     );
-    let missing_dir = generate(&moto, &["/no/such/dir"]).code(2);
+    let missing_dir = generate(&moto, &["/no/such/dir"]).expect_code(2).run();
     assert!(missing_dir.stderr.contains("no input could be read"));
 
-    let from_s3 = generate(&moto, &["s3://trail/", "s3://no-such-bucket/"]).code(0);
+    let from_s3 = generate(&moto, &["s3://trail/", "s3://no-such-bucket/"])
+        .expect_code(0)
+        .run();
     let local = generate(
         &moto,
         &[
@@ -354,7 +361,8 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
             "/no/such/dir",
         ],
     )
-    .code(0);
+    .expect_code(0)
+    .run();
     assert_eq!(from_s3.stdout, local.stdout);
     assert!(
         from_s3
@@ -430,8 +438,8 @@ fn access_denied_on_the_bucket_names_the_missing_permission() {
     let run = Test::new()
         .env("AWS_ENDPOINT_URL", &url)
         .args(["generate", "s3://trail/logs/"])
-        .run()
-        .code(2);
+        .expect_code(2)
+        .run();
     assert!(run.stderr.contains("s3://trail/logs/"), "{}", run.dump());
     assert!(run.stderr.contains("AccessDenied"), "{}", run.dump());
     assert!(
@@ -453,8 +461,8 @@ fn access_denied_on_an_object_names_the_missing_permission_and_skips_it() {
     let run = Test::new()
         .env("AWS_ENDPOINT_URL", &url)
         .args(["generate", "s3://trail/AWSLogs/1/CloudTrail/r/2024/03/01/"])
-        .run()
-        .code(2);
+        .expect_code(2)
+        .run();
     assert!(
         run.stderr
             .contains("s3://trail/AWSLogs/1/CloudTrail/r/2024/03/01/a.json.gz"),

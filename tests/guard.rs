@@ -3,9 +3,7 @@
 //! the emulator resolved it (real ARNs), and evaluates it the way IAM evaluates an explicit Deny (action and
 //! resource wildcards) against every tampering call the user could try. Unrelated calls must stay allowed.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, Moto, TempDir};
+use crate::common::{block_on, Moto, TempDir};
 use lppg::policy::{action_matches, ActionClause, Effect, Policy, ResourceClause};
 
 /// Case-sensitive `*`/`?` glob, as IAM matches resource ARNs.
@@ -53,7 +51,7 @@ fn guard_denies_every_way_to_change_the_generator() {
     let moto = Moto::start();
     let dir = TempDir::new("guard");
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok();
+        .run();
     let c = moto.clients();
     let guard = deployed_guard(&moto);
     let text = format!("{guard:?}");
@@ -298,7 +296,7 @@ fn guard_covers_the_generator_role_in_role_mode() {
             "arn:aws:iam::123456789012:user/ci",
         ],
     )
-    .ok();
+    .run();
     let guard = deployed_guard(&moto);
     let acct = "123456789012";
     let role = format!("arn:aws:iam::{acct}:role/lppg-role");

@@ -5,9 +5,7 @@
 //! down), and a delivery through the subscription runs the function's own code in the emulator's process.
 //! Everything else (SQS, CloudWatch Logs, CloudTrail's status, the stack) is moto.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, Moto, TempDir};
+use crate::common::{block_on, Moto, TempDir};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -60,9 +58,10 @@ fn failure_record(request_id: &str, data: &str) -> String {
     .to_string()
 }
 
-fn status_json(moto: &Moto, dir: &Path) -> (i32, Value) {
-    let r = moto.lppg(dir, &["status", "--json"]);
-    (r.code, serde_json::from_str(&r.stdout).unwrap())
+/// `status --json`: unhealthy (exit 1) on the emulator, which creates no trail.
+fn status_json(moto: &Moto, dir: &Path) -> Value {
+    let r = moto.lppg(dir, &["status", "--json"]).expect_code(1).run();
+    serde_json::from_str(&r.stdout).unwrap()
 }
 
 #[test]
@@ -114,7 +113,7 @@ fn failed_batches_are_counted_redriven_and_warned_about() {
         "{readers}"
     );
 
-    let (_, v) = status_json(&moto, dir.path());
+    let v = status_json(&moto, dir.path());
     assert_eq!(v["failed_batches"], 0, "{v:#}");
 
     for (id, data) in [("req-a", "QUFBQQ=="), ("req-b", "QkJCQg==")] {
@@ -127,8 +126,7 @@ fn failed_batches_are_counted_redriven_and_warned_about() {
         )
         .unwrap();
     }
-    let (code, v) = status_json(&moto, dir.path());
-    assert_eq!(code, 1);
+    let v = status_json(&moto, dir.path());
     assert_eq!(v["failed_batches"], 2, "{v:#}");
     let fb = v["checks"]
         .as_array()
@@ -145,7 +143,7 @@ fn failed_batches_are_counted_redriven_and_warned_about() {
         .expect_code(0)
         .expect_stdout_contains("2 failed batches waiting in lppg-failed-batches")
         .run();
-    let json_watch = moto.lppg(dir.path(), &["watch", "--once", "--json"]).ok();
+    let json_watch = moto.lppg(dir.path(), &["watch", "--once", "--json"]).run();
     assert!(
         json_watch
             .stdout
@@ -170,7 +168,7 @@ fn failed_batches_are_counted_redriven_and_warned_about() {
         dry.dump()
     );
     assert!(requests(bdir.path(), "invoke-requests.jsonl").is_empty());
-    assert_eq!(status_json(&moto, dir.path()).1["failed_batches"], 2);
+    assert_eq!(status_json(&moto, dir.path())["failed_batches"], 2);
 
     // The first re-run succeeds, the second fails again (the documented shape of a function error).
     write_answers(
@@ -292,7 +290,7 @@ fn probe_passes_and_fails_step_by_step() {
     let dir = TempDir::new("probe");
     let c = moto.clients();
     moto.lppg(dir.path(), &["up", "--yes", "--no-password", "--no-probe"])
-        .ok();
+        .run();
     assert!(requests(bdir.path(), "test-metric-filter-requests.jsonl").is_empty());
     let pattern = create_trail_and_subscription(&c);
 

@@ -2,9 +2,7 @@
 //! throttling, quotas and regions. Each test drives the binary against moto, most of them through the
 //! fault-injecting proxy (`tests/support/fault_proxy.py`), and checks what lppg did and what it left.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, FaultProxy, Moto, TempDir};
+use crate::common::{block_on, FaultProxy, Moto, TempDir};
 use serde_json::json;
 
 const ACCOUNT: &str = "123456789012";
@@ -15,11 +13,11 @@ fn policy_arn(n: usize) -> String {
 
 fn up(moto: &Moto, dir: &TempDir) {
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok();
+        .run();
 }
 
 /// `down` through the fault proxy, saving nothing and not waiting (the tests look at what it removes).
-fn down_via(moto: &Moto, dir: &TempDir, proxy: &FaultProxy) -> common::Test {
+fn down_via(moto: &Moto, dir: &TempDir, proxy: &FaultProxy) -> crate::common::Test {
     moto.test(dir.path())
         .endpoint(&proxy.url)
         .args(["down", "--yes", "--no-save", "--no-wait"])
@@ -157,7 +155,7 @@ fn down_in_another_region_leaves_that_generator_alone() {
             "{role} was deleted"
         );
     }
-    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).ok();
+    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).run();
     assert!(!exists(&c, "lppg-user"));
 }
 
@@ -194,7 +192,7 @@ fn delete_stack_refusals_leave_the_stack_whole() {
         assert!(block_on(c.cfn.describe_stacks().stack_name("lppg").send()).is_ok());
     }
     moto.lppg(dir.path(), &["down", "--yes", "--no-save", "--no-wait"])
-        .ok();
+        .run();
 }
 
 /// Defect 3: reads right after a delete can still see the resource; the next delete answers NotFound. `down`

@@ -4,9 +4,7 @@
 //! generator role, refusals that change nothing, and `down` leaving nothing. moto does not evaluate trust policies
 //! and shows no console: the trust is checked as the document lppg sends, the switch-role link as the text printed.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, venv_bin, Moto, TempDir, Test};
+use crate::common::{block_on, venv_bin, Moto, TempDir, Test};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -248,7 +246,7 @@ fn role_mode_end_to_end() {
         .expect_code(0)
         .run();
     // SIGTERM sent to lppg reaches the command, whose exit status comes back.
-    let mut cmd = common::lppg_command(dir.path());
+    let mut cmd = crate::common::lppg_command(dir.path());
     cmd.env("AWS_ENDPOINT_URL", &moto.url);
     for (k, v) in &alice {
         cmd.env(k, v);
@@ -334,7 +332,7 @@ fn role_mode_end_to_end() {
         .expect_code(0)
         .run();
     assert!(again.stderr.contains("up to date"), "{}", again.dump());
-    let status = moto.lppg(dir.path(), &["status"]);
+    let status = moto.lppg(dir.path(), &["status"]).expect_code(1).run();
     assert!(
         status
             .stderr
@@ -344,7 +342,7 @@ fn role_mode_end_to_end() {
     );
 
     // mark, watch and export-policy work as for a user; watch names the principal it follows.
-    moto.lppg(dir.path(), &["mark", "Deploy"]).ok();
+    moto.lppg(dir.path(), &["mark", "Deploy"]).run();
     let watch = moto
         .test(dir.path())
         .args(["watch", "--once", "--since", "1h"])
@@ -390,7 +388,7 @@ fn role_mode_end_to_end() {
             .await
             .unwrap();
     });
-    let down = moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
+    let down = moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).run();
     assert!(
         down.stderr
             .contains("inline policy AWSRevokeOlderSessions of role lppg-role")
@@ -474,7 +472,7 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
         stack_parameter(&c, "lppg", "RoleName").as_deref(),
         Some("observed")
     );
-    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
+    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).run();
     assert!(block_on(c.iam.get_role().role_name("observed").send()).is_err());
 
     // --trust replaces the caller; a user is trusted as it is.
@@ -492,9 +490,9 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
         Some("arn:aws:iam::123456789012:root")
     );
     // A stack observing a user has no role credentials to give.
-    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
+    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).run();
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok();
+        .run();
     moto.test(dir.path())
         .args(["credentials"])
         .expect_code(2)
@@ -512,7 +510,7 @@ fn role_mode_trusts_given_principals_and_identity_center_roles() {
     );
 
     // With the stack gone, `down --role-name` finds a straggling role of the generator by its tags.
-    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).ok();
+    moto.lppg(dir.path(), &["down", "--yes", "--no-wait"]).run();
     block_on(async {
         let tag = |k: &str, v: &str| {
             aws_sdk_iam::types::Tag::builder()

@@ -2,9 +2,7 @@
 //! test's own. Where moto skips a resource type (the trail, the subscription filter, the bucket policy), the test
 //! checks what lppg does and, for `status`, creates the missing parts the way CloudFormation would.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
-use common::{block_on, Moto, TempDir, Test};
+use crate::common::{block_on, Moto, TempDir, Test};
 use lppg::password::PasswordRules;
 
 const STRICT_POLICY_MIN: i32 = 30;
@@ -142,7 +140,7 @@ fn up_status_down_end_to_end() {
     // up: creates everything and prints the generated password once, on stdout as asked.
     let up = moto
         .lppg(dir.path(), &["up", "--yes", "--print-password"])
-        .ok();
+        .run();
     let pw = password_from(&up.stdout);
     assert_eq!(
         strict_rules().check(&pw),
@@ -256,8 +254,8 @@ fn up_status_down_end_to_end() {
     // up again: nothing changes, the password is kept and not printed.
     let again = moto
         .lppg(dir.path(), &["up", "--yes", "--print-password"])
-        .ok()
-        .stderr_has("up to date");
+        .expect_stderr_contains("up to date")
+        .run();
     assert!(again.stdout.trim().is_empty(), "{}", again.dump());
     assert_eq!(moto.password_of("lppg-user").as_deref(), Some(pw.as_str()));
 
@@ -272,15 +270,16 @@ fn up_status_down_end_to_end() {
             "ec2:DescribeInstances,s3:ListAllMyBuckets",
         ],
     )
-    .code(2)
-    .stderr_has("lose what was granted");
+    .expect_code(2)
+    .expect_stderr_contains("lose what was granted")
+    .run();
     // A harmless change goes through a change set.
     moto.lppg(
         dir.path(),
         &["up", "--yes", "--no-password", "--log-retention-days", "30"],
     )
-    .ok()
-    .stderr_has("UPDATE_COMPLETE");
+    .expect_stderr_contains("UPDATE_COMPLETE")
+    .run();
     let params = block_on(c.cfn.describe_stacks().stack_name("lppg").send()).unwrap();
     let p = params.stacks()[0].parameters();
     let get = |k: &str| {
@@ -298,11 +297,12 @@ fn up_status_down_end_to_end() {
 
     // status: moto has no trail, so unhealthy (exit 1) and says what to do.
     moto.lppg(dir.path(), &["status"])
-        .code(1)
-        .stderr_has("trail")
-        .stderr_has("lppg up");
+        .expect_code(1)
+        .expect_stderr_contains("trail")
+        .expect_stderr_contains("lppg up")
+        .run();
     create_skipped_parts(&c);
-    let st = moto.lppg(dir.path(), &["status", "--json"]).ok();
+    let st = moto.lppg(dir.path(), &["status", "--json"]).run();
     let v: serde_json::Value =
         serde_json::from_str(&st.stdout).unwrap_or_else(|_| panic!("{}", st.dump()));
     assert_eq!(v["healthy"], true, "{}", st.dump());
@@ -338,10 +338,13 @@ fn up_status_down_end_to_end() {
     });
 
     // down without --yes and without a terminal refuses, deleting nothing.
-    moto.lppg(dir.path(), &["down"]).code(2).stderr_has("--yes");
+    moto.lppg(dir.path(), &["down"])
+        .expect_code(2)
+        .expect_stderr_contains("--yes")
+        .run();
     assert!(!remaining(&c).is_empty());
 
-    let down = moto.lppg(dir.path(), &["down", "--yes"]).ok();
+    let down = moto.lppg(dir.path(), &["down", "--yes"]).run();
     assert!(
         down.stderr.contains("saved the final policy"),
         "{}",
@@ -367,8 +370,8 @@ fn up_status_down_end_to_end() {
 
     // down again: nothing to do, exit 0.
     moto.lppg(dir.path(), &["down", "--yes"])
-        .ok()
-        .stderr_has("nothing to do");
+        .expect_stderr_contains("nothing to do")
+        .run();
     // The saved policy still exports after the stack is gone.
     let path = saved[0].path();
     let exported = moto
@@ -376,7 +379,7 @@ fn up_status_down_end_to_end() {
             dir.path(),
             &["export-policy", "--from", path.to_str().unwrap()],
         )
-        .ok();
+        .run();
     assert_eq!(
         exported.stdout, text,
         "round trip through --from gives the same bytes"
@@ -389,20 +392,24 @@ fn refusals_change_nothing() {
     let dir = TempDir::new("refuse");
     let c = moto.clients();
     moto.lppg(dir.path(), &["up", "--no-password"])
-        .code(2)
-        .stderr_has("--yes");
+        .expect_code(2)
+        .expect_stderr_contains("--yes")
+        .run();
     moto.lppg(dir.path(), &["up", "--yes"])
-        .code(2)
-        .stderr_has("--password-stdin");
+        .expect_code(2)
+        .expect_stderr_contains("--password-stdin")
+        .run();
     moto.lppg(dir.path(), &["--stack-name", "Bad_Name", "up", "--yes"])
-        .code(2)
-        .stderr_has("invalid stack name");
+        .expect_code(2)
+        .expect_stderr_contains("invalid stack name")
+        .run();
     moto.lppg(
         dir.path(),
         &["up", "--yes", "--no-password", "--data-events", "rds"],
     )
-    .code(2)
-    .stderr_has("--data-events");
+    .expect_code(2)
+    .expect_stderr_contains("--data-events")
+    .run();
 
     // A weak password from stdin is refused before anything is created.
     set_password_policy(&c);
@@ -411,13 +418,15 @@ fn refusals_change_nothing() {
         &["up", "--yes", "--password-stdin"],
         Some("short1!A\n"),
     )
-    .code(2)
-    .stderr_has("password policy");
+    .expect_code(2)
+    .expect_stderr_contains("password policy")
+    .run();
     // A user of the same name that the stack does not own.
     block_on(c.iam.create_user().user_name("lppg-user").send()).unwrap();
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .code(2)
-        .stderr_has("already exists");
+        .expect_code(2)
+        .expect_stderr_contains("already exists")
+        .run();
     let stacks = block_on(c.cfn.list_stacks().send()).unwrap();
     assert!(
         stacks.stack_summaries().is_empty(),
@@ -426,8 +435,9 @@ fn refusals_change_nothing() {
 
     // status without a stack says what to do.
     moto.lppg(dir.path(), &["status"])
-        .code(1)
-        .stderr_has("lppg up");
+        .expect_code(1)
+        .expect_stderr_contains("lppg up")
+        .run();
 }
 
 #[test]
@@ -443,7 +453,7 @@ fn password_stdin_sets_the_given_password() {
             &["up", "--yes", "--password-stdin"],
             Some(&format!("{good}\n")),
         )
-        .ok();
+        .run();
     assert!(
         !r.stdout.contains(good) && !r.stderr.contains(good),
         "a given password is never echoed"
@@ -455,7 +465,7 @@ fn password_stdin_sets_the_given_password() {
             dir.path(),
             &["up", "--yes", "--reset-password", "--print-password"],
         )
-        .ok();
+        .run();
     let pw = password_from(&r.stdout);
     assert_ne!(pw, good);
     assert_eq!(moto.password_of("lppg-user").as_deref(), Some(pw.as_str()));
@@ -491,7 +501,7 @@ fn template_command_writes_a_lint_clean_template_and_the_zip() {
         .expect_stderr_contains("--force")
         .run();
     // cfn-lint: no errors and no warnings.
-    let lint = std::process::Command::new(common::venv_bin("cfn-lint"))
+    let lint = std::process::Command::new(crate::common::venv_bin("cfn-lint"))
         .arg(out.join("template.yaml"))
         .output()
         .unwrap();
@@ -533,16 +543,18 @@ fn stuck_stack_is_explained_and_down_recovers() {
     assert_eq!(status, "CREATE_IN_PROGRESS");
 
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .code(2)
-        .stderr_has("being changed right now");
+        .expect_code(2)
+        .expect_stderr_contains("being changed right now")
+        .run();
     moto.lppg(dir.path(), &["status"])
-        .code(1)
-        .stderr_has("CREATE_IN_PROGRESS");
+        .expect_code(1)
+        .expect_stderr_contains("CREATE_IN_PROGRESS")
+        .run();
     // The user was not the stack's (the test made it): `down` removes the stack's log group and the stack, and
     // leaves the user alone, saying so.
     moto.lppg(dir.path(), &["down", "--yes"])
-        .ok()
-        .stderr_has("left alone");
+        .expect_stderr_contains("left alone")
+        .run();
     let left = remaining(&c);
     assert_eq!(left, vec!["user lppg-user".to_string()]);
 }
@@ -580,10 +592,10 @@ fn trail_quota_and_second_copy_cost() {
     let c = moto.clients();
     create_trail(&c, "audit", false);
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok()
-        .stderr_has("audit already logs management events")
-        .stderr_has("$2 per 100,000 events");
-    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).ok();
+        .expect_stderr_contains("audit already logs management events")
+        .expect_stderr_contains("$2 per 100,000 events")
+        .run();
+    moto.lppg(dir.path(), &["down", "--yes", "--no-save"]).run();
 
     for i in 1..=3 {
         create_trail(&c, &format!("team-{i}"), false);
@@ -592,9 +604,10 @@ fn trail_quota_and_second_copy_cost() {
     create_trail(&west, "org-wide", true);
     let run = moto
         .lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .code(2)
-        .stderr_has("5 trails")
-        .stderr_has("org-wide (multi-region, home eu-west-1)");
+        .expect_code(2)
+        .expect_stderr_contains("5 trails")
+        .expect_stderr_contains("org-wide (multi-region, home eu-west-1)")
+        .run();
     let stacks = block_on(c.cfn.list_stacks().send()).unwrap();
     assert!(
         stacks
@@ -622,12 +635,12 @@ fn up_again_keeps_a_chosen_user_name() {
             "alice-observed",
         ],
     )
-    .ok();
+    .run();
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok()
-        .stderr_has("up to date");
+        .expect_stderr_contains("up to date")
+        .run();
     let c = moto.clients();
     assert!(block_on(c.iam.get_user().user_name("alice-observed").send()).is_ok());
     moto.lppg(dir.path(), &["down", "--yes", "--no-save", "--no-wait"])
-        .ok();
+        .run();
 }

@@ -3,10 +3,8 @@
 //! unreadable line, a timeout), records markers with `lppg mark`, and compares `watch --once` (text and JSON) with
 //! the snapshots in tests/snapshots/watch/ (times replaced by names; `LPPG_UPDATE_SNAPSHOTS=1` rewrites them).
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-mod common;
-
+use crate::common::{block_on, Moto, TempDir};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use common::{block_on, Moto, TempDir};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -100,9 +98,9 @@ fn normalise(text: &str, instants: &[(i64, String)]) -> String {
 /// The size of the one policy the batch line reports.
 const BATCH_SIZE: usize = 1843;
 
-/// Compares `actual` with tests/snapshots/watch/<name> (see [`common::snapshot`]).
+/// Compares `actual` with tests/snapshots/watch/<name> (see [`crate::common::snapshot`]).
 fn snapshot(name: &str, actual: &str) {
-    common::snapshot(&format!("watch/{name}"), actual);
+    crate::common::snapshot(&format!("watch/{name}"), actual);
 }
 
 fn no_control_chars(what: &str, text: &str) {
@@ -122,7 +120,7 @@ fn watch_shows_decisions_markers_and_failures() {
     let dir = TempDir::new("watch");
     let c = moto.clients();
     moto.lppg(dir.path(), &["up", "--yes", "--no-password"])
-        .ok();
+        .run();
 
     // One invocation 5 minutes after a console click at B+10s: a burst of three denied calls, one more a minute
     // later, a record the function could not read; then an unreadable line and a timeout.
@@ -152,15 +150,15 @@ fn watch_shows_decisions_markers_and_failures() {
     // Two markers, in order, then a grant for a call made after the first.
     let m1 = moto
         .lppg(dir.path(), &["mark", "Step one", "--json"])
-        .ok()
-        .stderr_has("marked step \"Step one\"");
+        .expect_stderr_contains("marked step \"Step one\"")
+        .run();
     let marker: serde_json::Value =
         serde_json::from_str(m1.stdout.trim()).unwrap_or_else(|_| panic!("{}", m1.dump()));
     assert_eq!(marker["label"], "Step one");
     assert_eq!(marker["lppg"], "marker");
     let m1_ms = lppg::time::parse_rfc3339_ms(marker["time"].as_str().unwrap()).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
-    let m2 = moto.lppg(dir.path(), &["mark"]).ok();
+    let m2 = moto.lppg(dir.path(), &["mark"]).run();
     assert!(m2.stdout.is_empty(), "{}", m2.dump());
     assert!(m2.stderr.contains("unlabelled"), "{}", m2.dump());
     let m2_ms = {
@@ -208,7 +206,7 @@ fn watch_shows_decisions_markers_and_failures() {
 
     let text = moto
         .lppg(dir.path(), &["watch", "--once", "--since", "1h"])
-        .ok();
+        .run();
     no_control_chars("watch --once stdout", &text.stdout);
     no_control_chars("watch --once stderr", &text.stderr);
     assert!(
@@ -246,7 +244,7 @@ fn watch_shows_decisions_markers_and_failures() {
 
     let js = moto
         .lppg(dir.path(), &["watch", "--json", "--once", "--since", "1h"])
-        .ok();
+        .run();
     no_control_chars("watch --json stdout", &js.stdout);
     for l in js.stdout.lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
@@ -261,7 +259,7 @@ fn watch_shows_decisions_markers_and_failures() {
     snapshot("once.jsonl", &normalise(&js.stdout, &instants));
 
     // By default watch starts at the stack's creation: the test's back-dated lines are before it.
-    let dflt = moto.lppg(dir.path(), &["watch", "--once"]).ok();
+    let dflt = moto.lppg(dir.path(), &["watch", "--once"]).run();
     assert!(dflt.stdout.contains("\"Step one\""), "{}", dflt.dump());
     assert!(!dflt.stdout.contains("ec2:CreateVpc "), "{}", dflt.dump());
 
@@ -272,7 +270,7 @@ fn watch_shows_decisions_markers_and_failures() {
             dir.path(),
             &["watch", "--until-idle", "2s", "--since", "1h"],
         )
-        .ok();
+        .run();
     let took = t0.elapsed();
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_secs(15),
@@ -288,7 +286,7 @@ fn watch_shows_decisions_markers_and_failures() {
     );
 
     // Ctrl-C: exit 0 after the one-line summary.
-    let mut cmd = common::lppg_command(dir.path());
+    let mut cmd = crate::common::lppg_command(dir.path());
     cmd.env("AWS_ENDPOINT_URL", &moto.url)
         .args(["watch", "--since", "1h"])
         .stdin(Stdio::null())
@@ -322,12 +320,14 @@ fn watch_shows_decisions_markers_and_failures() {
     // A deleted log group: say so and what to do.
     block_on(c.logs.delete_log_group().log_group_name(GROUP).send()).unwrap();
     moto.lppg(dir.path(), &["watch", "--once", "--since", "1h"])
-        .code(2)
-        .stderr_has("does not exist")
-        .stderr_has("lppg up");
+        .expect_code(2)
+        .expect_stderr_contains("does not exist")
+        .expect_stderr_contains("lppg up")
+        .run();
     moto.lppg(dir.path(), &["mark", "x"])
-        .code(2)
-        .stderr_has("lppg up");
+        .expect_code(2)
+        .expect_stderr_contains("lppg up")
+        .run();
 }
 
 #[test]
@@ -335,12 +335,15 @@ fn without_a_stack_watch_and_mark_say_run_up() {
     let moto = Moto::start();
     let dir = TempDir::new("watch-nostack");
     moto.lppg(dir.path(), &["watch", "--once"])
-        .code(2)
-        .stderr_has("run `lppg up` first");
+        .expect_code(2)
+        .expect_stderr_contains("run `lppg up` first")
+        .run();
     moto.lppg(dir.path(), &["mark", "Create the VPC"])
-        .code(2)
-        .stderr_has("run `lppg up` first");
+        .expect_code(2)
+        .expect_stderr_contains("run `lppg up` first")
+        .run();
     moto.lppg(dir.path(), &["watch", "--since", "yesterday"])
-        .code(2)
-        .stderr_has("neither a duration");
+        .expect_code(2)
+        .expect_stderr_contains("neither a duration")
+        .run();
 }

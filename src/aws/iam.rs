@@ -296,9 +296,13 @@ async fn delete_credential(c: &Clients, user: &str, kind: CredentialKind, id: &s
         }
         CredentialKind::MfaDevice => {
             let r = i.deactivate_mfa_device().user_name(user).serial_number(id);
-            let _ = r.send().await;
+            gone_ok(
+                r.send().await,
+                &format!("deactivating MFA device {id} of {user}"),
+            )?;
             if id.contains(":mfa/") {
-                let _ = i.delete_virtual_mfa_device().serial_number(id).send().await;
+                let r = i.delete_virtual_mfa_device().serial_number(id).send().await;
+                gone_ok(r, &doing)?;
             }
             Ok(())
         }
@@ -349,22 +353,22 @@ pub async fn delete_user(c: &Clients, user: &str) -> Result<Option<CredentialSwe
         return Ok(None);
     }
     let sweep = remove_user_credentials(c, user).await?;
-    if let Ok(r) = c.iam.list_groups_for_user().user_name(user).send().await {
-        for g in r.groups() {
-            let req = c.iam.remove_user_from_group().user_name(user);
-            let _ = req.group_name(g.group_name()).send().await;
-        }
+    let groups = c.iam.list_groups_for_user().user_name(user).send().await;
+    let groups = groups.map_err(|e| explain(e, &format!("listing the groups of {user}")))?;
+    for g in groups.groups() {
+        let req = c.iam.remove_user_from_group().user_name(user);
+        let r = req.group_name(g.group_name()).send().await;
+        gone_ok(r, &format!("removing {user} from group {}", g.group_name()))?;
     }
-    if let Ok(r) = c.iam.list_user_policies().user_name(user).send().await {
-        for p in r.policy_names() {
-            let _ = c
-                .iam
-                .delete_user_policy()
-                .user_name(user)
-                .policy_name(p)
-                .send()
-                .await;
-        }
+    let inline = c.iam.list_user_policies().user_name(user).send().await;
+    let inline =
+        inline.map_err(|e| explain(e, &format!("listing the inline policies of {user}")))?;
+    for p in inline.policy_names() {
+        let r = c.iam.delete_user_policy().user_name(user).policy_name(p);
+        gone_ok(
+            r.send().await,
+            &format!("deleting inline policy {p} of {user}"),
+        )?;
     }
     let attached = c
         .iam
@@ -409,35 +413,20 @@ pub async fn delete_policy(c: &Clients, arn: &str) -> Result<bool> {
         .map_err(|e| explain(e, &format!("listing where {arn} is attached")))?;
     for u in ents.policy_users() {
         if let Some(n) = u.user_name() {
-            let _ = c
-                .iam
-                .detach_user_policy()
-                .user_name(n)
-                .policy_arn(arn)
-                .send()
-                .await;
+            let r = c.iam.detach_user_policy().user_name(n).policy_arn(arn);
+            gone_ok(r.send().await, &format!("detaching {arn} from user {n}"))?;
         }
     }
     for r in ents.policy_roles() {
         if let Some(n) = r.role_name() {
-            let _ = c
-                .iam
-                .detach_role_policy()
-                .role_name(n)
-                .policy_arn(arn)
-                .send()
-                .await;
+            let r = c.iam.detach_role_policy().role_name(n).policy_arn(arn);
+            gone_ok(r.send().await, &format!("detaching {arn} from role {n}"))?;
         }
     }
     for g in ents.policy_groups() {
         if let Some(n) = g.group_name() {
-            let _ = c
-                .iam
-                .detach_group_policy()
-                .group_name(n)
-                .policy_arn(arn)
-                .send()
-                .await;
+            let r = c.iam.detach_group_policy().group_name(n).policy_arn(arn);
+            gone_ok(r.send().await, &format!("detaching {arn} from group {n}"))?;
         }
     }
     delete_non_default_versions(c, arn).await?;
@@ -456,35 +445,31 @@ pub async fn delete_role(c: &Clients, role: &str) -> Result<bool> {
     if !role_exists(c, role).await? {
         return Ok(false);
     }
-    if let Ok(r) = c.iam.list_role_policies().role_name(role).send().await {
-        for p in r.policy_names() {
-            let _ = c
-                .iam
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(p)
-                .send()
-                .await;
-        }
+    let inline = c.iam.list_role_policies().role_name(role).send().await;
+    let inline =
+        inline.map_err(|e| explain(e, &format!("listing the inline policies of {role}")))?;
+    for p in inline.policy_names() {
+        let r = c.iam.delete_role_policy().role_name(role).policy_name(p);
+        gone_ok(
+            r.send().await,
+            &format!("deleting inline policy {p} of {role}"),
+        )?;
     }
-    if let Ok(r) = c
+    let attached = c
         .iam
         .list_attached_role_policies()
         .role_name(role)
         .send()
-        .await
+        .await;
+    let attached =
+        attached.map_err(|e| explain(e, &format!("listing policies attached to {role}")))?;
+    for arn in attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
     {
-        for p in r.attached_policies() {
-            if let Some(arn) = p.policy_arn() {
-                let _ = c
-                    .iam
-                    .detach_role_policy()
-                    .role_name(role)
-                    .policy_arn(arn)
-                    .send()
-                    .await;
-            }
-        }
+        let r = c.iam.detach_role_policy().role_name(role).policy_arn(arn);
+        gone_ok(r.send().await, &format!("detaching {arn} from {role}"))?;
     }
     settled_delete(|| async {
         gone_ok(

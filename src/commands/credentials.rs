@@ -2,7 +2,7 @@
 //! or tool can use the role (`credential_process = lppg credentials --stack-name NAME`). Only the JSON goes to
 //! stdout; errors go to stderr.
 use crate::cli::GlobalArgs;
-use crate::generator::Generator;
+use crate::stack::Generator;
 use crate::ui::{print_result, Output};
 use anyhow::Result;
 use clap::Args;

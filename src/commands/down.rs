@@ -1,10 +1,10 @@
 //! `lppg down`: save the final policy, then remove the stack and everything the generator created. Idempotent.
 use crate::aws::ownership::{Mark, TAG_KEY};
 use crate::cli::{DownArgs, GlobalArgs};
-use crate::generator::drain::Drain;
-use crate::generator::teardown::{unlisted_notes, TeardownPlan, TeardownReport};
-use crate::generator::Generator;
 use crate::naming::ResourceKind;
+use crate::stack::drain::Drain;
+use crate::stack::teardown::{unlisted_notes, TeardownPlan, TeardownReport};
+use crate::stack::Generator;
 use crate::ui::progress::Progress;
 use crate::ui::{prompt, Output, Style};
 use anyhow::Result;

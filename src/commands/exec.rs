@@ -1,7 +1,7 @@
 //! `lppg exec [--] CMD ARGS…`: runs a command as the generator role (its credentials in the environment, any
 //! profile removed), passes termination signals on, and exits with the command's status.
 use crate::cli::GlobalArgs;
-use crate::generator::Generator;
+use crate::stack::Generator;
 use crate::ui::Output;
 use anyhow::Result;
 use clap::Args;

@@ -6,13 +6,13 @@
 //! [`produce`], which holds the flag logic; the policy work itself is in [`crate::policy`].
 use crate::cli::GlobalArgs;
 use crate::files::write_new_file;
-use crate::generator::log::LogFacts;
-use crate::generator::Generator;
 use crate::policy::{
     self, Action, ActionMeta, ActionSet, Format, FormatOptions, GeneratedActions, Grouping, Policy,
     PolicyError, ResourceChoice, ResourceMode, Scope, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
     START_SID,
 };
+use crate::stack::log::LogFacts;
+use crate::stack::Generator;
 use crate::ui::{print_result, prompt, Output};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -139,7 +139,7 @@ fn warn_about_log(
             facts.unreadable
         ));
     }
-    let errors: Vec<&str> = crate::generator::log::unresolved(&facts.errors, granted).collect();
+    let errors: Vec<&str> = crate::stack::log::unresolved(&facts.errors, granted).collect();
     if !errors.is_empty() {
         let shown: Vec<&str> = errors.iter().take(5).copied().collect();
         let more = errors.len().saturating_sub(shown.len());

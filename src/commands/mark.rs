@@ -1,7 +1,7 @@
 //! `lppg mark "Create the VPC"`: records a step boundary as a marker line in the function's log group, where
 //! `watch` shows it in line and `export-policy` finds it to say which step needed which permission.
 use crate::cli::GlobalArgs;
-use crate::generator::Generator;
+use crate::stack::Generator;
 use crate::ui::{print_result, Output};
 use anyhow::Result;
 use clap::Args;

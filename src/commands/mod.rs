@@ -1,5 +1,5 @@
 //! One module per command, each thin: check its arguments, make one call into the generator layer
-//! ([`crate::generator`]) or the pure modules, show the outcome through [`crate::ui`]. Commands never import
+//! ([`crate::stack`]) or the pure modules, show the outcome through [`crate::ui`]. Commands never import
 //! each other. Errors are printed once, by the caller.
 pub mod credentials;
 pub mod down;

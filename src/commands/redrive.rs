@@ -1,8 +1,8 @@
 //! `lppg redrive [--dry-run]`: re-runs every failed batch waiting in the stack's queue through the deployed
 //! function; a batch leaves the queue only after its re-run succeeded. Reports per batch.
 use crate::cli::{GlobalArgs, RedriveArgs};
-use crate::generator::failed::{BatchOutcome, Rerun};
-use crate::generator::Generator;
+use crate::stack::failed::{BatchOutcome, Rerun};
+use crate::stack::Generator;
 use crate::ui::progress::Progress;
 use crate::ui::{Output, Style};
 use anyhow::Result;

@@ -1,7 +1,7 @@
 //! `lppg status`: is every part of the generator working, and how full are its policies?
 use crate::cli::{GlobalArgs, StatusArgs};
-use crate::generator::health::Health;
-use crate::generator::Generator;
+use crate::stack::health::Health;
+use crate::stack::Generator;
 use crate::ui::progress::Progress;
 use crate::ui::{print_result, probe_view, Output, Style};
 use anyhow::Result;

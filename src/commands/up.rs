@@ -1,9 +1,9 @@
 //! `lppg up`: deploy or update the generator stack, then set the user's console password.
 use crate::cli::{GlobalArgs, UpArgs};
-use crate::generator::deploy::{self, Bundle, Deployed, Settings};
-use crate::generator::Generator;
 use crate::naming::Principal;
 use crate::password::PasswordRules;
+use crate::stack::deploy::{self, Bundle, Deployed, Settings};
+use crate::stack::Generator;
 use crate::ui::progress::Progress;
 use crate::ui::{prompt, Output, Style};
 use anyhow::{bail, Context, Result};

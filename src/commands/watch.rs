@@ -2,12 +2,12 @@
 //! calls arrived, what was granted, and when you may retry a step.
 //!
 //! What is shown is [`crate::ui::watch_view::View`] (pure, unit-tested); which lines are new and how a failed
-//! poll is classified is [`crate::generator::follow`]. This file holds the timing: every 2 s start to start while
+//! poll is classified is [`crate::stack::follow`]. This file holds the timing: every 2 s start to start while
 //! idle (at most 30 calls a minute), every second for 10 s after news, backing off on throttling, expired
 //! credentials, a missing log group or other faults; Enter records a marker; Ctrl-C ends with a summary.
 use crate::cli::GlobalArgs;
-use crate::generator::follow::{Fault, Readiness, Seen};
-use crate::generator::Generator;
+use crate::stack::follow::{Fault, Readiness, Seen};
+use crate::stack::Generator;
 use crate::ui::progress::Progress;
 use crate::ui::watch_view::{parse_since, rfc3339_secs, sanitize, View};
 use crate::ui::Output;

@@ -1,5 +1,5 @@
 //! The one spinner: an indicatif spinner on a terminal, plain lines elsewhere. It is how the generator layer's
-//! long operations report ([`crate::generator::Report`]), and `watch`'s status line.
+//! long operations report ([`crate::stack::Report`]), and `watch`'s status line.
 use super::Output;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
@@ -86,7 +86,7 @@ impl Drop for Progress {
     }
 }
 
-impl crate::generator::Report for Progress {
+impl crate::stack::Report for Progress {
     fn line(&self, text: &str) {
         Progress::line(self, text);
     }

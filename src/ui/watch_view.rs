@@ -1,6 +1,6 @@
 //! What `lppg watch` shows, as a pure function of the log lines it has seen: one line per decision, grouped by
 //! the denied call's time so one console click reads as one block, markers and failures in line, the footer and
-//! what the spinner says while waiting. Unit-tested here; the polling is [`crate::generator::follow`].
+//! what the spinner says while waiting. Unit-tested here; the polling is [`crate::stack::follow`].
 use super::Style;
 use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
 use anyhow::Result;

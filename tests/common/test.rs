@@ -11,7 +11,8 @@
 //!
 //! The binary always runs with a clean environment ([`super::lppg_command`]: no AWS variables or config files of
 //! the person running the tests), in a fresh temporary directory unless [`Test::current_dir`] names one, and
-//! against the emulator when [`Test::moto`] is given. [`Test::run`] checks every expectation and, when one fails,
+//! against the emulator when [`Test::moto`] is given. [`Test::run`] checks the exit code (0 unless
+//! [`Test::expect_code`] names another) and every other expectation and, when one fails,
 //! panics with the command, its exit status, stdout and stderr.
 
 use std::path::{Path, PathBuf};
@@ -82,7 +83,7 @@ impl Test {
         self.env("AWS_ENDPOINT_URL", url)
     }
 
-    /// The exit status the run must end with.
+    /// The exit status the run must end with (0 unless set: [`Test::run`] always checks it, as just's `status()`).
     pub fn expect_code(mut self, code: i32) -> Test {
         self.code = Some(code);
         self
@@ -113,6 +114,7 @@ impl Test {
     }
 
     /// Runs the binary, checks every expectation, and returns what it printed.
+    #[track_caller]
     pub fn run(self) -> Run {
         let temp = self.dir.is_none().then(|| TempDir::new("run"));
         let dir = self
@@ -129,10 +131,10 @@ impl Test {
         run
     }
 
+    #[track_caller]
     fn check(&self, run: &Run) {
-        if let Some(code) = self.code {
-            assert_eq!(run.code, code, "expected exit {code}\n{}", run.dump());
-        }
+        let code = self.code.unwrap_or(0);
+        assert_eq!(run.code, code, "expected exit {code}\n{}", run.dump());
         if let Some(stdout) = &self.stdout {
             assert!(
                 run.stdout == *stdout,

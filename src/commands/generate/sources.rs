@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use super::Report;
 use crate::aws::{self, AwsArgs, Clients};
 use crate::cloudtrail::athena::{self, QueryOptions};
 use crate::cloudtrail::layout::{level_of, Level, S3Url, Selection};
 use crate::cloudtrail::scan::{
     tally_groups, Input, Problem, Remote, RemoteSource, ScanOptions, ScanSummary,
 };
+use crate::stack::Report;
 
 /// Objects read at once from S3 (each holds one piece of its body and one decoding buffer in memory).
 pub const S3_READERS: usize = 16;

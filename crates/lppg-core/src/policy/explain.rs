@@ -449,7 +449,4 @@ s3:PutObject              s3          Write         2024-05-01T10:00:30Z  upload
         );
         assert_eq!(explain_json(&[]).to_string(), "[]");
     }
-
-    #[test]
-    fn derivation_names() {}
 }

@@ -210,12 +210,12 @@ impl Names {
 /// assumed-role session is its role (whose path the session ARN does not show, hence also `role/*/NAME`), any
 /// other identity itself.
 pub fn principal_arns(caller_arn: &str) -> Vec<String> {
-    match crate::role::parse_caller(caller_arn) {
-        Ok(crate::role::Caller::Session {
+    match super::role::parse_caller(caller_arn) {
+        Ok(super::role::Caller::Session {
             partition,
             account,
             role,
-        }) => crate::role::role_under_any_path(&partition, &account, &role),
+        }) => super::role::role_under_any_path(&partition, &account, &role),
         _ => vec![caller_arn.to_string()],
     }
 }

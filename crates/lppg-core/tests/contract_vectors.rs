@@ -5,16 +5,13 @@
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use lppg::decisions::{parse_line, DecisionKind, Line};
-use lppg::policy::{decode_document, GeneratedActions, Policy};
+use lppg_core::policy::{decode_document, GeneratedActions, Policy};
+use lppg_core::stack::decisions::{parse_line, DecisionKind, Line};
 use serde_json::Value;
 
 fn vectors_file(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(name);
+    let path = crate::vectors_dir().join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

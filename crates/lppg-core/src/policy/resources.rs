@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::actions::{Action, ActionSet};
 
 /// The resource data, as shipped.
-pub const RESOURCES_JSON: &str = include_str!("../../assets/iam-resources.json");
+pub const RESOURCES_JSON: &str = include_str!("../../../../assets/iam-resources.json");
 
 /// At most this many resources per action in `observed` mode; more fall back to the `scoped` ARNs.
 pub const MAX_OBSERVED: usize = 10;

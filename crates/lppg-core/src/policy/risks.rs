@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use super::actions::{Action, ActionSet};
 
 /// The risk lists, as shipped.
-pub const RISKS_JSON: &str = include_str!("../../assets/iam-risks.json");
+pub const RISKS_JSON: &str = include_str!("../../../../assets/iam-risks.json");
 
 /// A category of risk, in the order they are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,6 +1,6 @@
 //! Role mode, the pure part: which IAM ARN a trust policy should name for a caller, the console's switch-role link,
 //! the `~/.aws/config` profile snippet, and the `credential_process` document. No AWS calls here; the generator
-//! layer (`generator/session.rs`) looks roles up and assumes them.
+//! layer (`stack/session.rs` of the lppg crate) looks roles up and assumes them.
 
 /// Longest role name lppg accepts: the console's switch-role link takes path and name within 64 characters.
 pub const MAX_ROLE_NAME: usize = 63;

@@ -1,6 +1,6 @@
 //! The end-to-end probe's pure parts: the sample records the subscription's pattern is tested against, the probe
 //! record that must come back through the function, the verdict on each step and the exit code. The service
-//! calls are in `generator/probe.rs`.
+//! calls are in `stack/probe.rs` of the lppg crate.
 use serde_json::json;
 
 /// The event source of a probe record (no AWS service has it, so no real record can look like one).

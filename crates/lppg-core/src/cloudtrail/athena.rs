@@ -1,6 +1,6 @@
 //! `lppg generate --athena`: the one query that lets Athena do the scan, and its rows turned back into records for
 //! the same rules as a local scan ([`crate::cloudtrail::scan::tally_groups`]). Pure: the calls are in
-//! [`crate::aws::athena`].
+//! the lppg crate (`aws/athena.rs`).
 //!
 //! The query filters the principals, the time window (on the table's `timestamp` partition and on `eventtime`),
 //! the accounts and regions (on the `account` and `region` partitions of the README's table) and the kind of call

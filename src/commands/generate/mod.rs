@@ -18,7 +18,7 @@ use crate::cloudtrail::scan::{
     scan_remote, ActionTally, Counters, Mode, RemoteSource, ScanOptions, ScanSummary,
 };
 use crate::exit;
-use crate::generator::cloudtrail;
+mod sources;
 use crate::policy::{self, ActionSet, Grouping};
 use crate::ui::progress::Progress;
 use crate::ui::{print_result, Output};
@@ -201,7 +201,7 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
     }
     let query = args.athena_query(&options)?;
     if let Some(q) = query.as_ref().filter(|_| args.print_sql) {
-        print_result(out, &athena::sql(q, &cloudtrail::denied_codes()))?;
+        print_result(out, &athena::sql(q, &sources::denied_codes()))?;
         return Ok(exit::OK);
     }
     if options.principals.is_empty() {
@@ -311,7 +311,7 @@ fn run_scan(
     started: Instant,
 ) -> anyhow::Result<ScanSummary> {
     let session = if args.paths.iter().any(|p| p.starts_with("s3://")) {
-        Some(cloudtrail::Session::connect(g)?)
+        Some(sources::Session::connect(g)?)
     } else {
         None
     };
@@ -343,9 +343,9 @@ fn run_athena(
     query: &QueryOptions,
     options: &ScanOptions,
 ) -> anyhow::Result<ScanSummary> {
-    let session = cloudtrail::Session::connect(g)?;
+    let session = sources::Session::connect(g)?;
     let progress = Progress::new(out, "lppg: starting the Athena query");
-    let run = cloudtrail::athena_generate(
+    let run = sources::athena_generate(
         &session,
         query,
         options,

@@ -1,6 +1,6 @@
 //! The layout of a CloudTrail bucket, `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE`, and
 //! which folders of it a scan needs: the days that can hold events of the time window, of the selected accounts and
-//! regions. Pure: the S3 walk that lists the folders is in [`crate::generator::cloudtrail`].
+//! regions. Pure: the S3 walk that lists the folders is in the lppg crate (`commands/generate/sources.rs`).
 
 /// An `s3://BUCKET/PREFIX` argument.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,10 +13,10 @@ use serde::Deserialize;
 use super::denial::{DenialReason, RawDenialReason};
 
 /// `assets/function/mapping.json`, verbatim.
-pub const MAPPING_JSON: &str = include_str!("../../assets/function/mapping.json");
+pub const MAPPING_JSON: &str = include_str!("../../../../assets/function/mapping.json");
 /// `assets/function/operations.json`, verbatim: the event-name map generated from public data by
 /// `scripts/gen_operation_map.py` (`{"operations": {"<prefix>": {"<EventName>": ["<action>", ...]}}}`).
-pub const OPERATIONS_JSON: &str = include_str!("../../assets/function/operations.json");
+pub const OPERATIONS_JSON: &str = include_str!("../../../../assets/function/operations.json");
 
 /// The raw shape of `mapping.json`. Unknown keys are ignored here; the agreement test with the Python engine is what
 /// catches a new key that changes behaviour.

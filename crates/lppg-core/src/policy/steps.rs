@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use super::actions::{Action, ActionSet};
 use super::render::Step;
 
-pub use crate::decisions::Marker;
+pub use crate::stack::decisions::Marker;
 
 /// One [`Step`] per marker (a step boundary recorded by `lppg mark`: the step it starts runs until the next
 /// marker; an unlabelled one's `Sid` becomes `StepN`), in time order (markers with equal times keep their

@@ -77,7 +77,7 @@ impl std::error::Error for CatalogueError {}
 
 /// `assets/function/iam-actions.json`, verbatim: `{"<prefix>": {"<Action>": "L|R|W|P|T"}}`. The generator function
 /// ships the same file, so the CLI and the function cannot drift apart.
-pub const CATALOGUE_JSON: &str = include_str!("../../assets/function/iam-actions.json");
+pub const CATALOGUE_JSON: &str = include_str!("../../../../assets/function/iam-actions.json");
 
 /// The catalogue compiled into the binary, parsed on first use. A corrupt embedded catalogue is an error here, on
 /// every call, never an empty catalogue.

@@ -4,10 +4,10 @@
 use super::{Generator, Report};
 use crate::aws::stack::{self, WaitNote, WaitResult};
 use crate::aws::{iam, s3, trail, Clients};
-use crate::generator::session::Trust;
 use crate::naming::Principal;
 use crate::password::PasswordRules;
 use crate::policy::Action;
+use crate::stack::session::Trust;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
 

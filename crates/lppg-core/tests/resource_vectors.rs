@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use lppg::cloudtrail::{classify_value, engine::record_from_value, Outcome};
-use lppg::policy::{self, Action, ActionSet, Evidence, Grouping, ResourceMode};
+use lppg_core::cloudtrail::{classify_value, engine::record_from_value, Outcome};
+use lppg_core::policy::{self, Action, ActionSet, Evidence, Grouping, ResourceMode};
 
 fn vectors() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/resources.json");
+    let path = crate::vectors_dir().join("resources.json");
     let text = std::fs::read_to_string(path).unwrap();
     let file: Value = serde_json::from_str(&text).unwrap();
     file["vectors"].as_array().unwrap().clone()

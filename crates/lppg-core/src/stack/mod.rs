@@ -1,0 +1,8 @@
+//! The generator stack's pure domain: what `up`, `status`, `down` and the rest decide without calling AWS.
+pub mod decisions;
+pub mod failure_record;
+pub mod naming;
+pub mod password;
+pub mod preflight;
+pub mod probe;
+pub mod role;
