@@ -4,8 +4,10 @@ mod common;
 
 mod engine_agreement;
 mod export_policy;
+mod export_refused;
 mod generate;
 mod generate_athena;
+mod generate_refused;
 mod generate_resources;
 mod generate_s3;
 mod guard;

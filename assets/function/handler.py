@@ -109,10 +109,11 @@ UNVERIFIED = "unverified"
 ALREADY_PRESENT = "already_present"
 WITHHELD = "withheld"
 EXPLICIT_DENY = "explicit_deny"
+BLOCKED = "blocked"
 NOT_PERMISSION = "not_permission"
 ERROR = "error"
 PROBE = "probe"
-DECISION_KINDS = (GRANTED, UNVERIFIED, ALREADY_PRESENT, WITHHELD, EXPLICIT_DENY, NOT_PERMISSION, ERROR, PROBE)
+DECISION_KINDS = (GRANTED, UNVERIFIED, ALREADY_PRESENT, WITHHELD, EXPLICIT_DENY, NOT_PERMISSION, ERROR, PROBE, BLOCKED)
 # `lppg status --probe` writes a CloudTrail-shaped record with this event source, for an action no one can hold,
 # marked with its probe id; the function answers with a `probe` line and grants nothing.
 PROBE_SOURCE = "probe.lppg.invalid"
@@ -122,7 +123,7 @@ SILENT_OUTCOMES = ("other_principal", "not_denied")
 
 
 def _decision(decision, record=None, action=None, derived=None, level=None, policy=None, version=None,
-              reason="", resource=None):
+              reason="", resource=None, denied_by=None, denied_by_policy=None):
     r = record if isinstance(record, dict) else {}
 
     def s(key):
@@ -133,7 +134,8 @@ def _decision(decision, record=None, action=None, derived=None, level=None, poli
             "access_level": LEVEL_NAMES.get(level) if level else None,
             "event_time": s("eventTime"), "event_id": s("eventID"), "event_source": s("eventSource"),
             "event_name": s("eventName"), "policy": policy, "version": version, "reason": reason,
-            "resources": rules_mod.evidence(r, resource)}
+            "resources": rules_mod.evidence(r, resource),
+            "denied_by": denied_by, "denied_by_policy": denied_by_policy}
 
 
 class Batch:
@@ -143,7 +145,7 @@ class Batch:
         self.lines = []
         self.summary = {"lppg": "batch", "v": 1, "records": 0, "denied": 0, "granted": 0, "already_present": 0,
                         "withheld": 0, "errors": 0, "explicit_deny": 0, "not_permission": 0, "unverified": 0,
-                        "not_denied": 0, "other_principal": 0, "probe": 0, "policies_written": [],
+                        "not_denied": 0, "other_principal": 0, "probe": 0, "blocked": 0, "policies_written": [],
                         "policy_sizes": [],
                         "iam_calls": 0, "duration_ms": 0}
 
@@ -260,9 +262,11 @@ def _report_grants(record, c, results, reported, batch):
         if status == GRANTED and not a["verified"]:
             status = UNVERIFIED
             reason = "not in the IAM action catalogue (granted anyway; check the name)"
+        elif status in (GRANTED, ALREADY_PRESENT) and c.get("reason"):
+            reason = c["reason"]  # a resource-based policy's implicit deny: its own policy must also allow it
         reported.add(act)
         batch.decide(status, record, act, c.get("derived_from"), a["level"], policy, version, reason,
-                     c.get("resource"))
+                     c.get("resource"), c.get("denied_by"), c.get("denied_by_policy"))
 
 
 def _report(classified, results, r, batch):
@@ -287,7 +291,8 @@ def _report(classified, results, r, batch):
             continue
         for a in c.get("actions") or [{"action": None, "level": None}]:
             batch.decide(outcome, record, a["action"], c.get("derived_from"), a["level"],
-                         reason=c.get("reason", ""), resource=c.get("resource"))
+                         reason=c.get("reason", ""), resource=c.get("resource"),
+                         denied_by=c.get("denied_by"), denied_by_policy=c.get("denied_by_policy"))
 
 
 def _run(event, env, batch, access, sleep, deadline):

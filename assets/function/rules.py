@@ -16,8 +16,12 @@ Evaluation order (documented in README.md, keep in sync):
   5. canonical form prefix lower-case, name in catalogue casing; permissionless actions dropped
                     (all permissionless -> not_permission)
   6. guard          target matches LPPG_GUARD                     -> withheld
-  7. explicit deny  errorMessage matches explicit_deny_regex       -> explicit_deny
-  8. otherwise                                                     -> grant
+  7. explicit deny  errorMessage matches explicit_deny_regex       -> explicit_deny (with the kind and ARN of
+                    the denying policy when denial_reason reads them)
+  8. blocked        denial_reason names an implicit deny by a kind marked "blocked" (SCP, RCP, permissions
+                    boundary, session policy, VPC endpoint policy): an identity policy cannot fix it -> blocked
+  9. otherwise                                                     -> grant (a resource-based policy's
+                    implicit deny is granted and flagged: the resource's own policy must also allow it)
 """
 import json
 import os
@@ -54,6 +58,9 @@ class Rules:
         self.not_denied_codes = frozenset(mapping.get("not_denied_error_codes", []))
         self.patterns = [(p["id"], re.compile(p["regex"])) for p in mapping["message_patterns"]]
         self.explicit_deny = re.compile(mapping["explicit_deny_regex"])
+        reason = mapping.get("denial_reason") or {}
+        self.denial_regex = re.compile(reason["regex"]) if reason.get("regex") else None
+        self.denial_kinds = {k.lower(): v for k, v in (reason.get("kinds") or {}).items()}
         self.source_prefix = dict(mapping.get("source_prefix_exceptions", {}))
         self.event_exceptions = {k.lower(): v for k, v in mapping.get("event_name_exceptions", {}).items()}
         self.date_suffix = re.compile(mapping["date_suffix_regex"])
@@ -107,6 +114,20 @@ class Rules:
                 return m.group("action"), gd.get("resource")
         return None, None
 
+    def denial(self, message):
+        """The kind of policy that refused the call, read from errorMessage: {"id", "name", "implicit", "explicit",
+        "policy"} (policy: the denying policy's ARN, or None), or None when the message names no known kind."""
+        if not isinstance(message, str) or self.denial_regex is None:
+            return None
+        m = self.denial_regex.search(message)
+        if not m:
+            return None
+        kind = self.denial_kinds.get(" ".join(m.group("kind").lower().split()))
+        if kind is None:
+            return None
+        return {"id": kind["id"], "name": kind["name"], "implicit": kind["implicit"],
+                "explicit": m.group("explicit") is not None, "policy": m.group("policy")}
+
     def prefix_for_source(self, source):
         if source in self.source_prefix:
             return self.source_prefix[source]
@@ -148,10 +169,12 @@ class Rules:
 
     def classify(self, record, principal, guard=None):
         """Classify one CloudTrail record. Returns a dict:
-        outcome: other_principal | not_permission | not_denied | grant | withheld | explicit_deny | error
-        actions: [{"action", "level", "verified"}] (canonical), derived_from, resource, reason
+        outcome: other_principal | not_permission | not_denied | grant | withheld | explicit_deny | blocked | error
+        actions: [{"action", "level", "verified"}] (canonical), derived_from, resource, reason,
+        denied_by (the refusing policy's kind id, when the message names it), denied_by_policy (its ARN)
         """
-        out = {"outcome": None, "actions": [], "derived_from": None, "resource": None, "reason": ""}
+        out = {"outcome": None, "actions": [], "derived_from": None, "resource": None, "reason": "",
+               "denied_by": None, "denied_by_policy": None}
         if not isinstance(record, dict):
             out.update(outcome="error", reason="record is not a JSON object")
             return out
@@ -202,10 +225,18 @@ class Rules:
             if why:
                 out.update(outcome="withheld", reason=why)
                 return out
+        denial = self.denial(message)
+        if denial:
+            out.update(denied_by=denial["id"], denied_by_policy=denial["policy"])
         if isinstance(message, str) and self.explicit_deny.search(message):
             out.update(outcome="explicit_deny",
                        reason="explicitly denied (%s); an Allow cannot fix this" % message[:300])
             return out
+        if denial and denial["implicit"] == "blocked":
+            out.update(outcome="blocked", reason=blocked_reason(denial, [a["action"] for a in actions]))
+            return out
+        if denial and denial["implicit"] == "grant_flagged":
+            out["reason"] = RESOURCE_POLICY_FLAG
         out["outcome"] = "grant"
         return out
 
@@ -235,6 +266,18 @@ class Rules:
             return out
         out.update(outcome="used", actions=actions, derived_from="event")
         return out
+
+
+RESOURCE_POLICY_FLAG = "the resource's own policy must also allow it"
+
+
+def blocked_reason(denial, actions):
+    """What would fix an implicit deny that an identity policy cannot fix: "an identity policy cannot fix this: the
+    service control policy p-2kgnabcd must allow sqs:ListQueues" (the policy's last ARN segment when the message
+    names it, else "a <kind>")."""
+    policy = denial.get("policy")
+    who = "the %s %s" % (denial["name"], re.split(r"[/:]", policy)[-1]) if policy else "a %s" % denial["name"]
+    return "an identity policy cannot fix this: %s must allow %s" % (who, ", ".join(actions))
 
 
 def is_role_arn(arn):

@@ -252,10 +252,14 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
     let meta = action_meta(&set, &input.steps, &input.facts, &choices);
     if a.explain {
         let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
+        let refused = input.facts.refused_rows();
         let text = if a.json {
-            policy::to_pretty_json(&policy::explain_json(&rows))
+            policy::to_pretty_json(&policy::with_refused_json(
+                policy::explain_json(&rows),
+                &refused,
+            ))
         } else {
-            policy::explain_table(&rows)
+            policy::explain_with_refused(&rows, &refused)
         };
         emit(a, out, &text, "the table")?;
         crate::ui::review(out, &set);

@@ -176,6 +176,10 @@ impl Generator {
                 String::new(),
             ),
         };
+        let detail = match log.blocked_note() {
+            Some(note) => format!("{detail}; {note}"),
+            None => detail,
+        };
         let c = check("function log", last_error.is_none(), detail, Some(fix));
         Ok((c, log.last_denied))
     }

@@ -23,7 +23,13 @@ pub struct LogFacts {
     pub unreadable: usize,
     /// Per action: the resources its granted (or already present) denials were seen on.
     pub evidence: policy::EvidenceMap,
+    /// Denied actions the function left out of the policy (`blocked` by another policy, `explicit_deny`), one row
+    /// per action, outcome, kind and policy, for `--explain`.
+    pub refused: BTreeMap<RefusedKey, policy::RefusedRow>,
 }
+
+/// What makes an `--explain` row of a refused action: the action, the outcome, the kind and ARN of the policy.
+pub type RefusedKey = (String, &'static str, Option<String>, Option<String>);
 
 impl LogFacts {
     pub fn from_messages<'a>(messages: impl IntoIterator<Item = &'a str>) -> LogFacts {
@@ -54,6 +60,7 @@ impl LogFacts {
             let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
             self.errors.push((action, text));
         }
+        self.add_refused(d);
         let granted = d.decision.is_grant() || d.decision == DecisionKind::AlreadyPresent;
         if let Some(action) = d.action.as_deref().and_then(|a| Action::parse(a).ok()) {
             let items = d.resource_items();
@@ -76,6 +83,51 @@ impl LogFacts {
         }
     }
 
+    /// A `blocked` or `explicit_deny` line: one more call of its row in [`LogFacts::refused`].
+    fn add_refused(&mut self, d: &decisions::Decision) {
+        let outcome = match d.decision {
+            DecisionKind::Blocked => "blocked",
+            DecisionKind::ExplicitDeny => "explicit_deny",
+            _ => return,
+        };
+        let Some(action) = d.action.as_deref() else {
+            return;
+        };
+        let time = d.event_time.as_deref().and_then(parse_time);
+        let refusal = d.refusal();
+        let key = (
+            action.to_owned(),
+            outcome,
+            d.denied_by.clone(),
+            d.denied_by_policy.clone(),
+        );
+        let row = self.refused.entry(key).or_insert_with(|| match &refusal {
+            Some(r) => r.row(action, 0, None),
+            None if outcome == "explicit_deny" => {
+                crate::cloudtrail::denial::unnamed_explicit_row(action, 0, None)
+            }
+            None => policy::RefusedRow {
+                action: action.to_owned(),
+                outcome,
+                kind: None,
+                kind_name: None,
+                policy: None,
+                calls: 0,
+                first_denied: None,
+                fix: d.reason.clone().unwrap_or_default(),
+            },
+        });
+        row.calls += 1;
+        if time.is_some() && row.first_denied.is_none_or(|t| time.is_some_and(|n| n < t)) {
+            row.first_denied = time;
+        }
+    }
+
+    /// The `--explain` rows of the refused actions, by action.
+    pub fn refused_rows(&self) -> Vec<policy::RefusedRow> {
+        self.refused.values().cloned().collect()
+    }
+
     pub fn first_denied(&self) -> BTreeMap<Action, SystemTime> {
         self.first
             .iter()
@@ -96,6 +148,9 @@ pub struct RecentLog {
     pub errors: Vec<(Option<Action>, String)>,
     /// The event time of the newest denied call it decided on.
     pub last_denied: Option<String>,
+    /// Calls blocked by another policy (not granted), and the distinct kinds and policies that blocked them.
+    pub blocked: usize,
+    pub blocked_by: std::collections::BTreeSet<(String, Option<String>)>,
 }
 
 impl RecentLog {
@@ -111,6 +166,11 @@ impl RecentLog {
                             r.last_denied = Some(t);
                         }
                     }
+                    if d.decision == DecisionKind::Blocked {
+                        r.blocked += 1;
+                        let kind = d.denied_by.clone().unwrap_or_default();
+                        r.blocked_by.insert((kind, d.denied_by_policy.clone()));
+                    }
                     if d.decision == DecisionKind::Error {
                         let action = d.action.as_deref().and_then(|a| Action::parse(a).ok());
                         r.errors
@@ -122,6 +182,22 @@ impl RecentLog {
             }
         }
         r
+    }
+
+    /// `status`'s note on blocked calls: "3 calls blocked by 2 other policies (not granted: an identity policy
+    /// cannot fix them; `lppg export-policy --explain` lists them)"; `None` when there were none.
+    pub fn blocked_note(&self) -> Option<String> {
+        if self.blocked == 0 {
+            return None;
+        }
+        let n = self.blocked_by.len();
+        Some(format!(
+            "{} call{} blocked by {n} other polic{} (not granted: an identity policy cannot fix them; \
+             `lppg export-policy --explain` lists them)",
+            self.blocked,
+            if self.blocked == 1 { "" } else { "s" },
+            if n == 1 { "y" } else { "ies" },
+        ))
     }
 
     /// The last error that still matters: an error about an action that a later attempt granted after all
@@ -283,6 +359,126 @@ mod tests {
             seen,
             ["arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2", "bucketName=b"]
         );
+    }
+
+    const SCP: &str = "arn:aws:organizations::111111111111:policy/o-x/service_control_policy/p-1";
+
+    /// Blocked and explicit-deny lines (and one grant), as the function writes them since issue 21.
+    fn refused_lines() -> Vec<String> {
+        let line = |kind: &str, action: &str, time: &str, by: Option<&str>, arn: Option<&str>| {
+            serde_json::json!({"lppg": "decision", "v": 1, "decision": kind, "action": action,
+                "event_time": time, "reason": "as written", "denied_by": by, "denied_by_policy": arn})
+            .to_string()
+        };
+        let scp = Some("service_control_policy");
+        vec![
+            line(
+                "blocked",
+                "sqs:ListQueues",
+                "2024-05-01T10:05:00Z",
+                scp,
+                Some(SCP),
+            ),
+            line(
+                "blocked",
+                "sqs:ListQueues",
+                "2024-05-01T10:01:00Z",
+                scp,
+                Some(SCP),
+            ),
+            line(
+                "blocked",
+                "ec2:RunInstances",
+                "2024-05-01T10:02:00Z",
+                Some("permissions_boundary"),
+                None,
+            ),
+            line(
+                "explicit_deny",
+                "ssm:GetParameter",
+                "2024-05-01T10:03:00Z",
+                Some("session_policy"),
+                None,
+            ),
+            line(
+                "explicit_deny",
+                "ssm:PutParameter",
+                "2024-05-01T10:03:00Z",
+                None,
+                None,
+            ),
+            line(
+                "blocked",
+                "sns:ListTopics",
+                "2024-05-01T10:04:00Z",
+                None,
+                None,
+            ),
+            line(
+                "granted",
+                "s3:ListBucket",
+                "2024-05-01T10:04:00Z",
+                Some("identity_based_policy"),
+                None,
+            ),
+        ]
+    }
+
+    #[test]
+    fn blocked_and_explicit_lines_become_refused_rows() {
+        let lines = refused_lines();
+        let facts = LogFacts::from_messages(lines.iter().map(String::as_str));
+        let rows = facts.refused_rows();
+        let brief: Vec<(&str, &str, u64, &str)> = rows
+            .iter()
+            .map(|r| (r.action.as_str(), r.outcome, r.calls, r.fix.as_str()))
+            .collect();
+        let cannot = "an identity policy cannot fix this:";
+        assert_eq!(
+            brief,
+            [
+                (
+                    "ec2:RunInstances",
+                    "blocked",
+                    1,
+                    &*format!("{cannot} a permissions boundary must allow ec2:RunInstances")
+                ),
+                ("sns:ListTopics", "blocked", 1, "as written"),
+                (
+                    "sqs:ListQueues",
+                    "blocked",
+                    2,
+                    &*format!("{cannot} the service control policy p-1 must allow sqs:ListQueues")
+                ),
+                (
+                    "ssm:GetParameter",
+                    "explicit_deny",
+                    1,
+                    "an Allow cannot fix this: a session policy denies it"
+                ),
+                (
+                    "ssm:PutParameter",
+                    "explicit_deny",
+                    1,
+                    "an Allow cannot fix this: a policy denies it explicitly"
+                ),
+            ]
+        );
+        assert_eq!(rows[2].policy.as_deref(), Some(SCP));
+        assert_eq!(rows[2].first_denied, parse_time("2024-05-01T10:01:00Z"));
+    }
+
+    #[test]
+    fn status_counts_blocked_calls_and_their_policies() {
+        let lines = refused_lines();
+        let recent = RecentLog::from_messages(lines.iter().map(String::as_str));
+        assert_eq!(recent.blocked, 4);
+        assert_eq!(
+            recent.blocked_note().unwrap(),
+            "4 calls blocked by 3 other policies (not granted: an identity policy cannot fix them; \
+             `lppg export-policy --explain` lists them)"
+        );
+        assert!(RecentLog::default().blocked_note().is_none());
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum Style {
     Yellow,
     Red,
     Dim,
+    /// Blocked by another policy (`watch`): its own colour.
+    Magenta,
 }
 
 impl Style {
@@ -37,6 +39,7 @@ impl Style {
             Style::Yellow => "33",
             Style::Red => "31",
             Style::Dim => "2",
+            Style::Magenta => "35",
         }
     }
 }

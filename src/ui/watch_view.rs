@@ -5,7 +5,7 @@ use super::Style;
 use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
 use anyhow::Result;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Decisions whose denied calls are this close to the first of a block belong to it (one console click).
 const BURST_MS: i64 = 10_000;
@@ -86,6 +86,10 @@ pub struct View {
     pub color: bool,
     pub granted: usize,
     pub withheld: usize,
+    /// Calls blocked by another policy (an SCP, a permissions boundary…), and the kinds and policies already shown:
+    /// each is shown once, not once per call.
+    pub blocked: usize,
+    blocked_shown: BTreeSet<(String, String)>,
     pub errors: usize,
     pub markers: usize,
     pub decisions: usize,
@@ -131,6 +135,7 @@ impl View {
                         self.last_grant_ms = Some(ts_ms);
                     }
                     DecisionKind::Withheld => self.withheld += 1,
+                    DecisionKind::Blocked => self.blocked += 1,
                     DecisionKind::Error => self.errors += 1,
                     _ => {}
                 }
@@ -175,7 +180,7 @@ impl View {
     /// The text lines for one log line (none for runtime bookkeeping and batch summaries).
     pub fn render_text(&mut self, ts_ms: i64, line: &Line) -> Vec<String> {
         let mut out = Vec::new();
-        if !Self::is_news(line) {
+        if !Self::is_news(line) || self.blocked_before(line) {
             return out;
         }
         let shown_ms = match line {
@@ -230,6 +235,21 @@ impl View {
         }
         self.printed_any = true;
         out
+    }
+
+    /// Whether `line` is blocked by a kind and policy already shown (each is shown once, not once per call).
+    fn blocked_before(&mut self, line: &Line) -> bool {
+        let Line::Decision(d) = line else {
+            return false;
+        };
+        if d.decision != DecisionKind::Blocked {
+            return false;
+        }
+        let key = (
+            d.denied_by.clone().unwrap_or_default(),
+            d.denied_by_policy.clone().unwrap_or_default(),
+        );
+        !self.blocked_shown.insert(key)
     }
 
     /// A blank line before a marker or failure, which ends the current block.
@@ -335,6 +355,14 @@ impl View {
         let mut parts = vec![
             format!("{} granted", self.granted),
             format!("{} withheld", self.withheld),
+        ];
+        if self.blocked > 0 {
+            parts.push(format!(
+                "{} blocked by other policies (not granted)",
+                self.blocked
+            ));
+        }
+        parts.extend([
             format!(
                 "{} error{}",
                 self.errors,
@@ -345,7 +373,7 @@ impl View {
                 self.markers,
                 if self.markers == 1 { "" } else { "s" }
             ),
-        ];
+        ]);
         match self.budget_share() {
             Some(b) => {
                 parts.push(format!(
@@ -366,6 +394,7 @@ impl View {
             "decisions": self.decisions,
             "granted": self.granted,
             "withheld": self.withheld,
+            "blocked": self.blocked,
             "errors": self.errors,
             "markers": self.markers,
             "policies_in_use": self.budget_share().map(|_| self.in_use()),
@@ -425,6 +454,9 @@ fn outcome_text(d: &Decision) -> (Style, String) {
                     s.push_str(&format!(" {v}"));
                 }
             }
+            if let Some(r) = reason {
+                s.push_str(&format!(" ({r})"));
+            }
             (Style::Green, s)
         }
         DecisionKind::AlreadyPresent => (Style::Plain, "already present".into()),
@@ -434,6 +466,13 @@ fn outcome_text(d: &Decision) -> (Style, String) {
             Style::Yellow,
             with_reason("explicit deny (not fixable here)"),
         ),
+        DecisionKind::Blocked => {
+            let mut s = with_reason("blocked by another policy");
+            if let Some(arn) = &d.denied_by_policy {
+                s.push_str(&format!(" ({arn})"));
+            }
+            (Style::Magenta, s)
+        }
         DecisionKind::NotPermission => (Style::Dim, with_reason("not a permission problem")),
         DecisionKind::Error => (Style::Red, with_reason("error")),
         DecisionKind::Probe => (
@@ -466,6 +505,8 @@ mod tests {
             reason: (decision == "withheld" || decision == "error")
                 .then(|| "the guard keeps it out".to_string()),
             resources: Vec::new(),
+            denied_by: None,
+            denied_by_policy: None,
         })
     }
 
@@ -649,6 +690,74 @@ mod tests {
         assert!(later.contains("last event 39s ago"), "{later}");
         assert!(later.contains("you can retry the step now"), "{later}");
         assert!(!v.waiting(T0 + 3_600_000).contains("retry"));
+    }
+
+    fn blocked(action: &str, kind: &str, policy: Option<&str>, at: i64) -> Line {
+        let line = json!({"lppg": "decision", "v": 1, "decision": "blocked", "action": action,
+            "event_time": rfc3339_secs(at), "denied_by": kind, "denied_by_policy": policy,
+            "reason": format!("an identity policy cannot fix this: a {kind} must allow {action}")});
+        crate::decisions::parse_line(&line.to_string())
+    }
+
+    #[test]
+    fn blocked_calls_show_once_per_kind_and_policy_in_their_own_colour() {
+        let scp = "arn:aws:organizations::111111111111:policy/o-x/service_control_policy/p-1";
+        let lines = [
+            (
+                T0,
+                blocked("sqs:ListQueues", "service_control_policy", Some(scp), T0),
+            ),
+            (
+                T0,
+                blocked(
+                    "sqs:ListQueues",
+                    "service_control_policy",
+                    Some(scp),
+                    T0 + 1_000,
+                ),
+            ),
+            (
+                T0,
+                blocked(
+                    "sqs:CreateQueue",
+                    "service_control_policy",
+                    Some(scp),
+                    T0 + 2_000,
+                ),
+            ),
+            (
+                T0,
+                blocked("ec2:RunInstances", "permissions_boundary", None, T0 + 3_000),
+            ),
+            (
+                T0,
+                blocked("ec2:RunInstances", "permissions_boundary", None, T0 + 4_000),
+            ),
+        ];
+        let mut v = View::new(false);
+        let text = render_all(&mut v, &lines);
+        assert_eq!(
+            text.matches("blocked by another policy").count(),
+            2,
+            "{text}"
+        );
+        assert!(
+            text.contains("sqs:ListQueues") && text.contains(scp),
+            "{text}"
+        );
+        assert!(!text.contains("sqs:CreateQueue"), "{text}");
+        assert_eq!(v.blocked, 5);
+        assert!(v
+            .footer()
+            .contains("5 blocked by other policies (not granted)"));
+        assert_eq!(v.footer_json()["blocked"], 5);
+        let mut coloured = View::new(true);
+        let text = render_all(&mut coloured, &lines[..1]);
+        assert!(
+            text.contains("\x1b[35mblocked by another policy"),
+            "{text:?}"
+        );
+        assert!(!View::new(false).footer().contains("blocked"));
     }
 
     #[test]

@@ -104,6 +104,9 @@ pub fn to_json(file: &str, name: &str, d: &Decision) -> Value {
         })).collect::<Vec<_>>(),
         "derived_from": d.derived_from.map(|x| x.as_str()),
         "resource": d.resource,
+        "denied_by": d.refusal.as_ref().map(|r| &r.kind),
+        "denied_by_policy": d.refusal.as_ref().and_then(|r| r.policy.as_ref()),
+        "reason": matches!(d.outcome.as_str(), "blocked" | "grant").then_some(&d.reason),
     })
 }
 
@@ -146,6 +149,7 @@ pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
             ));
         }
     }
+    check_refusal(name, expect, d)?;
     if matches!(d.outcome.as_str(), "grant" | "used") {
         let want = expect
             .get("verified")
@@ -156,6 +160,24 @@ pub fn check(vector: &Value, d: &Decision) -> Result<(), String> {
                 "{name}: {a} verified={}, expected {want}",
                 a.is_verified()
             ));
+        }
+    }
+    Ok(())
+}
+
+/// `expect.denied_by`, `expect.denied_by_policy` and `expect.reason`, each checked when the vector gives it (as
+/// `tests/python/test_vectors.py` does).
+fn check_refusal(name: &str, expect: &Value, d: &Decision) -> Result<(), String> {
+    let got = json!({
+        "denied_by": d.refusal.as_ref().map(|r| &r.kind),
+        "denied_by_policy": d.refusal.as_ref().and_then(|r| r.policy.as_ref()),
+        "reason": d.reason,
+    });
+    for key in ["denied_by", "denied_by_policy", "reason"] {
+        if let Some(want) = expect.get(key) {
+            if &got[key] != want {
+                return Err(format!("{name}: {key} {}, expected {want}", got[key]));
+            }
         }
     }
     Ok(())

@@ -6,7 +6,8 @@ agreement test (tests/engine_agreement.rs). Not a pytest module.
 
 Vectors of success.jsonl go through Rules.used (successful calls); every other *.jsonl through Rules.classify with
 the guard in guard.json (when present; a vector's own `guard` keys laid over it). Output per vector:
-{"file", "name", "outcome", "actions": [{"action", "level", "verified"}], "derived_from", "resource"}.
+{"file", "name", "outcome", "actions": [{"action", "level", "verified"}], "derived_from", "resource", "denied_by",
+"denied_by_policy", "reason"} (reason only for blocked and grant outcomes, whose wording both engines share; else null).
 """
 import json
 import os
@@ -49,6 +50,9 @@ def main():
                                 for a in got["actions"]],
                     "derived_from": got.get("derived_from"),
                     "resource": got.get("resource"),
+                    "denied_by": got.get("denied_by"),
+                    "denied_by_policy": got.get("denied_by_policy"),
+                    "reason": got.get("reason") if got["outcome"] in ("blocked", "grant") else None,
                 }, sort_keys=True) + "\n")
 
 

@@ -47,6 +47,13 @@ def test_every_line_the_function_prints_conforms(stack, monkeypatch, capsys):
         record(u, "widgets.amazonaws.com", "ListWidgets", "AccessDeniedException"),
         record(u, "iam.amazonaws.com", "PutUserPolicy", params={"userName": stack.user_name}),
         record(u, "ssm.amazonaws.com", "GetParameter", "AccessDeniedException", deny),
+        record(u, "sqs.amazonaws.com", "ListQueues", "AccessDenied",
+               "User: %s is not authorized to perform: sqs:ListQueues because no service control policy allows the "
+               "sqs:ListQueues action: arn:aws:organizations::111111111111:policy/o-exampleorg1/service_control_policy/"
+               "p-examplescp" % u),
+        record(u, "kms.amazonaws.com", "Decrypt", "AccessDeniedException",
+               "User: %s is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/"
+               "k-1 because no resource-based policy allows the kms:Decrypt action" % u),
         record(u, "sts.amazonaws.com", "GetCallerIdentity"),
         record(u, "signin.amazonaws.com", "ConsoleLogin", None, eventType="AwsConsoleSignIn"),
         record(u, "apigateway.amazonaws.com", "Frobnicate"),

@@ -231,6 +231,57 @@ def test_explicit_deny_and_not_permission_are_not_granted(stack, monkeypatch, ca
     assert batch["policies_written"] == []
 
 
+def test_denials_an_identity_policy_cannot_fix_are_not_granted(stack, monkeypatch, capsys):
+    """Issue 21: implicit denies by an SCP, RCP, permissions boundary, session or VPC endpoint policy are reported as
+    `blocked` with the policy and the fix, and never written; the identity-based one beside them is granted; a
+    resource-based one is granted and flagged. Message forms: IAM User Guide, "Troubleshoot access denied error
+    messages"; the ARN after a colon: AWS Security Blog, "Enhanced access denied error messages with policy ARNs"."""
+    u = stack.user_arn
+    scp = "arn:aws:organizations::111111111111:policy/o-exampleorg1/service_control_policy/p-examplescp"
+
+    def msg(action, tail):
+        return "User: %s is not authorized to perform: %s because no %s" % (u, action, tail % action)
+
+    recs = [
+        record(u, "sqs.amazonaws.com", "ListQueues", "AccessDenied",
+               msg("sqs:ListQueues", "service control policy allows the %s action: " + scp)),
+        record(u, "sqs.amazonaws.com", "ListQueues", "AccessDenied",
+               msg("sqs:ListQueues", "service control policy allows the %s action: " + scp)),
+        record(u, "s3.amazonaws.com", "GetObject", "AccessDenied", msg("s3:GetObject", "resource control policy "
+                                                                       "allows the %s action")),
+        record(u, "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation",
+               msg("ec2:runinstances", "permissions boundary allows the %s action")),
+        record(u, "dynamodb.amazonaws.com", "DescribeTable", "AccessDeniedException",
+               msg("dynamodb:DescribeTable", "session policy allows the %s action")),
+        record(u, "s3.amazonaws.com", "PutObject", "AccessDenied", msg("s3:PutObject", "VPC endpoint policy allows "
+                                                                       "the %s action")),
+        record(u, "kms.amazonaws.com", "Decrypt", "AccessDeniedException",
+               msg("kms:Decrypt", "resource-based policy allows the %s action")),
+        record(u, "sns.amazonaws.com", "ListTopics", "AuthorizationError",
+               msg("sns:ListTopics", "identity-based policy allows the %s action")),
+    ]
+    lines, batch = run(stack, monkeypatch, capsys, recs)
+    assert [(l["decision"], l["action"], l["denied_by"]) for l in lines] == [
+        ("blocked", "sqs:ListQueues", "service_control_policy"),
+        ("blocked", "sqs:ListQueues", "service_control_policy"),
+        ("blocked", "s3:GetObject", "resource_control_policy"),
+        ("blocked", "ec2:RunInstances", "permissions_boundary"),
+        ("blocked", "dynamodb:DescribeTable", "session_policy"),
+        ("blocked", "s3:PutObject", "vpc_endpoint_policy"),
+        ("granted", "kms:Decrypt", "resource_based_policy"),
+        ("granted", "sns:ListTopics", "identity_based_policy"),
+    ]
+    assert lines[0]["denied_by_policy"] == scp and lines[0]["policy"] is None
+    assert lines[0]["reason"] == ("an identity policy cannot fix this: the service control policy p-examplescp "
+                                  "must allow sqs:ListQueues")
+    assert lines[3]["reason"] == "an identity policy cannot fix this: a permissions boundary must allow ec2:RunInstances"
+    assert lines[6]["reason"] == "the resource's own policy must also allow it" and lines[7]["reason"] == ""
+    assert batch["blocked"] == 6 and batch["granted"] == 2
+    held = stack.all_actions()
+    assert {"kms:Decrypt", "sns:ListTopics"} <= held
+    assert not held & {"sqs:ListQueues", "s3:GetObject", "ec2:RunInstances", "dynamodb:DescribeTable", "s3:PutObject"}
+
+
 def test_unverified_action_is_granted(stack, monkeypatch, capsys):
     lines, batch = run(stack, monkeypatch, capsys,
                        [record(stack.user_arn, "widgets.amazonaws.com", "ListWidgets", "AccessDeniedException")])

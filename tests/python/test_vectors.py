@@ -38,6 +38,9 @@ def check(v, got):
     assert sorted(a["action"] for a in got["actions"]) == sorted(exp["actions"])
     if "derived_from" in exp:
         assert got["derived_from"] == exp["derived_from"]
+    for key in ("denied_by", "denied_by_policy", "reason"):
+        if key in exp:
+            assert got.get(key) == exp[key], key
     if got["outcome"] in ("grant", "used"):
         want = exp.get("verified", True)
         assert all(a["verified"] == want for a in got["actions"])
@@ -59,7 +62,8 @@ def test_vector_coverage():
     services = {a.split(":")[0] for v in denied for a in v["expect"]["actions"]}
     assert len(services) >= 30
     outcomes = {v["expect"]["outcome"] for v in DENIED}
-    assert outcomes == {"grant", "explicit_deny", "not_permission", "not_denied", "other_principal", "withheld"}
+    assert outcomes == {"grant", "explicit_deny", "blocked", "not_permission", "not_denied", "other_principal",
+                        "withheld"}
     assert len({v["name"] for v in DENIED + SUCCESS}) == len(DENIED) + len(SUCCESS)
     assert 15 <= len(SUCCESS) <= 40
 

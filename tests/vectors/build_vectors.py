@@ -904,6 +904,178 @@ def write_resources():
         f.write(",\n".join("  " + json.dumps(v, separators=(",", ":")) for v in doc["vectors"]))
         f.write("\n ]}\n")
 
+# Sources of the denial-kind vectors (issue 21). Records quoted from a public source keep its message verbatim.
+IAM_GUIDE = ("IAM User Guide, 'Troubleshoot access denied error messages' (message forms: 'because no <type> policy "
+             "allows the <action> action', 'with an explicit deny in a <type> policy'); values ours")
+IAM_GUIDE_SCP_NOTE = ("IAM User Guide, 'Troubleshoot access denied error messages', note: an SCP denial can read "
+                      "'due to an explicit deny in a Service Control Policy'; values ours")
+ARN_BLOG = ("AWS Security Blog, 'Enhanced access denied error messages with policy ARNs' (the denying policy's ARN "
+            "after a colon)")
+REPOST_SCP = ("AWS re:Post Knowledge Center, 'How do I troubleshoot explicit deny in a service control policy "
+              "errors?' (message verbatim)")
+SCP_ARN = "arn:aws:organizations::111111111111:policy/o-exampleorg1/service_control_policy/p-examplescp"
+RCP_ARN = "arn:aws:organizations::111111111111:policy/o-exampleorg1/resource_control_policy/p-examplercp"
+BOUNDARY_ARN = "arn:aws:iam::%s:policy/DeveloperBoundary" % ACCOUNT
+
+
+def denial_kind_cases():
+    """Which kind of policy refused the call (issue 21): every message form, for every kind. Implicit denies by an
+    SCP, RCP, permissions boundary, session policy or VPC endpoint policy are `blocked` (an identity policy cannot
+    fix them); a resource-based policy's is granted and flagged; explicit denies carry the kind and ARN."""
+    out = []
+    add = out.append
+
+    def K(name, record, outcome, actions, denied_by, policy=None, reason=None, source=IAM_GUIDE, principal=P,
+          note=None):
+        v = V(name, record, outcome, actions, "message", note=note, principal=principal)
+        v["expect"]["denied_by"] = denied_by
+        v["expect"]["denied_by_policy"] = policy
+        if reason is not None:
+            v["expect"]["reason"] = reason
+        v["source"] = source
+        return v
+
+    def fix(who, action):
+        return "an identity policy cannot fix this: %s must allow %s" % (who, action)
+
+    # ---- implicit deny: granted ----------------------------------------------------------------
+    n = "kind-identity-based-lower-case"
+    add(K(n, rec(n, "sqs.amazonaws.com", "ListQueues", "AccessDenied",
+                 modern("sqs:listqueues", "arn:aws:sqs:%s:%s:*" % (REGION, ACCOUNT))),
+          "grant", ["sqs:ListQueues"], "identity_based_policy", reason="",
+          note="the principal's own policy lacks the allow: the only kind a grant fixes"))
+    n = "kind-none-named"
+    add(K(n, rec(n, "sqs.amazonaws.com", "ListQueues", "AccessDenied", modern("sqs:ListQueues", None, tail=None)),
+          "grant", ["sqs:ListQueues"], None, reason="", note="older messages name no kind: granted, as before"))
+    n = "kind-resource-based-kms"
+    key = A % ("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    add(K(n, rec(n, "kms.amazonaws.com", "Decrypt", "AccessDeniedException",
+                 modern("kms:Decrypt", key, "because no resource-based policy allows the kms:Decrypt action")),
+          "grant", ["kms:Decrypt"], "resource_based_policy", reason="the resource's own policy must also allow it",
+          note="granted (the principal's own allow is still needed across accounts and for KMS keys) and flagged"))
+    # ---- implicit deny by another kind of policy: blocked ----------------------------------------
+    n = "kind-scp-implicit"
+    add(K(n, rec(n, "sqs.amazonaws.com", "ListQueues", "AccessDenied",
+                 modern("sqs:ListQueues", None, "because no service control policy allows the {a} action")),
+          "blocked", ["sqs:ListQueues"], "service_control_policy",
+          reason=fix("a service control policy", "sqs:ListQueues")))
+    n = "kind-scp-implicit-with-arn"
+    add(K(n, rec(n, "sqs.amazonaws.com", "CreateQueue", "AccessDenied",
+                 modern("sqs:CreateQueue", A % ("sqs", "orders"),
+                        "because no service control policy allows the {a} action: " + SCP_ARN)),
+          "blocked", ["sqs:CreateQueue"], "service_control_policy", SCP_ARN,
+          fix("the service control policy p-examplescp", "sqs:CreateQueue"), source=IAM_GUIDE + "; " + ARN_BLOG))
+    n = "kind-rcp-implicit-quoted-resource"
+    add(K(n, rec(n, "s3.amazonaws.com", "GetObject", "AccessDenied",
+                 modern("s3:GetObject", '"arn:aws:s3:::reports-bucket/q1.csv"',
+                        "because no resource control policy allows the {a} action"),
+                 {"bucketName": "reports-bucket", "key": "q1.csv"}),
+          "blocked", ["s3:GetObject"], "resource_control_policy",
+          reason=fix("a resource control policy", "s3:GetObject")))
+    n = "kind-boundary-implicit-mixed-case"
+    add(K(n, rec(n, "sns.amazonaws.com", "ListTopics", "AuthorizationError",
+                 modern("SNS:ListTopics", A % ("sns", "*"), "because no permissions boundary allows the {a} action")),
+          "blocked", ["sns:ListTopics"], "permissions_boundary", reason=fix("a permissions boundary", "sns:ListTopics"),
+          note="IAM prefixes are case-insensitive: SNS:ListTopics is sns:ListTopics"))
+    n = "kind-boundary-implicit-with-arn"
+    add(K(n, rec(n, "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation",
+                 modern("ec2:RunInstances", A % ("ec2", "instance/*"),
+                        "because no permissions boundary allows the {a} action: " + BOUNDARY_ARN)),
+          "blocked", ["ec2:RunInstances"], "permissions_boundary", BOUNDARY_ARN,
+          fix("the permissions boundary DeveloperBoundary", "ec2:RunInstances"), source=IAM_GUIDE + "; " + ARN_BLOG))
+    tf = session(ROLE, "terraform")
+    n = "kind-session-policy-implicit"
+    add(K(n, rec(n, "dynamodb.amazonaws.com", "DescribeTable", "AccessDeniedException",
+                 modern("dynamodb:DescribeTable", A % ("dynamodb", "table/orders"),
+                        "because no session policy allows the {a} action", who=tf["arn"]),
+                 {"tableName": "orders"}, identity=tf),
+          "blocked", ["dynamodb:DescribeTable"], "session_policy", principal=ROLE,
+          reason=fix("a session policy", "dynamodb:DescribeTable"),
+          note="a session policy passed to AssumeRole narrows the role's session"))
+    n = "kind-vpc-endpoint-implicit"
+    add(K(n, rec(n, "s3.amazonaws.com", "PutObject", "AccessDenied",
+                 modern("s3:PutObject", '"arn:aws:s3:::uploads-bucket/b.txt"',
+                        "because no VPC endpoint policy allows the {a} action"),
+                 {"bucketName": "uploads-bucket", "key": "b.txt"}),
+          "blocked", ["s3:PutObject"], "vpc_endpoint_policy", reason=fix("a VPC endpoint policy", "s3:PutObject")))
+    # ---- explicit deny: reported with the kind and ARN ---------------------------------------------
+    matt = "arn:aws:iam::123456789012:user/Matt"
+    n = "kind-scp-explicit-arn-blog"
+    add(K(n, rec(n, "iam.amazonaws.com", "ListRoles", "AccessDenied",
+                 "User: arn:aws:iam::123456789012:user/Matt is not authorized to perform: iam:ListRoles on resource: "
+                 "arn:aws:iam::123456789012:role/* with an explicit deny in a service control policy: "
+                 "arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd",
+                 principal=matt),
+          "explicit_deny", ["iam:ListRoles"], "service_control_policy",
+          "arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd",
+          source=ARN_BLOG + " (message verbatim)", principal=matt))
+    tom_role = "arn:aws:iam::999888777666:role/ReadOnly"
+    tom = {"type": "AssumedRole", "principalId": "AROA4EXAMPLEROLEID09:Tom",
+           "arn": "arn:aws:sts::999888777666:assumed-role/ReadOnly/Tom", "accountId": "999888777666",
+           "accessKeyId": "ASIA4EXAMPLEKEY00009",
+           "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA4EXAMPLEROLEID09",
+                                                "arn": tom_role, "accountId": "999888777666",
+                                                "userName": "ReadOnly"},
+                              "webIdFederationData": {},
+                              "attributes": {"creationDate": "2026-03-01T09:58:12Z", "mfaAuthenticated": "false"}}}
+    n = "kind-scp-explicit-encoded-repost"
+    add(K(n, rec(n, "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation",
+                 "You are not authorized to perform this operation. User: arn:aws:sts::999888777666:assumed-role/"
+                 "ReadOnly/Tom is not authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:us-east-1:"
+                 "999888777666:instance/* with an explicit deny in a service control policy. Encoded authorization "
+                 "failure message: XQ_jqde5rHje6j9P-qke7-HNpHWzSWvxYobhcCPSpfOmLTkOylRBKd0eE4Xx4U_E_ldKR9tvnBpWYTze09"
+                 "9CuiTFCVNOgC0ak83nVxE33wnOdmD-NH2GudDwuySmkEbTiBiMkyr0iRCmQqJMQLVvd0TH_Vx7kqDx1M1yKTRwOs7saSO6e_jTH"
+                 "FziPsTy8AkJF6kx2x0B3ywr7oX78ev9T-ga_dQ_A7m9Xw9a4ebMbzc", identity=tom),
+          "explicit_deny", ["ec2:RunInstances"], "service_control_policy", source=REPOST_SCP, principal=tom_role,
+          note="a full stop, not a colon, after the kind: no ARN"))
+    n = "kind-scp-explicit-due-to"
+    add(K(n, rec(n, "sqs.amazonaws.com", "DeleteQueue", "AccessDenied",
+                 modern("sqs:DeleteQueue", A % ("sqs", "orders"), "due to an explicit deny in a Service Control Policy")),
+          "explicit_deny", ["sqs:DeleteQueue"], "service_control_policy", source=IAM_GUIDE_SCP_NOTE))
+    n = "kind-rcp-explicit-with-arn"
+    add(K(n, rec(n, "s3.amazonaws.com", "GetObject", "AccessDenied",
+                 modern("s3:GetObject", '"arn:aws:s3:::reports-bucket/q2.csv"',
+                        "with an explicit deny in a resource control policy: " + RCP_ARN),
+                 {"bucketName": "reports-bucket", "key": "q2.csv"}),
+          "explicit_deny", ["s3:GetObject"], "resource_control_policy", RCP_ARN, source=IAM_GUIDE + "; " + ARN_BLOG))
+    n = "kind-boundary-explicit-with-arn"
+    add(K(n, rec(n, "iam.amazonaws.com", "CreateUser", "AccessDenied",
+                 modern("iam:CreateUser", "arn:aws:iam::%s:user/new-user" % ACCOUNT,
+                        "with an explicit deny in a permissions boundary: " + BOUNDARY_ARN)),
+          "explicit_deny", ["iam:CreateUser"], "permissions_boundary", BOUNDARY_ARN,
+          source=IAM_GUIDE + "; " + ARN_BLOG))
+    n = "kind-identity-explicit-with-arn"
+    deny_arn = "arn:aws:iam::%s:policy/DenyProductionData" % ACCOUNT
+    add(K(n, rec(n, "dynamodb.amazonaws.com", "Scan", "AccessDeniedException",
+                 modern("dynamodb:Scan", A % ("dynamodb", "table/customers"),
+                        "with an explicit deny in an identity-based policy: " + deny_arn), {"tableName": "customers"}),
+          "explicit_deny", ["dynamodb:Scan"], "identity_based_policy", deny_arn, source=IAM_GUIDE + "; " + ARN_BLOG))
+    n = "kind-session-explicit"
+    add(K(n, rec(n, "lambda.amazonaws.com", "DeleteFunction20150331", "AccessDeniedException",
+                 modern("lambda:DeleteFunction", A % ("lambda", "function:billing"),
+                        "with an explicit deny in a session policy", who=tf["arn"]),
+                 {"functionName": "billing"}, identity=tf),
+          "explicit_deny", ["lambda:DeleteFunction"], "session_policy", principal=ROLE))
+    n = "kind-vpc-endpoint-explicit"
+    add(K(n, rec(n, "s3.amazonaws.com", "DeleteObject", "AccessDenied",
+                 modern("s3:DeleteObject", '"arn:aws:s3:::uploads-bucket/c.txt"',
+                        "with an explicit deny in a VPC endpoint policy"),
+                 {"bucketName": "uploads-bucket", "key": "c.txt"}),
+          "explicit_deny", ["s3:DeleteObject"], "vpc_endpoint_policy"))
+    n = "kind-resource-based-explicit"
+    add(K(n, rec(n, "sqs.amazonaws.com", "SendMessage", "AccessDenied",
+                 modern("sqs:SendMessage", A % ("sqs", "orders"), "with an explicit deny in a resource-based policy"),
+                 {"queueUrl": "https://sqs.%s.amazonaws.com/%s/orders" % (REGION, ACCOUNT)}),
+          "explicit_deny", ["sqs:SendMessage"], "resource_based_policy"))
+    # ---- the guard still comes first ---------------------------------------------------------------
+    n = "kind-blocked-on-guarded-target"
+    add(K(n, rec(n, "iam.amazonaws.com", "AttachUserPolicy", "AccessDenied",
+                 modern("iam:AttachUserPolicy", P, "because no permissions boundary allows the {a} action"),
+                 {"userName": "lppg-user", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+          "withheld", ["iam:AttachUserPolicy"], None,
+          note="the generator's own resources are withheld before the denial's kind is read"))
+    return out
+
 
 def main():
     # role_cases() last: record boilerplate is numbered in call order, so earlier cases stay byte-identical.
@@ -912,7 +1084,10 @@ def main():
     write_resources()
     role_rows = role_cases()
     success_rows += role_success()
-    write_jsonl("denied.jsonl", denied_rows + role_rows + leaving_observation() + probe_source())
+    leaving = leaving_observation() + probe_source()
+    # Appended cases run last too, so every earlier record keeps its numbering.
+    appended = denial_kind_cases()
+    write_jsonl("denied.jsonl", denied_rows + role_rows + leaving + appended)
     write_jsonl("success.jsonl", success_rows)
     with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(guard(), f, indent=2)

@@ -251,13 +251,7 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             " used"
         },
     ));
-    if !summary.explicit_denies.is_empty() {
-        let names: Vec<&str> = summary.explicit_denies.keys().map(String::as_str).collect();
-        out.warn(&format!(
-            "refused by an explicit deny, not granted: {}",
-            names.join(", ")
-        ));
-    }
+    warn_not_granted(out, &summary);
     let unverified: Vec<&str> = summary
         .actions
         .values()
@@ -270,7 +264,9 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             unverified.join(", ")
         ));
     }
-    if summary.actions.is_empty() {
+    let refused = summary.refused_rows();
+    let nothing_to_explain = !args.explain || refused.is_empty();
+    if summary.actions.is_empty() && nothing_to_explain {
         out.info("lppg: no action found: no policy printed");
         return Ok(exit::DIFFERENT);
     }
@@ -278,7 +274,32 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
     if out.verbose {
         report_details(out, &options, &summary);
     }
-    print_policy(out, args, &summary.actions)
+    print_policy(out, args, &summary.actions, &refused)
+}
+
+/// `--denied`: the actions refused by an explicit deny, and those another kind of policy blocked (each with that
+/// policy), on stderr: none of them is granted.
+fn warn_not_granted(out: &Output, summary: &ScanSummary) {
+    if !summary.explicit_denies.is_empty() {
+        let names: Vec<&str> = summary.explicit_denies.keys().map(String::as_str).collect();
+        out.warn(&format!(
+            "refused by an explicit deny, not granted: {}",
+            names.join(", ")
+        ));
+    }
+    let blocked: Vec<String> = summary
+        .refused
+        .keys()
+        .filter(|(_, refusal)| refusal.blocks())
+        .map(|(action, refusal)| format!("{action} ({refusal})"))
+        .collect();
+    if !blocked.is_empty() {
+        out.warn(&format!(
+            "blocked by another policy, not granted (an identity policy cannot fix them; --explain says what \
+             would): {}",
+            blocked.join(", ")
+        ));
+    }
 }
 
 /// Scans the paths (local and s3://) with a progress line.
@@ -349,6 +370,7 @@ fn print_policy(
     out: &Output,
     args: &GenerateArgs,
     tallies: &BTreeMap<String, ActionTally>,
+    refused: &[policy::RefusedRow],
 ) -> anyhow::Result<i32> {
     let names = tallies.keys().filter(|n| is_valid_action(n));
     let set = ActionSet::parse(names).map_err(|e| anyhow::anyhow!("invalid action: {}", e.0))?;
@@ -368,7 +390,7 @@ fn print_policy(
         .collect();
     let choices = policy::resource_data().choose_all(&set, &evidence, args.resources);
     if args.explain {
-        return explain(out, args, &set, tallies, &choices);
+        return explain(out, args, &set, tallies, &choices, refused);
     }
     let scope = policy::scope_of(&choices);
     let documents = if args.split {
@@ -393,6 +415,7 @@ fn explain(
     set: &ActionSet,
     tallies: &BTreeMap<String, ActionTally>,
     choices: &BTreeMap<policy::Action, policy::ResourceChoice>,
+    refused: &[policy::RefusedRow],
 ) -> anyhow::Result<i32> {
     let catalogue = policy::catalogue()?;
     let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
@@ -419,9 +442,12 @@ fn explain(
         .collect();
     let rows = policy::explain_rows(set, &meta, catalogue);
     let text = if args.json {
-        policy::to_pretty_json(&policy::explain_json(&rows))
+        policy::to_pretty_json(&policy::with_refused_json(
+            policy::explain_json(&rows),
+            refused,
+        ))
     } else {
-        policy::explain_table(&rows)
+        policy::explain_with_refused(&rows, refused)
     };
     print_result(out, &text)?;
     crate::ui::review(out, set);

@@ -13,8 +13,11 @@
 //!    permissionless actions dropped, all of them → [`Outcome::NotPermission`];
 //! 6. the guard (the generator's own resources, and calls that leave observation: a role switch, joining a group,
 //!    changing a group's policies), when one is given → [`Outcome::Withheld`];
-//! 7. an explicit deny in `errorMessage` → [`Outcome::ExplicitDeny`];
-//! 8. otherwise → [`Outcome::Grant`].
+//! 7. an explicit deny in `errorMessage` → [`Outcome::ExplicitDeny`] (with the [`Refusal`] when the message names
+//!    the kind of policy);
+//! 8. an implicit deny by a kind of policy an identity policy cannot fix (SCP, RCP, permissions boundary, session
+//!    or VPC endpoint policy: [`Refusal::blocks`]) → [`Outcome::Blocked`];
+//! 9. otherwise → [`Outcome::Grant`] (a resource-based policy's implicit deny is flagged in `reason`).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -22,6 +25,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::denial::{Implicit, Refusal};
 use super::record::{Record, SessionContext, SessionIssuer, UserIdentity};
 use super::rules::{rules, Rules};
 use crate::policy::{Action, Catalogue, Derivation};
@@ -41,6 +45,9 @@ pub enum Outcome {
     Withheld,
     /// Refused by an explicit deny: an Allow would not help, so it is never granted.
     ExplicitDeny,
+    /// Refused because another kind of policy (SCP, RCP, permissions boundary, session or VPC endpoint policy) does
+    /// not allow it: an identity policy cannot fix it, so it is never granted.
+    Blocked,
     /// No valid IAM action can be derived.
     Error,
     /// A successful call's permissions ([`used`]).
@@ -57,6 +64,7 @@ impl Outcome {
             Outcome::Grant => "grant",
             Outcome::Withheld => "withheld",
             Outcome::ExplicitDeny => "explicit_deny",
+            Outcome::Blocked => "blocked",
             Outcome::Error => "error",
             Outcome::Used => "used",
         }
@@ -73,6 +81,8 @@ pub struct Decision {
     /// The resource named in the error message, when a pattern captured one.
     pub resource: Option<String>,
     pub reason: String,
+    /// The policy that refused the call, when the message names its kind (`denied_by`, `denied_by_policy`).
+    pub refusal: Option<Refusal>,
 }
 
 impl Decision {
@@ -83,9 +93,13 @@ impl Decision {
             derived_from: None,
             resource: None,
             reason: String::new(),
+            refusal: None,
         }
     }
 }
+
+/// `rules.py` `RESOURCE_POLICY_FLAG`: the reason of a grant refused by a resource-based policy's implicit deny.
+pub const RESOURCE_POLICY_FLAG: &str = "the resource's own policy must also allow it";
 
 /// `rules.py` `ACTION_RE`, with Python's `$` (end, or before a final newline) spelled out.
 fn action_re() -> &'static Regex {
@@ -541,6 +555,12 @@ pub fn classify_with_guard(
             return d;
         }
     }
+    settle_denial(rules, message, d)
+}
+
+/// Steps 7 to 9: explicit deny, blocked by another kind of policy, or grant (flagged for a resource-based policy).
+fn settle_denial(rules: &Rules, message: Option<&str>, mut d: Decision) -> Decision {
+    d.refusal = message.and_then(|m| rules.denial_reason.as_ref()?.read(m));
     if let Some(m) = message.filter(|m| {
         rules
             .explicit_deny
@@ -551,6 +571,22 @@ pub fn classify_with_guard(
         let short: String = m.chars().take(300).collect();
         d.reason = format!("explicitly denied ({short}); an Allow cannot fix this");
         return d;
+    }
+    match d.refusal.as_ref().and_then(Refusal::policy_kind) {
+        Some(kind) if kind.implicit == Implicit::Blocked => {
+            let names: Vec<&str> = d.actions.iter().map(Action::as_str).collect();
+            d.reason = d
+                .refusal
+                .as_ref()
+                .map(|r| r.fix(&names))
+                .unwrap_or_default();
+            d.outcome = Outcome::Blocked;
+            return d;
+        }
+        Some(kind) if kind.implicit == Implicit::GrantFlagged => {
+            d.reason = RESOURCE_POLICY_FLAG.to_owned();
+        }
+        _ => {}
     }
     d.outcome = Outcome::Grant;
     d

@@ -2,12 +2,14 @@
 //! streaming scanner behind `lppg generate`. No AWS types here.
 
 pub mod athena;
+pub mod denial;
 pub mod engine;
 pub mod layout;
 pub mod record;
 pub mod rules;
 pub mod scan;
 
+pub use denial::{Implicit, PolicyKind, Refusal};
 pub use engine::{
     classify_denied, classify_value, classify_with_guard, is_valid_action, map_event, used,
     used_value, Decision, Guard, Outcome,

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Deserialize;
 
+use super::denial::{DenialReason, RawDenialReason};
+
 /// `assets/function/mapping.json`, verbatim.
 pub const MAPPING_JSON: &str = include_str!("../../../../assets/function/mapping.json");
 /// `assets/function/operations.json`, verbatim: the event-name map generated from public data by
@@ -28,6 +30,8 @@ struct RawRules {
     message_patterns: Vec<RawPattern>,
     #[serde(default)]
     explicit_deny_regex: Option<String>,
+    #[serde(default)]
+    denial_reason: Option<RawDenialReason>,
     #[serde(default)]
     source_prefix_exceptions: HashMap<String, String>,
     #[serde(default)]
@@ -108,6 +112,8 @@ pub struct Rules {
     pub not_denied_error_codes: HashSet<String>,
     pub message_patterns: Vec<MessagePattern>,
     pub explicit_deny: Option<Regex>,
+    /// Which kind of policy refused a call ([`super::denial`]).
+    pub denial_reason: Option<DenialReason>,
     pub source_prefix_exceptions: HashMap<String, String>,
     /// prefix (lower case) → event name → actions: the hand-written exceptions of `mapping.json`.
     pub event_name_exceptions: HashMap<String, HashMap<String, Vec<String>>>,
@@ -145,6 +151,7 @@ impl Rules {
                 .explicit_deny_regex
                 .as_deref()
                 .map(|r| compile("explicit deny", r)),
+            denial_reason: raw.denial_reason.map(DenialReason::compile),
             source_prefix_exceptions: raw.source_prefix_exceptions,
             event_name_exceptions: lower_keys(raw.event_name_exceptions),
             operations: HashMap::new(),

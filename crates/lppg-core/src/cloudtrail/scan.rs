@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use flate2::bufread::MultiGzDecoder;
 
+use super::denial::Refusal;
 use super::engine::{classify_denied, Outcome};
 use super::record::{parse_document, parse_documents, split_records, Record, Span};
 use crate::policy::{Action, Catalogue, Derivation};
@@ -205,6 +206,9 @@ pub struct ScanSummary {
     pub actions: BTreeMap<String, ActionTally>,
     /// `--denied`: actions refused by an explicit deny (never granted).
     pub explicit_denies: BTreeMap<String, ActionTally>,
+    /// `--denied`: actions whose message names the policy that refused them, by action and refusal: those blocked by
+    /// another kind of policy (never granted: an identity policy cannot fix them) and explicit denies of a named kind.
+    pub refused: BTreeMap<(String, Refusal), ActionTally>,
     /// `--denied`: refused calls that no permission fixes (or, for used calls, that need none).
     pub not_permission: u64,
     /// Records per principal (role ARN for assumed-role sessions), over every record parsed: with `--principal`,
@@ -229,6 +233,34 @@ impl ScanSummary {
     /// Records made by the selected principals, whatever their time.
     pub fn principals_matched(&self) -> u64 {
         self.matched
+    }
+
+    /// `--explain`'s rows of the denied actions left out of the policy: each action with the policy that refused
+    /// it (blocked by another kind of policy, or explicitly denied), then explicit denies whose message named no
+    /// kind of policy.
+    pub fn refused_rows(&self) -> Vec<crate::policy::RefusedRow> {
+        let first = |t: &ActionTally| t.first_seen.as_deref().and_then(crate::time::parse_rfc3339);
+        let mut rows: Vec<crate::policy::RefusedRow> = self
+            .refused
+            .iter()
+            .map(|((action, refusal), t)| refusal.row(action, t.count, first(t)))
+            .collect();
+        for (action, t) in &self.explicit_denies {
+            let named: u64 = self
+                .refused
+                .iter()
+                .filter(|((a, r), _)| a == action && r.explicit)
+                .map(|(_, t)| t.count)
+                .sum();
+            if t.count > named {
+                rows.push(super::denial::unnamed_explicit_row(
+                    action,
+                    t.count - named,
+                    first(t),
+                ));
+            }
+        }
+        rows
     }
 
     /// Whether at least one input was read without a problem, or some records were read.
@@ -397,6 +429,7 @@ fn merge_locals(
         }
         merge_tallies(&mut summary.actions, local.granted);
         merge_tallies(&mut summary.explicit_denies, local.explicit);
+        merge_tallies(&mut summary.refused, local.refused);
         for p in local.problems {
             if summary.problems.len() < MAX_PROBLEMS {
                 summary.problems.push(p);
@@ -432,7 +465,7 @@ fn add_used_events(
     }
 }
 
-fn merge_tallies(into: &mut BTreeMap<String, ActionTally>, from: BTreeMap<String, ActionTally>) {
+fn merge_tallies<K: Ord>(into: &mut BTreeMap<K, ActionTally>, from: BTreeMap<K, ActionTally>) {
     for (name, tally) in from {
         match into.get_mut(&name) {
             Some(t) => t.merge(&tally),
@@ -585,6 +618,7 @@ struct Local {
     events: HashMap<String, HashMap<String, EventTally>>,
     granted: BTreeMap<String, ActionTally>,
     explicit: BTreeMap<String, ActionTally>,
+    refused: BTreeMap<(String, Refusal), ActionTally>,
     problems: Vec<Problem>,
 }
 
@@ -640,8 +674,19 @@ impl Local {
                         add_evidence(&mut self.granted, &decision.actions, &evidence);
                         add_actions(&mut self.granted, decision.actions, derived, time);
                     }
-                    Outcome::ExplicitDeny => {
-                        add_actions(&mut self.explicit, decision.actions, derived, time)
+                    Outcome::ExplicitDeny | Outcome::Blocked => {
+                        if let Some(refusal) = &decision.refusal {
+                            add_refused(
+                                &mut self.refused,
+                                &decision.actions,
+                                refusal,
+                                derived,
+                                time,
+                            );
+                        }
+                        if decision.outcome == Outcome::ExplicitDeny {
+                            add_actions(&mut self.explicit, decision.actions, derived, time);
+                        }
                     }
                     Outcome::NotPermission | Outcome::Error => self.not_permission += 1,
                     Outcome::Withheld
@@ -663,6 +708,21 @@ fn add_actions(
     for action in actions {
         into.entry(action.to_string())
             .or_insert_with(|| ActionTally::new(action))
+            .add(1, derived, time, time);
+    }
+}
+
+/// Adds a refused record's actions under the policy that refused them.
+fn add_refused(
+    into: &mut BTreeMap<(String, Refusal), ActionTally>,
+    actions: &[Action],
+    refusal: &Refusal,
+    derived: Derivation,
+    time: Option<&str>,
+) {
+    for action in actions {
+        into.entry((action.to_string(), refusal.clone()))
+            .or_insert_with(|| ActionTally::new(action.clone()))
             .add(1, derived, time, time);
     }
 }

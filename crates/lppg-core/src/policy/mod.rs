@@ -26,6 +26,7 @@ mod document;
 mod explain;
 mod format;
 mod pattern;
+mod refused;
 mod render;
 mod resources;
 mod risks;
@@ -46,6 +47,9 @@ pub use explain::{
 };
 pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;
+pub use refused::{
+    explain_with_refused, refused_table, with_article, with_refused_json, RefusedRow,
+};
 pub use render::{
     render_policy, render_scoped, service_sid, sid_from_label, to_pretty_json, Grouping, Scope,
     Step,

@@ -28,13 +28,16 @@ pub enum DecisionKind {
     Error,
     /// `lppg status --probe`'s record came back through the subscription (its id in `event_id`); nothing granted.
     Probe,
+    /// Blocked by another policy: an implicit deny by an SCP, RCP, permissions boundary, session or VPC endpoint
+    /// policy (`denied_by`, `denied_by_policy`), which an identity policy cannot fix; not granted.
+    Blocked,
     /// A kind written by a newer function: its text, as written.
     Unknown(String),
 }
 
 impl DecisionKind {
     /// Every kind this CLI knows, in the order of the function's README.
-    pub const KNOWN: [DecisionKind; 8] = [
+    pub const KNOWN: [DecisionKind; 9] = [
         DecisionKind::Granted,
         DecisionKind::Unverified,
         DecisionKind::AlreadyPresent,
@@ -43,6 +46,7 @@ impl DecisionKind {
         DecisionKind::NotPermission,
         DecisionKind::Error,
         DecisionKind::Probe,
+        DecisionKind::Blocked,
     ];
 
     /// The text the function writes for this kind.
@@ -56,6 +60,7 @@ impl DecisionKind {
             DecisionKind::NotPermission => "not_permission",
             DecisionKind::Error => "error",
             DecisionKind::Probe => "probe",
+            DecisionKind::Blocked => "blocked",
             DecisionKind::Unknown(text) => text,
         }
     }
@@ -128,12 +133,29 @@ pub struct Decision {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub resources: Vec<String>,
+    /// The kind of policy that refused the call (`service_control_policy`, …), when the message named it; lines of
+    /// functions before issue 21 have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denied_by: Option<String>,
+    /// The refusing policy's ARN, when the message named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denied_by_policy: Option<String>,
 }
 
 impl Decision {
     /// The items of `resources`.
     pub fn resource_items(&self) -> Vec<&str> {
         self.resources.iter().map(String::as_str).collect()
+    }
+
+    /// The policy that refused the call, when the line names its kind.
+    pub fn refusal(&self) -> Option<crate::cloudtrail::Refusal> {
+        let kind = self.denied_by.as_deref().filter(|k| !k.is_empty())?;
+        Some(crate::cloudtrail::Refusal::from_line(
+            kind,
+            self.denied_by_policy.as_deref(),
+            self.decision == DecisionKind::ExplicitDeny,
+        ))
     }
 }
 
