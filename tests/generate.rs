@@ -393,3 +393,97 @@ fn an_identity_center_role_selects_its_sessions() {
         .expect_stderr_contains(DEPLOY_ROLE)
         .run();
 }
+
+/// `generate` writes through the same writer as `export-policy`: a `--split` list is a baseline `--diff` reads
+/// whole (it exited 2 on a list before: "expected a JSON object"), and a policy over IAM's limit is refused
+/// without `--split` (it was printed whatever its size).
+#[test]
+fn the_same_writer_as_export_policy() {
+    let dir = TempDir::new("generate-writer");
+    let split = dir.path().join("split.json");
+    // ALICE's five actions, in two documents as `--split` writes them.
+    let document =
+        |statements: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+    let allow = |sid: &str, action: &str| {
+        format!(r#"{{"Sid":"{sid}","Effect":"Allow","Action":["{action}"],"Resource":"*"}}"#)
+    };
+    let first = document(
+        &[
+            allow("Kms", "kms:Decrypt"),
+            allow("Lambda", "lambda:ListFunctions"),
+        ]
+        .join(","),
+    );
+    let second = document(
+        &[
+            allow("S3", "s3:ListBucket"),
+            allow("Sqs", "sqs:ListQueues"),
+            allow("Ssm", "ssm:GetParametersByPath"),
+        ]
+        .join(","),
+    );
+    std::fs::write(&split, format!("[{first},{second}]")).expect("baseline");
+    let split = split.to_str().expect("path");
+    generate(["--principal", ALICE, "--diff", split, &fixture("tree")])
+        .expect_code(0)
+        .expect_stdout("")
+        .expect_stderr_contains("grants the same actions as")
+        .run();
+    // The same list through export-policy, offline: the same answer.
+    Test::new()
+        .args(["export-policy", "--from", split, "--diff", split])
+        .expect_code(0)
+        .expect_stdout("")
+        .run();
+    // --json works for generate's --diff as for export-policy's.
+    let json = generate([
+        "--principal",
+        ALICE,
+        "--diff",
+        split,
+        "--json",
+        &fixture("tree"),
+    ])
+    .expect_code(0)
+    .run();
+    let value: Value = serde_json::from_str(&json.stdout).expect("diff JSON");
+    assert_eq!(value["same"], true);
+
+    // 400 distinct actions: over 6,144 characters. Refused with the reason, written with --split.
+    let records: Vec<String> = (0..400)
+        .map(|i| {
+            format!(
+                r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"{ALICE}"}},"eventTime":"2024-03-01T10:00:00Z","eventSource":"svc{}.amazonaws.com","eventName":"DescribeSomethingRatherLong{i:03}","awsRegion":"us-east-1"}}"#,
+                i % 7
+            )
+        })
+        .collect();
+    let trail = dir.path().join("big.json");
+    std::fs::write(&trail, format!(r#"{{"Records":[{}]}}"#, records.join(","))).expect("trail");
+    let trail = trail.to_str().expect("path");
+    generate([trail])
+        .expect_code(2)
+        .expect_stdout("")
+        .expect_stderr_contains("more than IAM's limit of 6,144")
+        .expect_stderr_contains("pass --split")
+        .run();
+    let out = generate(["--split", trail])
+        .expect_code(0)
+        .expect_stderr_contains("split into")
+        .run();
+    let documents: Vec<Value> = serde_json::from_str(&out.stdout).expect("a list of documents");
+    assert!(documents.len() > 1);
+    for document in &documents {
+        assert!(lppg::policy::policy_size(document) <= lppg::policy::MAX_POLICY_SIZE);
+    }
+    // -o writes the file (refusing to overwrite), as export-policy's.
+    let saved = dir.path().join("saved.json");
+    let saved = saved.to_str().expect("path");
+    generate(["--split", "-o", saved, trail])
+        .expect_code(0)
+        .run();
+    generate(["--split", "-o", saved, trail])
+        .expect_code(2)
+        .run();
+    generate(["--diff", saved, trail]).expect_code(0).run();
+}

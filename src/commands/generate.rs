@@ -2,14 +2,14 @@
 //! place (s3://), or one Athena query.
 //!
 //! The scanning and the rules live in [`crate::cloudtrail`]; this file turns arguments into scan options, shows
-//! progress, and prints the policy with the same writer as `export-policy`.
+//! progress, and writes the policy with the same [`Writer`] and flags as `export-policy`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 
+use super::policy_output::{self, PolicyOutputArgs};
 use crate::aws::AwsArgs;
 use crate::cloudtrail::athena::{self, QueryOptions};
 use crate::cloudtrail::is_valid_action;
@@ -19,7 +19,7 @@ use crate::cloudtrail::scan::{
 };
 use crate::exit;
 use crate::generator::cloudtrail;
-use crate::policy::{self, ActionSet, Grouping};
+use crate::policy::{self, ActionSet, Writer};
 use crate::ui::progress::Progress;
 use crate::ui::{print_result, Output};
 
@@ -56,31 +56,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
 
-    /// Output format: json (the policy document), cfn (CloudFormation) or terraform
-    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parse_format)]
-    pub format: policy::Format,
-
-    /// Split the policy into documents of at most 6,144 characters (IAM's managed policy limit)
-    #[arg(long)]
-    pub split: bool,
-
-    /// Print a table of the actions (access level, first seen, how each was derived) instead of the policy
-    #[arg(long, conflicts_with = "diff")]
-    pub explain: bool,
-
-    /// Compare with a policy FILE instead of printing the policy (exit 1 when they differ)
-    #[arg(long, value_name = "FILE")]
-    pub diff: Option<PathBuf>,
-
-    /// Resources of the statements: any (`"*"`), observed (exactly the resources each action was seen on, from the
-    /// records' error messages, `resources` and request parameters) or scoped (ARNs from the action's resource
-    /// types, generated ids and object keys as `*`). --explain says what was chosen and why
-    #[arg(long, value_name = "MODE", default_value = "any", value_parser = parse_resources)]
-    pub resources: policy::ResourceMode,
-
-    /// With --explain: the table as JSON
-    #[arg(long, requires = "explain")]
-    pub json: bool,
+    #[command(flatten)]
+    pub policy: PolicyOutputArgs,
 
     /// s3:// and --athena: only the logs of this account (repeatable). Default: every account
     #[arg(long = "account", value_name = "ID")]
@@ -110,14 +87,6 @@ pub struct GenerateArgs {
     /// Worker threads (default: one per core)
     #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
     pub threads: usize,
-}
-
-fn parse_format(text: &str) -> Result<policy::Format, String> {
-    text.parse()
-}
-
-fn parse_resources(text: &str) -> Result<policy::ResourceMode, String> {
-    text.parse()
 }
 
 /// Parses a `--since`/`--until` value into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
@@ -195,6 +164,7 @@ impl GenerateArgs {
 
 /// Runs `lppg generate` and returns the exit code. Messages go through `out` (`--no-color`, `-v`).
 pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
+    args.policy.check()?;
     let options = args.scan_options(SystemTime::now())?;
     if args.paths.iter().filter(|p| *p == "-").count() > 1 {
         bail!("standard input (-) can be read only once");
@@ -344,7 +314,7 @@ fn run_athena(
     Ok(summary)
 }
 
-/// Prints the policy (or its explanation, or its diff with a baseline) for the tallied actions.
+/// Writes the policy (or its explanation, or its diff with a baseline) for the tallied actions.
 fn print_policy(
     out: &Output,
     args: &GenerateArgs,
@@ -352,50 +322,22 @@ fn print_policy(
 ) -> anyhow::Result<i32> {
     let names = tallies.keys().filter(|n| is_valid_action(n));
     let set = ActionSet::parse(names).map_err(|e| anyhow::anyhow!("invalid action: {}", e.0))?;
-    if let Some(path) = &args.diff {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let baseline =
-            policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let diff = policy::diff(&set, &baseline);
-        print_result(out, &diff.to_text())?;
-        return Ok(if diff.same { exit::OK } else { exit::DIFFERENT });
-    }
     let evidence: policy::EvidenceMap = tallies
         .values()
         .filter(|t| !t.evidence.seen.is_empty())
         .map(|t| (t.action.clone(), t.evidence.clone()))
         .collect();
-    let choices = policy::resource_data().choose_all(&set, &evidence, args.resources);
-    if args.explain {
-        return explain(out, args, &set, tallies, &choices);
-    }
-    let scope = policy::scope_of(&choices);
-    let documents = if args.split {
-        policy::split_scoped(&set, Grouping::ByService, &scope, policy::MAX_POLICY_SIZE)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-    } else {
-        vec![policy::render_scoped(&set, Grouping::ByService, &scope)]
-    };
-    let options = policy::FormatOptions::default();
-    print_result(
-        out,
-        &policy::render_documents(args.format, &documents, &options),
-    )?;
-    crate::ui::review(out, &set);
-    Ok(exit::OK)
+    let writer = Writer::new(set)
+        .evidence(&evidence, args.policy.resources)
+        .metadata(action_meta(tallies));
+    policy_output::write(&args.policy, out, &writer)
 }
 
-/// `--explain`: one row per action (first seen, derivation, resources, risks), as a table or `--json`.
-fn explain(
-    out: &Output,
-    args: &GenerateArgs,
-    set: &ActionSet,
+/// What the records say of each action: first seen, derivation.
+fn action_meta(
     tallies: &BTreeMap<String, ActionTally>,
-    choices: &BTreeMap<policy::Action, policy::ResourceChoice>,
-) -> anyhow::Result<i32> {
-    let catalogue = policy::catalogue()?;
-    let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
+) -> BTreeMap<policy::Action, policy::ActionMeta> {
+    tallies
         .iter()
         .filter_map(|(name, t)| {
             let action = policy::Action::parse(name).ok()?;
@@ -405,27 +347,15 @@ fn explain(
             } else {
                 policy::Derivation::Event
             });
-            let resources = choices.get(&action).cloned();
-            Some((
-                action,
-                policy::ActionMeta {
-                    first_denied: first,
-                    step: None,
-                    derived_from,
-                    resources,
-                },
-            ))
+            let meta = policy::ActionMeta {
+                first_denied: first,
+                step: None,
+                derived_from,
+                resources: None,
+            };
+            Some((action, meta))
         })
-        .collect();
-    let rows = policy::explain_rows(set, &meta, catalogue);
-    let text = if args.json {
-        policy::to_pretty_json(&policy::explain_json(&rows))
-    } else {
-        policy::explain_table(&rows)
-    };
-    print_result(out, &text)?;
-    crate::ui::review(out, set);
-    Ok(exit::OK)
+        .collect()
 }
 
 /// Runs `work` with a progress line on stderr when stderr is a terminal.

@@ -20,6 +20,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order help lists them.
+    pub const ALL: [Format; 3] = [Format::Json, Format::Cfn, Format::Terraform];
+
     /// `json`, `cfn` or `terraform`.
     pub fn name(self) -> &'static str {
         match self {

@@ -11,11 +11,12 @@
 //! 1. [`decode_document`] + [`Policy::parse`] each generator policy's default version;
 //! 2. [`GeneratedActions::from_documents`] then [`GeneratedActions::merged`] for the
 //!    final [`ActionSet`], canonicalised with [`ActionSet::canonicalize`] and a [`Catalogue`];
-//! 3. [`render_policy`] (or [`split`] when [`policy_size`] exceeds [`MAX_POLICY_SIZE`]);
-//! 4. [`render_documents`] in the chosen [`Format`], checked with [`validate_policy`].
+//! 3. a [`Writer`] of that set (with its evidence, steps and metadata), the one writer of `export-policy`,
+//!    `generate` and `down`: [`render_policy`] (or [`split`] when [`policy_size`] exceeds [`MAX_POLICY_SIZE`]),
+//!    [`render_documents`] in the chosen [`Format`], each document checked with [`validate_policy`].
 //!
 //! `--by-step` builds its [`Step`]s with [`steps_from_markers`]; `--diff` parses the
-//! baseline with [`Policy::parse`] and calls [`diff`]; `--explain` uses [`explain_rows`];
+//! baseline with [`Policy::parse_documents`] and calls [`Writer::diff`]; `--explain` uses [`Writer::explain`];
 //! `--from FILE` reads a saved export with [`Policy::parse_documents`].
 
 mod actions;
@@ -32,6 +33,7 @@ mod risks;
 mod size;
 mod steps;
 mod validate;
+mod writer;
 
 pub use actions::{Action, ActionSet, GeneratedActions, ParseActionError};
 pub use catalogue::{catalogue, AccessLevel, Catalogue, CatalogueError, CATALOGUE_JSON};
@@ -58,6 +60,7 @@ pub use risks::{flagged, review_line, risks_of, Risk};
 pub use size::{policy_size, split, split_scoped, SplitError};
 pub use steps::{steps_from_markers, Marker};
 pub use validate::validate_policy;
+pub use writer::{thousands, Oversize, WriteError, WriteOptions, Writer, Written};
 
 /// The only policy language version lppg writes.
 pub const POLICY_VERSION: &str = "2012-10-17";

@@ -1,0 +1,298 @@
+//! The one policy writer: what `export-policy`, `generate` and `down` write, from an action set and what is
+//! known about each action.
+//!
+//! ```text
+//! let writer = Writer::new(set)                 // the merged, canonical ActionSet
+//!     .evidence(&evidence, ResourceMode::Scoped) // resources of the statements (default: "*")
+//!     .by_step(&steps)                           // one statement per step (default: one per service)
+//!     .metadata(meta);                           // first denied, step, derivation: for explain
+//! let written = writer.write(&WriteOptions { format: Format::Json, oversize: Oversize::Refuse, ..})?;
+//! let diff = writer.diff(&baselines);            // every document of a baseline file, merged
+//! let table = writer.explain(false)?;            // or explain(true) for JSON
+//! ```
+//!
+//! Pure: no file, no terminal, no AWS. The caller prints [`Written::text`] and [`Written::note`].
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use super::{
+    catalogue, diff, explain_json, explain_rows, explain_table, policy_size, render_documents,
+    render_scoped, resource_data, scope_of, split_scoped, to_pretty_json, validate_policy, Action,
+    ActionMeta, ActionSet, EvidenceMap, ExplainRow, Format, FormatOptions, Grouping, Policy,
+    PolicyDiff, ResourceChoice, ResourceMode, Step, MAX_POLICY_SIZE,
+};
+
+/// What to do when the policy is over IAM's limit ([`MAX_POLICY_SIZE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Oversize {
+    /// Refuse with the size and the way out (`--split`).
+    #[default]
+    Refuse,
+    /// Several documents that each fit (`--split`).
+    Split,
+    /// One document whatever its size: a record of what was granted (`down` saves this).
+    Keep,
+}
+
+/// How to write the policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    pub format: Format,
+    pub oversize: Oversize,
+    /// Names and description of the CloudFormation and Terraform resources.
+    pub names: FormatOptions,
+}
+
+/// The written policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The text in the chosen format, ending with a newline.
+    pub text: String,
+    /// The documents, each validated (one unless split).
+    pub documents: Vec<Value>,
+    /// A line for the user when the policy was split.
+    pub note: Option<String>,
+}
+
+/// Why the policy could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// Over IAM's limit and [`Oversize::Refuse`]: the size, whitespace not counted.
+    TooLarge(usize),
+    /// A statement that cannot be cut to fit.
+    Split(String),
+    /// A generated document that is not a valid IAM policy (1-based) and the problems found.
+    Invalid(usize, Vec<String>),
+    /// The IAM action catalogue could not be read.
+    Catalogue(String),
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::TooLarge(size) => write!(
+                f,
+                "the policy has {} characters (whitespace not counted), more than IAM's limit of {} for a \
+                 managed policy: pass --split to write it as several documents that each fit, or prune it \
+                 (--explain shows what each action is)",
+                thousands(*size),
+                thousands(MAX_POLICY_SIZE)
+            ),
+            WriteError::Split(e) => f.write_str(e),
+            WriteError::Invalid(i, problems) => write!(
+                f,
+                "the generated document {i} is not a valid IAM policy: {}",
+                problems.join("; ")
+            ),
+            WriteError::Catalogue(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// The policy writer; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Writer<'a> {
+    set: ActionSet,
+    steps: Option<&'a [Step]>,
+    choices: BTreeMap<Action, ResourceChoice>,
+    meta: BTreeMap<Action, ActionMeta>,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer for these actions, every statement on `"Resource": "*"`, one statement per service.
+    pub fn new(set: ActionSet) -> Writer<'a> {
+        let choices = resource_data().choose_all(&set, &EvidenceMap::new(), ResourceMode::Any);
+        Writer {
+            set,
+            steps: None,
+            choices,
+            meta: BTreeMap::new(),
+        }
+    }
+
+    /// The statements' resources chosen in `mode` from what each action was seen on.
+    pub fn evidence(mut self, evidence: &EvidenceMap, mode: ResourceMode) -> Writer<'a> {
+        self.choices = resource_data().choose_all(&self.set, evidence, mode);
+        self
+    }
+
+    /// One statement per step (actions outside every step in `Unassigned`).
+    pub fn by_step(mut self, steps: &'a [Step]) -> Writer<'a> {
+        self.steps = Some(steps);
+        self
+    }
+
+    /// What is known of each action, for [`Writer::explain`]; the resources come from [`Writer::evidence`].
+    pub fn metadata(mut self, meta: BTreeMap<Action, ActionMeta>) -> Writer<'a> {
+        self.meta = meta;
+        self
+    }
+
+    /// Keeps only these actions (`--interactive`).
+    pub fn retain(mut self, kept: ActionSet) -> Writer<'a> {
+        self.set = kept;
+        self
+    }
+
+    /// The actions written.
+    pub fn set(&self) -> &ActionSet {
+        &self.set
+    }
+
+    fn grouping(&self) -> Grouping<'a> {
+        match self.steps {
+            Some(steps) => Grouping::ByStep(steps),
+            None => Grouping::ByService,
+        }
+    }
+
+    /// The policy's documents: one, or several under [`Oversize::Split`]; each one validated.
+    /// The note says when it was split.
+    pub fn documents(
+        &self,
+        oversize: Oversize,
+    ) -> Result<(Vec<Value>, Option<String>), WriteError> {
+        let scope = scope_of(&self.choices);
+        let whole = render_scoped(&self.set, self.grouping(), &scope);
+        let size = policy_size(&whole);
+        let (documents, note) = if size <= MAX_POLICY_SIZE || oversize == Oversize::Keep {
+            (vec![whole], None)
+        } else if oversize == Oversize::Split {
+            let documents = split_scoped(&self.set, self.grouping(), &scope, MAX_POLICY_SIZE)
+                .map_err(|e| WriteError::Split(e.to_string()))?;
+            let note = format!(
+                "the policy has {} characters: split into {} documents of at most {} characters each",
+                thousands(size),
+                documents.len(),
+                thousands(MAX_POLICY_SIZE)
+            );
+            (documents, Some(note))
+        } else {
+            return Err(WriteError::TooLarge(size));
+        };
+        for (i, document) in documents.iter().enumerate() {
+            validate_policy(document).map_err(|problems| WriteError::Invalid(i + 1, problems))?;
+        }
+        Ok((documents, note))
+    }
+
+    /// The policy in a format.
+    pub fn write(&self, options: &WriteOptions) -> Result<Written, WriteError> {
+        let (documents, note) = self.documents(options.oversize)?;
+        let text = render_documents(options.format, &documents, &options.names);
+        Ok(Written {
+            text,
+            documents,
+            note,
+        })
+    }
+
+    /// The differences with a baseline: every document of a baseline file (one, or a `--split` list) counts.
+    pub fn diff(&self, baselines: &[Policy]) -> PolicyDiff {
+        let merged = Policy {
+            version: baselines.first().and_then(|p| p.version.clone()),
+            statements: baselines
+                .iter()
+                .flat_map(|p| p.statements.iter().cloned())
+                .collect(),
+        };
+        diff(&self.set, &merged)
+    }
+
+    /// One row per action: access level, first denied, step, derivation, resources, risks.
+    pub fn explain_rows(&self) -> Result<Vec<ExplainRow>, WriteError> {
+        let catalogue = catalogue().map_err(|e| WriteError::Catalogue(e.to_string()))?;
+        let meta: BTreeMap<Action, ActionMeta> = self
+            .set
+            .iter()
+            .map(|action| {
+                let mut meta = self.meta.get(action).cloned().unwrap_or_default();
+                meta.resources = self.choices.get(action).cloned();
+                (action.clone(), meta)
+            })
+            .collect();
+        Ok(explain_rows(&self.set, &meta, catalogue))
+    }
+
+    /// The reviewer's table, or its JSON.
+    pub fn explain(&self, json: bool) -> Result<String, WriteError> {
+        let rows = self.explain_rows()?;
+        Ok(if json {
+            to_pretty_json(&explain_json(&rows))
+        } else {
+            explain_table(&rows)
+        })
+    }
+}
+
+/// `6144` → `6,144`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big_set() -> ActionSet {
+        let names: Vec<String> = (0..400)
+            .map(|i| format!("svc{}:DescribeSomethingRatherLong{i:03}", i % 7))
+            .collect();
+        ActionSet::parse(names.iter().map(String::as_str)).unwrap()
+    }
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(6144), "6,144");
+        assert_eq!(thousands(123), "123");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn over_the_limit_refuses_splits_or_keeps() {
+        let writer = Writer::new(big_set());
+        let refused = writer.documents(Oversize::Refuse).unwrap_err();
+        assert!(matches!(refused, WriteError::TooLarge(n) if n > MAX_POLICY_SIZE));
+        assert!(refused.to_string().contains("pass --split"));
+        let (split, note) = writer.documents(Oversize::Split).unwrap();
+        assert!(split.len() > 1);
+        assert!(split.iter().all(|d| policy_size(d) <= MAX_POLICY_SIZE));
+        assert!(note.unwrap().contains("split into"));
+        let (kept, note) = writer.documents(Oversize::Keep).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert!(note.is_none());
+    }
+
+    #[test]
+    fn a_split_baseline_is_the_same_policy() {
+        let writer = Writer::new(big_set());
+        let (split, _) = writer.documents(Oversize::Split).unwrap();
+        let baselines: Vec<Policy> = split
+            .iter()
+            .map(|d| Policy::from_value(d).unwrap())
+            .collect();
+        assert!(writer.diff(&baselines).same);
+        // One document of the list alone is not.
+        assert!(!writer.diff(&baselines[..1]).same);
+    }
+
+    #[test]
+    fn explain_carries_the_chosen_resources() {
+        let set = ActionSet::parse(["s3:GetObject"]).unwrap();
+        let rows = Writer::new(set).explain_rows().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].resources.as_ref().is_some_and(|r| r.is_any()));
+    }
+}
