@@ -32,7 +32,8 @@ pub enum Oversize {
     Refuse,
     /// Several documents that each fit (`--split`).
     Split,
-    /// One document whatever its size: a record of what was granted (`down` saves this).
+    /// One document whatever its size: a record of what was granted (`down` saves this); over the limit it is
+    /// not validated (IAM's validation would only repeat that it is too large).
     Keep,
 }
 
@@ -159,7 +160,10 @@ impl<'a> Writer<'a> {
         let scope = scope_of(&self.choices);
         let whole = render_scoped(&self.set, self.grouping(), &scope);
         let size = policy_size(&whole);
-        let (documents, note) = if size <= MAX_POLICY_SIZE || oversize == Oversize::Keep {
+        let (documents, note) = if size > MAX_POLICY_SIZE && oversize == Oversize::Keep {
+            // A record of what was granted, over the limit on purpose: not a policy to attach as it is.
+            return Ok((vec![whole], None));
+        } else if size <= MAX_POLICY_SIZE {
             (vec![whole], None)
         } else if oversize == Oversize::Split {
             let documents = split_scoped(&self.set, self.grouping(), &scope, MAX_POLICY_SIZE)
