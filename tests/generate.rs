@@ -487,3 +487,90 @@ fn the_same_writer_as_export_policy() {
         .run();
     generate(["--diff", saved, trail]).expect_code(0).run();
 }
+
+/// IAM Access Analyzer's `ValidatePolicy` on what `generate` writes, at the test boundary (moto has no Access
+/// Analyzer; tests/support/analyzer_boundary.py). Responses as the API reference documents them
+/// ("ValidatePolicy", "ValidatePolicyFinding", "Location", "PathElement"): findings with `findingType`,
+/// `issueCode`, `findingDetails`, `learnMoreLink` and `locations[].path` (`{"value":"Statement"},{"index":N}`),
+/// a second page through `nextToken`, a `ThrottlingException` (429) retried, and an `AccessDeniedException` (403)
+/// that names `access-analyzer:ValidatePolicy`.
+#[test]
+fn access_analyzer_validates_what_generate_writes() {
+    use common::AnalyzerBoundary;
+    use serde_json::json;
+    let finding = |kind: &str, code: &str, statement: u32| {
+        json!({"findingType": kind, "issueCode": code, "findingDetails": format!("{code} details."),
+               "learnMoreLink": "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html",
+               "locations": [{"path": [{"value": "Statement"}, {"index": statement}, {"value": "Action"}, {"index": 0}],
+                              "span": {"start": {"line": 1, "column": 0, "offset": 0},
+                                       "end": {"line": 1, "column": 10, "offset": 10}}}]})
+    };
+    let boundary = AnalyzerBoundary::start(json!([
+        {"status": 429, "error": "ThrottlingException", "message": "Rate exceeded"},
+        {"status": 200, "body": {"findings": [finding("SECURITY_WARNING", "PASS_ROLE_WITH_STAR_IN_RESOURCE", 0)],
+                                 "nextToken": "page-2"}},
+        {"status": 200, "body": {"findings": [finding("ERROR", "INVALID_ACTION", 1)]}},
+        {"status": 200, "body": {"findings": [finding("ERROR", "INVALID_ACTION", 1)]}},
+        {"status": 403, "error": "AccessDeniedException",
+         "message": "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: access-analyzer:ValidatePolicy"},
+    ]));
+    let run = |extra: &[&str], code: i32| {
+        generate(["--principal", ALICE])
+            .args(extra)
+            .arg(fixture("tree"))
+            .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+            .expect_code(code)
+            .run()
+    };
+
+    // Findings on stderr after the review line, most serious first, each naming its statement; exit 0.
+    let out = run(&[], 0);
+    let error = "Access Analyzer: ERROR INVALID_ACTION in statement 2 (Sid Lambda): INVALID_ACTION details.";
+    let warning = "Access Analyzer: SECURITY_WARNING PASS_ROLE_WITH_STAR_IN_RESOURCE in statement 1 (Sid Kms)";
+    let (e, w) = (out.stderr.find(error), out.stderr.find(warning));
+    assert!(e.is_some() && w.is_some() && e < w, "{}", out.dump());
+    assert!(out.stderr.find("review 2 flagged") < e, "{}", out.dump());
+    let requests = boundary.requests();
+    assert_eq!(requests.len(), 3, "throttled, then two pages: {requests:?}");
+    assert!(requests.iter().all(|r| r["path"] == "/policy/validation"));
+    assert_eq!(requests[1]["query"].get("nextToken"), None);
+    assert_eq!(requests[2]["query"]["nextToken"], json!(["page-2"]));
+    assert_eq!(requests[2]["body"]["policyType"], "IDENTITY_POLICY");
+    let sent: Value = serde_json::from_str(
+        requests[2]["body"]["policyDocument"]
+            .as_str()
+            .expect("text"),
+    )
+    .unwrap();
+    assert_eq!(sent, serde_json::from_str::<Value>(&out.stdout).unwrap());
+
+    // --strict: an ERROR makes the exit code 1; the policy is still written.
+    let strict = run(&["--strict"], 1);
+    assert!(strict.stdout.contains("lambda:ListFunctions"));
+
+    // Access denied: said, with the permission to grant; the run does not fail.
+    let denied = run(&["--strict"], 0);
+    assert!(
+        denied.stderr.contains("ValidatePolicy was not run")
+            && denied.stderr.contains("access-analyzer:ValidatePolicy"),
+        "{}",
+        denied.dump()
+    );
+
+    // --no-validate: no call.
+    let before = boundary.requests().len();
+    run(&["--no-validate"], 0);
+    assert_eq!(boundary.requests().len(), before);
+
+    // An offline input says the check was skipped.
+    let dir = TempDir::new("validate-offline");
+    let saved = dir.path().join("saved.json");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    Test::new()
+        .args(["export-policy", "--from", saved.to_str().unwrap()])
+        .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+        .expect_code(0)
+        .expect_stderr_contains("ValidatePolicy skipped: --from reads a saved file")
+        .run();
+    assert_eq!(boundary.requests().len(), before);
+}

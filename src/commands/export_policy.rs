@@ -4,7 +4,7 @@
 //! Two entry points: [`exec`] reads the stack (generator policies, the function's log for steps, first-denied
 //! times and errors); [`exec_offline`] (`--from FILE`) reads a saved export and makes no AWS call. Both end in
 //! [`produce`], which builds the one [`Writer`] and hands it to [`policy_output::write`].
-use super::policy_output::{self, read_policies, PolicyOutputArgs};
+use super::policy_output::{self, read_policies, Checks, PolicyOutputArgs};
 use crate::cli::GlobalArgs;
 use crate::generator::log::LogFacts;
 use crate::generator::Generator;
@@ -79,7 +79,7 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
         steps,
         facts,
     };
-    produce(a, out, input)
+    produce(a, out, input, Checks::Aws(&gen.c.analyzer)).await
 }
 
 /// Unreadable lines, and errors about actions that were not granted after all.
@@ -151,10 +151,14 @@ pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
         steps,
         facts: LogFacts::default(),
     };
-    produce(a, out, input)
+    let checks = Checks::Offline("--from reads a saved file and makes no AWS call");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(produce(a, out, input, checks))
 }
 
-fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
+async fn produce(a: &ExportArgs, out: &Output, input: Input, checks: Checks<'_>) -> Result<i32> {
     for s in &input.generated.skipped {
         out.warn(&format!("{}: not exported: {s}", input.source));
     }
@@ -185,7 +189,7 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
         let kept = prune_interactively(out, writer.set(), &writer.explain_rows()?)?;
         writer = writer.retain(kept);
     }
-    policy_output::write(p, out, &writer)
+    policy_output::write(p, out, &writer, checks).await
 }
 
 /// What is known about each action of the set: first denied, step, derivation.

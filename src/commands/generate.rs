@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 
-use super::policy_output::{self, PolicyOutputArgs};
-use crate::aws::AwsArgs;
+use super::policy_output::{self, Checks, PolicyOutputArgs};
+use crate::aws::{AwsArgs, Clients};
 use crate::cloudtrail::athena::{self, QueryOptions};
 use crate::cloudtrail::is_valid_action;
 use crate::cloudtrail::layout::Selection;
@@ -248,7 +248,7 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
     if out.verbose {
         report_details(out, &options, &summary);
     }
-    print_policy(out, args, &summary.actions)
+    print_policy(g, out, args, &summary.actions)
 }
 
 /// Scans the paths (local and s3://) with a progress line.
@@ -316,6 +316,7 @@ fn run_athena(
 
 /// Writes the policy (or its explanation, or its diff with a baseline) for the tallied actions.
 fn print_policy(
+    g: &AwsArgs,
     out: &Output,
     args: &GenerateArgs,
     tallies: &BTreeMap<String, ActionTally>,
@@ -330,7 +331,21 @@ fn print_policy(
     let writer = Writer::new(set)
         .evidence(&evidence, args.policy.resources)
         .metadata(action_meta(tallies));
-    policy_output::write(&args.policy, out, &writer)
+    let p = &args.policy;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let clients = if p.no_validate && !p.semantic && !p.check_not_granted {
+        None
+    } else {
+        // Local files need no AWS; the checks run when a region and credentials are configured.
+        rt.block_on(Clients::connect(g)).ok()
+    };
+    let checks = match &clients {
+        Some(c) => Checks::Aws(&c.analyzer),
+        None => Checks::Offline("no AWS region configured (--region, AWS_REGION or a profile)"),
+    };
+    rt.block_on(policy_output::write(p, out, &writer, checks))
 }
 
 /// What the records say of each action: first seen, derivation.

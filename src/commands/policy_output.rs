@@ -7,10 +7,14 @@ use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 
+use serde_json::Value;
+
+use crate::aws::analyzer;
 use crate::exit;
 use crate::files::write_new_file;
 use crate::policy::{
-    Format, FormatOptions, Oversize, Policy, PolicyError, ResourceMode, WriteOptions, Writer,
+    finding_lines, FindingKind, Format, FormatOptions, Oversize, Policy, PolicyError, ResourceMode,
+    WriteOptions, Writer,
 };
 use crate::ui::{print_result, Output};
 
@@ -49,6 +53,29 @@ pub struct PolicyOutputArgs {
     /// accept only `*` or were seen on nothing stay on `*`; --explain says why.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = ResourceMode::Any)]
     pub resources: ResourceMode,
+    /// Do not ask IAM Access Analyzer's ValidatePolicy about the written policy (by default it runs, free, when
+    /// AWS is reachable; its findings follow the review line on stderr).
+    #[arg(long)]
+    pub no_validate: bool,
+    /// Exit 1 when ValidatePolicy finds an ERROR (an action or a part of the policy that does not work).
+    #[arg(long, conflicts_with = "no_validate")]
+    pub strict: bool,
+    /// Also ask Access Analyzer's CheckAccessNotGranted whether the policy grants any action of the risk lists
+    /// (at most 100 actions per call; AWS charges per call).
+    #[arg(long, conflicts_with_all = ["diff", "explain"])]
+    pub check_not_granted: bool,
+    /// With --diff: also ask Access Analyzer's CheckNoNewAccess whether the new policy grants access the
+    /// baseline does not (resources and conditions included; AWS charges per call).
+    #[arg(long, requires = "diff")]
+    pub semantic: bool,
+}
+
+/// Where the written policy can be checked by IAM Access Analyzer.
+pub enum Checks<'a> {
+    /// AWS is not asked: the reason, for the message saying the checks were skipped.
+    Offline(&'static str),
+    /// Access Analyzer's client.
+    Aws(&'a aws_sdk_accessanalyzer::Client),
 }
 
 impl ValueEnum for Format {
@@ -110,22 +137,114 @@ impl PolicyOutputArgs {
 }
 
 /// Writes what the flags ask for: the diff with --diff, the table with --explain, otherwise the policy; then the
-/// review line. Returns the exit code.
-pub fn write(a: &PolicyOutputArgs, out: &Output, writer: &Writer<'_>) -> Result<i32> {
+/// review line and Access Analyzer's findings. Returns the exit code.
+pub async fn write(
+    a: &PolicyOutputArgs,
+    out: &Output,
+    writer: &Writer<'_>,
+    checks: Checks<'_>,
+) -> Result<i32> {
     if let Some(baseline) = &a.diff {
-        return diff(a, out, writer, baseline);
+        return diff(a, out, writer, baseline, &checks).await;
     }
     if a.explain {
         a.emit(out, &writer.explain(a.json)?, "the table")?;
-    } else {
-        let written = writer.write(&a.write_options())?;
-        if let Some(note) = &written.note {
-            out.info(note);
-        }
-        a.emit(out, &written.text, "policy")?;
+        crate::ui::review(out, writer.set());
+        return Ok(exit::OK);
     }
+    let written = writer.write(&a.write_options())?;
+    if let Some(note) = &written.note {
+        out.info(note);
+    }
+    a.emit(out, &written.text, "policy")?;
     crate::ui::review(out, writer.set());
-    Ok(exit::OK)
+    let errors = validate(a, out, &written.documents, &checks).await;
+    if a.check_not_granted {
+        check_not_granted(out, &written.documents, &checks).await?;
+    }
+    Ok(if a.strict && errors > 0 {
+        exit::DIFFERENT
+    } else {
+        exit::OK
+    })
+}
+
+/// ValidatePolicy on each document; its findings on stderr. Returns the number of ERROR findings. A call that
+/// fails (no credentials, no network, access denied) is reported and skips the check; it does not fail the run.
+async fn validate(
+    a: &PolicyOutputArgs,
+    out: &Output,
+    documents: &[Value],
+    checks: &Checks<'_>,
+) -> usize {
+    if a.no_validate {
+        return 0;
+    }
+    let client = match checks {
+        Checks::Offline(why) => {
+            out.info(&format!("Access Analyzer's ValidatePolicy skipped: {why}"));
+            return 0;
+        }
+        Checks::Aws(client) => client,
+    };
+    let mut errors = 0;
+    let mut total = 0;
+    for (i, document) in documents.iter().enumerate() {
+        let part = (documents.len() > 1).then_some(i + 1);
+        match analyzer::validate_policy(client, &document.to_string()).await {
+            Ok(findings) => {
+                errors += findings
+                    .iter()
+                    .filter(|f| f.kind == FindingKind::Error)
+                    .count();
+                total += findings.len();
+                for line in finding_lines(&findings, document, part) {
+                    out.warn(&format!("Access Analyzer: {line}"));
+                }
+            }
+            Err(e) => {
+                out.warn(&format!(
+                    "Access Analyzer's ValidatePolicy was not run: {e:#}"
+                ));
+                return 0;
+            }
+        }
+    }
+    if total == 0 {
+        out.ok("Access Analyzer's ValidatePolicy: no findings");
+    }
+    errors
+}
+
+/// `--check-not-granted`: whether any document grants an action of the risk lists.
+async fn check_not_granted(out: &Output, documents: &[Value], checks: &Checks<'_>) -> Result<()> {
+    let Checks::Aws(client) = checks else {
+        out.info("Access Analyzer's CheckAccessNotGranted skipped: no AWS call for this input");
+        return Ok(());
+    };
+    let actions = crate::policy::risk_actions();
+    let mut failed = 0;
+    for document in documents {
+        for outcome in
+            analyzer::check_access_not_granted(client, &document.to_string(), &actions).await?
+        {
+            if !outcome.passed {
+                failed += 1;
+                out.warn(&format!(
+                    "Access Analyzer's CheckAccessNotGranted: FAIL: {} ({})",
+                    outcome.message,
+                    outcome.statements.join(", ")
+                ));
+            }
+        }
+    }
+    if failed == 0 {
+        out.ok(&format!(
+            "Access Analyzer's CheckAccessNotGranted: none of the {} actions of the risk lists is granted",
+            actions.len()
+        ));
+    }
+    Ok(())
 }
 
 /// A policy file: one document or a JSON list of documents. Errors name the file, and the line and column
@@ -147,9 +266,64 @@ fn policy_file_error(path: &Path, e: &PolicyError) -> anyhow::Error {
     }
 }
 
-/// `--diff BASELINE`: prints the differences; exit 0 same, 1 different.
-fn diff(a: &PolicyOutputArgs, out: &Output, writer: &Writer<'_>, baseline: &Path) -> Result<i32> {
-    let result = writer.diff(&read_policies(baseline)?);
+/// `--semantic`: CheckNoNewAccess of the new policy (one document, whatever its size) against the baseline's
+/// statements; true when it passes.
+async fn semantic(
+    out: &Output,
+    writer: &Writer<'_>,
+    baseline: &Path,
+    checks: &Checks<'_>,
+) -> Result<bool> {
+    let Checks::Aws(client) = checks else {
+        out.info("Access Analyzer's CheckNoNewAccess skipped: no AWS call for this input");
+        return Ok(true);
+    };
+    let (new, _) = writer.documents(Oversize::Keep)?;
+    // The baseline's statements as written (read_policies has checked the file), every document's.
+    let text = std::fs::read_to_string(baseline)?;
+    let value: Value = serde_json::from_str(&text)?;
+    let documents = match value {
+        Value::Array(list) => list,
+        one => vec![one],
+    };
+    let statements: Vec<Value> = documents
+        .iter()
+        .flat_map(|d| match &d["Statement"] {
+            Value::Array(list) => list.clone(),
+            one => vec![one.clone()],
+        })
+        .collect();
+    let existing =
+        serde_json::json!({"Version": crate::policy::POLICY_VERSION, "Statement": statements});
+    let outcome =
+        analyzer::check_no_new_access(client, &new[0].to_string(), &existing.to_string()).await?;
+    if outcome.passed {
+        out.ok("Access Analyzer's CheckNoNewAccess: the new policy grants no access the baseline does not");
+    } else {
+        out.warn(&format!(
+            "Access Analyzer's CheckNoNewAccess: FAIL: {} ({})",
+            outcome.message,
+            outcome.statements.join(", ")
+        ));
+    }
+    Ok(outcome.passed)
+}
+
+/// `--diff BASELINE`: prints the differences; exit 0 same, 1 different (by actions, or by `--semantic`).
+async fn diff(
+    a: &PolicyOutputArgs,
+    out: &Output,
+    writer: &Writer<'_>,
+    baseline: &Path,
+    checks: &Checks<'_>,
+) -> Result<i32> {
+    let baselines = read_policies(baseline)?;
+    let no_new_access = if a.semantic {
+        semantic(out, writer, baseline, checks).await?
+    } else {
+        true
+    };
+    let result = writer.diff(&baselines);
     let text = if a.json {
         crate::policy::to_pretty_json(&result.to_json())
     } else {
@@ -158,7 +332,7 @@ fn diff(a: &PolicyOutputArgs, out: &Output, writer: &Writer<'_>, baseline: &Path
     if a.json || !text.is_empty() {
         a.emit(out, &text, "the differences")?;
     }
-    if result.same {
+    if result.same && no_new_access {
         out.ok(&format!(
             "the generated policy grants the same actions as {}",
             baseline.display()

@@ -25,6 +25,7 @@ mod derivation;
 mod diff;
 mod document;
 mod explain;
+mod findings;
 mod format;
 mod pattern;
 mod render;
@@ -46,6 +47,7 @@ pub use explain::{
     background_flags, explain_json, explain_rows, explain_table, ActionMeta, ExplainRow,
     BURST_MIN_ACTIONS, BURST_WINDOW,
 };
+pub use findings::{finding_lines, statement_of, Finding, FindingKind};
 pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;
 pub use render::{
@@ -56,7 +58,7 @@ pub use resources::{
     arn_matches, evidence_items, resource_data, scope_of, Evidence, EvidenceMap, ResourceChoice,
     ResourceData, ResourceMode, RESOURCE_PARAMS,
 };
-pub use risks::{flagged, review_line, risks_of, Risk};
+pub use risks::{flagged, review_line, risk_actions, risks_of, Risk};
 pub use size::{policy_size, split, split_scoped, SplitError};
 pub use steps::{steps_from_markers, Marker};
 pub use validate::validate_policy;
