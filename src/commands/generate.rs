@@ -221,6 +221,20 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             " used"
         },
     ));
+    warn_about_actions(out, &summary);
+    if summary.actions.is_empty() {
+        out.info("lppg: no action found: no policy printed");
+        return Ok(exit::DIFFERENT);
+    }
+
+    if out.verbose {
+        report_details(out, &options, &summary);
+    }
+    print_policy(g, out, args, &summary.actions)
+}
+
+/// Actions refused by an explicit deny, and actions the catalogue does not know.
+fn warn_about_actions(out: &Output, summary: &ScanSummary) {
     if !summary.explicit_denies.is_empty() {
         let names: Vec<&str> = summary.explicit_denies.keys().map(String::as_str).collect();
         out.warn(&format!(
@@ -240,15 +254,6 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             unverified.join(", ")
         ));
     }
-    if summary.actions.is_empty() {
-        out.info("lppg: no action found: no policy printed");
-        return Ok(exit::DIFFERENT);
-    }
-
-    if out.verbose {
-        report_details(out, &options, &summary);
-    }
-    print_policy(g, out, args, &summary.actions)
 }
 
 /// Scans the paths (local and s3://) with a progress line.
