@@ -574,3 +574,94 @@ fn access_analyzer_validates_what_generate_writes() {
         .run();
     assert_eq!(boundary.requests().len(), before);
 }
+
+/// The opt-in checks, at the Access Analyzer boundary. `--check-not-granted`: `CheckAccessNotGranted` with the
+/// 273 actions of the risk lists, at most 100 per call (API reference: `Access.actions`, 1 to 100 items), a
+/// FAIL reported with its reasons (`reasons[].statementId`). `--diff --semantic`: `CheckNoNewAccess` of the new
+/// policy against every statement of the baseline; a FAIL makes the diff exit 1 even when the actions match.
+#[test]
+fn access_analyzer_opt_in_checks() {
+    use common::AnalyzerBoundary;
+    use serde_json::json;
+    let fail = |id: &str| {
+        json!({"status": 200, "body": {"result": "FAIL", "message": "The policy document grants access to perform one or more of the listed actions.",
+                                       "reasons": [{"description": "One or more of the listed actions in the statement is granted.", "statementIndex": 0, "statementId": id}]}})
+    };
+    let ok = json!({"status": 200, "body": {"findings": []}});
+    let pass = json!({"status": 200, "body": {"result": "PASS", "reasons": []}});
+    let boundary = AnalyzerBoundary::start(json!([ok, pass, fail("Kms"), pass, fail("Ssm")]));
+    let out = generate([
+        "--principal",
+        ALICE,
+        "--check-not-granted",
+        &fixture("tree"),
+    ])
+    .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+    .expect_code(0)
+    .expect_stderr_contains("CheckAccessNotGranted: FAIL: The policy document grants access")
+    .expect_stderr_contains("(Kms)")
+    .run();
+    let checks: Vec<Value> = boundary
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/policy/check-access-not-granted")
+        .collect();
+    assert_eq!(
+        checks.len(),
+        3,
+        "273 actions in batches of 100: {}",
+        out.dump()
+    );
+    let sizes: Vec<usize> = checks
+        .iter()
+        .map(|r| r["body"]["access"][0]["actions"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [100, 100, 73]);
+    assert_eq!(checks[0]["body"]["policyType"], "IDENTITY_POLICY");
+
+    // --diff --semantic: the same actions on a baseline scoped to one key: CheckNoNewAccess fails → exit 1.
+    let dir = TempDir::new("semantic");
+    let baseline = dir.path().join("baseline.json");
+    let policy = generate(["--principal", ALICE, "--no-validate", &fixture("tree")])
+        .expect_code(0)
+        .run()
+        .stdout;
+    std::fs::write(&baseline, &policy).unwrap();
+    let boundary = AnalyzerBoundary::start(json!([fail("S3")]));
+    let baseline = baseline.to_str().unwrap();
+    generate([
+        "--principal",
+        ALICE,
+        "--diff",
+        baseline,
+        "--semantic",
+        &fixture("tree"),
+    ])
+    .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+    .expect_code(1)
+    .expect_stdout("")
+    .expect_stderr_contains("CheckNoNewAccess: FAIL")
+    .run();
+    let asked = boundary.requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["path"], "/policy/check-no-new-access");
+    let existing: Value =
+        serde_json::from_str(asked[0]["body"]["existingPolicyDocument"].as_str().unwrap()).unwrap();
+    let written: Value = serde_json::from_str(&policy).unwrap();
+    assert_eq!(existing["Statement"], written["Statement"]);
+    // PASS (the default answer): the same as without --semantic.
+    generate([
+        "--principal",
+        ALICE,
+        "--diff",
+        baseline,
+        "--semantic",
+        &fixture("tree"),
+    ])
+    .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+    .expect_code(0)
+    .expect_stderr_contains(
+        "CheckNoNewAccess: the new policy grants no access the baseline does not",
+    )
+    .run();
+}
