@@ -158,7 +158,11 @@ pub async fn write(
     }
     a.emit(out, &written.text, "policy")?;
     crate::ui::review(out, writer.set());
-    let errors = validate(a, out, &written.documents, &checks).await;
+    let errors = if a.no_validate {
+        0
+    } else {
+        validate(out, &written.documents, &checks).await
+    };
     if a.check_not_granted {
         check_not_granted(out, &written.documents, &checks).await?;
     }
@@ -169,17 +173,10 @@ pub async fn write(
     })
 }
 
-/// ValidatePolicy on each document; its findings on stderr. Returns the number of ERROR findings. A call that
-/// fails (no credentials, no network, access denied) is reported and skips the check; it does not fail the run.
-async fn validate(
-    a: &PolicyOutputArgs,
-    out: &Output,
-    documents: &[Value],
-    checks: &Checks<'_>,
-) -> usize {
-    if a.no_validate {
-        return 0;
-    }
+/// ValidatePolicy on each document; its findings on stderr (after the review line). Returns the number of ERROR
+/// findings. A call that fails (no credentials, no network, access denied) is reported and skips the check; it
+/// does not fail the run. `down` calls it on the policy it saves.
+pub async fn validate(out: &Output, documents: &[Value], checks: &Checks<'_>) -> usize {
     let client = match checks {
         Checks::Offline(why) => {
             out.info(&format!("Access Analyzer's ValidatePolicy skipped: {why}"));

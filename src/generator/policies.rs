@@ -73,9 +73,12 @@ impl Generator {
 
     /// Saves the merged policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file,
     /// through the one [`Writer`]: one JSON document whatever its size (a record of what was granted; `lppg
-    /// export-policy --from FILE --split` splits it). Returns the file and the actions saved, as the catalogue
-    /// spells them.
-    pub async fn save_policy(&self, path: Option<&Path>) -> Result<(PathBuf, ActionSet)> {
+    /// export-policy --from FILE --split` splits it). Returns the file, the actions saved (as the catalogue
+    /// spells them) and the document.
+    pub async fn save_policy(
+        &self,
+        path: Option<&Path>,
+    ) -> Result<(PathBuf, ActionSet, serde_json::Value)> {
         let generated = self.generated().await?;
         let set = generated.granted().canonicalize(policy::catalogue()?);
         let path = path.map(Path::to_path_buf).unwrap_or_else(|| {
@@ -89,7 +92,8 @@ impl Generator {
         let writer = Writer::new(set);
         let written = writer.write(&options)?;
         crate::files::write_new_file(&path, &written.text, false)?;
-        Ok((path, writer.set().clone()))
+        let document = written.documents.into_iter().next().unwrap_or_default();
+        Ok((path, writer.set().clone(), document))
     }
 }
 
