@@ -407,7 +407,7 @@ fn export_a_session_in_every_form() {
     );
     export(&moto, d, &["--format", "yaml"])
         .code(2)
-        .stderr_has("[possible values: json, cfn, terraform]");
+        .stderr_has("[possible values: json, cfn, terraform, permission-set, permission-set-terraform]");
 
     // --by-step: by event time, late delivery in its own step, repeated denial not moving the action.
     let by_step = export(&moto, d, &["--by-step"]).ok();

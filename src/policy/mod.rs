@@ -27,6 +27,7 @@ mod document;
 mod explain;
 mod findings;
 mod format;
+mod hcl;
 mod pattern;
 mod render;
 mod resources;
@@ -69,6 +70,12 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 
 /// IAM's limit for a customer managed policy, in characters, whitespace not counted.
 pub const MAX_POLICY_SIZE: usize = 6_144;
+
+/// What an IAM Identity Center permission set's inline policy can hold, in characters, whitespace not counted:
+/// Identity Center provisions it as an inline policy of a role in each account, and IAM limits a role's inline
+/// policies to 10,240 characters in total (IAM quotas: "Role policy size"); `PutInlinePolicyToPermissionSet`
+/// itself accepts up to 32,768 characters with whitespace.
+pub const MAX_PERMISSION_SET_INLINE_SIZE: usize = 10_240;
 
 /// `Sid` of the generator statement that holds the actions needed to start a session.
 pub const START_SID: &str = "LppgStart";

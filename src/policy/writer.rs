@@ -21,7 +21,8 @@ use super::{
     catalogue, diff, explain_json, explain_rows, explain_table, policy_size, render_documents,
     render_scoped, resource_data, scope_of, split_scoped, to_pretty_json, validate_policy, Action,
     ActionMeta, ActionSet, EvidenceMap, ExplainRow, Format, FormatOptions, Grouping, Policy,
-    PolicyDiff, ResourceChoice, ResourceMode, Step, MAX_POLICY_SIZE,
+    PolicyDiff, ResourceChoice, ResourceMode, Step, MAX_PERMISSION_SET_INLINE_SIZE,
+    MAX_POLICY_SIZE,
 };
 
 /// What to do when the policy is over IAM's limit ([`MAX_POLICY_SIZE`]).
@@ -62,6 +63,8 @@ pub struct Written {
 pub enum WriteError {
     /// Over IAM's limit and [`Oversize::Refuse`]: the size, whitespace not counted.
     TooLarge(usize),
+    /// Over what a permission set's one inline policy can hold ([`MAX_PERMISSION_SET_INLINE_SIZE`]).
+    TooLargeForPermissionSet(usize),
     /// A statement that cannot be cut to fit.
     Split(String),
     /// A generated document that is not a valid IAM policy (1-based) and the problems found.
@@ -80,6 +83,18 @@ impl fmt::Display for WriteError {
                  (--explain shows what each action is)",
                 thousands(*size),
                 thousands(MAX_POLICY_SIZE)
+            ),
+            WriteError::TooLargeForPermissionSet(size) => write!(
+                f,
+                "the policy has {} characters (whitespace not counted), more than the {} an Identity Center \
+                 permission set's inline policy can hold (it becomes an inline policy of the role in each account, \
+                 and IAM limits a role's inline policies to {} characters; a permission set has one, so it \
+                 cannot be split): prune it (--explain shows what each action is), or write managed policies \
+                 (--format cfn or terraform, with --split) and attach them to the permission set as customer \
+                 managed policies",
+                thousands(*size),
+                thousands(MAX_PERMISSION_SET_INLINE_SIZE),
+                thousands(MAX_PERMISSION_SET_INLINE_SIZE)
             ),
             WriteError::Split(e) => f.write_str(e),
             WriteError::Invalid(i, problems) => write!(
@@ -184,9 +199,35 @@ impl<'a> Writer<'a> {
         Ok((documents, note))
     }
 
+    /// The one document of a permission set's inline policy, within its limit, validated.
+    fn permission_set_document(&self) -> Result<(Vec<Value>, Option<String>), WriteError> {
+        let (documents, _) = self.documents(Oversize::Keep)?;
+        let size = policy_size(&documents[0]);
+        if size > MAX_PERMISSION_SET_INLINE_SIZE {
+            return Err(WriteError::TooLargeForPermissionSet(size));
+        }
+        if size > MAX_POLICY_SIZE {
+            // Within the inline limit: validate all but the managed policy size.
+            let problems: Vec<String> = validate_policy(&documents[0])
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| !p.contains("more than IAM's limit"))
+                .collect();
+            if !problems.is_empty() {
+                return Err(WriteError::Invalid(1, problems));
+            }
+        }
+        Ok((documents, None))
+    }
+
     /// The policy in a format.
     pub fn write(&self, options: &WriteOptions) -> Result<Written, WriteError> {
-        let (documents, note) = self.documents(options.oversize)?;
+        let (documents, note) = if options.format.is_permission_set() {
+            self.permission_set_document()?
+        } else {
+            self.documents(options.oversize)?
+        };
         let text = render_documents(options.format, &documents, &options.names);
         Ok(Written {
             text,
@@ -277,6 +318,33 @@ mod tests {
         let (kept, note) = writer.documents(Oversize::Keep).unwrap();
         assert_eq!(kept.len(), 1);
         assert!(note.is_none());
+    }
+
+    #[test]
+    fn a_permission_set_holds_one_inline_policy_up_to_its_limit() {
+        let options = WriteOptions {
+            format: Format::PermissionSet,
+            oversize: Oversize::Split,
+            ..WriteOptions::default()
+        };
+        // 400 long actions: over 10,240 characters: refused with the reason, never split.
+        let refused = Writer::new(big_set()).write(&options).unwrap_err();
+        assert!(
+            matches!(refused, WriteError::TooLargeForPermissionSet(n) if n > MAX_PERMISSION_SET_INLINE_SIZE)
+        );
+        assert!(refused.to_string().contains("customer managed policies"));
+        // 200: over a managed policy's 6,144 but within the inline limit: one document.
+        let names: Vec<String> = (0..200)
+            .map(|i| format!("svc{}:DescribeSomethingRatherLong{i:03}", i % 7))
+            .collect();
+        let set = ActionSet::parse(names.iter().map(String::as_str)).unwrap();
+        let written = Writer::new(set).write(&options).unwrap();
+        assert_eq!(written.documents.len(), 1);
+        let size = policy_size(&written.documents[0]);
+        assert!(
+            size > MAX_POLICY_SIZE && size <= MAX_PERMISSION_SET_INLINE_SIZE,
+            "{size}"
+        );
     }
 
     #[test]
