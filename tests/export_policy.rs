@@ -405,9 +405,21 @@ fn export_a_session_in_every_form() {
         "policy.tf",
         &export(&moto, d, &["--format", "terraform"]).ok().stdout,
     );
-    export(&moto, d, &["--format", "yaml"])
-        .code(2)
-        .stderr_has("[possible values: json, cfn, terraform, permission-set, permission-set-terraform]");
+    snapshot(
+        "policy.permission-set.yaml",
+        &export(&moto, d, &["--format", "permission-set"])
+            .ok()
+            .stdout,
+    );
+    snapshot(
+        "policy.permission-set.tf",
+        &export(&moto, d, &["--format", "permission-set-terraform"])
+            .ok()
+            .stdout,
+    );
+    export(&moto, d, &["--format", "yaml"]).code(2).stderr_has(
+        "[possible values: json, cfn, terraform, permission-set, permission-set-terraform]",
+    );
 
     // --by-step: by event time, late delivery in its own step, repeated denial not moving the action.
     let by_step = export(&moto, d, &["--by-step"]).ok();
