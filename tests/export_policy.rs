@@ -743,6 +743,22 @@ fn diff_and_malformed_files_offline() {
     let explain = offline(d, &["--from", "saved.json", "--explain"]).ok();
     snapshot("explain-offline.txt", &explain.stdout);
 
+    // Scoped and observed exports read back whole (issue 23: --from reads every statement lppg writes, scoped
+    // resources included; it used to skip them with a warning and drop their actions).
+    for mode in ["scoped", "observed"] {
+        let snapshot = format!(
+            "{}/tests/snapshots/export/policy.{mode}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let again = offline(d, &["--from", &snapshot]).ok();
+        assert_eq!(
+            again.stdout,
+            std::fs::read_to_string(&snapshot).unwrap(),
+            "{mode}"
+        );
+        assert!(!again.stderr.contains("not exported"), "{}", again.dump());
+    }
+
     // A saved policy that is valid JSON is re-exported byte for byte in the canonical form.
     let canonical = offline(d, &["--from", "saved.json"]).ok();
     let parsed = Policy::parse(&canonical.stdout).unwrap();

@@ -46,6 +46,8 @@ struct Input {
     steps: Vec<Step>,
     /// First-denied times and derivations, for `--explain`.
     facts: LogFacts,
+    /// Resources read back from a saved policy (`--from`); empty for the stack.
+    scope: policy::Scope,
 }
 
 pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
@@ -78,6 +80,7 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
         source: format!("stack {}", gen.names.stack),
         steps,
         facts,
+        scope: policy::Scope::new(),
     };
     produce(a, out, input, Checks::Aws(&gen.c.analyzer)).await
 }
@@ -144,9 +147,10 @@ pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
             })
         })
         .collect();
-    let generated = GeneratedActions::from_documents(&policies);
+    let (generated, scope) = GeneratedActions::read_back(&policies);
     let input = Input {
         generated,
+        scope,
         source: path.display().to_string(),
         steps,
         facts: LogFacts::default(),
@@ -181,6 +185,7 @@ async fn produce(a: &ExportArgs, out: &Output, input: Input, checks: Checks<'_>)
     let meta = action_meta(&set, &input.steps, &input.facts);
     let mut writer = Writer::new(set)
         .evidence(&input.facts.evidence, p.resources)
+        .scope(input.scope.clone())
         .metadata(meta);
     if a.by_step {
         writer = writer.by_step(&input.steps);

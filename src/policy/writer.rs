@@ -21,7 +21,7 @@ use super::{
     catalogue, diff, explain_json, explain_rows, explain_table, policy_size, render_documents,
     render_scoped, resource_data, scope_of, split_scoped, to_pretty_json, validate_policy, Action,
     ActionMeta, ActionSet, EvidenceMap, ExplainRow, Format, FormatOptions, Grouping, Policy,
-    PolicyDiff, ResourceChoice, ResourceMode, Step, MAX_PERMISSION_SET_INLINE_SIZE,
+    PolicyDiff, ResourceChoice, ResourceMode, Scope, Step, MAX_PERMISSION_SET_INLINE_SIZE,
     MAX_POLICY_SIZE,
 };
 
@@ -115,6 +115,8 @@ pub struct Writer<'a> {
     set: ActionSet,
     steps: Option<&'a [Step]>,
     choices: BTreeMap<Action, ResourceChoice>,
+    /// Resources read back from a written policy (`--from`), used as they are.
+    fixed: Option<Scope>,
     meta: BTreeMap<Action, ActionMeta>,
 }
 
@@ -126,7 +128,22 @@ impl<'a> Writer<'a> {
             set,
             steps: None,
             choices,
+            fixed: None,
             meta: BTreeMap::new(),
+        }
+    }
+
+    /// The statements' resources as a written policy had them (`--from`; see
+    /// [`super::GeneratedActions::read_back`]): actions absent from `scope` stay on `"*"`.
+    pub fn scope(mut self, scope: Scope) -> Writer<'a> {
+        self.fixed = Some(scope);
+        self
+    }
+
+    fn resolved_scope(&self) -> Scope {
+        match &self.fixed {
+            Some(scope) if self.choices.values().all(ResourceChoice::is_any) => scope.clone(),
+            _ => scope_of(&self.choices),
         }
     }
 
@@ -172,7 +189,7 @@ impl<'a> Writer<'a> {
         &self,
         oversize: Oversize,
     ) -> Result<(Vec<Value>, Option<String>), WriteError> {
-        let scope = scope_of(&self.choices);
+        let scope = self.resolved_scope();
         let whole = render_scoped(&self.set, self.grouping(), &scope);
         let size = policy_size(&whole);
         let (documents, note) = if size > MAX_POLICY_SIZE && oversize == Oversize::Keep {
