@@ -758,6 +758,26 @@ fn diff_and_malformed_files_offline() {
         );
         assert!(!again.stderr.contains("not exported"), "{}", again.dump());
     }
+    // The diff of two scoped policies compares action-and-resource pairs: a policy is the same as itself, and the
+    // observed export (exact objects) differs from the scoped one (bucket/*) by resources.
+    let scoped = format!(
+        "{}/tests/snapshots/export/policy.scoped.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let observed = format!(
+        "{}/tests/snapshots/export/policy.observed.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    offline(d, &["--from", &scoped, "--diff", &scoped]).ok();
+    let pairs = offline(d, &["--from", &scoped, "--diff", &observed]).code(1);
+    assert!(
+        pairs
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("+ ") && l.contains(" on arn:")),
+        "{}",
+        pairs.dump()
+    );
 
     // A saved policy that is valid JSON is re-exported byte for byte in the canonical form.
     let canonical = offline(d, &["--from", "saved.json"]).ok();

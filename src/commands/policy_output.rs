@@ -338,11 +338,14 @@ async fn diff(
     } else {
         if !a.json {
             out.info(&format!(
-                "{} added, {} removed, {} covered only by a wildcard in {}",
+                "{} added, {} removed, {} covered only by a wildcard in {}; {} action-resource pair(s) added, \
+                 {} removed",
                 result.added.len(),
                 result.removed.len(),
                 result.covered_by_wildcard.len(),
-                baseline.display()
+                baseline.display(),
+                result.added_resources.len(),
+                result.removed_resources.len()
             ));
         }
         Ok(exit::DIFFERENT)

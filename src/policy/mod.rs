@@ -40,7 +40,7 @@ mod writer;
 pub use actions::{Action, ActionSet, GeneratedActions, ParseActionError};
 pub use catalogue::{catalogue, AccessLevel, Catalogue, CatalogueError, CATALOGUE_JSON};
 pub use derivation::Derivation;
-pub use diff::{diff, PolicyDiff, WildcardCoverage};
+pub use diff::{diff, diff_scoped, PolicyDiff, ResourcePair, WildcardCoverage};
 pub use document::{
     decode_document, ActionClause, Effect, Policy, PolicyError, ResourceClause, Statement,
 };

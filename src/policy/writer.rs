@@ -18,11 +18,11 @@ use std::fmt;
 use serde_json::Value;
 
 use super::{
-    catalogue, diff, explain_json, explain_rows, explain_table, policy_size, render_documents,
-    render_scoped, resource_data, scope_of, split_scoped, to_pretty_json, validate_policy, Action,
-    ActionMeta, ActionSet, EvidenceMap, ExplainRow, Format, FormatOptions, Grouping, Policy,
-    PolicyDiff, ResourceChoice, ResourceMode, Scope, Step, MAX_PERMISSION_SET_INLINE_SIZE,
-    MAX_POLICY_SIZE,
+    catalogue, diff_scoped, explain_json, explain_rows, explain_table, policy_size,
+    render_documents, render_scoped, resource_data, scope_of, split_scoped, to_pretty_json,
+    validate_policy, Action, ActionMeta, ActionSet, EvidenceMap, ExplainRow, Format, FormatOptions,
+    Grouping, Policy, PolicyDiff, ResourceChoice, ResourceMode, Scope, Step,
+    MAX_PERMISSION_SET_INLINE_SIZE, MAX_POLICY_SIZE,
 };
 
 /// What to do when the policy is over IAM's limit ([`MAX_POLICY_SIZE`]).
@@ -253,7 +253,8 @@ impl<'a> Writer<'a> {
         })
     }
 
-    /// The differences with a baseline: every document of a baseline file (one, or a `--split` list) counts.
+    /// The differences with a baseline: every document of a baseline file (one, or a `--split` list) counts;
+    /// scoped actions are compared by action-and-resource pairs ([`diff_scoped`]).
     pub fn diff(&self, baselines: &[Policy]) -> PolicyDiff {
         let merged = Policy {
             version: baselines.first().and_then(|p| p.version.clone()),
@@ -262,7 +263,7 @@ impl<'a> Writer<'a> {
                 .flat_map(|p| p.statements.iter().cloned())
                 .collect(),
         };
-        diff(&self.set, &merged)
+        diff_scoped(&self.set, &self.resolved_scope(), &merged)
     }
 
     /// One row per action: access level, first denied, step, derivation, resources, risks.
