@@ -1,4 +1,4 @@
-//! `lppg generate`: a least-privilege policy from CloudTrail logs: local files (no AWS call), a trail bucket read in
+//! `lppg generate`: a least-privilege policy from CloudTrail logs: local files (no AWS call but Access Analyzer's check of the result, when a region is configured), a trail bucket read in
 //! place (s3://), or one Athena query.
 //!
 //! The scanning and the rules live in [`crate::cloudtrail`]; this file turns arguments into scan options, shows
