@@ -1,5 +1,5 @@
-//! `lppg generate`: a least-privilege policy from CloudTrail logs: local files (no AWS call but Access Analyzer's check of the result, when a region is configured), a trail bucket read in
-//! place (s3://), or one Athena query.
+//! `lppg generate`: a least-privilege policy from CloudTrail logs: local files (no AWS call but Access Analyzer's
+//! check of the result, when a region is configured), a trail bucket read in place (s3://), or one Athena query.
 //!
 //! The scanning and the rules live in [`crate::cloudtrail`]; this file turns arguments into scan options, shows
 //! progress, and writes the policy with the same [`Writer`] and flags as `export-policy`.
