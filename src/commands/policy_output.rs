@@ -27,11 +27,13 @@ pub struct PolicyOutputArgs {
     /// Overwrite the --output file.
     #[arg(long)]
     pub force: bool,
-    /// Output format: json (the policy document), cfn (an AWS::IAM::ManagedPolicy resource in YAML) or
-    /// terraform (an aws_iam_policy resource).
+    /// Output format: json (the policy document), cfn (an AWS::IAM::ManagedPolicy resource in YAML), terraform
+    /// (an aws_iam_policy_document data source and the aws_iam_policy using it), permission-set (an IAM Identity
+    /// Center AWS::SSO::PermissionSet with the policy inline) or permission-set-terraform
+    /// (aws_ssoadmin_permission_set_inline_policy).
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Json)]
     pub format: Format,
-    /// Name of the policy in the cfn and terraform resources.
+    /// Name of the policy (or permission set) in the cfn, terraform and permission-set resources.
     #[arg(long, value_name = "NAME", default_value = "lppg-generated-policy")]
     pub name: String,
     /// When the policy is over IAM's 6,144-character limit, write several documents that each fit.
