@@ -394,3 +394,275 @@ fn an_identity_center_role_selects_its_sessions() {
         .expect_stderr_contains(DEPLOY_ROLE)
         .run();
 }
+
+/// `generate` writes through the same writer as `export-policy`: a `--split` list is a baseline `--diff` reads
+/// whole (it exited 2 on a list before: "expected a JSON object"), and a policy over IAM's limit is refused
+/// without `--split` (it was printed whatever its size).
+#[test]
+fn the_same_writer_as_export_policy() {
+    let dir = TempDir::new("generate-writer");
+    let split = dir.path().join("split.json");
+    // ALICE's five actions, in two documents as `--split` writes them.
+    let document =
+        |statements: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+    let allow = |sid: &str, action: &str| {
+        format!(r#"{{"Sid":"{sid}","Effect":"Allow","Action":["{action}"],"Resource":"*"}}"#)
+    };
+    let first = document(
+        &[
+            allow("Kms", "kms:Decrypt"),
+            allow("Lambda", "lambda:ListFunctions"),
+        ]
+        .join(","),
+    );
+    let second = document(
+        &[
+            allow("S3", "s3:ListBucket"),
+            allow("Sqs", "sqs:ListQueues"),
+            allow("Ssm", "ssm:GetParametersByPath"),
+        ]
+        .join(","),
+    );
+    std::fs::write(&split, format!("[{first},{second}]")).expect("baseline");
+    let split = split.to_str().expect("path");
+    generate(["--principal", ALICE, "--diff", split, &fixture("tree")])
+        .expect_code(0)
+        .expect_stdout("")
+        .expect_stderr_contains("grants the same actions as")
+        .run();
+    // The same list through export-policy, offline: the same answer.
+    Test::new()
+        .args(["export-policy", "--from", split, "--diff", split])
+        .expect_code(0)
+        .expect_stdout("")
+        .run();
+    // --json works for generate's --diff as for export-policy's.
+    let json = generate([
+        "--principal",
+        ALICE,
+        "--diff",
+        split,
+        "--json",
+        &fixture("tree"),
+    ])
+    .expect_code(0)
+    .run();
+    let value: Value = serde_json::from_str(&json.stdout).expect("diff JSON");
+    assert_eq!(value["same"], true);
+
+    // 400 distinct actions: over 6,144 characters. Refused with the reason, written with --split.
+    let records: Vec<String> = (0..400)
+        .map(|i| {
+            format!(
+                r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"{ALICE}"}},"eventTime":"2024-03-01T10:00:00Z","eventSource":"svc{}.amazonaws.com","eventName":"DescribeSomethingRatherLong{i:03}","awsRegion":"us-east-1"}}"#,
+                i % 7
+            )
+        })
+        .collect();
+    let trail = dir.path().join("big.json");
+    std::fs::write(&trail, format!(r#"{{"Records":[{}]}}"#, records.join(","))).expect("trail");
+    let trail = trail.to_str().expect("path");
+    generate([trail])
+        .expect_code(2)
+        .expect_stdout("")
+        .expect_stderr_contains("more than IAM's limit of 6,144")
+        .expect_stderr_contains("pass --split")
+        .run();
+    let out = generate(["--split", trail])
+        .expect_code(0)
+        .expect_stderr_contains("split into")
+        .run();
+    let documents: Vec<Value> = serde_json::from_str(&out.stdout).expect("a list of documents");
+    assert!(documents.len() > 1);
+    for document in &documents {
+        assert!(lppg::policy::policy_size(document) <= lppg::policy::MAX_POLICY_SIZE);
+    }
+    // -o writes the file (refusing to overwrite), as export-policy's.
+    let saved = dir.path().join("saved.json");
+    let saved = saved.to_str().expect("path");
+    generate(["--split", "-o", saved, trail])
+        .expect_code(0)
+        .run();
+    generate(["--split", "-o", saved, trail])
+        .expect_code(2)
+        .run();
+    generate(["--diff", saved, trail]).expect_code(0).run();
+}
+
+/// IAM Access Analyzer's `ValidatePolicy` on what `generate` writes, at the test boundary (moto has no Access
+/// Analyzer; tests/support/analyzer_boundary.py). Responses as the API reference documents them
+/// ("ValidatePolicy", "ValidatePolicyFinding", "Location", "PathElement"): findings with `findingType`,
+/// `issueCode`, `findingDetails`, `learnMoreLink` and `locations[].path` (`{"value":"Statement"},{"index":N}`),
+/// a second page through `nextToken`, a `ThrottlingException` (429) retried, and an `AccessDeniedException` (403)
+/// that names `access-analyzer:ValidatePolicy`.
+#[test]
+fn access_analyzer_validates_what_generate_writes() {
+    use crate::common::AnalyzerBoundary;
+    use serde_json::json;
+    let finding = |kind: &str, code: &str, statement: u32| {
+        json!({"findingType": kind, "issueCode": code, "findingDetails": format!("{code} details."),
+               "learnMoreLink": "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html",
+               "locations": [{"path": [{"value": "Statement"}, {"index": statement}, {"value": "Action"}, {"index": 0}],
+                              "span": {"start": {"line": 1, "column": 0, "offset": 0},
+                                       "end": {"line": 1, "column": 10, "offset": 10}}}]})
+    };
+    let boundary = AnalyzerBoundary::start(json!([
+        {"status": 429, "error": "ThrottlingException", "message": "Rate exceeded"},
+        {"status": 200, "body": {"findings": [finding("SECURITY_WARNING", "PASS_ROLE_WITH_STAR_IN_RESOURCE", 0)],
+                                 "nextToken": "page-2"}},
+        {"status": 200, "body": {"findings": [finding("ERROR", "INVALID_ACTION", 1)]}},
+        {"status": 200, "body": {"findings": [finding("ERROR", "INVALID_ACTION", 1)]}},
+        {"status": 403, "error": "AccessDeniedException",
+         "message": "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: access-analyzer:ValidatePolicy"},
+    ]));
+    let run = |extra: &[&str], code: i32| {
+        generate(["--principal", ALICE])
+            .args(extra)
+            .arg(fixture("tree"))
+            .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+            .expect_code(code)
+            .run()
+    };
+
+    // Findings on stderr after the review line, most serious first, each naming its statement; exit 0.
+    let out = run(&[], 0);
+    let error = "Access Analyzer: ERROR INVALID_ACTION in statement 2 (Sid Lambda): INVALID_ACTION details.";
+    let warning = "Access Analyzer: SECURITY_WARNING PASS_ROLE_WITH_STAR_IN_RESOURCE in statement 1 (Sid Kms)";
+    let (e, w) = (out.stderr.find(error), out.stderr.find(warning));
+    assert!(e.is_some() && w.is_some() && e < w, "{}", out.dump());
+    assert!(out.stderr.find("review 2 flagged") < e, "{}", out.dump());
+    let requests = boundary.requests();
+    assert_eq!(requests.len(), 3, "throttled, then two pages: {requests:?}");
+    assert!(requests.iter().all(|r| r["path"] == "/policy/validation"));
+    assert_eq!(requests[1]["query"].get("nextToken"), None);
+    assert_eq!(requests[2]["query"]["nextToken"], json!(["page-2"]));
+    assert_eq!(requests[2]["body"]["policyType"], "IDENTITY_POLICY");
+    let sent: Value = serde_json::from_str(
+        requests[2]["body"]["policyDocument"]
+            .as_str()
+            .expect("text"),
+    )
+    .unwrap();
+    assert_eq!(sent, serde_json::from_str::<Value>(&out.stdout).unwrap());
+
+    // --strict: an ERROR makes the exit code 1; the policy is still written.
+    let strict = run(&["--strict"], 1);
+    assert!(strict.stdout.contains("lambda:ListFunctions"));
+
+    // Access denied: said, with the permission to grant; the run does not fail.
+    let denied = run(&["--strict"], 0);
+    assert!(
+        denied.stderr.contains("ValidatePolicy was not run")
+            && denied.stderr.contains("access-analyzer:ValidatePolicy"),
+        "{}",
+        denied.dump()
+    );
+
+    // --no-validate: no call.
+    let before = boundary.requests().len();
+    run(&["--no-validate"], 0);
+    assert_eq!(boundary.requests().len(), before);
+
+    // An offline input says the check was skipped.
+    let dir = TempDir::new("validate-offline");
+    let saved = dir.path().join("saved.json");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    Test::new()
+        .args(["export-policy", "--from", saved.to_str().unwrap()])
+        .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+        .expect_code(0)
+        .expect_stderr_contains("ValidatePolicy skipped: --from reads a saved file")
+        .run();
+    assert_eq!(boundary.requests().len(), before);
+}
+
+/// The opt-in checks, at the Access Analyzer boundary. `--check-not-granted`: `CheckAccessNotGranted` with the
+/// 273 actions of the risk lists, at most 100 per call (API reference: `Access.actions`, 1 to 100 items), a
+/// FAIL reported with its reasons (`reasons[].statementId`). `--diff --semantic`: `CheckNoNewAccess` of the new
+/// policy against every statement of the baseline; a FAIL makes the diff exit 1 even when the actions match.
+#[test]
+fn access_analyzer_opt_in_checks() {
+    use crate::common::AnalyzerBoundary;
+    use serde_json::json;
+    let fail = |id: &str| {
+        json!({"status": 200, "body": {"result": "FAIL", "message": "The policy document grants access to perform one or more of the listed actions.",
+                                       "reasons": [{"description": "One or more of the listed actions in the statement is granted.", "statementIndex": 0, "statementId": id}]}})
+    };
+    let ok = json!({"status": 200, "body": {"findings": []}});
+    let pass = json!({"status": 200, "body": {"result": "PASS", "reasons": []}});
+    let boundary = AnalyzerBoundary::start(json!([ok, pass, fail("Kms"), pass, fail("Ssm")]));
+    let out = generate([
+        "--principal",
+        ALICE,
+        "--check-not-granted",
+        &fixture("tree"),
+    ])
+    .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+    .expect_code(0)
+    .expect_stderr_contains("CheckAccessNotGranted: FAIL: The policy document grants access")
+    .expect_stderr_contains("(Kms)")
+    .run();
+    let checks: Vec<Value> = boundary
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/policy/check-access-not-granted")
+        .collect();
+    assert_eq!(
+        checks.len(),
+        3,
+        "273 actions in batches of 100: {}",
+        out.dump()
+    );
+    let sizes: Vec<usize> = checks
+        .iter()
+        .map(|r| r["body"]["access"][0]["actions"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [100, 100, 73]);
+    assert_eq!(checks[0]["body"]["policyType"], "IDENTITY_POLICY");
+
+    // --diff --semantic: the same actions on a baseline scoped to one key: CheckNoNewAccess fails → exit 1.
+    let dir = TempDir::new("semantic");
+    let baseline = dir.path().join("baseline.json");
+    let policy = generate(["--principal", ALICE, "--no-validate", &fixture("tree")])
+        .expect_code(0)
+        .run()
+        .stdout;
+    std::fs::write(&baseline, &policy).unwrap();
+    let boundary = AnalyzerBoundary::start(json!([fail("S3")]));
+    let baseline = baseline.to_str().unwrap();
+    generate([
+        "--principal",
+        ALICE,
+        "--diff",
+        baseline,
+        "--semantic",
+        &fixture("tree"),
+    ])
+    .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+    .expect_code(1)
+    .expect_stdout("")
+    .expect_stderr_contains("CheckNoNewAccess: FAIL")
+    .run();
+    let asked = boundary.requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["path"], "/policy/check-no-new-access");
+    let existing: Value =
+        serde_json::from_str(asked[0]["body"]["existingPolicyDocument"].as_str().unwrap()).unwrap();
+    let written: Value = serde_json::from_str(&policy).unwrap();
+    assert_eq!(existing["Statement"], written["Statement"]);
+    // PASS (the default answer): the same as without --semantic.
+    generate([
+        "--principal",
+        ALICE,
+        "--diff",
+        baseline,
+        "--semantic",
+        &fixture("tree"),
+    ])
+    .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+    .expect_code(0)
+    .expect_stderr_contains(
+        "CheckNoNewAccess: the new policy grants no access the baseline does not",
+    )
+    .run();
+}

@@ -1,6 +1,7 @@
 //! The only code that calls the AWS SDK: the flags that choose an account and endpoint, one client set built
 //! from them, and thin wrappers per service. Nothing here prints or prompts: errors carry a [`ErrorKind`] taken
 //! from the service's error code (callers branch on it) and a message that says what to do.
+pub mod analyzer;
 pub mod athena;
 pub mod iam;
 pub mod lambda;
@@ -43,6 +44,8 @@ pub struct AwsArgs {
 /// One client per service, all from the same configuration.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    /// IAM Access Analyzer's policy checks ([`analyzer`]).
+    pub analyzer: aws_sdk_accessanalyzer::Client,
     pub athena: aws_sdk_athena::Client,
     pub cfn: aws_sdk_cloudformation::Client,
     pub iam: aws_sdk_iam::Client,
@@ -96,6 +99,7 @@ impl Clients {
             .force_path_style(endpoint.is_some())
             .build();
         Clients {
+            analyzer: analyzer::client(conf),
             athena: aws_sdk_athena::Client::new(conf),
             cfn: aws_sdk_cloudformation::Client::new(conf),
             iam: aws_sdk_iam::Client::new(conf),

@@ -36,24 +36,27 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     // The policy first: nothing is deleted unless it is safe on disk (or --no-save).
     let mut saved = None;
     if !a.no_save && gen.removes_policies(&plan) {
-        let (path, actions) = gen.save_policy(a.output.as_deref()).await.map_err(|e| {
-            e.context(
+        let (path, actions, document) =
+            gen.save_policy(a.output.as_deref()).await.map_err(|e| {
+                e.context(
                 "the policy was not saved, so nothing was deleted; fix the cause or pass --no-save",
             )
-        })?;
+            })?;
         out.ok(&format!(
             "saved the final policy ({} actions) to {}",
             actions.len(),
             path.display()
         ));
-        saved = Some(actions);
+        saved = Some((actions, document));
     }
     let progress = Progress::new(out, &format!("removing generator {}", g.stack_name));
     let result = gen.teardown(&plan, &progress).await;
     progress.finish();
     show_report(out, &g.stack_name, &result?);
-    if let Some(actions) = &saved {
+    if let Some((actions, document)) = &saved {
         crate::ui::review(out, actions);
+        let checks = super::policy_output::Checks::Aws(&gen.c.analyzer);
+        super::policy_output::validate(out, std::slice::from_ref(document), &checks).await;
     }
     Ok(crate::exit::OK)
 }

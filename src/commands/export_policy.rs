@@ -3,30 +3,22 @@
 //!
 //! Two entry points: [`exec`] reads the stack (generator policies, the function's log for steps, first-denied
 //! times and errors); [`exec_offline`] (`--from FILE`) reads a saved export and makes no AWS call. Both end in
-//! [`produce`], which holds the flag logic; the policy work itself is in [`crate::policy`].
+//! [`produce`], which builds the one [`Writer`] and hands it to [`policy_output::write`].
+use super::policy_output::{self, read_policies, Checks, PolicyOutputArgs};
 use crate::cli::GlobalArgs;
-use crate::files::write_new_file;
 use crate::policy::{
-    self, Action, ActionMeta, ActionSet, Format, FormatOptions, GeneratedActions, Grouping, Policy,
-    PolicyError, ResourceChoice, ResourceMode, Scope, Step, MAX_POLICY_SIZE, PLACEHOLDER_SID,
-    START_SID,
+    self, Action, ActionMeta, ActionSet, GeneratedActions, Step, Writer, PLACEHOLDER_SID, START_SID,
 };
 use crate::stack::log::LogFacts;
 use crate::stack::Generator;
-use crate::ui::{print_result, prompt, Output};
-use anyhow::{bail, Context, Result};
+use crate::ui::{prompt, Output};
+use anyhow::{bail, Result};
 use clap::Args;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
-    /// Write the result to FILE instead of standard output (refuses to overwrite without --force).
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Overwrite the --output file.
-    #[arg(long)]
-    pub force: bool,
     /// Leave out the actions the user started with (unless they were also denied and granted later).
     #[arg(long)]
     pub without_start: bool,
@@ -36,48 +28,13 @@ pub struct ExportArgs {
     pub from: Option<PathBuf>,
     /// One statement per step recorded with `lppg mark`, each action in the step during which it was first
     /// denied (by the call's event time); actions outside every step go to `Unassigned`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "diff")]
     pub by_step: bool,
-    /// Output format: json (the policy document), cfn (an AWS::IAM::ManagedPolicy resource in YAML) or
-    /// terraform (an aws_iam_policy resource).
-    #[arg(long, value_name = "FORMAT", default_value_t = Format::Json)]
-    pub format: Format,
-    /// Name of the policy in the cfn and terraform resources.
-    #[arg(long, value_name = "NAME", default_value = "lppg-generated-policy")]
-    pub name: String,
-    /// When the policy is over IAM's 6,144-character limit, write several documents that each fit.
-    #[arg(long)]
-    pub split: bool,
-    /// Compare with a policy file: `+` added, `-` removed, `~` covered only by a wildcard. Exit 0 same,
-    /// 1 different, 2 trouble.
-    #[arg(long, value_name = "BASELINE", conflicts_with_all = ["split", "format", "by_step"])]
-    pub diff: Option<PathBuf>,
-    /// A table of every action for the reviewer: service, access level, first denied, step, how it was
-    /// derived, and a mark on likely console background calls.
-    #[arg(long, conflicts_with_all = ["diff", "split", "format"])]
-    pub explain: bool,
-    /// Machine-readable JSON for --diff and --explain.
-    #[arg(long)]
-    pub json: bool,
-    /// Resources of the statements: any (`"*"`, as always), observed (exactly the resources each action was seen
-    /// on) or scoped (ARNs from the action's resource types, generated ids and object keys as `*`). Actions that
-    /// accept only `*` or were seen on nothing stay on `*`; --explain says why.
-    #[arg(long, value_name = "MODE", default_value_t = ResourceMode::Any)]
-    pub resources: ResourceMode,
+    #[command(flatten)]
+    pub policy: PolicyOutputArgs,
     /// Untick actions in a list (needs a terminal) and write the pruned policy.
     #[arg(long, conflicts_with_all = ["diff", "explain", "json"])]
     pub interactive: bool,
-}
-
-fn emit(a: &ExportArgs, out: &Output, text: &str, what: &str) -> Result<()> {
-    match &a.output {
-        Some(path) => {
-            write_new_file(path, text, a.force)?;
-            out.ok(&format!("{what} written to {}", path.display()));
-        }
-        None => print_result(out, text)?,
-    }
-    Ok(())
 }
 
 /// Everything [`produce`] works from, online or offline.
@@ -89,10 +46,12 @@ struct Input {
     steps: Vec<Step>,
     /// First-denied times and derivations, for `--explain`.
     facts: LogFacts,
+    /// Resources read back from a saved policy (`--from`); empty for the stack.
+    scope: policy::Scope,
 }
 
 pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
-    check_args(a)?;
+    a.policy.check()?;
     let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
     if gen.stack.is_none() {
         bail!(
@@ -106,7 +65,7 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
     let facts = match gen.log_facts().await? {
         Some(facts) => facts,
         None => {
-            if a.by_step || a.explain || a.interactive {
+            if a.by_step || a.policy.explain || a.interactive {
                 out.warn(&format!(
                     "the function's log group {group} does not exist: no steps or first-denied times to show"
                 ));
@@ -121,8 +80,9 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
         source: format!("stack {}", gen.names.stack),
         steps,
         facts,
+        scope: policy::Scope::new(),
     };
-    produce(a, out, input)
+    produce(a, out, input, Checks::Aws(&gen.c.analyzer)).await
 }
 
 /// Unreadable lines, and errors about actions that were not granted after all.
@@ -163,7 +123,7 @@ fn warn_about_log(
 
 /// `--from FILE`: the same output from a saved policy, with no AWS calls.
 pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
-    check_args(a)?;
+    a.policy.check()?;
     let path = a.from.as_ref().expect("caller checked --from");
     let policies = read_policies(path)?;
     // With --by-step, the saved statements are the steps (their Sids the labels): a --by-step export keeps
@@ -187,44 +147,22 @@ pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
             })
         })
         .collect();
-    let generated = GeneratedActions::from_documents(&policies);
+    let (generated, scope) = GeneratedActions::read_back(&policies);
     let input = Input {
         generated,
+        scope,
         source: path.display().to_string(),
         steps,
         facts: LogFacts::default(),
     };
-    produce(a, out, input)
+    let checks = Checks::Offline("--from reads a saved file and makes no AWS call");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(produce(a, out, input, checks))
 }
 
-/// Flag combinations clap cannot express.
-fn check_args(a: &ExportArgs) -> Result<()> {
-    if a.json && a.diff.is_none() && !a.explain {
-        bail!("--json goes with --diff or --explain (the policy itself is JSON already)");
-    }
-    Ok(())
-}
-
-/// A policy file: one document or a JSON list of documents. Errors name the file, and the line and column
-/// or the field.
-fn read_policies(path: &Path) -> Result<Vec<Policy>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Policy::parse_documents(&text).map_err(|e| policy_file_error(path, &e))
-}
-
-fn policy_file_error(path: &Path, e: &PolicyError) -> anyhow::Error {
-    match e {
-        PolicyError::Json {
-            line,
-            column,
-            message,
-        } => anyhow::anyhow!("{}:{line}:{column}: not JSON: {message}", path.display()),
-        other => anyhow::anyhow!("{}: {other}", path.display()),
-    }
-}
-
-fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
+async fn produce(a: &ExportArgs, out: &Output, input: Input, checks: Checks<'_>) -> Result<i32> {
     for s in &input.generated.skipped {
         out.warn(&format!("{}: not exported: {s}", input.source));
     }
@@ -232,11 +170,8 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
         .generated
         .merged(!a.without_start)
         .canonicalize(policy::catalogue()?);
-
-    if let Some(baseline) = &a.diff {
-        return diff(a, out, &set, baseline);
-    }
-    if set.is_empty() {
+    let p = &a.policy;
+    if set.is_empty() && p.diff.is_none() {
         bail!(
             "the policy of {} is empty (no actions granted yet{}): nothing to export",
             input.source,
@@ -247,98 +182,24 @@ fn produce(a: &ExportArgs, out: &Output, input: Input) -> Result<i32> {
             }
         );
     }
-
-    let choices = policy::resource_data().choose_all(&set, &input.facts.evidence, a.resources);
-    let meta = action_meta(&set, &input.steps, &input.facts, &choices);
-    if a.explain {
-        let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
-        let refused = input.facts.refused_rows();
-        let text = if a.json {
-            policy::to_pretty_json(&policy::with_refused_json(
-                policy::explain_json(&rows),
-                &refused,
-            ))
-        } else {
-            policy::explain_with_refused(&rows, &refused)
-        };
-        emit(a, out, &text, "the table")?;
-        crate::ui::review(out, &set);
-        return Ok(crate::exit::OK);
+    let meta = action_meta(&set, &input.steps, &input.facts);
+    let mut writer = Writer::new(set)
+        .evidence(&input.facts.evidence, p.resources)
+        .scope(input.scope.clone())
+        .metadata(meta)
+        .refused(input.facts.refused_rows());
+    if a.by_step {
+        writer = writer.by_step(&input.steps);
     }
-
-    let set = if a.interactive {
-        let rows = policy::explain_rows(&set, &meta, policy::catalogue()?);
-        prune_interactively(out, &set, &rows)?
-    } else {
-        set
-    };
-
-    let grouping = if a.by_step {
-        Grouping::ByStep(&input.steps)
-    } else {
-        Grouping::ByService
-    };
-    let scope = policy::scope_of(&choices);
-    let documents = documents(a, out, &set, grouping, &scope)?;
-    let options = FormatOptions {
-        name: a.name.clone(),
-        ..FormatOptions::default()
-    };
-    let text = policy::render_documents(a.format, &documents, &options);
-    emit(a, out, &text, "policy")?;
-    crate::ui::review(out, &set);
-    Ok(crate::exit::OK)
+    if a.interactive {
+        let kept = prune_interactively(out, writer.set(), &writer.explain_rows()?)?;
+        writer = writer.retain(kept);
+    }
+    policy_output::write(p, out, &writer, checks).await
 }
 
-/// The policy as one document, or several with `--split` when it is over IAM's limit; each one validated.
-fn documents(
-    a: &ExportArgs,
-    out: &Output,
-    set: &ActionSet,
-    grouping: Grouping<'_>,
-    scope: &Scope,
-) -> Result<Vec<serde_json::Value>> {
-    let whole = policy::render_scoped(set, grouping, scope);
-    let size = policy::policy_size(&whole);
-    let documents = if size <= MAX_POLICY_SIZE {
-        vec![whole]
-    } else if a.split {
-        let documents = policy::split_scoped(set, grouping, scope, MAX_POLICY_SIZE)?;
-        out.info(&format!(
-            "the policy has {} characters: split into {} documents of at most {} characters each",
-            thousands(size),
-            documents.len(),
-            thousands(MAX_POLICY_SIZE)
-        ));
-        documents
-    } else {
-        bail!(
-            "the policy has {} characters (whitespace not counted), more than IAM's limit of {} for a managed \
-             policy: pass --split to write it as several documents that each fit, or prune it (--explain, \
-             --interactive)",
-            thousands(size),
-            thousands(MAX_POLICY_SIZE)
-        );
-    };
-    for (i, document) in documents.iter().enumerate() {
-        if let Err(problems) = policy::validate_policy(document) {
-            bail!(
-                "the generated document {} is not a valid IAM policy: {}",
-                i + 1,
-                problems.join("; ")
-            );
-        }
-    }
-    Ok(documents)
-}
-
-/// What is known about each action of the set: first denied, step, derivation, resources.
-fn action_meta(
-    set: &ActionSet,
-    steps: &[Step],
-    facts: &LogFacts,
-    choices: &BTreeMap<Action, ResourceChoice>,
-) -> BTreeMap<Action, ActionMeta> {
+/// What is known about each action of the set: first denied, step, derivation.
+fn action_meta(set: &ActionSet, steps: &[Step], facts: &LogFacts) -> BTreeMap<Action, ActionMeta> {
     set.iter()
         .map(|action| {
             let first = facts.first.get(action);
@@ -350,47 +211,11 @@ fn action_meta(
                 first_denied: first.map(|(time, _)| *time),
                 step,
                 derived_from: first.and_then(|(_, d)| *d),
-                resources: choices.get(action).cloned(),
+                resources: None,
             };
             (action.clone(), meta)
         })
         .collect()
-}
-
-/// `--diff BASELINE`: prints the differences; exit 0 same, 1 different.
-fn diff(a: &ExportArgs, out: &Output, set: &ActionSet, baseline: &Path) -> Result<i32> {
-    let policies = read_policies(baseline)?;
-    let merged = Policy {
-        version: policies.first().and_then(|p| p.version.clone()),
-        statements: policies.into_iter().flat_map(|p| p.statements).collect(),
-    };
-    let result = policy::diff(set, &merged);
-    let text = if a.json {
-        policy::to_pretty_json(&result.to_json())
-    } else {
-        result.to_text()
-    };
-    if a.json || !text.is_empty() {
-        emit(a, out, &text, "the differences")?;
-    }
-    if result.same {
-        out.ok(&format!(
-            "the generated policy grants the same actions as {}",
-            baseline.display()
-        ));
-        Ok(crate::exit::OK)
-    } else {
-        if !a.json {
-            out.info(&format!(
-                "{} added, {} removed, {} covered only by a wildcard in {}",
-                result.added.len(),
-                result.removed.len(),
-                result.covered_by_wildcard.len(),
-                baseline.display()
-            ));
-        }
-        Ok(crate::exit::DIFFERENT)
-    }
 }
 
 /// `--interactive`: a list of every action, all ticked; the reviewer unticks what to leave out.
@@ -440,19 +265,6 @@ fn choice_labels(rows: &[policy::ExplainRow]) -> Vec<String> {
         .collect()
 }
 
-/// `6144` → `6,144`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,12 +276,5 @@ mod tests {
         let kept = keep(&actions, &[0, 2, 7]);
         let names: Vec<String> = kept.iter().map(Action::to_string).collect();
         assert_eq!(names, ["ec2:C", "s3:B"]);
-    }
-
-    #[test]
-    fn formats_thousands() {
-        assert_eq!(thousands(6144), "6,144");
-        assert_eq!(thousands(123), "123");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

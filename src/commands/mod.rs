@@ -1,12 +1,14 @@
 //! One module per command, each thin: check its arguments, make one call into the generator layer
 //! ([`crate::stack`]) or the pure modules, show the outcome through [`crate::ui`]. Commands never import
-//! each other. Errors are printed once, by the caller.
+//! each other. Errors are printed once, by the caller. [`policy_output`] is not a command: the policy-output
+//! flags and printing that `export-policy` and `generate` share.
 pub mod credentials;
 pub mod down;
 pub mod exec;
 pub mod export_policy;
 pub mod generate;
 pub mod mark;
+pub mod policy_output;
 pub mod redrive;
 pub mod status;
 pub mod template;

@@ -1,7 +1,7 @@
 //! The generator's policies: what they grant (each policy's default version, merged), how full they are, and
 //! the final policy saved before a teardown.
 use super::Generator;
-use crate::policy::{self, ActionSet, GeneratedActions, Grouping, Policy};
+use crate::policy::{self, ActionSet, GeneratedActions, Oversize, Policy, WriteOptions, Writer};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -71,29 +71,30 @@ impl Generator {
         })
     }
 
-    /// Saves the merged policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file.
-    /// Returns the path and the number of actions.
-    /// Saves the merged policy; returns the file and the actions saved (as the catalogue spells them).
-    pub async fn save_policy(&self, path: Option<&Path>) -> Result<(PathBuf, ActionSet)> {
+    /// Saves the merged policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file,
+    /// through the one [`Writer`]: one JSON document whatever its size (a record of what was granted; `lppg
+    /// export-policy --from FILE --split` splits it). Returns the file, the actions saved (as the catalogue
+    /// spells them) and the document.
+    pub async fn save_policy(
+        &self,
+        path: Option<&Path>,
+    ) -> Result<(PathBuf, ActionSet, serde_json::Value)> {
         let generated = self.generated().await?;
-        let merged = generated.granted();
+        let set = generated.granted().canonicalize(policy::catalogue()?);
         let path = path.map(Path::to_path_buf).unwrap_or_else(|| {
             crate::naming::saved_policy_file_name(&self.names.stack, std::time::SystemTime::now())
                 .into()
         });
-        crate::files::write_new_file(&path, &render(&merged)?, false)?;
-        Ok((path, merged.canonicalize(policy::catalogue()?)))
+        let options = WriteOptions {
+            oversize: Oversize::Keep,
+            ..WriteOptions::default()
+        };
+        let writer = Writer::new(set);
+        let written = writer.write(&options)?;
+        crate::files::write_new_file(&path, &written.text, false)?;
+        let document = written.documents.into_iter().next().unwrap_or_default();
+        Ok((path, writer.set().clone(), document))
     }
-}
-
-/// The merged policy as pretty JSON (what `export-policy` prints and `down` saves), actions spelled as the
-/// IAM catalogue spells them.
-pub fn render(actions: &ActionSet) -> Result<String> {
-    let set = actions.canonicalize(policy::catalogue()?);
-    Ok(policy::to_pretty_json(&policy::render_policy(
-        &set,
-        Grouping::ByService,
-    )))
 }
 
 #[cfg(test)]

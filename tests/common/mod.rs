@@ -330,3 +330,56 @@ impl Drop for FaultProxy {
         let _ = self.child.wait();
     }
 }
+
+/// IAM Access Analyzer at the boundary (`tests/support/analyzer_boundary.py`): answers ValidatePolicy and the
+/// access checks from `responses.json` in its directory, shaped as the API reference documents them, and writes
+/// each request to `requests.jsonl`. Point lppg at it with `AWS_ENDPOINT_URL_ACCESSANALYZER` (the SDK's
+/// service-specific endpoint variable).
+pub struct AnalyzerBoundary {
+    child: Child,
+    pub dir: TempDir,
+    pub url: String,
+}
+
+impl AnalyzerBoundary {
+    /// Started with these answers, in order (then the defaults: no findings, PASS).
+    pub fn start(responses: serde_json::Value) -> AnalyzerBoundary {
+        use std::io::BufRead;
+        let dir = TempDir::new("analyzer-boundary");
+        std::fs::write(dir.path().join("responses.json"), responses.to_string()).unwrap();
+        let mut child = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/support/analyzer_boundary.py"))
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Access Analyzer boundary");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the boundary's port");
+        let port: u16 = line.trim().parse().expect("a port on the first line");
+        AnalyzerBoundary {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The requests received, in order.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for AnalyzerBoundary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,16 +1,16 @@
-//! `lppg generate`: a least-privilege policy from CloudTrail logs: local files (no AWS call), a trail bucket read in
-//! place (s3://), or one Athena query.
+//! `lppg generate`: a least-privilege policy from CloudTrail logs: local files (no AWS call but Access Analyzer's
+//! check of the result, when a region is configured), a trail bucket read in place (s3://), or one Athena query.
 //!
 //! The scanning and the rules live in [`crate::cloudtrail`]; this file turns arguments into scan options, shows
-//! progress, and prints the policy with the same writer as `export-policy`.
+//! progress, and writes the policy with the same [`Writer`] and flags as `export-policy`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 
-use crate::aws::AwsArgs;
+use super::policy_output::{self, Checks, PolicyOutputArgs};
+use crate::aws::{AwsArgs, Clients};
 use crate::cloudtrail::athena::{self, QueryOptions};
 use crate::cloudtrail::is_valid_action;
 use crate::cloudtrail::layout::Selection;
@@ -19,7 +19,7 @@ use crate::cloudtrail::scan::{
 };
 use crate::exit;
 mod sources;
-use crate::policy::{self, ActionSet, Grouping};
+use crate::policy::{self, ActionSet, Writer};
 use crate::ui::progress::Progress;
 use crate::ui::{print_result, Output};
 
@@ -56,31 +56,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
 
-    /// Output format: json (the policy document), cfn (CloudFormation) or terraform
-    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parse_format)]
-    pub format: policy::Format,
-
-    /// Split the policy into documents of at most 6,144 characters (IAM's managed policy limit)
-    #[arg(long)]
-    pub split: bool,
-
-    /// Print a table of the actions (access level, first seen, how each was derived) instead of the policy
-    #[arg(long, conflicts_with = "diff")]
-    pub explain: bool,
-
-    /// Compare with a policy FILE instead of printing the policy (exit 1 when they differ)
-    #[arg(long, value_name = "FILE")]
-    pub diff: Option<PathBuf>,
-
-    /// Resources of the statements: any (`"*"`), observed (exactly the resources each action was seen on, from the
-    /// records' error messages, `resources` and request parameters) or scoped (ARNs from the action's resource
-    /// types, generated ids and object keys as `*`). --explain says what was chosen and why
-    #[arg(long, value_name = "MODE", default_value = "any", value_parser = parse_resources)]
-    pub resources: policy::ResourceMode,
-
-    /// With --explain: the table as JSON
-    #[arg(long, requires = "explain")]
-    pub json: bool,
+    #[command(flatten)]
+    pub policy: PolicyOutputArgs,
 
     /// s3:// and --athena: only the logs of this account (repeatable). Default: every account
     #[arg(long = "account", value_name = "ID")]
@@ -110,14 +87,6 @@ pub struct GenerateArgs {
     /// Worker threads (default: one per core)
     #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
     pub threads: usize,
-}
-
-fn parse_format(text: &str) -> Result<policy::Format, String> {
-    text.parse()
-}
-
-fn parse_resources(text: &str) -> Result<policy::ResourceMode, String> {
-    text.parse()
 }
 
 /// Parses a `--since`/`--until` value into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
@@ -195,6 +164,7 @@ impl GenerateArgs {
 
 /// Runs `lppg generate` and returns the exit code. Messages go through `out` (`--no-color`, `-v`).
 pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
+    args.policy.check()?;
     let options = args.scan_options(SystemTime::now())?;
     if args.paths.iter().filter(|p| *p == "-").count() > 1 {
         bail!("standard input (-) can be read only once");
@@ -265,7 +235,7 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
         ));
     }
     let refused = summary.refused_rows();
-    let nothing_to_explain = !args.explain || refused.is_empty();
+    let nothing_to_explain = !args.policy.explain || refused.is_empty();
     if summary.actions.is_empty() && nothing_to_explain {
         out.info("lppg: no action found: no policy printed");
         return Ok(exit::DIFFERENT);
@@ -274,7 +244,7 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
     if out.verbose {
         report_details(out, &options, &summary);
     }
-    print_policy(out, args, &summary.actions, &refused)
+    print_policy(g, out, args, &summary.actions, &refused)
 }
 
 /// `--denied`: the actions refused by an explicit deny, and those another kind of policy blocked (each with that
@@ -365,8 +335,9 @@ fn run_athena(
     Ok(summary)
 }
 
-/// Prints the policy (or its explanation, or its diff with a baseline) for the tallied actions.
+/// Writes the policy (or its explanation, or its diff with a baseline) for the tallied actions.
 fn print_policy(
+    g: &AwsArgs,
     out: &Output,
     args: &GenerateArgs,
     tallies: &BTreeMap<String, ActionTally>,
@@ -374,51 +345,37 @@ fn print_policy(
 ) -> anyhow::Result<i32> {
     let names = tallies.keys().filter(|n| is_valid_action(n));
     let set = ActionSet::parse(names).map_err(|e| anyhow::anyhow!("invalid action: {}", e.0))?;
-    if let Some(path) = &args.diff {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let baseline =
-            policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let diff = policy::diff(&set, &baseline);
-        print_result(out, &diff.to_text())?;
-        return Ok(if diff.same { exit::OK } else { exit::DIFFERENT });
-    }
     let evidence: policy::EvidenceMap = tallies
         .values()
         .filter(|t| !t.evidence.seen.is_empty())
         .map(|t| (t.action.clone(), t.evidence.clone()))
         .collect();
-    let choices = policy::resource_data().choose_all(&set, &evidence, args.resources);
-    if args.explain {
-        return explain(out, args, &set, tallies, &choices, refused);
-    }
-    let scope = policy::scope_of(&choices);
-    let documents = if args.split {
-        policy::split_scoped(&set, Grouping::ByService, &scope, policy::MAX_POLICY_SIZE)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+    let writer = Writer::new(set)
+        .evidence(&evidence, args.policy.resources)
+        .metadata(action_meta(tallies))
+        .refused(refused.to_vec());
+    let p = &args.policy;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let clients = if p.no_validate && !p.semantic && !p.check_not_granted {
+        None
     } else {
-        vec![policy::render_scoped(&set, Grouping::ByService, &scope)]
+        // Local files need no AWS; the checks run when a region and credentials are configured.
+        rt.block_on(Clients::connect(g)).ok()
     };
-    let options = policy::FormatOptions::default();
-    print_result(
-        out,
-        &policy::render_documents(args.format, &documents, &options),
-    )?;
-    crate::ui::review(out, &set);
-    Ok(exit::OK)
+    let checks = match &clients {
+        Some(c) => Checks::Aws(&c.analyzer),
+        None => Checks::Offline("no AWS region configured (--region, AWS_REGION or a profile)"),
+    };
+    rt.block_on(policy_output::write(p, out, &writer, checks))
 }
 
-/// `--explain`: one row per action (first seen, derivation, resources, risks), as a table or `--json`.
-fn explain(
-    out: &Output,
-    args: &GenerateArgs,
-    set: &ActionSet,
+/// What the records say of each action: first seen, derivation.
+fn action_meta(
     tallies: &BTreeMap<String, ActionTally>,
-    choices: &BTreeMap<policy::Action, policy::ResourceChoice>,
-    refused: &[policy::RefusedRow],
-) -> anyhow::Result<i32> {
-    let catalogue = policy::catalogue()?;
-    let meta: BTreeMap<policy::Action, policy::ActionMeta> = tallies
+) -> BTreeMap<policy::Action, policy::ActionMeta> {
+    tallies
         .iter()
         .filter_map(|(name, t)| {
             let action = policy::Action::parse(name).ok()?;
@@ -428,30 +385,15 @@ fn explain(
             } else {
                 policy::Derivation::Event
             });
-            let resources = choices.get(&action).cloned();
-            Some((
-                action,
-                policy::ActionMeta {
-                    first_denied: first,
-                    step: None,
-                    derived_from,
-                    resources,
-                },
-            ))
+            let meta = policy::ActionMeta {
+                first_denied: first,
+                step: None,
+                derived_from,
+                resources: None,
+            };
+            Some((action, meta))
         })
-        .collect();
-    let rows = policy::explain_rows(set, &meta, catalogue);
-    let text = if args.json {
-        policy::to_pretty_json(&policy::with_refused_json(
-            policy::explain_json(&rows),
-            refused,
-        ))
-    } else {
-        policy::explain_with_refused(&rows, refused)
-    };
-    print_result(out, &text)?;
-    crate::ui::review(out, set);
-    Ok(exit::OK)
+        .collect()
 }
 
 /// Runs `work` with a progress line on stderr when stderr is a terminal.

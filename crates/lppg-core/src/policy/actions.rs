@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::catalogue::{AccessLevel, Catalogue};
-use super::document::{ActionClause, Effect, Policy};
+use super::document::{ActionClause, Effect, Policy, ResourceClause};
 use super::{PLACEHOLDER_SID, START_SID};
 
 /// One concrete IAM action, `prefix:Name`, without wildcards, with its access level when the catalogue knows it.
@@ -357,6 +357,59 @@ impl GeneratedActions {
         result
     }
 
+    /// Reads back a policy lppg wrote (`--from FILE`): what [`GeneratedActions::from_documents`] takes, plus the
+    /// statements `--resources observed|scoped` write (unconditional `Allow` + `Action` on a list of ARNs), whose
+    /// resources come back as each action's scope. An action granted on `"*"` somewhere keeps `"*"`.
+    /// (The function's "already present" check stays with `from_documents`: a scoped statement does not grant
+    /// an action everywhere.)
+    pub fn read_back<'a, I>(documents: I) -> (GeneratedActions, super::Scope)
+    where
+        I: IntoIterator<Item = &'a Policy> + Clone,
+    {
+        let mut result = GeneratedActions::from_documents(documents.clone());
+        let everywhere = result.merged(true);
+        let mut scope = super::Scope::new();
+        let mut taken: Vec<String> = Vec::new();
+        for (d, policy) in documents.into_iter().enumerate() {
+            for (s, statement) in policy.statements.iter().enumerate() {
+                let (ActionClause::Action(list), ResourceClause::Resource(resources)) =
+                    (&statement.actions, &statement.resources)
+                else {
+                    continue;
+                };
+                if statement.effect != Effect::Allow
+                    || statement.condition.is_some()
+                    || resources.iter().any(|r| r == "*")
+                {
+                    continue;
+                }
+                taken.push(match statement.sid.as_deref() {
+                    Some(sid) => format!("document {}, statement {s} ({sid}):", d + 1),
+                    None => format!("document {}, statement {s}:", d + 1),
+                });
+                for action in list.iter().filter_map(|t| Action::parse(t).ok()) {
+                    if !everywhere.contains(&action) {
+                        let entry = scope.entry(action.clone()).or_default();
+                        for r in resources {
+                            if !entry.contains(r) {
+                                entry.push(r.clone());
+                            }
+                        }
+                    }
+                    if statement.sid.as_deref() == Some(START_SID) {
+                        result.start.insert(action);
+                    } else {
+                        result.granted.insert(action);
+                    }
+                }
+            }
+        }
+        result
+            .skipped
+            .retain(|line| !taken.iter().any(|place| line.starts_with(place.as_str())));
+        (result, scope)
+    }
+
     /// The final set: granted actions plus, when `include_start`, the start actions.
     /// Without them, a start action stays only if an ordinary statement granted it too.
     pub fn merged(&self, include_start: bool) -> ActionSet {
@@ -566,6 +619,34 @@ mod tests {
         assert!(GeneratedActions::from_documents(std::iter::empty())
             .merged(true)
             .is_empty());
+    }
+
+    #[test]
+    fn reads_back_scoped_statements_with_their_resources() {
+        let written = policy(
+            r#"{"Statement":[
+            {"Sid":"S3","Effect":"Allow","Action":["s3:ListBucket"],"Resource":"*"},
+            {"Sid":"S3Resources","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":["arn:aws:s3:::b/*"]},
+            {"Sid":"S3Resources2","Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::c/*"]},
+            {"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:*:1:q","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#,
+        );
+        let (generated, scope) = GeneratedActions::read_back([&written]);
+        assert_eq!(
+            names(&generated.granted),
+            ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]
+        );
+        let get = Action::parse("s3:GetObject").unwrap();
+        assert_eq!(scope[&get], ["arn:aws:s3:::b/*", "arn:aws:s3:::c/*"]);
+        // Granted on "*" somewhere: stays on "*".
+        assert!(!scope.contains_key(&Action::parse("s3:ListBucket").unwrap()));
+        // A conditional statement is still not read, and said so.
+        assert_eq!(generated.skipped.len(), 1, "{:?}", generated.skipped);
+        assert!(generated.skipped[0].starts_with("document 1, statement 3:"));
+        // The contract reader is unchanged: scoped statements grant nothing there.
+        assert_eq!(
+            names(&GeneratedActions::from_documents([&written]).granted),
+            ["s3:ListBucket"]
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::actions::ActionSet;
-use super::document::{ActionClause, Effect, Policy, Statement};
+use super::document::{ActionClause, Effect, Policy, ResourceClause, Statement};
 use super::pattern::{action_matches, is_wildcard};
+use super::resources::arn_matches;
 
 /// A generated action the baseline allows only through a wildcard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +30,19 @@ pub struct PolicyDiff {
     pub removed: Vec<String>,
     /// Generated actions the baseline allows only through a wildcard or `NotAction`.
     pub covered_by_wildcard: Vec<WildcardCoverage>,
+    /// Resources a scoped generated action is on that no baseline statement allowing it covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added_resources: Vec<ResourcePair>,
+    /// Resources of scoped baseline statements that a scoped generated action no longer covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_resources: Vec<ResourcePair>,
+}
+
+/// An action on one resource (an ARN or ARN pattern as written).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ResourcePair {
+    pub action: String,
+    pub resource: String,
 }
 
 impl PolicyDiff {
@@ -48,6 +62,12 @@ impl PolicyDiff {
                 "~ {} (covered by {})\n",
                 covered.action, covered.pattern
             ));
+        }
+        for pair in &self.added_resources {
+            text.push_str(&format!("+ {} on {}\n", pair.action, pair.resource));
+        }
+        for pair in &self.removed_resources {
+            text.push_str(&format!("- {} on {}\n", pair.action, pair.resource));
         }
         text
     }
@@ -132,7 +152,78 @@ pub fn diff(generated: &ActionSet, baseline: &Policy) -> PolicyDiff {
         added,
         removed,
         covered_by_wildcard,
+        added_resources: Vec::new(),
+        removed_resources: Vec::new(),
     }
+}
+
+/// [`diff`], then action-and-resource pairs for the actions `scope` puts on resources (an action absent from
+/// `scope` is on `"*"`, which every statement allowing it covers, as before):
+/// - `+ action on resource`: no baseline `Allow` statement allowing the action (as [`diff`] matches actions) has
+///   `"*"` or a `Resource` pattern matching the resource;
+/// - `- action on resource`: a baseline `Allow` statement lists the action literally on that resource, and no
+///   resource of the generated action matches it.
+///
+/// Only actions present on both sides are compared this way: others are already `+` or `-` whole.
+pub fn diff_scoped(generated: &ActionSet, scope: &super::Scope, baseline: &Policy) -> PolicyDiff {
+    let mut result = diff(generated, baseline);
+    let allows: Vec<&Statement> = baseline
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow && s.condition.is_none())
+        .collect();
+    for action in generated {
+        let Some(resources) = scope.get(action) else {
+            continue;
+        };
+        let text = action.to_string();
+        if result.added.contains(&text) {
+            continue;
+        }
+        let allowing: Vec<&&Statement> = allows
+            .iter()
+            .filter(|s| clause_matches(&s.actions, &text))
+            .collect();
+        for resource in resources {
+            let covered = allowing.iter().any(|s| match &s.resources {
+                ResourceClause::Resource(list) => {
+                    list.iter().any(|p| p == "*" || arn_matches(p, resource))
+                }
+                ResourceClause::NotResource(_) => false,
+            });
+            if !covered {
+                result.added_resources.push(ResourcePair {
+                    action: text.clone(),
+                    resource: resource.clone(),
+                });
+            }
+        }
+        for statement in &allowing {
+            let (ActionClause::Action(list), ResourceClause::Resource(base)) =
+                (&statement.actions, &statement.resources)
+            else {
+                continue;
+            };
+            if !list.iter().any(|e| e.eq_ignore_ascii_case(&text)) {
+                continue;
+            }
+            for r in base.iter().filter(|r| *r != "*") {
+                let kept = resources.iter().any(|g| arn_matches(g, r));
+                let pair = ResourcePair {
+                    action: text.clone(),
+                    resource: r.clone(),
+                };
+                if !kept && !result.removed_resources.contains(&pair) {
+                    result.removed_resources.push(pair);
+                }
+            }
+        }
+    }
+    result.added_resources.sort();
+    result.removed_resources.sort();
+    result.same =
+        result.same && result.added_resources.is_empty() && result.removed_resources.is_empty();
+    result
 }
 
 /// True when the clause applies to the action.
@@ -174,6 +265,43 @@ fn best_wildcard(allows: &[&Statement], action: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoped_policies_differ_by_resource() {
+        let generated = set(&["s3:GetObject", "s3:ListBucket"]);
+        let get = crate::policy::Action::parse("s3:GetObject").unwrap();
+        let scope: crate::policy::Scope = [(
+            get,
+            vec![
+                "arn:aws:s3:::b/*".to_string(),
+                "arn:aws:s3:::c/*".to_string(),
+            ],
+        )]
+        .into();
+        let base = baseline(
+            r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"},
+            {"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b/*","arn:aws:s3:::old/*"]}]}"#,
+        );
+        let result = diff_scoped(&generated, &scope, &base);
+        assert!(!result.same);
+        assert_eq!(
+            result.to_text(),
+            "+ s3:GetObject on arn:aws:s3:::c/*\n- s3:GetObject on arn:aws:s3:::old/*\n"
+        );
+        // A generated action on "*" compares by name only, as before; the JSON keeps its old shape then.
+        let plain = diff_scoped(&generated, &crate::policy::Scope::new(), &base);
+        assert!(plain.same);
+        assert!(plain.to_json().get("added_resources").is_none());
+        // A baseline pattern covers the resources it matches (nothing added); what it granted beyond them is
+        // reported as removed.
+        let wide = baseline(
+            r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"arn:aws:s3:::*"}]}"#,
+        );
+        let narrower = diff_scoped(&generated, &scope, &wide);
+        assert!(narrower.added_resources.is_empty());
+        assert_eq!(narrower.to_text(), "- s3:GetObject on arn:aws:s3:::*\n");
+    }
 
     fn set(actions: &[&str]) -> ActionSet {
         ActionSet::parse(actions).unwrap()

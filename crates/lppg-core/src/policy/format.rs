@@ -15,18 +15,39 @@ pub enum Format {
     Json,
     /// A CloudFormation `Resources:` snippet in YAML, one `AWS::IAM::ManagedPolicy` per document.
     Cfn,
-    /// Terraform, one `aws_iam_policy` resource per document, with `jsonencode`.
+    /// Terraform: per document a `data "aws_iam_policy_document"` (one `statement` block per statement) and the
+    /// `aws_iam_policy` that uses it.
     Terraform,
+    /// An IAM Identity Center permission set's inline policy: CloudFormation `AWS::SSO::PermissionSet`.
+    PermissionSet,
+    /// The same as Terraform: `aws_ssoadmin_permission_set_inline_policy` from an `aws_iam_policy_document`.
+    PermissionSetTerraform,
 }
 
 impl Format {
+    /// Every format, in the order help lists them.
+    pub const ALL: [Format; 5] = [
+        Format::Json,
+        Format::Cfn,
+        Format::Terraform,
+        Format::PermissionSet,
+        Format::PermissionSetTerraform,
+    ];
+
     /// `json`, `cfn` or `terraform`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Cfn => "cfn",
             Format::Terraform => "terraform",
+            Format::PermissionSet => "permission-set",
+            Format::PermissionSetTerraform => "permission-set-terraform",
         }
+    }
+
+    /// Whether the policy goes into a permission set (one inline policy: it cannot be split).
+    pub fn is_permission_set(self) -> bool {
+        matches!(self, Format::PermissionSet | Format::PermissionSetTerraform)
     }
 }
 
@@ -44,8 +65,11 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "cfn" => Ok(Format::Cfn),
             "terraform" => Ok(Format::Terraform),
+            "permission-set" => Ok(Format::PermissionSet),
+            "permission-set-terraform" => Ok(Format::PermissionSetTerraform),
             other => Err(format!(
-                "unknown format {other:?} (expected json, cfn or terraform)"
+                "unknown format {other:?} (expected json, cfn, terraform, permission-set or \
+                 permission-set-terraform)"
             )),
         }
     }
@@ -84,7 +108,9 @@ pub fn render_documents(format: Format, documents: &[Value], options: &FormatOpt
             several => to_pretty_json(&Value::Array(several.to_vec())),
         },
         Format::Cfn => cloudformation(documents, options),
-        Format::Terraform => terraform(documents, options),
+        Format::Terraform => terraform(documents, options, false),
+        Format::PermissionSet => permission_set(documents, options),
+        Format::PermissionSetTerraform => terraform(documents, options, true),
     }
 }
 
@@ -209,7 +235,7 @@ fn yaml_scalar(value: &Value) -> String {
 
 // ---------------------------------------------------------------- Terraform
 
-fn terraform(documents: &[Value], options: &FormatOptions) -> String {
+fn terraform(documents: &[Value], options: &FormatOptions, permission_set: bool) -> String {
     let mut label: String = options
         .name
         .chars()
@@ -225,99 +251,75 @@ fn terraform(documents: &[Value], options: &FormatOptions) -> String {
         label.insert_str(0, "policy_");
     }
     let mut out = String::new();
+    if permission_set && !documents.is_empty() {
+        out.push_str(&super::hcl::permission_set_variables());
+    }
     for (i, document) in documents.iter().enumerate() {
         let (number, description) = part(options, i, documents.len());
         let (label, name) = match number {
             Some(n) => (format!("{label}_{n}"), format!("{}-{n}", options.name)),
             None => (label.clone(), options.name.clone()),
         };
-        if i > 0 {
+        if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&format!("resource \"aws_iam_policy\" \"{label}\" {{\n"));
-        out.push_str(&format!("  name        = {}\n", hcl_string(&name)));
-        out.push_str(&format!("  description = {}\n", hcl_string(&description)));
-        out.push('\n');
-        out.push_str("  policy = jsonencode(");
-        hcl_value(document, 2, &mut out);
-        out.push_str(")\n}\n");
+        let consumer = if permission_set {
+            super::hcl::Consumer::PermissionSet
+        } else {
+            super::hcl::Consumer::ManagedPolicy {
+                name: &name,
+                description: &description,
+            }
+        };
+        out.push_str(&super::hcl::document_and_consumer(
+            document, &label, &consumer,
+        ));
     }
     out
 }
 
-/// An HCL expression for a JSON value, with nested blocks at `indent` + 2.
-/// Objects list one attribute a line, `=` aligned over runs of one-line values
-/// (as `terraform fmt` does); lists one item a line with trailing commas.
-fn hcl_value(value: &Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent + 2);
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            out.push_str("{\n");
-            let entries: Vec<(String, &Value)> = map.iter().map(|(k, v)| (hcl_key(k), v)).collect();
-            let one_line = |v: &Value| match v {
-                Value::Object(m) => m.is_empty(),
-                Value::Array(a) => a.is_empty(),
-                _ => true,
-            };
-            let mut i = 0;
-            while i < entries.len() {
-                if !one_line(entries[i].1) {
-                    out.push_str(&format!("{pad}{} = ", entries[i].0));
-                    hcl_value(entries[i].1, indent + 2, out);
-                    out.push('\n');
-                    i += 1;
-                    continue;
-                }
-                let run_end = (i..entries.len())
-                    .find(|&j| !one_line(entries[j].1))
-                    .unwrap_or(entries.len());
-                let width = entries[i..run_end]
-                    .iter()
-                    .map(|(k, _)| k.chars().count())
-                    .max()
-                    .unwrap_or(0);
-                for (key, value) in &entries[i..run_end] {
-                    let spaces = " ".repeat(width - key.chars().count());
-                    out.push_str(&format!("{pad}{key}{spaces} = "));
-                    hcl_value(value, indent + 2, out);
-                    out.push('\n');
-                }
-                i = run_end;
-            }
-            out.push_str(&" ".repeat(indent));
-            out.push('}');
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push_str("[\n");
-            for item in items {
-                out.push_str(&pad);
-                hcl_value(item, indent + 2, out);
-                out.push_str(",\n");
-            }
-            out.push_str(&" ".repeat(indent));
-            out.push(']');
-        }
-        Value::Object(_) => out.push_str("{}"),
-        Value::Array(_) => out.push_str("[]"),
-        Value::String(text) => out.push_str(&hcl_string(text)),
-        other => out.push_str(&other.to_string()),
-    }
-}
+// ---------------------------------------------------------------- Identity Center
 
-/// An object key: bare when it is a plain identifier (letters, digits, `_`), quoted otherwise (`"aws:SourceIp"`).
-fn hcl_key(key: &str) -> String {
-    let identifier = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if identifier {
-        key.to_string()
-    } else {
-        hcl_string(key)
+/// `AWS::SSO::PermissionSet` with the document as its `InlinePolicy`, the Identity Center instance a parameter.
+fn permission_set(documents: &[Value], options: &FormatOptions) -> String {
+    let mut base = sid_from_label(&options.name);
+    if base.is_empty() {
+        base = "LppgGeneratedPolicy".to_string();
     }
+    if documents.is_empty() {
+        return "Resources: {}\n".to_string();
+    }
+    let mut out = String::from(
+        "Parameters:\n  InstanceArn:\n    Type: String\n    Description: ARN of the IAM Identity Center instance\n\
+         Resources:\n",
+    );
+    for (i, document) in documents.iter().enumerate() {
+        let (number, description) = part(options, i, documents.len());
+        let (id, name) = match number {
+            Some(n) => (format!("{base}{n}"), format!("{}-{n}", options.name)),
+            None => (base.clone(), options.name.clone()),
+        };
+        out.push_str(&format!("  {id}:\n"));
+        out.push_str("    Type: AWS::SSO::PermissionSet\n");
+        out.push_str("    Properties:\n");
+        out.push_str(&format!(
+            "      Name: {}\n",
+            yaml_scalar(&Value::String(name))
+        ));
+        out.push_str(&format!(
+            "      Description: {}\n",
+            yaml_scalar(&Value::String(description))
+        ));
+        out.push_str("      InstanceArn: !Ref InstanceArn\n");
+        out.push_str("      InlinePolicy:");
+        yaml_after_key(document, 6, &mut out);
+    }
+    out
 }
 
 /// A quoted HCL string: `\` `"` and control characters escaped, and `${` / `%{`
 /// doubled so Terraform reads them literally rather than as templates.
-fn hcl_string(text: &str) -> String {
+pub(super) fn hcl_string(text: &str) -> String {
     let mut out = String::from("\"");
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -352,12 +354,16 @@ mod tests {
 
     #[test]
     fn parses_format_names() {
-        for format in [Format::Json, Format::Cfn, Format::Terraform] {
+        for format in Format::ALL {
             assert_eq!(format.name().parse::<Format>(), Ok(format));
         }
         assert_eq!(
             "yaml".parse::<Format>(),
-            Err("unknown format \"yaml\" (expected json, cfn or terraform)".to_string())
+            Err(
+                "unknown format \"yaml\" (expected json, cfn, terraform, permission-set or \
+                 permission-set-terraform)"
+                    .to_string()
+            )
         );
     }
 
@@ -448,35 +454,38 @@ mod tests {
     }
 
     #[test]
-    fn terraform_resource() {
+    fn terraform_policy_document() {
         assert_eq!(
             render_documents(Format::Terraform, &[document()], &FormatOptions::default()),
-            r#"resource "aws_iam_policy" "lppg_generated_policy" {
+            r#"data "aws_iam_policy_document" "lppg_generated_policy" {
+  statement {
+    sid     = "Ec2"
+    effect  = "Allow"
+    actions = [
+      "ec2:DescribeInstances",
+    ]
+    resources = [
+      "*",
+    ]
+  }
+
+  statement {
+    sid     = "S3"
+    effect  = "Allow"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+    ]
+    resources = [
+      "*",
+    ]
+  }
+}
+
+resource "aws_iam_policy" "lppg_generated_policy" {
   name        = "lppg-generated-policy"
   description = "Least privilege policy generated by lppg"
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid    = "Ec2"
-        Effect = "Allow"
-        Action = [
-          "ec2:DescribeInstances",
-        ]
-        Resource = "*"
-      },
-      {
-        Sid    = "S3"
-        Effect = "Allow"
-        Action = [
-          "s3:GetObject",
-          "s3:PutObject",
-        ]
-        Resource = "*"
-      },
-    ]
-  })
+  policy      = data.aws_iam_policy_document.lppg_generated_policy.json
 }
 "#
         );
@@ -492,25 +501,46 @@ mod tests {
             description: "d".into(),
         };
         let text = render_documents(Format::Terraform, &[document(), odd], &options);
-        assert!(text.starts_with(
-            "resource \"aws_iam_policy\" \"policy_9_lives_1\" {\n  name        = \"9 lives-1\"\n  description = \"d (part 1 of 2)\"\n"
-        ), "{text}");
-        assert!(text.contains("}\n\nresource \"aws_iam_policy\" \"policy_9_lives_2\" {\n"));
         assert!(
-            text.contains(r#"Resource = "arn:aws:s3:::b/$${aws:username}/*""#),
+            text.starts_with("data \"aws_iam_policy_document\" \"policy_9_lives_1\" {\n"),
             "{text}"
         );
-        assert!(text.contains(r#""s3:prefix" = ["#), "{text}");
+        assert!(text.contains(
+            "resource \"aws_iam_policy\" \"policy_9_lives_1\" {\n  name        = \"9 lives-1\"\n  description = \"d (part 1 of 2)\"\n"
+        ), "{text}");
+        assert!(text.contains("}\n\ndata \"aws_iam_policy_document\" \"policy_9_lives_2\" {\n"));
+        assert!(
+            text.contains(r#""arn:aws:s3:::b/$${aws:username}/*","#),
+            "{text}"
+        );
+        assert!(text.contains(r#"variable = "s3:prefix""#), "{text}");
         assert!(text.contains(r#""home/%%{x}","#), "{text}");
         assert!(text.contains(r#""a\\b\"c\td","#), "{text}");
-        assert!(text.contains("Null = {}\n"), "{text}");
-        assert!(text.contains("E    = []\n"), "{text}");
         assert_eq!(render_documents(Format::Terraform, &[], &options), "");
     }
 
     #[test]
+    fn permission_set_forms() {
+        let cfn = render_documents(
+            Format::PermissionSet,
+            &[document()],
+            &FormatOptions::default(),
+        );
+        assert!(cfn.starts_with("Parameters:\n  InstanceArn:\n"), "{cfn}");
+        assert!(cfn.contains("    Type: AWS::SSO::PermissionSet\n"), "{cfn}");
+        assert!(cfn.contains("      InstanceArn: !Ref InstanceArn\n      InlinePolicy:\n        Version: \"2012-10-17\"\n"), "{cfn}");
+        let tf = render_documents(
+            Format::PermissionSetTerraform,
+            &[document()],
+            &FormatOptions::default(),
+        );
+        assert!(tf.starts_with("variable \"sso_instance_arn\" {\n"), "{tf}");
+        assert!(tf.contains("resource \"aws_ssoadmin_permission_set_inline_policy\" \"lppg_generated_policy\" {\n"), "{tf}");
+    }
+
+    #[test]
     fn output_is_deterministic() {
-        for format in [Format::Json, Format::Cfn, Format::Terraform] {
+        for format in Format::ALL {
             let a = render_documents(format, &[document()], &FormatOptions::default());
             let b = render_documents(format, &[document()], &FormatOptions::default());
             assert_eq!(a, b);

@@ -11,11 +11,12 @@
 //! 1. [`decode_document`] + [`Policy::parse`] each generator policy's default version;
 //! 2. [`GeneratedActions::from_documents`] then [`GeneratedActions::merged`] for the
 //!    final [`ActionSet`], canonicalised with [`ActionSet::canonicalize`] and a [`Catalogue`];
-//! 3. [`render_policy`] (or [`split`] when [`policy_size`] exceeds [`MAX_POLICY_SIZE`]);
-//! 4. [`render_documents`] in the chosen [`Format`], checked with [`validate_policy`].
+//! 3. a [`Writer`] of that set (with its evidence, steps and metadata), the one writer of `export-policy`,
+//!    `generate` and `down`: [`render_policy`] (or [`split`] when [`policy_size`] exceeds [`MAX_POLICY_SIZE`]),
+//!    [`render_documents`] in the chosen [`Format`], each document checked with [`validate_policy`].
 //!
 //! `--by-step` builds its [`Step`]s with [`steps_from_markers`]; `--diff` parses the
-//! baseline with [`Policy::parse`] and calls [`diff`]; `--explain` uses [`explain_rows`];
+//! baseline with [`Policy::parse_documents`] and calls [`Writer::diff`]; `--explain` uses [`Writer::explain`];
 //! `--from FILE` reads a saved export with [`Policy::parse_documents`].
 
 mod actions;
@@ -24,7 +25,9 @@ mod derivation;
 mod diff;
 mod document;
 mod explain;
+mod findings;
 mod format;
+mod hcl;
 mod pattern;
 mod refused;
 mod render;
@@ -33,11 +36,12 @@ mod risks;
 mod size;
 mod steps;
 mod validate;
+mod writer;
 
 pub use actions::{Action, ActionSet, GeneratedActions, ParseActionError};
 pub use catalogue::{catalogue, AccessLevel, Catalogue, CatalogueError, CATALOGUE_JSON};
 pub use derivation::Derivation;
-pub use diff::{diff, PolicyDiff, WildcardCoverage};
+pub use diff::{diff, diff_scoped, PolicyDiff, ResourcePair, WildcardCoverage};
 pub use document::{
     decode_document, ActionClause, Effect, Policy, PolicyError, ResourceClause, Statement,
 };
@@ -45,6 +49,7 @@ pub use explain::{
     background_flags, explain_json, explain_rows, explain_table, ActionMeta, ExplainRow,
     BURST_MIN_ACTIONS, BURST_WINDOW,
 };
+pub use findings::{finding_lines, statement_of, Finding, FindingKind};
 pub use format::{render_documents, Format, FormatOptions};
 pub use pattern::action_matches;
 pub use refused::{
@@ -58,16 +63,23 @@ pub use resources::{
     arn_matches, evidence_items, resource_data, scope_of, Evidence, EvidenceMap, ResourceChoice,
     ResourceData, ResourceMode, RESOURCE_PARAMS,
 };
-pub use risks::{flagged, review_line, risks_of, Risk};
+pub use risks::{flagged, review_line, risk_actions, risks_of, Risk};
 pub use size::{policy_size, split, split_scoped, SplitError};
 pub use steps::{steps_from_markers, Marker};
 pub use validate::validate_policy;
+pub use writer::{thousands, Oversize, WriteError, WriteOptions, Writer, Written};
 
 /// The only policy language version lppg writes.
 pub const POLICY_VERSION: &str = "2012-10-17";
 
 /// IAM's limit for a customer managed policy, in characters, whitespace not counted.
 pub const MAX_POLICY_SIZE: usize = 6_144;
+
+/// What an IAM Identity Center permission set's inline policy can hold, in characters, whitespace not counted:
+/// Identity Center provisions it as an inline policy of a role in each account, and IAM limits a role's inline
+/// policies to 10,240 characters in total (IAM quotas: "Role policy size"); `PutInlinePolicyToPermissionSet`
+/// itself accepts up to 32,768 characters with whitespace.
+pub const MAX_PERMISSION_SET_INLINE_SIZE: usize = 10_240;
 
 /// `Sid` of the generator statement that holds the actions needed to start a session.
 pub const START_SID: &str = "LppgStart";

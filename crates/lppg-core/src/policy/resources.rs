@@ -36,6 +36,13 @@ pub enum ResourceMode {
 }
 
 impl ResourceMode {
+    /// Every mode, in the order help lists them.
+    pub const ALL: [ResourceMode; 3] = [
+        ResourceMode::Any,
+        ResourceMode::Observed,
+        ResourceMode::Scoped,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             ResourceMode::Any => "any",

@@ -67,6 +67,18 @@ pub fn risks_of(action: &Action) -> Vec<Risk> {
         .unwrap_or_default()
 }
 
+/// Every action of the risk lists, as the lists spell them, sorted, once each (`--check-not-granted` asks AWS
+/// whether a policy grants any of them).
+pub fn risk_actions() -> Vec<String> {
+    let lists: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(RISKS_JSON).expect("assets/iam-risks.json is generated JSON");
+    let all: BTreeSet<String> = Risk::ALL
+        .iter()
+        .flat_map(|r| lists.get(r.name()).cloned().unwrap_or_default())
+        .collect();
+    all.into_iter().collect()
+}
+
 /// The actions of `set` with at least one risk, in the set's order.
 pub fn flagged(set: &ActionSet) -> Vec<&Action> {
     set.iter().filter(|a| !risks_of(a).is_empty()).collect()
