@@ -7,6 +7,7 @@ pub mod assets;
 pub mod aws;
 pub mod child;
 pub mod cli;
+pub mod clock;
 pub mod cloudtrail;
 pub mod commands;
 pub mod decisions;
