@@ -19,6 +19,7 @@ pub mod password;
 pub mod policy;
 pub mod preflight;
 pub mod probe;
+pub mod reconcile;
 pub mod role;
 pub mod time;
 pub mod ui;
