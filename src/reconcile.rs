@@ -110,11 +110,46 @@ mod tests {
     #[test]
     fn undecided_denials_are_added_and_decided_ones_left_to_the_function() {
         let recs = [
-            record("e1", "us-east-1", USER, "s3.amazonaws.com", "ListBuckets", "AccessDenied"),
-            record("e2", "eu-west-1", USER, "sqs.amazonaws.com", "ListQueues", "AccessDenied"),
-            record("e3", "eu-west-1", "arn:aws:iam::111122223333:user/other", "sns.amazonaws.com", "ListTopics", "AccessDenied"),
-            record("e4", "eu-west-1", USER, "sns.amazonaws.com", "ListTopics", "ThrottlingException"),
-            record("e5", "us-east-1", USER, "ec2.amazonaws.com", "DescribeVpcs", "Client.UnauthorizedOperation"),
+            record(
+                "e1",
+                "us-east-1",
+                USER,
+                "s3.amazonaws.com",
+                "ListBuckets",
+                "AccessDenied",
+            ),
+            record(
+                "e2",
+                "eu-west-1",
+                USER,
+                "sqs.amazonaws.com",
+                "ListQueues",
+                "AccessDenied",
+            ),
+            record(
+                "e3",
+                "eu-west-1",
+                "arn:aws:iam::111122223333:user/other",
+                "sns.amazonaws.com",
+                "ListTopics",
+                "AccessDenied",
+            ),
+            record(
+                "e4",
+                "eu-west-1",
+                USER,
+                "sns.amazonaws.com",
+                "ListTopics",
+                "ThrottlingException",
+            ),
+            record(
+                "e5",
+                "us-east-1",
+                USER,
+                "ec2.amazonaws.com",
+                "DescribeVpcs",
+                "Client.UnauthorizedOperation",
+            ),
         ];
         // e1 decided by the function (granted), e5 decided `error` (it may retry): decided here.
         let lines = [
@@ -140,29 +175,47 @@ mod tests {
         );
         // Nothing missing once the policy holds it.
         let all = granted.union(&gap.actions());
-        assert!(judge.gap(recs.iter().map(String::as_str), &decided, &all).missing.is_empty());
+        assert!(judge
+            .gap(recs.iter().map(String::as_str), &decided, &all)
+            .missing
+            .is_empty());
     }
 
     #[test]
     fn withheld_and_explicitly_denied_calls_stay_out() {
         let mut explicit = serde_json::from_str::<serde_json::Value>(&record(
-            "x1", "us-east-1", USER, "sqs.amazonaws.com", "ListQueues", "AccessDenied",
+            "x1",
+            "us-east-1",
+            USER,
+            "sqs.amazonaws.com",
+            "ListQueues",
+            "AccessDenied",
         ))
         .unwrap();
         explicit["errorMessage"] = "User: x is not authorized to perform: sqs:ListQueues with an explicit deny in an identity-based policy".into();
         let mut guarded = serde_json::from_str::<serde_json::Value>(&record(
-            "x2", "us-east-1", USER, "iam.amazonaws.com", "DeleteUser", "AccessDenied",
+            "x2",
+            "us-east-1",
+            USER,
+            "iam.amazonaws.com",
+            "DeleteUser",
+            "AccessDenied",
         ))
         .unwrap();
         guarded["requestParameters"] = serde_json::json!({"userName": "lppg-user"});
-        let guard = Guard::from_value(&serde_json::json!({"names": {"userName": ["lppg-user"]}})).unwrap();
+        let guard =
+            Guard::from_value(&serde_json::json!({"names": {"userName": ["lppg-user"]}})).unwrap();
         let judge = Judge {
             principal: USER,
             guard: Some(&guard),
             catalogue: catalogue().unwrap(),
         };
         let texts = [explicit.to_string(), guarded.to_string()];
-        let gap = judge.gap(texts.iter().map(String::as_str), &HashSet::new(), &ActionSet::new());
+        let gap = judge.gap(
+            texts.iter().map(String::as_str),
+            &HashSet::new(),
+            &ActionSet::new(),
+        );
         assert!(gap.missing.is_empty(), "{gap:?}");
         assert_eq!(gap.undecided_calls, 0);
     }

@@ -71,19 +71,34 @@ impl Generator {
         })
     }
 
-    /// Saves the merged policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file.
-    /// Returns the path and the number of actions.
-    /// Saves the merged policy; returns the file and the actions saved (as the catalogue spells them).
-    pub async fn save_policy(&self, path: Option<&Path>) -> Result<(PathBuf, ActionSet)> {
+    /// Saves the final policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file:
+    /// what the generator's policies grant and every denied call delivered to the trail's log group that the
+    /// function has not granted ([`Generator::delivered_gap`]). Returns the file, the actions saved (as the
+    /// catalogue spells them) and the gap added.
+    pub async fn save_policy(&self, path: Option<&Path>) -> Result<SavedPolicy> {
         let generated = self.generated().await?;
-        let merged = generated.granted();
+        let granted = generated.granted();
+        let gap = self.delivered_gap(&granted).await?.unwrap_or_default();
+        let merged = granted.union(&gap.actions());
         let path = path.map(Path::to_path_buf).unwrap_or_else(|| {
             crate::naming::saved_policy_file_name(&self.names.stack, std::time::SystemTime::now())
                 .into()
         });
         crate::files::write_new_file(&path, &render(&merged)?, false)?;
-        Ok((path, merged.canonicalize(policy::catalogue()?)))
+        Ok(SavedPolicy {
+            path,
+            actions: merged.canonicalize(policy::catalogue()?),
+            gap,
+        })
     }
+}
+
+/// What [`Generator::save_policy`] wrote.
+pub struct SavedPolicy {
+    pub path: PathBuf,
+    pub actions: ActionSet,
+    /// Delivered denied calls the function had not granted, whose actions were added.
+    pub gap: crate::reconcile::Gap,
 }
 
 /// The merged policy as pretty JSON (what `export-policy` prints and `down` saves), actions spelled as the
