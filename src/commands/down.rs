@@ -32,7 +32,7 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     }
     gen.refuse_protected()?;
     let trail = plan.has(ResourceKind::Trail, &gen.trail_name());
-    if trail {
+    if trail || gen.stack.is_some() {
         drain(&gen, a, out).await?;
     }
     // The policy first: nothing is deleted unless it is safe on disk (or --no-save).
