@@ -13,10 +13,11 @@ use std::time::Duration;
 
 /// The longest the wait lasts after StopLogging (CloudTrail's delivery tail).
 pub const CAP: Duration = Duration::from_secs(15 * 60);
-/// A region's delivery counts only this long after StopLogging: a call made just before the stop may reach the
-/// region's delivery a little after it (CloudTrail's own processing), so the first file after the stop is not
-/// enough.
-pub const SETTLE: Duration = Duration::from_secs(2 * 60);
+/// A region's delivery counts only this long after StopLogging: a call made just before the stop reaches the
+/// region's next delivery after CloudTrail has processed it, so a file delivered in the first seconds after the
+/// stop may not hold it. (An assumption: CloudTrail documents only the ~5 minute average from call to delivery;
+/// the simulation in `drain_sim.rs` states it as the bound of its processing lag.)
+pub const SETTLE: Duration = Duration::from_secs(60);
 /// How often the streams are read while waiting.
 pub const POLL: Duration = Duration::from_secs(15);
 
@@ -207,6 +208,10 @@ impl Generator {
 }
 
 #[cfg(test)]
+#[path = "drain_sim.rs"]
+mod sim;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::Virtual;
@@ -239,7 +244,7 @@ mod tests {
         let streams = [
             s("1_CloudTrail_us-east-1", Some(STOP + 3 * MIN)),
             s("1_CloudTrail_eu-west-1", Some(STOP - 20 * MIN)),
-            s("1_CloudTrail_ap-south-1", Some(STOP + MIN)),
+            s("1_CloudTrail_ap-south-1", Some(STOP + 30_000)),
             s("1_CloudTrail_sa-east-1", None),
             s("lppg-probe", Some(STOP - MIN)),
         ];
