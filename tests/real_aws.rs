@@ -137,6 +137,16 @@ fn down_saves_delivered_denials_the_function_never_granted() {
     );
     other["userIdentity"]["arn"] = json!(format!("arn:aws:iam::{ACCOUNT}:user/someone"));
     deliver(&c, "us-east-1", &other);
+    // export-policy and status show the gap before `down` closes it.
+    moto.test(dir.path())
+        .args(["export-policy", "--explain"])
+        .expect_code(0)
+        .expect_stderr_contains("delivered, not yet granted: 1 actions from 1 denied calls")
+        .expect_stderr_contains("sqs:ListQueues (denied ")
+        .run();
+    let status = moto.test(dir.path()).args(["status", "--json"]).run();
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["delivered_not_granted"], json!(["sqs:ListQueues"]), "{v}");
     let saved = dir.path().join("saved.json");
     moto.test(dir.path())
         .args(["down", "--yes", "-o", saved.to_str().unwrap()])
