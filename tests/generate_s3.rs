@@ -341,7 +341,7 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
     let missing_dir = generate(&moto, &["/no/such/dir"]).code(2);
     assert!(missing_dir.stderr.contains("no input could be read"));
 
-    let from_s3 = generate(&moto, &["s3://trail/", "s3://no-such-bucket/"]).code(0);
+    let from_s3 = generate(&moto, &["s3://trail/", "s3://no-such-bucket/"]).code(2);
     let local = generate(
         &moto,
         &[
@@ -354,7 +354,7 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
             "/no/such/dir",
         ],
     )
-    .code(0);
+    .code(2);
     assert_eq!(from_s3.stdout, local.stdout);
     assert!(
         from_s3

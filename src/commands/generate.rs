@@ -56,6 +56,11 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
 
+    /// Exit 0 even when inputs could not be read and were skipped (the default exit is 2, so a script that writes
+    /// the policy to a file cannot miss the hole)
+    #[arg(long)]
+    pub allow_partial: bool,
+
     /// Output format: json (the policy document), cfn (CloudFormation) or terraform
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parse_format)]
     pub format: policy::Format,
@@ -278,7 +283,22 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
     if out.verbose {
         report_details(out, &options, &summary);
     }
-    print_policy(out, args, &summary.actions)
+    let code = print_policy(out, args, &summary.actions)?;
+    let skipped = summary.problems.len();
+    if skipped == 0 {
+        return Ok(code);
+    }
+    if args.allow_partial {
+        out.warn(&format!(
+            "--allow-partial: the policy above leaves out what the {skipped} skipped input(s) hold"
+        ));
+        return Ok(code);
+    }
+    out.warn(&format!(
+        "{skipped} input(s) were skipped, so the policy above may lack actions: exit 2 (pass --allow-partial to \
+         accept a partial policy)"
+    ));
+    Ok(exit::ERROR)
 }
 
 /// Scans the paths (local and s3://) with a progress line.
