@@ -263,6 +263,20 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             names.join(", ")
         ));
     }
+    warn_unverified(out, &summary);
+    if summary.actions.is_empty() {
+        out.info("lppg: no action found: no policy printed");
+        return Ok(exit::DIFFERENT);
+    }
+
+    if out.verbose {
+        report_details(out, &options, &summary);
+    }
+    let code = print_policy(out, args, &summary.actions)?;
+    Ok(partial_exit(out, args, summary.problems.len(), code))
+}
+
+fn warn_unverified(out: &Output, summary: &ScanSummary) {
     let unverified: Vec<&str> = summary
         .actions
         .values()
@@ -275,30 +289,24 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             unverified.join(", ")
         ));
     }
-    if summary.actions.is_empty() {
-        out.info("lppg: no action found: no policy printed");
-        return Ok(exit::DIFFERENT);
-    }
+}
 
-    if out.verbose {
-        report_details(out, &options, &summary);
-    }
-    let code = print_policy(out, args, &summary.actions)?;
-    let skipped = summary.problems.len();
+/// Skipped inputs make the exit 2 (the policy printed may lack actions), unless `--allow-partial`.
+fn partial_exit(out: &Output, args: &GenerateArgs, skipped: usize, code: i32) -> i32 {
     if skipped == 0 {
-        return Ok(code);
+        return code;
     }
     if args.allow_partial {
         out.warn(&format!(
             "--allow-partial: the policy above leaves out what the {skipped} skipped input(s) hold"
         ));
-        return Ok(code);
+        return code;
     }
     out.warn(&format!(
         "{skipped} input(s) were skipped, so the policy above may lack actions: exit 2 (pass --allow-partial to \
          accept a partial policy)"
     ));
-    Ok(exit::ERROR)
+    exit::ERROR
 }
 
 /// Scans the paths (local and s3://) with a progress line.

@@ -255,10 +255,12 @@ mod tests {
         assert!(pending_regions(&streams[..1], STOP).is_empty());
     }
 
+    type StreamList = Vec<(String, Option<i64>)>;
+
     struct Script<'c> {
         clock: &'c Virtual,
         /// (from this time on, these streams)
-        steps: Vec<(i64, Vec<(String, Option<i64>)>)>,
+        steps: Vec<(i64, StreamList)>,
         reads: usize,
     }
 
