@@ -105,6 +105,15 @@ impl Backoff {
         }
     }
 
+    /// Polling that starts at `first` and doubles up to `max_delay`, with no budget (the caller decides when to stop).
+    pub const fn unbounded(first: Duration, max_delay: Duration) -> Backoff {
+        Backoff {
+            first,
+            max_delay,
+            budget: Duration::MAX,
+        }
+    }
+
     /// The delays, in order.
     pub fn delays(&self) -> impl Iterator<Item = Duration> {
         let (mut next, mut spent, me) = (self.first, Duration::ZERO, *self);
