@@ -87,9 +87,11 @@ pub async fn receive(c: &Clients, url: &str, hide_secs: i32, max: i32) -> Result
 }
 
 /// Deletes one received message.
-/// Whether an error says the receipt handle is no longer the message's current one, or the message is no longer
-/// held: its hold expired (SQS API Reference, DeleteMessage: "you must provide the most recently received receipt
-/// handle"; ChangeMessageVisibility: `MessageNotInflight`, `ReceiptHandleIsInvalid`).
+/// Whether an error says the message is no longer held with this receipt: its hold expired or it was received
+/// again (SQS API Reference, ChangeMessageVisibility: `MessageNotInflight`; DeleteMessage and
+/// ChangeMessageVisibility: `ReceiptHandleIsInvalid`). A DeleteMessage with an old receipt may also succeed without
+/// deleting ("you must use the ReceiptHandle from the most recent time you received the message"): redrive deletes
+/// a message received again with its newest receipt.
 pub fn is_stale_receipt(e: &anyhow::Error) -> bool {
     e.chain()
         .filter_map(|c| c.downcast_ref::<super::AwsError>())

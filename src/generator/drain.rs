@@ -32,13 +32,16 @@ pub enum Drain {
     GaveUp { regions: Vec<String> },
 }
 
-/// The region of a CloudTrail stream in a log group (`<account>_CloudTrail_<region>`, CloudTrail User Guide,
-/// "Sending events to CloudWatch Logs"); `None` for other streams (lppg's probe stream).
+/// The region of a CloudTrail stream in a log group: `account_ID_CloudTrail_region`, or with a number when the
+/// volume needs several streams, `account_ID_CloudTrail_region_number` (CloudTrail User Guide, "CloudWatch log group
+/// and log stream naming for CloudTrail"); `None` for other streams (lppg's probe stream).
 pub fn region_of_stream(stream: &str) -> Option<&str> {
-    stream
-        .split_once("_CloudTrail_")
-        .map(|(_, r)| r)
-        .filter(|r| !r.is_empty())
+    let (_, rest) = stream.split_once("_CloudTrail_")?;
+    let region = match rest.rsplit_once('_') {
+        Some((r, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => r,
+        _ => rest,
+    };
+    Some(region).filter(|r| !r.is_empty())
 }
 
 /// The regions (sorted, once each) whose streams have not delivered at or after `stopped_ms` + [`SETTLE`].
@@ -234,6 +237,10 @@ mod tests {
             region_of_stream("o-abc_111122223333_CloudTrail_us-east-1"),
             Some("us-east-1")
         );
+        assert_eq!(
+            region_of_stream("111122223333_CloudTrail_eu-west-1_2"),
+            Some("eu-west-1")
+        );
         assert_eq!(region_of_stream("lppg-probe"), None);
     }
 
@@ -243,6 +250,8 @@ mod tests {
     fn every_region_needs_its_own_delivery_after_the_stop() {
         let streams = [
             s("1_CloudTrail_us-east-1", Some(STOP + 3 * MIN)),
+            // A second stream of a busy region: one delivery after the stop in the region is enough.
+            s("1_CloudTrail_us-east-1_2", Some(STOP - MIN)),
             s("1_CloudTrail_eu-west-1", Some(STOP - 20 * MIN)),
             s("1_CloudTrail_ap-south-1", Some(STOP + 30_000)),
             s("1_CloudTrail_sa-east-1", None),
