@@ -159,12 +159,9 @@ pub struct DownArgs {
     /// Name of the generator role (role mode), when the stack is gone and it was not the default.
     #[arg(long)]
     pub role_name: Option<String>,
-    /// Do not wait for the last denied calls to arrive after the trail is stopped (they may be lost).
+    /// Do not wait for CloudTrail's last deliveries after the trail is stopped (denied calls not yet delivered are not saved).
     #[arg(long)]
     pub no_wait: bool,
-    /// When the last denied call is recent, wait until the function has written nothing for this long.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
-    pub quiet_for: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -7,10 +7,12 @@ pub mod assets;
 pub mod aws;
 pub mod child;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod credential_cache;
 pub mod credential_server;
 pub mod files;
+pub mod reconcile;
 pub mod stack;
 pub mod ui;
 

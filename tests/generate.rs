@@ -179,14 +179,31 @@ fn standard_input_with_other_paths() {
 
 #[test]
 fn truncated_gzip_and_non_json_files_are_reported_and_skipped() {
-    // Problems do not stop the run.
+    // Problems do not stop the run, but the exit says the policy may lack actions (issue 19): 2, or 0 with
+    // --allow-partial.
     let out = generate(["--principal", ALICE, &fixture("tree"), &fixture("broken")])
-        .expect_code(0)
+        .expect_code(2)
         .expect_stderr_contains("2 input(s) could not be read completely")
         .expect_stderr_contains("truncated.json.gz: truncated")
         .expect_stderr_contains("notes.txt: not CloudTrail JSON")
+        .expect_stderr_contains(
+            "2 input(s) were skipped, so the policy above may lack actions: exit 2",
+        )
         .run();
     assert_eq!(actions(&out).len(), 5);
+    let partial = generate([
+        "--allow-partial",
+        "--principal",
+        ALICE,
+        &fixture("tree"),
+        &fixture("broken"),
+    ])
+    .expect_code(0)
+    .expect_stderr_contains(
+        "--allow-partial: the policy above leaves out what the 2 skipped input(s) hold",
+    )
+    .run();
+    assert_eq!(actions(&partial), actions(&out));
 }
 
 #[test]

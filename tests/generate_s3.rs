@@ -347,7 +347,7 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
     assert!(missing_dir.stderr.contains("no input could be read"));
 
     let from_s3 = generate(&moto, &["s3://trail/", "s3://no-such-bucket/"])
-        .expect_code(0)
+        .expect_code(2)
         .run();
     let local = generate(
         &moto,
@@ -361,7 +361,7 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
             "/no/such/dir",
         ],
     )
-    .expect_code(0)
+    .expect_code(2)
     .run();
     assert_eq!(from_s3.stdout, local.stdout);
     assert!(

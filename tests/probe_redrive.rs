@@ -482,3 +482,65 @@ fn role_mode_probe_passes_and_grants_nothing() {
     .unwrap();
     assert_eq!(sample["userIdentity"]["type"], "AssumedRole");
 }
+
+/// Issue 19, defect 5: each re-run is slow, so the holds of the other messages expire in between (the boundary's
+/// `expire_visibility`), messages come back with new receipts, and returning a message whose hold is gone answers
+/// `MessageNotInflight` (the fault proxy, in the shape of the SQS API Reference's ChangeMessageVisibility errors).
+/// redrive re-runs each batch once, deletes what succeeded, keeps what failed, treats the stale release as done,
+/// and prints its per-batch report.
+#[test]
+fn a_slow_redrive_survives_expired_holds() {
+    let (bdir, moto) = boundary();
+    let dir = TempDir::new("slowredrive");
+    moto.lppg(dir.path(), &["up", "--yes", "--no-password", "--no-probe"])
+        .run();
+    let c = moto.clients();
+    let url = queue_url(&c);
+    for (id, data) in [
+        ("req-a", "QUFBQQ=="),
+        ("req-b", "QkJCQg=="),
+        ("req-c", "Q0NDQw=="),
+    ] {
+        block_on(
+            c.sqs
+                .send_message()
+                .queue_url(&url)
+                .message_body(failure_record(id, data))
+                .send(),
+        )
+        .unwrap();
+    }
+    let failed = json!({"status": 200, "functionError": "Unhandled", "expire_visibility": true,
+                        "payload": {"errorMessage": "lppg: policy update not confirmed", "errorType": "RuntimeError"}});
+    let ok = json!({"status": 200, "expire_visibility": true, "payload": {"lppg": "batch", "records": 1}});
+    // The first batch re-run fails, the others succeed; every re-run outlasts the holds.
+    write_answers(
+        bdir.path(),
+        "invoke-responses.json",
+        &json!([failed, ok, ok, ok, ok]),
+    );
+    let proxy = crate::common::FaultProxy::start(
+        &moto,
+        json!([{"kind": "error", "service": "sqs", "action": "ChangeMessageVisibility",
+                "code": "AWS.SimpleQueueService.MessageNotInflight", "status": 400,
+                "message": "The message referred to isn't in flight."}]),
+    );
+    let run = moto
+        .test(dir.path())
+        .endpoint(&proxy.url)
+        .arg("redrive")
+        .expect_code(1)
+        .expect_stderr_contains("2 re-run and removed, 1 still queued")
+        .run();
+    assert_eq!(
+        run.stderr.matches("  batch req-").count(),
+        3,
+        "{}",
+        run.dump()
+    );
+    // Each batch was re-run once: a message received again is not re-run.
+    assert_eq!(requests(bdir.path(), "invoke-requests.jsonl").len(), 3);
+    // The one that failed is still queued (held or not: the release answered that its hold was gone).
+    let n = block_on(lppg::aws::sqs::waiting(&c, &url)).unwrap();
+    assert_eq!(n, Some(1), "{}", run.dump());
+}

@@ -82,55 +82,95 @@ fn exists(c: &lppg::aws::Clients, user: &str) -> bool {
     block_on(c.iam.get_user().user_name(user).send()).is_ok()
 }
 
-/// Defect 1: `down` stopped nothing before saving, so the last denied calls, still on their way, were lost. Now it
-/// stops the trail, waits until the function is quiet, and only then saves: a grant that lands during the wait is
-/// in the saved policy.
+/// Writes one CloudTrail record into the trail's log group, as CloudTrail delivers it (stream
+/// `<account>_CloudTrail_<region>`).
+fn deliver(c: &lppg::aws::Clients, region: &str, record: &serde_json::Value) {
+    block_on(lppg::aws::logs::put_line(
+        c,
+        "/lppg/lppg/cloudtrail",
+        &format!("{ACCOUNT}_CloudTrail_{region}"),
+        lppg::time::now_ms(),
+        &record.to_string(),
+    ))
+    .unwrap();
+}
+
+fn denied(id: &str, region: &str, source: &str, name: &str) -> serde_json::Value {
+    json!({"eventVersion": "1.09", "eventID": id, "eventTime": lppg::time::format_secs_ms(lppg::time::now_ms()),
+           "awsRegion": region, "eventSource": source, "eventName": name, "errorCode": "AccessDenied",
+           "errorMessage": "User is not authorized to perform this operation",
+           "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::{ACCOUNT}:user/lppg-user")}})
+}
+
+/// Issue 19 (the contract): a denial CloudTrail delivered to the trail's log group that the function never
+/// processed (not invoked yet, retrying, or in the failed-batches queue) is in the policy `down` saves, and `down`
+/// says it added it. One the function decided (here: withheld) stays the function's.
 #[test]
-fn down_waits_for_the_last_denied_calls_and_saves_them() {
+fn down_saves_delivered_denials_the_function_never_granted() {
     let (moto, dir, c) = deployed("drain");
     log_line(&c, &decision("granted", "s3:ListAllMyBuckets"));
     grant(&c, &["s3:ListAllMyBuckets"]);
-    // A denied call still on its way: the function grants it two seconds into the wait.
-    let late = {
-        let c = moto.clients();
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_secs(2));
-            grant(&c, &["s3:ListAllMyBuckets", "sqs:ListQueues"]);
-            log_line(&c, &decision("granted", "sqs:ListQueues"));
-        })
-    };
+    deliver(
+        &c,
+        "eu-west-1",
+        &denied("ev-late", "eu-west-1", "sqs.amazonaws.com", "ListQueues"),
+    );
+    deliver(
+        &c,
+        "us-east-1",
+        &denied("ev-kept", "us-east-1", "sns.amazonaws.com", "ListTopics"),
+    );
+    log_line(
+        &c,
+        &json!({"lppg": "decision", "v": 1, "decision": "withheld", "action": "sns:ListTopics",
+                "event_id": "ev-kept", "reason": "guarded"})
+        .to_string(),
+    );
+    // Another principal's denial is not ours.
+    let mut other = denied(
+        "ev-other",
+        "us-east-1",
+        "sns.amazonaws.com",
+        "ListSubscriptions",
+    );
+    other["userIdentity"]["arn"] = json!(format!("arn:aws:iam::{ACCOUNT}:user/someone"));
+    deliver(&c, "us-east-1", &other);
+    // export-policy and status show the gap before `down` closes it.
+    moto.test(dir.path())
+        .args(["export-policy", "--explain"])
+        .expect_code(0)
+        .expect_stderr_contains("delivered, not yet granted: 1 actions from 1 denied calls")
+        .expect_stderr_contains("sqs:ListQueues (denied ")
+        .run();
+    let status = moto.test(dir.path()).args(["status", "--json"]).run();
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["delivered_not_granted"], json!(["sqs:ListQueues"]), "{v}");
     let saved = dir.path().join("saved.json");
     moto.test(dir.path())
-        .args([
-            "down",
-            "--yes",
-            "--quiet-for",
-            "5s",
-            "-o",
-            saved.to_str().unwrap(),
-        ])
+        .args(["down", "--yes", "-o", saved.to_str().unwrap()])
         .expect_code(0)
-        .expect_stderr_contains("waiting for the last denied calls to arrive")
-        .expect_stderr_contains("the last denied calls have arrived")
+        .expect_stderr_contains("added 1 actions the function had not granted yet, from 1 delivered denied calls: sqs:ListQueues")
         .run();
-    late.join().unwrap();
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(
         text.contains("sqs:ListQueues"),
-        "the late grant was lost:\n{text}"
+        "the delivered denial was lost:\n{text}"
+    );
+    assert!(text.contains("s3:ListAllMyBuckets"), "{text}");
+    assert!(
+        !text.contains("sns:"),
+        "withheld or another principal's call saved:\n{text}"
     );
 
-    // --no-wait saves at once, and says what may be missing.
+    // --no-wait saves what is delivered at once, and says what may be missing.
     let dir = TempDir::new("nowait");
     up(&moto, &dir);
     log_line(&c, &decision("granted", "s3:ListAllMyBuckets"));
     moto.test(dir.path())
         .args(["down", "--yes", "--no-wait"])
         .expect_code(0)
-        .expect_stderr_contains(
-            "--no-wait: denied calls of the last minutes may still be on their way",
-        )
-        .expect_stderr_lacks("waiting for the last denied calls")
+        .expect_stderr_contains("--no-wait: denied calls of the last minutes may not be delivered")
+        .expect_stderr_lacks("waiting for CloudTrail")
         .run();
 }
 

@@ -41,6 +41,29 @@ pub async fn state(c: &Clients, function: &str) -> Result<Option<FunctionState>>
     }
 }
 
+/// The function's environment variables; `None` when the function does not exist.
+pub async fn environment(
+    c: &Clients,
+    function: &str,
+) -> Result<Option<std::collections::HashMap<String, String>>> {
+    match c
+        .lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+    {
+        Ok(r) => Ok(Some(
+            r.environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default(),
+        )),
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(explain(e, &format!("reading function {function}"))),
+    }
+}
+
 /// Deletes a straggling function; `false` when it did not exist.
 pub async fn delete(c: &Clients, function: &str) -> Result<bool> {
     match c

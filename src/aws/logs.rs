@@ -28,7 +28,59 @@ pub async fn read_events(
     start_ms: i64,
     max: usize,
 ) -> Result<Option<Vec<LogLine>>> {
-    Ok(filter_events(c, group, start_ms, 2_000, max).await?.events)
+    Ok(filter_events(c, group, start_ms, None, 2_000, max)
+        .await?
+        .events)
+}
+
+/// Events of a log group from `start_ms` on that match a filter pattern (the service filters), oldest first, at
+/// most `max`; `None` when the group does not exist. Paced and retried as [`read_events`].
+pub async fn read_matching(
+    c: &Clients,
+    group: &str,
+    start_ms: i64,
+    pattern: Option<&str>,
+    max: usize,
+) -> Result<Option<Vec<LogLine>>> {
+    Ok(filter_events(c, group, start_ms, pattern, 100_000, max)
+        .await?
+        .events)
+}
+
+/// Each stream of a log group and its last ingestion time (ms since the epoch; `None` before the first event);
+/// `None` when the group does not exist.
+pub async fn stream_ingestion(
+    c: &Clients,
+    group: &str,
+) -> Result<Option<Vec<(String, Option<i64>)>>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let req = c
+            .logs
+            .describe_log_streams()
+            .log_group_name(group)
+            .set_next_token(token.clone());
+        let r = match Retry::THROTTLING
+            .run(|| {
+                let req = req.clone();
+                async move { Ok(req.send().await) }
+            })
+            .await?
+        {
+            Ok(r) => r,
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(explain(e, &format!("listing the streams of {group}"))),
+        };
+        for s in r.log_streams() {
+            let name = s.log_stream_name().unwrap_or_default().to_string();
+            out.push((name, s.last_ingestion_time()));
+        }
+        match r.next_token() {
+            Some(t) if Some(t) != token.as_deref() => token = Some(t.to_string()),
+            _ => return Ok(Some(out)),
+        }
+    }
 }
 
 /// Appends one message to a stream, creating the stream when missing.
@@ -135,7 +187,7 @@ pub struct Poll {
 
 /// One poll for `lppg watch`: FilterLogEvents from `start_ms`, at most `max_pages` calls.
 pub async fn poll_events(c: &Clients, group: &str, start_ms: i64, max_pages: u32) -> Result<Poll> {
-    filter_events(c, group, start_ms, max_pages, usize::MAX).await
+    filter_events(c, group, start_ms, None, max_pages, usize::MAX).await
 }
 
 /// FilterLogEvents from `start_ms`, following `nextToken` even through empty pages (the service returns those
@@ -144,6 +196,7 @@ async fn filter_events(
     c: &Clients,
     group: &str,
     start_ms: i64,
+    pattern: Option<&str>,
     max_pages: u32,
     max_events: usize,
 ) -> Result<Poll> {
@@ -155,7 +208,10 @@ async fn filter_events(
         // FilterLogEvents allows 5 requests per second per account and region, shared with a running `watch`:
         // pages are paced, and throttling is retried with backoff rather than failing the read.
         if let Some(t) = last_call {
-            tokio::time::sleep_until(t + PAGE_INTERVAL).await;
+            crate::clock::sleep(
+                (t + PAGE_INTERVAL).saturating_duration_since(tokio::time::Instant::now()),
+            )
+            .await;
         }
         let page = Retry::THROTTLING
             .run(|| {
@@ -166,6 +222,7 @@ async fn filter_events(
                     .filter_log_events()
                     .log_group_name(group)
                     .start_time(start_ms)
+                    .set_filter_pattern(pattern.map(str::to_string))
                     .set_next_token(token.clone());
                 async move {
                     match req.send().await {

@@ -174,19 +174,18 @@ impl Retry {
         a.kind == ErrorKind::Throttled || a.code.as_deref().is_some_and(|c| self.codes.contains(&c))
     }
 
-    /// The delays between attempts, in order, until the budget is spent.
-    pub fn delays(&self) -> impl Iterator<Item = std::time::Duration> + '_ {
-        let mut next = self.first;
-        let mut spent = std::time::Duration::ZERO;
-        std::iter::from_fn(move || {
-            if spent >= self.budget {
-                return None;
-            }
-            let d = next.min(self.budget - spent);
-            spent += d;
-            next = (next * 2).min(self.max_delay);
-            Some(d)
-        })
+    /// The delays between attempts, in order, until the budget is spent ([`crate::clock::Backoff`]).
+    pub fn delays(&self) -> impl Iterator<Item = std::time::Duration> {
+        self.backoff().delays()
+    }
+
+    /// The schedule of delays, the one backoff of [`crate::clock`].
+    pub fn backoff(&self) -> crate::clock::Backoff {
+        crate::clock::Backoff {
+            first: self.first,
+            max_delay: self.max_delay,
+            budget: self.budget,
+        }
     }
 
     /// Runs `op` until it succeeds, fails with an error not worth retrying, or the budget is spent.
@@ -200,7 +199,7 @@ impl Retry {
             match op().await {
                 Ok(v) => return Ok(v),
                 Err(e) if self.retries(&e) => match delays.next() {
-                    Some(d) => tokio::time::sleep(d).await,
+                    Some(d) => crate::clock::sleep(d).await,
                     None => return Err(e),
                 },
                 Err(e) => return Err(e),

@@ -199,7 +199,7 @@ pub async fn empty_bucket(c: &Clients, bucket: &str) -> Result<usize> {
         match key_errors(&errors) {
             KeyErrors::None => {}
             KeyErrors::Retry => match delays.next() {
-                Some(d) => tokio::time::sleep(d).await,
+                Some(d) => crate::clock::sleep(d).await,
                 None => anyhow::bail!(
                     "S3 kept refusing to delete {} object(s) in {bucket} ({}): run `lppg down` again later",
                     errors.len(),

@@ -60,12 +60,12 @@ pub struct Message {
 }
 
 /// Up to 10 messages, hidden from other readers for `hide_secs`; empty when none is visible.
-pub async fn receive(c: &Clients, url: &str, hide_secs: i32) -> Result<Vec<Message>> {
+pub async fn receive(c: &Clients, url: &str, hide_secs: i32, max: i32) -> Result<Vec<Message>> {
     let r = c
         .sqs
         .receive_message()
         .queue_url(url)
-        .max_number_of_messages(10)
+        .max_number_of_messages(max)
         .visibility_timeout(hide_secs)
         .wait_time_seconds(1)
         .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
@@ -87,6 +87,24 @@ pub async fn receive(c: &Clients, url: &str, hide_secs: i32) -> Result<Vec<Messa
 }
 
 /// Deletes one received message.
+/// Whether an error says the message is no longer held with this receipt: its hold expired or it was received
+/// again (SQS API Reference, ChangeMessageVisibility: `MessageNotInflight`; DeleteMessage and
+/// ChangeMessageVisibility: `ReceiptHandleIsInvalid`). A DeleteMessage with an old receipt may also succeed without
+/// deleting ("you must use the ReceiptHandle from the most recent time you received the message"): redrive deletes
+/// a message received again with its newest receipt.
+pub fn is_stale_receipt(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<super::AwsError>())
+        .any(|a| {
+            a.code.as_deref().is_some_and(|c| {
+                matches!(
+                    c.trim_start_matches("AWS.SimpleQueueService."),
+                    "MessageNotInflight" | "ReceiptHandleIsInvalid"
+                )
+            })
+        })
+}
+
 pub async fn delete_message(c: &Clients, url: &str, receipt: &str) -> Result<()> {
     c.sqs
         .delete_message()

@@ -220,7 +220,9 @@ async fn computed_changes(
     name: &str,
     cs_name: &str,
 ) -> Result<Option<Vec<(String, String, String)>>> {
-    let mut delay = Duration::from_millis(200);
+    let mut polls =
+        crate::clock::Backoff::unbounded(Duration::from_millis(200), Duration::from_secs(5))
+            .start(crate::clock::system());
     loop {
         let d = c
             .cfn
@@ -259,8 +261,7 @@ async fn computed_changes(
                 bail!("CloudFormation could not prepare the update of stack {name}: {reason}");
             }
             _ => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                polls.wait().await;
             }
         }
     }
@@ -370,7 +371,9 @@ pub async fn wait(
     seen: &mut HashSet<String>,
     mut report: impl FnMut(WaitNote<'_>),
 ) -> Result<WaitResult> {
-    let mut delay = Duration::from_millis(250);
+    let mut polls =
+        crate::clock::Backoff::unbounded(Duration::from_millis(250), Duration::from_secs(5))
+            .start(crate::clock::system());
     // Only this operation's failures: an earlier operation's events were seen before the wait began.
     let mut failures = Vec::new();
     loop {
@@ -389,8 +392,7 @@ pub async fn wait(
         if is_terminal(&status) {
             return Ok(WaitResult { status, failures });
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        polls.wait().await;
     }
 }
 

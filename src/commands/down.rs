@@ -3,6 +3,7 @@ use crate::aws::ownership::{Mark, TAG_KEY};
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::naming::ResourceKind;
 use crate::stack::drain::Drain;
+use crate::stack::policies::SavedPolicy;
 use crate::stack::teardown::{unlisted_notes, TeardownPlan, TeardownReport};
 use crate::stack::Generator;
 use crate::ui::progress::Progress;
@@ -30,33 +31,23 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
         return Ok(crate::exit::OK);
     }
     gen.refuse_protected()?;
-    if plan.has(ResourceKind::Trail, &gen.trail_name()) || gen.stack.is_some() {
+    let trail = plan.has(ResourceKind::Trail, &gen.trail_name());
+    if trail || gen.stack.is_some() {
         drain(&gen, a, out).await?;
     }
     // The policy first: nothing is deleted unless it is safe on disk (or --no-save).
     let mut saved = None;
     if !a.no_save && gen.removes_policies(&plan) {
-        let (path, actions, document) =
-            gen.save_policy(a.output.as_deref()).await.map_err(|e| {
-                e.context(
-                "the policy was not saved, so nothing was deleted; fix the cause or pass --no-save",
-            )
-            })?;
-        out.ok(&format!(
-            "saved the final policy ({} actions) to {}",
-            actions.len(),
-            path.display()
-        ));
-        saved = Some((actions, document));
+        saved = Some(save(&gen, a, out, trail).await?);
     }
     let progress = Progress::new(out, &format!("removing generator {}", g.stack_name));
     let result = gen.teardown(&plan, &progress).await;
     progress.finish();
     show_report(out, &g.stack_name, &result?);
-    if let Some((actions, document)) = &saved {
-        crate::ui::review(out, actions);
+    if let Some(saved) = &saved {
+        crate::ui::review(out, &saved.actions);
         let checks = super::policy_output::Checks::Aws(&gen.c.analyzer);
-        super::policy_output::validate(out, std::slice::from_ref(document), &checks).await;
+        super::policy_output::validate(out, std::slice::from_ref(&saved.document), &checks).await;
     }
     Ok(crate::exit::OK)
 }
@@ -83,23 +74,74 @@ fn warn_foreign(out: &Output, stack: &str, foreign: &[(ResourceKind, String, Mar
     }
 }
 
-/// Stops the trail and lets the last denied calls arrive before the policy is saved.
+/// Stops the trail and lets CloudTrail's last deliveries arrive before the policy is saved.
 async fn drain(gen: &Generator, a: &DownArgs, out: &Output) -> Result<()> {
     if a.no_wait {
-        gen.stop_trail().await?;
+        gen.stop_for_save(crate::clock::system()).await?;
         out.warn(
-            "--no-wait: denied calls of the last minutes may still be on their way (CloudTrail delivers about 5 \
-             minutes after a call); the saved policy may lack them",
+            "--no-wait: denied calls of the last minutes may not be delivered by CloudTrail yet (about 5 minutes \
+             after a call, per region); the saved policy holds what is delivered now",
         );
         return Ok(());
     }
     let progress = Progress::new(out, "stopping the trail");
-    let drained = gen.drain(a.quiet_for, &progress).await;
+    let drained = gen.drain(&progress).await;
     progress.finish();
-    if let Drain::Quiet = drained? {
-        out.ok("the last denied calls have arrived (the function has gone quiet)");
+    match drained? {
+        Drain::NotNeeded => {}
+        Drain::Delivered { regions } => out.ok(&format!(
+            "CloudTrail delivered after the stop in every region with a stream ({})",
+            regions.join(", ")
+        )),
+        Drain::GaveUp { regions } => out.warn(&format!(
+            "no delivery after the stop in {} within {} minutes: saving what CloudTrail delivered",
+            regions.join(", "),
+            crate::stack::drain::CAP.as_secs() / 60
+        )),
+    }
+    // A batch may have failed during the wait: counted again, and reconciled with the rest.
+    if let Some(n) = gen.failed_batches().await?.filter(|n| *n > 0) {
+        out.warn(&format!(
+            "{n} failed batches are still in {}: their denied calls are read from the trail's log group and saved \
+             with the rest; the queue is removed with the stack",
+            gen.failed_queue()
+        ));
     }
     Ok(())
+}
+
+/// Saves the final policy, saying how many actions came from delivered calls the function had not granted.
+async fn save(gen: &Generator, a: &DownArgs, out: &Output, trail: bool) -> Result<SavedPolicy> {
+    let saved = gen.save_policy(a.output.as_deref()).await.map_err(|e| {
+        let stopped = if trail {
+            " The trail is stopped (nothing more is recorded); run `lppg down` again once the cause is fixed (it \
+             does not wait again), or `lppg up` to resume logging"
+        } else {
+            ""
+        };
+        e.context(format!(
+            "the policy was not saved, so nothing was deleted; fix the cause or pass --no-save.{stopped}"
+        ))
+    })?;
+    out.ok(&format!(
+        "saved the final policy ({} actions) to {}",
+        saved.actions.len(),
+        saved.path.display()
+    ));
+    let gap = &saved.gap;
+    if !gap.missing.is_empty() {
+        out.info(&format!(
+            "added {} actions the function had not granted yet, from {} delivered denied calls: {}",
+            gap.missing.len(),
+            gap.undecided_calls,
+            gap.missing
+                .keys()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(saved)
 }
 
 /// What is about to be deleted, and failed batches that would be lost with the queue.

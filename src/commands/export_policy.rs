@@ -74,6 +74,14 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
         }
     };
     warn_about_log(out, &group, &facts, &generated.granted(), a);
+    match gen.delivered_gap(&generated.granted()).await {
+        Ok(Some(gap)) => warn_about_gap(out, &gap, a.policy.explain),
+        Ok(None) => {}
+        // Only a report: the export does not depend on it.
+        Err(e) => out.warn(&format!(
+            "could not compare the trail's log group with the policies (delivered, not yet granted): {e:#}"
+        )),
+    }
     let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
     let input = Input {
         generated: generated.actions,
@@ -83,6 +91,25 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
         scope: policy::Scope::new(),
     };
     produce(a, out, input, Checks::Aws(&gen.c.analyzer)).await
+}
+
+/// Delivered, not yet granted: denied calls in the trail's log group the function has not granted (yet).
+fn warn_about_gap(out: &Output, gap: &crate::reconcile::Gap, explain: bool) {
+    if gap.missing.is_empty() {
+        return;
+    }
+    out.warn(&format!(
+        "delivered, not yet granted: {} actions from {} denied calls CloudTrail delivered that the function has not \
+         granted (yet); they are not in this export, and `lppg down` adds them to the policy it saves{}",
+        gap.missing.len(),
+        gap.undecided_calls,
+        if explain { ":" } else { " (--explain lists them)" }
+    ));
+    if explain {
+        for (action, time) in &gap.missing {
+            out.warn(&format!("  {action} (denied {time})"));
+        }
+    }
 }
 
 /// Unreadable lines, and errors about actions that were not granted after all.

@@ -17,13 +17,21 @@ pub async fn exec(g: &GlobalArgs, a: &RedriveArgs, out: &Output) -> Result<i32> 
     );
     let result = gen.redrive(a.dry_run, &progress).await;
     progress.finish();
-    let outcomes = result?;
-    if outcomes.is_empty() {
+    let report = result?;
+    let outcomes = &report.outcomes;
+    if outcomes.is_empty() && report.problems.is_empty() {
         out.ok("no failed batches waiting: nothing to re-run");
         return Ok(crate::exit::OK);
     }
-    for o in &outcomes {
+    for o in outcomes {
         out.info(&line(out, o));
+    }
+    for p in &report.problems {
+        out.warn(p);
+    }
+    if !report.problems.is_empty() {
+        out.warn("some messages could not be deleted or returned: run `lppg redrive` again (a batch re-run twice grants nothing twice)");
+        return Ok(crate::exit::ERROR);
     }
     let kept = outcomes
         .iter()

@@ -46,6 +46,7 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
             "budget_used": (health.budget_used * 1000.0).round() / 1000.0,
             "last_denied_call": health.last_denied,
             "failed_batches": health.failed_batches,
+            "delivered_not_granted": health.not_yet_granted,
         });
         print_result(out, &serde_json::to_string_pretty(&v)?)?;
     } else {
@@ -101,6 +102,13 @@ fn show(out: &Output, gen: &Generator, health: &Health) {
         "  last denied call seen: {}",
         health.last_denied.as_deref().unwrap_or("none yet")
     ));
+    if !health.not_yet_granted.is_empty() {
+        out.info(&format!(
+            "  delivered, not yet granted: {} (CloudTrail delivered these denied calls; the function has not granted \
+             them yet; `lppg down` saves them)",
+            health.not_yet_granted.join(", ")
+        ));
+    }
     if health.healthy() {
         out.ok("the generator is healthy");
     } else {

@@ -368,11 +368,11 @@ impl Generator {
     pub async fn remove_failed_stack(&self, progress: &dyn Report) -> Result<()> {
         let plan = self.plan_teardown().await?;
         if self.removes_policies(&plan) {
-            if let Ok((path, actions, _)) = self.save_policy(None).await {
+            if let Ok(saved) = self.save_policy(None).await {
                 progress.line(&format!(
                     "saved the policy ({} actions) to {}",
-                    actions.len(),
-                    path.display()
+                    saved.actions.len(),
+                    saved.path.display()
                 ));
             }
         }

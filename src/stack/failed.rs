@@ -5,7 +5,7 @@ use super::{Generator, Report};
 use crate::aws::{lambda, sqs};
 use crate::failure_record::{self, FailedBatch};
 use anyhow::{bail, Result};
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// How long a message stays hidden from other readers while redrive holds it: the function's timeout (300 s) and
 /// a margin.
@@ -22,6 +22,13 @@ pub enum Rerun {
     Failed(String),
     /// The message is not an invocation record lppg can re-run (why): still queued.
     Unreadable(String),
+}
+
+/// What `redrive` did: one outcome per batch, and problems met after work was done (the report is still shown).
+#[derive(Debug, Default)]
+pub struct Redrive {
+    pub outcomes: Vec<BatchOutcome>,
+    pub problems: Vec<String>,
 }
 
 /// One batch of the queue and its outcome.
@@ -46,38 +53,69 @@ impl Generator {
         sqs::waiting(&self.c, &url).await
     }
 
-    /// Re-runs every waiting batch (or, with `dry_run`, lists them): messages are held while the run lasts, a
-    /// batch whose re-run succeeded is deleted, every other one is returned to the queue at the end.
-    pub async fn redrive(&self, dry_run: bool, progress: &dyn Report) -> Result<Vec<BatchOutcome>> {
+    /// Re-runs every waiting batch (or, with `dry_run`, lists them), one message at a time: each is held for
+    /// [`HOLD_SECS`] (longer than one re-run may take), re-run, and deleted after its re-run succeeded; the others
+    /// are held to the end, then returned to the queue. A message received again (its hold expired while another
+    /// re-ran) is not re-run: its newest receipt is kept, and a receipt that went stale on delete or release counts
+    /// as done (the message is back in the queue, or will be, by itself). The report is always returned: problems
+    /// after work was done are in [`Redrive::problems`], not an error.
+    pub async fn redrive(&self, dry_run: bool, progress: &dyn Report) -> Result<Redrive> {
         let queue = self.failed_queue();
         let Some(url) = sqs::url(&self.c, &queue).await? else {
             bail!("there is no failed-batches queue {queue}: the stack predates it; run `lppg up` to add it");
         };
-        let (mut seen, mut outcomes, mut kept) = (HashSet::new(), Vec::new(), Vec::new());
+        let mut r = Redrive::default();
+        // Per message id: its outcome's index and its newest receipt.
+        let mut held: HashMap<String, (usize, String)> = HashMap::new();
         loop {
-            let fresh: Vec<_> = sqs::receive(&self.c, &url, HOLD_SECS)
-                .await?
-                .into_iter()
-                .filter(|m| seen.insert(m.id.clone()))
-                .collect();
-            if fresh.is_empty() {
-                break;
-            }
-            for m in fresh {
-                progress.status(&format!("failed batch {}", m.id));
-                let o = self.rerun(&m, dry_run).await;
-                if o.outcome == Rerun::Succeeded {
-                    sqs::delete_message(&self.c, &url, &m.receipt).await?;
-                } else {
-                    kept.push(m.receipt.clone());
+            let got = match sqs::receive(&self.c, &url, HOLD_SECS, 1).await {
+                Ok(got) => got,
+                Err(e) if r.outcomes.is_empty() => return Err(e),
+                Err(e) => {
+                    r.problems.push(format!("{e:#}"));
+                    break;
                 }
-                outcomes.push(o);
+            };
+            let Some(m) = got.into_iter().next() else {
+                break;
+            };
+            if let Some((i, receipt)) = held.get_mut(&m.id) {
+                *receipt = m.receipt.clone();
+                if r.outcomes[*i].outcome == Rerun::Succeeded {
+                    // Its delete found a stale receipt: delete it with the newest.
+                    self.settle(&url, &m.id, &m.receipt, true, &mut r).await;
+                }
+                continue;
+            }
+            progress.status(&format!("failed batch {}", m.id));
+            let o = self.rerun(&m, dry_run).await;
+            let ok = o.outcome == Rerun::Succeeded;
+            r.outcomes.push(o);
+            held.insert(m.id.clone(), (r.outcomes.len() - 1, m.receipt.clone()));
+            if ok {
+                self.settle(&url, &m.id, &m.receipt, true, &mut r).await;
             }
         }
-        for receipt in kept {
-            sqs::release(&self.c, &url, &receipt).await?;
+        for (id, (i, receipt)) in &held {
+            if r.outcomes[*i].outcome != Rerun::Succeeded {
+                self.settle(&url, id, receipt, false, &mut r).await;
+            }
         }
-        Ok(outcomes)
+        Ok(r)
+    }
+
+    /// Deletes (`delete`) or returns a held message; a stale receipt is done, another failure a problem.
+    async fn settle(&self, url: &str, id: &str, receipt: &str, delete: bool, r: &mut Redrive) {
+        let res = if delete {
+            sqs::delete_message(&self.c, url, receipt).await
+        } else {
+            sqs::release(&self.c, url, receipt).await
+        };
+        match res {
+            Ok(()) => {}
+            Err(e) if sqs::is_stale_receipt(&e) => {}
+            Err(e) => r.problems.push(format!("batch {id}: {e:#}")),
+        }
     }
 
     async fn rerun(&self, m: &sqs::Message, dry_run: bool) -> BatchOutcome {

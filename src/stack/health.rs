@@ -33,6 +33,9 @@ pub struct Health {
     pub budget_used: f64,
     /// Failed batches waiting in the queue; `None` when there is no queue.
     pub failed_batches: Option<u64>,
+    /// Delivered, not yet granted: actions of denied calls in the trail's log group that the function has not
+    /// granted (yet) ([`Generator::delivered_gap`]).
+    pub not_yet_granted: Vec<String>,
 }
 
 impl Health {
@@ -65,8 +68,13 @@ impl Generator {
             policies: Vec::new(),
             budget_used: 0.0,
             failed_batches,
+            not_yet_granted: Vec::new(),
         };
         let granted = self.policies_check(&mut health).await;
+        // Only a report: a read it cannot make does not fail the status.
+        if let Ok(Some(gap)) = self.delivered_gap(&granted).await {
+            health.not_yet_granted = gap.missing.keys().map(|a| a.to_string()).collect();
+        }
         let (log_check, last_denied) = self.log_check(now_ms, &granted).await?;
         // The log check reads before the policies, as before.
         let at = health.checks.len() - 1;

@@ -71,16 +71,17 @@ impl Generator {
         })
     }
 
-    /// Saves the merged policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file,
-    /// through the one [`Writer`]: one JSON document whatever its size (a record of what was granted; `lppg
-    /// export-policy --from FILE --split` splits it). Returns the file, the actions saved (as the catalogue
-    /// spells them) and the document.
-    pub async fn save_policy(
-        &self,
-        path: Option<&Path>,
-    ) -> Result<(PathBuf, ActionSet, serde_json::Value)> {
+    /// Saves the final policy to `path` (default: `lppg-policy-<stack>-<time>.json`), never overwriting a file,
+    /// through the one [`Writer`]: what the generator's policies grant and every denied call delivered to the
+    /// trail's log group that the function has not granted ([`Generator::delivered_gap`]), as one JSON document
+    /// whatever its size (a record of what was granted; `lppg export-policy --from FILE --split` splits it).
+    pub async fn save_policy(&self, path: Option<&Path>) -> Result<SavedPolicy> {
         let generated = self.generated().await?;
-        let set = generated.granted().canonicalize(policy::catalogue()?);
+        let granted = generated.granted();
+        let gap = self.delivered_gap(&granted).await?.unwrap_or_default();
+        let set = granted
+            .union(&gap.actions())
+            .canonicalize(policy::catalogue()?);
         let path = path.map(Path::to_path_buf).unwrap_or_else(|| {
             crate::naming::saved_policy_file_name(&self.names.stack, std::time::SystemTime::now())
                 .into()
@@ -93,8 +94,24 @@ impl Generator {
         let written = writer.write(&options)?;
         crate::files::write_new_file(&path, &written.text, false)?;
         let document = written.documents.into_iter().next().unwrap_or_default();
-        Ok((path, writer.set().clone(), document))
+        Ok(SavedPolicy {
+            path,
+            actions: writer.set().clone(),
+            gap,
+            document,
+        })
     }
+}
+
+/// What [`Generator::save_policy`] wrote.
+pub struct SavedPolicy {
+    pub path: PathBuf,
+    /// The actions saved, as the catalogue spells them.
+    pub actions: ActionSet,
+    /// Delivered denied calls the function had not granted, whose actions were added.
+    pub gap: crate::reconcile::Gap,
+    /// The saved document (for Access Analyzer's check).
+    pub document: serde_json::Value,
 }
 
 #[cfg(test)]

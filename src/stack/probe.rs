@@ -145,18 +145,20 @@ impl Generator {
         if let Err(e) = logs::put_line(&self.c, &group, PROBE_STREAM, start, &rec).await {
             return could_not_run(STEP, &e);
         }
-        let t0 = tokio::time::Instant::now();
+        let clock = crate::clock::system();
+        let t0 = clock.now_ms();
+        let elapsed = || Duration::from_millis((clock.now_ms() - t0).max(0) as u64);
         loop {
             match self.probe_came_back(&id, start - 60_000).await {
                 Err(e) => return could_not_run(STEP, &e),
                 Ok(true) => {
-                    let secs = t0.elapsed().as_secs_f64();
+                    let secs = elapsed().as_secs_f64();
                     return ok(
                         STEP,
                         format!("the function answered probe {id} after {secs:.1} s, granting nothing"),
                     );
                 }
-                Ok(false) if t0.elapsed() >= wait => {
+                Ok(false) if elapsed() >= wait => {
                     return failed(
                         STEP,
                         format!("no probe line from the function within {} s of writing {id} to {group}", wait.as_secs()),
@@ -168,9 +170,9 @@ impl Generator {
             }
             progress.status(&format!(
                 "probe 3/3: waiting for the function's answer ({} s)",
-                t0.elapsed().as_secs()
+                elapsed().as_secs()
             ));
-            tokio::time::sleep(Duration::from_secs(2).min(wait)).await;
+            clock.sleep(Duration::from_secs(2).min(wait)).await;
         }
     }
 

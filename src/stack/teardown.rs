@@ -211,7 +211,7 @@ impl Generator {
                         "checking again that {} is gone",
                         remaining.join(", ")
                     ));
-                    tokio::time::sleep(d).await;
+                    crate::clock::sleep(d).await;
                 }
                 None => bail!(
                     "these still exist: {}; run `lppg down` again, or remove them by hand",

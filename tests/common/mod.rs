@@ -164,7 +164,9 @@ pub fn lppg_command(dir: &Path) -> Command {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         // moto cannot run the function, so `up`'s probe would wait its full 45 s for an answer that never comes.
-        .env("LPPG_PROBE_WAIT", "1s");
+        .env("LPPG_PROBE_WAIT", "1s")
+        // The emulator answers at once: retries and polls wait on lppg's virtual clock, not in real time.
+        .env("LPPG_VIRTUAL_CLOCK", "1");
     cmd
 }
 

@@ -8,7 +8,8 @@ Usage: python tests/support/moto_server.py -H 127.0.0.1 -p PORT
 With LPPG_MOTO_BOUNDARY=<dir> in its environment, three calls moto cannot answer get answers shaped as the API
 reference documents them, and what was asked is written down for the test to check (tests/probe_redrive.rs):
 - Lambda Invoke: each request is appended to <dir>/invoke-requests.jsonl; the answer is the next of
-  <dir>/invoke-responses.json ([{"status": 200, "functionError": "Unhandled"|null, "payload": {...}}, ...]).
+  <dir>/invoke-responses.json ([{"status": 200, "functionError": "Unhandled"|null, "payload": {...}}, ...]);
+  `"expire_visibility": true` in an answer makes the re-run slow: every held SQS message becomes visible again.
 - CloudWatch Logs TestMetricFilter: each request is appended to <dir>/test-metric-filter-requests.jsonl; the answer
   is the next of <dir>/test-metric-filter-responses.json ([{"matches": [{"eventNumber": 1, ...}]}, ...]).
 - Delivery through a subscription filter to a function: moto builds the payload as CloudWatch Logs does; instead of
@@ -81,10 +82,25 @@ def _invoke(self):
                                     "invocation_type": self.headers.get("X-Amz-Invocation-Type"),
                                     "payload": json.loads(body) if body else None})
     answer = _next_answer("invoke-responses.json") or {"status": 200, "payload": None}
+    if answer.get("expire_visibility"):
+        _expire_visibility()
     headers = {"content-type": "application/json"}
     if answer.get("functionError"):
         headers["x-amz-function-error"] = answer["functionError"]
     return answer.get("status", 200), headers, json.dumps(answer.get("payload"))
+
+
+def _expire_visibility():
+    """A slow re-run: every message held in any queue becomes visible again, as when its visibility timeout runs out
+    while the invocation lasts (SQS Developer Guide, "Amazon SQS visibility timeout")."""
+    from moto.sqs.models import sqs_backends
+
+    for regions in sqs_backends.values():
+        for backend in regions.values():
+            for queue in backend.queues.values():
+                for message in queue._messages:
+                    message.visible_at = 0
+                queue.pending_messages.clear()
 
 
 def _test_metric_filter(self):

@@ -56,6 +56,11 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
 
+    /// Exit 0 even when inputs could not be read and were skipped (the default exit is 2, so a script that writes
+    /// the policy to a file cannot miss the hole)
+    #[arg(long)]
+    pub allow_partial: bool,
+
     #[command(flatten)]
     pub policy: PolicyOutputArgs,
 
@@ -222,6 +227,23 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
         },
     ));
     warn_not_granted(out, &summary);
+    warn_unverified(out, &summary);
+    let refused = summary.refused_rows();
+    let nothing_to_explain = !args.policy.explain || refused.is_empty();
+    if summary.actions.is_empty() && nothing_to_explain {
+        out.info("lppg: no action found: no policy printed");
+        return Ok(exit::DIFFERENT);
+    }
+
+    if out.verbose {
+        report_details(out, &options, &summary);
+    }
+    let code = print_policy(g, out, args, &summary.actions, &refused)?;
+    Ok(partial_exit(out, args, summary.problems.len(), code))
+}
+
+/// Actions the catalogue does not know, on stderr.
+fn warn_unverified(out: &Output, summary: &ScanSummary) {
     let unverified: Vec<&str> = summary
         .actions
         .values()
@@ -234,17 +256,24 @@ pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i3
             unverified.join(", ")
         ));
     }
-    let refused = summary.refused_rows();
-    let nothing_to_explain = !args.policy.explain || refused.is_empty();
-    if summary.actions.is_empty() && nothing_to_explain {
-        out.info("lppg: no action found: no policy printed");
-        return Ok(exit::DIFFERENT);
-    }
+}
 
-    if out.verbose {
-        report_details(out, &options, &summary);
+/// Skipped inputs make the exit 2 (the policy printed may lack actions), unless `--allow-partial`.
+fn partial_exit(out: &Output, args: &GenerateArgs, skipped: usize, code: i32) -> i32 {
+    if skipped == 0 {
+        return code;
     }
-    print_policy(g, out, args, &summary.actions, &refused)
+    if args.allow_partial {
+        out.warn(&format!(
+            "--allow-partial: the policy above leaves out what the {skipped} skipped input(s) hold"
+        ));
+        return code;
+    }
+    out.warn(&format!(
+        "{skipped} input(s) were skipped, so the policy above may lack actions: exit 2 (pass --allow-partial to \
+         accept a partial policy)"
+    ));
+    exit::ERROR
 }
 
 /// `--denied`: the actions refused by an explicit deny, and those another kind of policy blocked (each with that

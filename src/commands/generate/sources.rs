@@ -223,8 +223,11 @@ pub fn denied_codes() -> Vec<String> {
 
 /// Polls the query until it ends; the bytes it scanned.
 async fn wait(c: &Clients, id: &str, report: &dyn Report) -> Result<i64> {
-    let started = std::time::Instant::now();
-    let mut delay = Duration::from_millis(200);
+    let clock = crate::clock::system();
+    let started = clock.now_ms();
+    let mut polls =
+        crate::clock::Backoff::unbounded(Duration::from_millis(200), Duration::from_secs(2))
+            .start(clock);
     loop {
         match aws::athena::query_state(c, id).await? {
             aws::athena::QueryState::Succeeded { scanned } => return Ok(scanned),
@@ -233,10 +236,9 @@ async fn wait(c: &Clients, id: &str, report: &dyn Report) -> Result<i64> {
                 "Athena query {}: {:.1} MB scanned, {}s",
                 if queued { "queued" } else { "running" },
                 scanned as f64 / 1e6,
-                started.elapsed().as_secs()
+                (clock.now_ms() - started) / 1000
             )),
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
+        polls.wait().await;
     }
 }

@@ -33,6 +33,10 @@ impl S3Url {
     }
 }
 
+/// How long after its events a CloudTrail file may be delivered, for the day folders searched (an hour is ample
+/// for the documented ~5 minutes).
+pub const DELIVERY_TAIL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// What to keep while walking: accounts, regions (empty: all) and the window's days.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -99,15 +103,27 @@ fn last(folder: &str) -> &str {
 
 impl Selection {
     /// The first and last day folders (`YYYY/MM/DD`) that can hold events of the window. The last is the day of
-    /// `--until` itself: CloudTrail files land in the folder of their delivery, up to about 15 minutes after
-    /// their events, so a file of the next day can hold events from just before midnight.
+    /// `--until` plus [`DELIVERY_TAIL`]: CloudTrail files land in the folder of their delivery, about 5 minutes
+    /// (not guaranteed) after their events, so a call at 23:55 delivered at 00:03 is in the next day's folder. The
+    /// `eventTime` filter still bounds the window.
     pub fn days(&self) -> (Option<String>, Option<String>) {
-        let day = |t: &Option<String>| {
-            t.as_deref()
-                .filter(|t| t.len() >= 10)
-                .map(|t| t[..10].replace('-', "/"))
-        };
-        (day(&self.since), day(&self.until))
+        let day = |t: &str| t.get(..10).map(|d| d.replace('-', "/"));
+        let first = self
+            .since
+            .as_deref()
+            .filter(|t| t.len() >= 10)
+            .and_then(day);
+        let last = self
+            .until
+            .as_deref()
+            .filter(|t| t.len() >= 10)
+            .and_then(|t| match crate::time::parse_rfc3339_ms(t) {
+                Some(ms) => day(&crate::time::format_secs_ms(
+                    ms + DELIVERY_TAIL.as_millis() as i64,
+                )),
+                None => day(t),
+            });
+        (first, last)
     }
 
     /// Whether a sub-folder `child` of a folder at `parent` (its level) is worth listing.
@@ -204,6 +220,30 @@ mod tests {
         assert!(s.keeps(Level::Month, &format!("{r}2024/03/02/")));
         assert!(!s.keeps(Level::Month, &format!("{r}2024/03/03/")));
         assert!(Selection::default().keeps(Level::Month, &format!("{r}1999/01/01/")));
+    }
+
+    /// Issue 19, defect 6: a call at 23:55 delivered at 00:03 is in the next day's folder.
+    #[test]
+    fn the_day_after_until_is_kept_for_late_deliveries() {
+        let s = Selection {
+            since: Some("2024-03-01T10:00:00Z".into()),
+            until: Some("2024-03-01T23:55:00Z".into()),
+            ..Selection::default()
+        };
+        assert_eq!(
+            s.days(),
+            (Some("2024/03/01".into()), Some("2024/03/02".into()))
+        );
+        let r = "AWSLogs/1/CloudTrail/r/";
+        assert!(s.keeps(Level::Month, &format!("{r}2024/03/02/")));
+        assert!(s.keeps(Level::Year, &format!("{r}2024/03/")));
+        assert!(!s.keeps(Level::Month, &format!("{r}2024/03/03/")));
+        // Across a month and a year.
+        let s = Selection {
+            until: Some("2024-12-31T23:30:00Z".into()),
+            ..Selection::default()
+        };
+        assert_eq!(s.days().1.as_deref(), Some("2025/01/01"));
     }
 
     #[test]
