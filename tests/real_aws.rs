@@ -142,7 +142,7 @@ fn down_saves_delivered_denials_the_function_never_granted() {
         .expect_stderr_contains("delivered, not yet granted: 1 actions from 1 denied calls")
         .expect_stderr_contains("sqs:ListQueues (denied ")
         .run();
-    let status = moto.test(dir.path()).args(["status", "--json"]).run();
+    let status = moto.test(dir.path()).args(["status", "--json"]).expect_code(1).run();
     let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(v["delivered_not_granted"], json!(["sqs:ListQueues"]), "{v}");
     let saved = dir.path().join("saved.json");
