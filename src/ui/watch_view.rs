@@ -35,16 +35,6 @@ pub fn parse_time_ms(s: &str) -> Option<i64> {
     crate::time::parse_rfc3339_ms(s)
 }
 
-/// `--since`: a duration back from `now_ms` ("30m") or an RFC 3339 time.
-pub fn parse_since(s: &str, now_ms: i64) -> Result<i64> {
-    if let Some(d) = crate::time::parse_duration(s) {
-        return Ok(now_ms - d.as_millis() as i64);
-    }
-    parse_time_ms(s).ok_or_else(|| {
-        anyhow::anyhow!("--since {s:?} is neither a duration (30m, 2h) nor an RFC 3339 time (2026-01-31T09:00:00Z)")
-    })
-}
-
 /// A short duration: `4s`, `4m 32s`, `2h 05m`.
 pub fn human_delay(ms: i64) -> String {
     if ms < 0 {
@@ -487,9 +477,6 @@ mod tests {
         assert_eq!(human_delay(272_000), "4m 32s");
         assert_eq!(human_delay(7_500_000), "2h 05m");
         assert_eq!(human_delay(-1), "?");
-        assert_eq!(parse_since("30m", T0).unwrap(), T0 - 1_800_000);
-        assert_eq!(parse_since("2026-01-01T10:00:00Z", 0).unwrap(), T0);
-        assert!(parse_since("yesterday", T0).is_err());
     }
 
     #[test]
