@@ -128,14 +128,22 @@ impl Clients {
     }
 }
 
-/// The HTTPS client every AWS call goes through: rustls with the ring crypto provider (pure Rust and assembly;
-/// no aws-lc C build, no cmake), trusting the platform's certificate store. The SDK crates are built without
-/// their `default-https-client` feature, so a configuration without this client cannot send anything.
+/// The HTTPS client every AWS call goes through: the SDK's default client (hyper, rustls, the platform's
+/// certificate store, `HTTPS_PROXY`/`NO_PROXY` from the environment, the SDK's timeouts) with rustls's ring crypto
+/// provider instead of aws-lc, so the build needs no aws-lc C build and no cmake. The SDK crates are built without
+/// their `default-https-client` feature: a configuration without this client cannot send anything.
 pub fn https_client() -> aws_sdk_sts::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
 }
 
 /// The SDK configuration loader every client set starts from (the standard credential chain, the latest
