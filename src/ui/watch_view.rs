@@ -3,7 +3,6 @@
 //! what the spinner says while waiting. Unit-tested here; the polling is [`crate::generator::follow`].
 use super::Style;
 use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
-use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
