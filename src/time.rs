@@ -271,10 +271,19 @@ mod tests {
             (" 2024-03-01 ", at(T - 86_400 - 9 * 3600 - 5 * 60, 0)),
             ("2024-03-02T11:05:00+02:00", at(T, 0)),
         ] {
-            assert_eq!(parse_since_flag("--since", text, now).ok(), want, "{text:?}");
+            assert_eq!(
+                parse_since_flag("--since", text, now).ok(),
+                want,
+                "{text:?}"
+            );
         }
-        let err = parse_since_flag("--until", "yesterday", now).unwrap_err().to_string();
-        assert!(err.starts_with("cannot read --until \"yesterday\": use an age"), "{err}");
+        let err = parse_since_flag("--until", "yesterday", now)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read --until \"yesterday\": use an age"),
+            "{err}"
+        );
         assert!(err.contains("a date (2024-03-01"), "{err}");
     }
 

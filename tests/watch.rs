@@ -260,7 +260,10 @@ fn watch_shows_decisions_markers_and_failures() {
         .contains("\"type\":\"summary\""));
     // A date is a --since too (generate's grammar): from 2024-03-01 there is what there is from an hour ago.
     let by_date = moto
-        .lppg(dir.path(), &["watch", "--json", "--once", "--since", "2024-03-01"])
+        .lppg(
+            dir.path(),
+            &["watch", "--json", "--once", "--since", "2024-03-01"],
+        )
         .ok();
     let events = |out: &str| {
         out.lines()

@@ -518,7 +518,10 @@ mod tests {
             let (kind, len) = (u16_at(at), u16_at(at + 2));
             if kind == 10 {
                 let list = &record[at + 6..at + 4 + len];
-                return list.chunks(2).map(|g| u16::from_be_bytes([g[0], g[1]])).collect();
+                return list
+                    .chunks(2)
+                    .map(|g| u16::from_be_bytes([g[0], g[1]]))
+                    .collect();
             }
             at += 4 + len;
         }

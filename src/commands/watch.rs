@@ -46,7 +46,9 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
     let since_arg = a
         .since
         .as_deref()
-        .map(|s| crate::time::parse_since_flag("--since", s, SystemTime::now()).map(crate::time::to_ms))
+        .map(|s| {
+            crate::time::parse_since_flag("--since", s, SystemTime::now()).map(crate::time::to_ms)
+        })
         .transpose()?;
     let gen = wait_for_stack(g, a, out).await?;
     let group = gen.function_log_group();
