@@ -5,6 +5,7 @@
 #   bash scripts/package.sh                 # the host's target (Linux: the static musl build)
 #   bash scripts/package.sh TARGET          # x86_64-unknown-linux-musl, aarch64-unknown-linux-musl,
 #                                           # x86_64-apple-darwin, aarch64-apple-darwin
+#   PROFILE=dev bash scripts/package.sh     # the same packaging and checks on a quicker debug build
 #
 # Steps: `cargo build --locked --profile dist --target TARGET` (Cargo.toml's `dist` profile: small and fast, slow
 # to build); an archive `dist/lppg-VERSION-TARGET.tar.gz` holding `lppg-VERSION-TARGET/` (the binary, README,
@@ -51,11 +52,12 @@ case "$TARGET" in
     fi
     ;;
 esac
-echo "building $NAME (cargo build --locked --profile dist --target $TARGET)" >&2
+PROFILE=${PROFILE:-dist}
+echo "building $NAME (cargo build --locked --profile $PROFILE --target $TARGET)" >&2
 start=$(date +%s)
-cargo build --locked --profile dist --target "$TARGET"
+cargo build --locked --profile "$PROFILE" --target "$TARGET"
 secs=$(( $(date +%s) - start ))
-BIN="$TARGET_DIR/$TARGET/dist/lppg"
+BIN="$TARGET_DIR/$TARGET/$([[ "$PROFILE" == dev ]] && echo debug || echo "$PROFILE")/lppg"
 
 # 2. The archive and its sum.
 stage=$(mktemp -d)
