@@ -3,6 +3,7 @@
 #
 #   bench/generate_bench.sh                     # 1,000,000 records in ~3,636 .json.gz files under /tmp/lppg-bench
 #   LPPG_BENCH_DIR=/data/b RECORDS=2000000 bench/generate_bench.sh
+#   LPPG=dist/lppg-0.1.0-x86_64-unknown-linux-musl/lppg bench/generate_bench.sh    # that binary, no build
 #
 # Steps: writes a reproducible tree with bench/gen_trail.py (seeded; reused when already there), builds lppg in
 # release mode, then measures, on the same files: zcat (1 and 2 in parallel), zcat | jq with a principal filter,
@@ -61,13 +62,18 @@ S_FILES=$(wc -l < "$SUBSET/.manifest.tsv")
 S_RECORDS=$(awk -F'\t' '{n += $2} END {print n}' "$SUBSET/.manifest.tsv")
 S_RAW_BYTES=$(awk -F'\t' '{n += $3} END {print n}' "$SUBSET/.manifest.tsv")
 
-# 2. The binary.
-(cd "$ROOT" && cargo build --release --quiet)
-LPPG="${CARGO_TARGET_DIR:-$ROOT/target}/release/lppg"
+# 2. The binary: a release build, or the one LPPG names (a release archive's, scripts/package.sh).
+if [[ -n "${LPPG:-}" ]]; then
+  [[ -x "$LPPG" ]] || { echo "LPPG=$LPPG is not an executable" >&2; exit 2; }
+else
+  (cd "$ROOT" && cargo build --release --quiet)
+  LPPG="${CARGO_TARGET_DIR:-$ROOT/target}/release/lppg"
+fi
 
 # 3. Measurements. measure NAME RECORDS RAW_BYTES COMMAND: runs COMMAND with bash, records wall time and peak RSS.
 declare -A WALL RSS
 printf '%-34s %9s %12s %9s %10s\n' "run" "seconds" "records/s" "MB/s" "peak RSS" | tee "$RESULTS"
+echo "# binary: $LPPG ($(wc -c < "$LPPG") bytes)" | tee -a "$RESULTS"
 measure() {
   local name=$1 records=$2 bytes=$3 cmd=$4 stats="$OUT/time.$$"
   sync

@@ -152,7 +152,7 @@ fn time_window_since_inclusive_until_exclusive() {
 
     generate(["--since", "yesterday-ish", &fixture("tree")])
         .expect_code(2)
-        .expect_stderr_contains("cannot read time")
+        .expect_stderr_contains("cannot read --since \"yesterday-ish\": use an age (30m, 7d)")
         .run();
 }
 

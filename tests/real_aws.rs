@@ -142,7 +142,11 @@ fn down_saves_delivered_denials_the_function_never_granted() {
         .expect_stderr_contains("delivered, not yet granted: 1 actions from 1 denied calls")
         .expect_stderr_contains("sqs:ListQueues (denied ")
         .run();
-    let status = moto.test(dir.path()).args(["status", "--json"]).expect_code(1).run();
+    let status = moto
+        .test(dir.path())
+        .args(["status", "--json"])
+        .expect_code(1)
+        .run();
     let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(v["delivered_not_granted"], json!(["sqs:ListQueues"]), "{v}");
     let saved = dir.path().join("saved.json");
@@ -426,4 +430,35 @@ fn review_in_progress_is_never_waited_on() {
         .expect_code(2)
         .expect_stderr_contains("never executed")
         .run();
+}
+
+/// Behind a corporate proxy: the HTTPS client reads `HTTPS_PROXY` from the environment, as the SDK's default
+/// client does from behaviour version 2025-08-07 on (aws-smithy-runtime's `default_https_client`), and asks the
+/// proxy for a tunnel to the endpoint with `CONNECT host:443` (RFC 9110 section 9.3.6). The listener stands for
+/// the proxy: it reads the request, refuses it and closes, so nothing leaves the machine.
+#[test]
+fn aws_calls_go_through_https_proxy() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let proxy = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(conn);
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let _ = reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        first
+    });
+    let dir = TempDir::new("https-proxy");
+    let run = crate::common::Test::new()
+        .current_dir(dir.path())
+        .endpoint("https://aws.lppg-proxy.test")
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{port}"))
+        .args(["status"])
+        .run();
+    assert_ne!(run.code, 0, "{}", run.dump());
+    let first = proxy.join().unwrap();
+    assert_eq!(first.trim_end(), "CONNECT aws.lppg-proxy.test:443 HTTP/1.1");
 }

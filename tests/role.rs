@@ -195,7 +195,7 @@ fn role_mode_end_to_end() {
     }
     assert_eq!(creds.stdout.lines().count(), 1);
     let who = block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let conf = lppg::aws::config_loader()
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(format!("http://127.0.0.1:{}", moto.port))
             .credentials_provider(aws_sdk_sts::config::Credentials::new(

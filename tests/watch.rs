@@ -256,6 +256,20 @@ fn watch_shows_decisions_markers_and_failures() {
         .last()
         .unwrap()
         .contains("\"type\":\"summary\""));
+    // A date is a --since too (generate's grammar): from 2024-03-01 there is what there is from an hour ago.
+    let by_date = moto
+        .lppg(
+            dir.path(),
+            &["watch", "--json", "--once", "--since", "2024-03-01"],
+        )
+        .run();
+    let events = |out: &str| {
+        out.lines()
+            .filter(|l| !l.contains("\"type\":\"summary\""))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events(&by_date.stdout), events(&js.stdout));
     snapshot("once.jsonl", &normalise(&js.stdout, &instants));
 
     // By default watch starts at the stack's creation: the test's back-dated lines are before it.
@@ -344,6 +358,11 @@ fn without_a_stack_watch_and_mark_say_run_up() {
         .run();
     moto.lppg(dir.path(), &["watch", "--since", "yesterday"])
         .expect_code(2)
-        .expect_stderr_contains("neither a duration")
+        .expect_stderr_contains("cannot read --since \"yesterday\": use an age (30m, 7d)")
+        .run();
+    // One grammar with generate's --since: a date is read, so watch gets as far as looking for the stack.
+    moto.lppg(dir.path(), &["watch", "--once", "--since", "2024-03-01"])
+        .expect_code(2)
+        .expect_stderr_contains("run `lppg up` first")
         .run();
 }

@@ -71,7 +71,7 @@ impl Clients {
     /// Builds the clients from the standard credential chain, honouring `--profile`, `--region` and
     /// `--endpoint-url` (or `AWS_ENDPOINT_URL`).
     pub async fn connect(g: &AwsArgs) -> Result<Self> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = config_loader();
         if let Some(p) = &g.profile {
             loader = loader.profile_name(p);
         }
@@ -130,6 +130,30 @@ impl Clients {
             arn,
         })
     }
+}
+
+/// The HTTPS client every AWS call goes through: the SDK's default client (hyper, rustls, the platform's
+/// certificate store, `HTTPS_PROXY`/`NO_PROXY` from the environment, the SDK's timeouts) with rustls's ring crypto
+/// provider instead of aws-lc, so the build needs no aws-lc C build and no cmake. The SDK crates are built without
+/// their `default-https-client` feature: a configuration without this client cannot send anything.
+pub fn https_client() -> aws_sdk_sts::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
+}
+
+/// The SDK configuration loader every client set starts from (the standard credential chain, the latest
+/// behaviour version, [`https_client`]); tests that build their own clients start here too.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
 }
 
 /// How long to keep retrying a call that failed with a transient error, and on which errors.
@@ -467,6 +491,74 @@ pub fn missing_action(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first TLS record a client sends on `listener`'s first connection: 5-byte header and body (RFC 8446
+    /// section 5.1: type 22 = handshake, a 2-byte version, a 2-byte length).
+    fn first_record(listener: std::net::TcpListener) -> Vec<u8> {
+        use std::io::Read;
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut record = vec![0; 5];
+        conn.read_exact(&mut record).unwrap();
+        let len = usize::from(u16::from_be_bytes([record[3], record[4]]));
+        record.resize(5 + len, 0);
+        conn.read_exact(&mut record[5..]).unwrap();
+        record
+    }
+
+    /// The `supported_groups` extension (type 10) of a ClientHello record (RFC 8446 section 4.1.2 for the
+    /// message's layout, 4.2.7 for the extension).
+    fn supported_groups(record: &[u8]) -> Vec<u16> {
+        let u16_at = |at: usize| usize::from(u16::from_be_bytes([record[at], record[at + 1]]));
+        assert_eq!(record[5], 1, "a ClientHello");
+        // Record header 5, handshake header 4, legacy_version 2, random 32.
+        let mut at = 5 + 4 + 2 + 32;
+        at += 1 + usize::from(record[at]); // legacy_session_id
+        at += 2 + u16_at(at); // cipher_suites
+        at += 1 + usize::from(record[at]); // legacy_compression_methods
+        let end = at + 2 + u16_at(at);
+        at += 2;
+        while at < end {
+            let (kind, len) = (u16_at(at), u16_at(at + 2));
+            if kind == 10 {
+                let list = &record[at + 6..at + 4 + len];
+                return list
+                    .chunks(2)
+                    .map(|g| u16::from_be_bytes([g[0], g[1]]))
+                    .collect();
+            }
+            at += 4 + len;
+        }
+        panic!("no supported_groups extension");
+    }
+
+    /// The clients speak TLS through rustls's ring provider, whatever other crate features the SDK has: ring
+    /// offers exactly X25519 (0x001d), secp256r1 (0x0017) and secp384r1 (0x0018), while the aws-lc provider the
+    /// SDK's `default-https-client` feature brings also offers, and prefers, the hybrid X25519MLKEM768 (0x11ec,
+    /// draft-ietf-tls-ecdhe-mlkem; rustls's `prefer-post-quantum`). No server answers: the listener reads the
+    /// ClientHello and closes, so nothing leaves the machine.
+    #[tokio::test]
+    async fn https_goes_through_rustls_with_ring() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || first_record(listener));
+        let conf = config_loader()
+            .region(Region::new("us-east-1"))
+            .endpoint_url(format!("https://127.0.0.1:{port}"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        let sent = aws_sdk_sts::Client::new(&conf)
+            .get_caller_identity()
+            .send()
+            .await;
+        assert!(sent.is_err(), "the listener never answers");
+        let hello = server.join().unwrap();
+        assert_eq!(hello[0], 22, "a TLS handshake record, not plain HTTP");
+        assert_eq!(supported_groups(&hello), [0x001d, 0x0017, 0x0018]);
+    }
 
     #[test]
     fn names_the_missing_action() {

@@ -9,17 +9,18 @@ use crate::cli::GlobalArgs;
 use crate::stack::follow::{Fault, Readiness, Seen};
 use crate::stack::Generator;
 use crate::ui::progress::Progress;
-use crate::ui::watch_view::{parse_since, rfc3339_secs, sanitize, View};
+use crate::ui::watch_view::{rfc3339_secs, sanitize, View};
 use crate::ui::Output;
 use anyhow::{bail, Result};
 use clap::Args;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 #[derive(Args, Debug, Clone)]
 pub struct WatchArgs {
-    /// Start this long ago (30m, 2h) or at an RFC 3339 time (default: when the stack was created).
-    #[arg(long)]
+    /// Start at T: an age (30m, 2h), an RFC 3339 time or a date, as generate's --since (default: when the stack
+    /// was created).
+    #[arg(long, value_name = "T")]
     pub since: Option<String>,
     /// One JSON object per line on stdout (for scripts).
     #[arg(long)]
@@ -45,7 +46,9 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
     let since_arg = a
         .since
         .as_deref()
-        .map(|s| parse_since(s, crate::time::now_ms()))
+        .map(|s| {
+            crate::time::parse_since_flag("--since", s, SystemTime::now()).map(crate::time::to_ms)
+        })
         .transpose()?;
     let gen = wait_for_stack(g, a, out).await?;
     let group = gen.function_log_group();

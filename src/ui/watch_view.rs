@@ -3,7 +3,6 @@
 //! what the spinner says while waiting. Unit-tested here; the polling is [`crate::stack::follow`].
 use super::Style;
 use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
-use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,16 +32,6 @@ pub fn rfc3339_millis(ms: i64) -> String {
 /// Parses an RFC 3339 time (CloudTrail's `eventTime`, a marker's time) into ms since the epoch.
 pub fn parse_time_ms(s: &str) -> Option<i64> {
     crate::time::parse_rfc3339_ms(s)
-}
-
-/// `--since`: a duration back from `now_ms` ("30m") or an RFC 3339 time.
-pub fn parse_since(s: &str, now_ms: i64) -> Result<i64> {
-    if let Some(d) = crate::time::parse_duration(s) {
-        return Ok(now_ms - d.as_millis() as i64);
-    }
-    parse_time_ms(s).ok_or_else(|| {
-        anyhow::anyhow!("--since {s:?} is neither a duration (30m, 2h) nor an RFC 3339 time (2026-01-31T09:00:00Z)")
-    })
 }
 
 /// A short duration: `4s`, `4m 32s`, `2h 05m`.
@@ -528,9 +517,6 @@ mod tests {
         assert_eq!(human_delay(272_000), "4m 32s");
         assert_eq!(human_delay(7_500_000), "2h 05m");
         assert_eq!(human_delay(-1), "?");
-        assert_eq!(parse_since("30m", T0).unwrap(), T0 - 1_800_000);
-        assert_eq!(parse_since("2026-01-01T10:00:00Z", 0).unwrap(), T0);
-        assert!(parse_since("yesterday", T0).is_err());
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl Moto {
             .build()
             .unwrap();
         rt.block_on(async {
-            let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            let conf = lppg::aws::config_loader()
                 .region(aws_config::Region::new(region.to_string()))
                 .endpoint_url(&self.url)
                 .credentials_provider(aws_sdk_sts::config::Credentials::new(

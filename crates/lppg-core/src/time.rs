@@ -1,5 +1,6 @@
 //! Time, one way for the whole program: RFC 3339 parsing (with `Z` or a numeric offset, fractional seconds),
-//! formatting in UTC to seconds or milliseconds, durations (`30m`, `2h`, `1d`), the `--since` forms, and the clock.
+//! formatting in UTC to seconds or milliseconds, durations (`30m`, `2h`, `1d`), the `--since` forms (one grammar
+//! for every command's time flags), and the clock.
 //!
 //! Times are [`SystemTime`]s; the log APIs count milliseconds since the epoch, so `_ms` variants convert.
 //! Parsing is deliberately lenient in the ways CloudTrail and people write times (a space for `T`, a lower-case
@@ -77,6 +78,17 @@ pub fn parse_since(text: &str, now: SystemTime) -> Option<SystemTime> {
         return now.checked_sub(age);
     }
     parse_date(text).or_else(|| parse_rfc3339(text))
+}
+
+/// The forms [`parse_since`] reads, as the help and error messages of every time flag name them.
+pub const SINCE_FORMS: &str =
+    "an age (30m, 7d), an RFC 3339 time (2024-03-01T12:00:00Z) or a date (2024-03-01, midnight UTC)";
+
+/// A time flag's value (`--since`, `--until` of any command) by [`parse_since`], or an error that names the flag
+/// and the forms it takes.
+pub fn parse_since_flag(flag: &str, text: &str, now: SystemTime) -> anyhow::Result<SystemTime> {
+    parse_since(text, now)
+        .ok_or_else(|| anyhow::anyhow!("cannot read {flag} {:?}: use {SINCE_FORMS}", text.trim()))
 }
 
 /// RFC 3339 in UTC, whole seconds (truncated): `2024-03-02T09:05:00Z`. Times before the epoch show the epoch.
@@ -248,6 +260,31 @@ mod tests {
         assert_eq!(parse_since("2024-03-02T11:05:00+02:00", now), at(T, 0));
         assert_eq!(parse_since("2024-03-02", now), parse_date("2024-03-02"));
         assert_eq!(parse_since("yesterday-ish", now), None);
+    }
+
+    #[test]
+    fn a_time_flag_reads_every_form_or_names_itself() {
+        let now = at(T, 0).unwrap();
+        for (text, want) in [
+            ("30m", at(T - 1800, 0)),
+            ("2024-03-02", parse_date("2024-03-02")),
+            (" 2024-03-01 ", at(T - 86_400 - 9 * 3600 - 5 * 60, 0)),
+            ("2024-03-02T11:05:00+02:00", at(T, 0)),
+        ] {
+            assert_eq!(
+                parse_since_flag("--since", text, now).ok(),
+                want,
+                "{text:?}"
+            );
+        }
+        let err = parse_since_flag("--until", "yesterday", now)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read --until \"yesterday\": use an age"),
+            "{err}"
+        );
+        assert!(err.contains("a date (2024-03-01"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use super::policy_output::{self, Checks, PolicyOutputArgs};
 use crate::aws::{AwsArgs, Clients};
@@ -94,13 +94,9 @@ pub struct GenerateArgs {
     pub threads: usize,
 }
 
-/// Parses a `--since`/`--until` value into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
-pub fn parse_time(text: &str, now: SystemTime) -> anyhow::Result<String> {
-    let text = text.trim();
-    match crate::time::parse_since(text, now) {
-        Some(at) => Ok(crate::time::format_secs(at)),
-        None => bail!("cannot read time {text:?}: use RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (7d)"),
-    }
+/// Parses a `--since`/`--until` value (`crate::time`'s one grammar) into CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form.
+pub fn parse_time(flag: &str, text: &str, now: SystemTime) -> anyhow::Result<String> {
+    crate::time::parse_since_flag(flag, text, now).map(crate::time::format_secs)
 }
 
 impl GenerateArgs {
@@ -109,15 +105,13 @@ impl GenerateArgs {
         let since = self
             .since
             .as_deref()
-            .map(|t| parse_time(t, now))
-            .transpose()
-            .context("--since")?;
+            .map(|t| parse_time("--since", t, now))
+            .transpose()?;
         let until = self
             .until
             .as_deref()
-            .map(|t| parse_time(t, now))
-            .transpose()
-            .context("--until")?;
+            .map(|t| parse_time("--until", t, now))
+            .transpose()?;
         if let (Some(s), Some(u)) = (&since, &until) {
             if s >= u {
                 bail!("--since ({s}) must be before --until ({u})");
