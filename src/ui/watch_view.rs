@@ -5,7 +5,7 @@ use super::Style;
 use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
 use anyhow::Result;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Decisions whose denied calls are this close to the first of a block belong to it (one console click).
 const BURST_MS: i64 = 10_000;
@@ -102,6 +102,8 @@ pub struct View {
     block: Option<i64>,
     day: Option<String>,
     printed_any: bool,
+    /// The calls shown so far, (event id, action) → the kind shown: a second delivery of the same call is skipped.
+    shown: HashMap<(String, Option<String>), DecisionKind>,
 }
 
 impl View {
@@ -116,6 +118,30 @@ impl View {
 
     fn paint(&self, style: Style, text: &str) -> String {
         super::paint(self.color, style, text)
+    }
+
+    /// Whether a decision line repeats one already shown: the same call (`event_id`) and action delivered again by
+    /// the other path (EventBridge within seconds, the trail's CloudWatch Logs minutes later), so `watch` shows each
+    /// call once, with the first path's delay. A call first shown as an error is shown again when it is retried.
+    /// Call once per line, before [`View::note`]; skip the line when it answers true.
+    pub fn is_repeat(&mut self, line: &Line) -> bool {
+        let Line::Decision(d) = line else {
+            return false;
+        };
+        let Some(id) = d.event_id.as_deref() else {
+            return false;
+        };
+        if d.decision == DecisionKind::Probe {
+            return false;
+        }
+        let key = (id.to_string(), d.action.clone());
+        match self.shown.get(&key) {
+            Some(kind) if *kind != DecisionKind::Error => true,
+            _ => {
+                self.shown.insert(key, d.decision.clone());
+                false
+            }
+        }
     }
 
     /// Takes note of one log line (counters, sizes, times); call once per line, before rendering it.
@@ -264,8 +290,12 @@ impl View {
             .map(|t| format!("+{}", human_delay(ts_ms - t)))
             .unwrap_or_default();
         let (tone, outcome) = outcome_text(d);
+        let path = d
+            .path_label()
+            .map(|p| self.paint(Style::Dim, &format!(" (via {})", sanitize(p))))
+            .unwrap_or_default();
         out.push(format!(
-            "{time_col}  {delay:>8}  {:<34} {}",
+            "{time_col}  {delay:>8}  {:<34} {}{path}",
             sanitize(&action_text(d)),
             self.paint(tone, &sanitize(&outcome))
         ));
@@ -466,6 +496,7 @@ mod tests {
             reason: (decision == "withheld" || decision == "error")
                 .then(|| "the guard keeps it out".to_string()),
             resources: Vec::new(),
+            path: None,
         })
     }
 
@@ -476,6 +507,53 @@ mod tests {
             out.extend(view.render_text(*ts, l));
         }
         out.join("\n")
+    }
+
+    /// One call through both paths: EventBridge's line is shown (with its delay and path), CloudWatch Logs'
+    /// `already_present` for the same event minutes later is not; an error first is shown again once retried.
+    #[test]
+    fn a_call_delivered_twice_is_shown_once() {
+        let via = |kind: &str, path: &str, id: &str| match decision(
+            kind,
+            Some("s3:ListBucket"),
+            Some(T0),
+        ) {
+            Line::Decision(mut d) => {
+                d.event_id = Some(id.to_string());
+                d.path = Some(path.to_string());
+                Line::Decision(d)
+            }
+            other => other,
+        };
+        let mut view = View::new(false);
+        let mut shown = Vec::new();
+        for (ts, line) in [
+            (T0 + 4_000, via("granted", "eventbridge", "e1")),
+            (
+                T0 + 300_000,
+                via("already_present", "cloudwatch_logs", "e1"),
+            ),
+            (T0 + 5_000, via("error", "eventbridge", "e2")),
+            (T0 + 310_000, via("granted", "cloudwatch_logs", "e2")),
+            (
+                T0 + 320_000,
+                via("already_present", "cloudwatch_logs", "e2"),
+            ),
+        ] {
+            if !view.is_repeat(&line) {
+                view.note(ts, &line);
+                shown.extend(view.render_text(ts, &line));
+            }
+        }
+        let text = shown.join("\n");
+        assert_eq!(text.matches("s3:ListBucket").count(), 3, "{text}");
+        assert!(
+            text.contains("+4s") && text.contains("(via EventBridge)"),
+            "{text}"
+        );
+        assert!(!text.contains("already present"), "{text}");
+        assert!(text.contains("(via CloudWatch Logs)"), "{text}");
+        assert_eq!(view.granted, 2);
     }
 
     #[test]
