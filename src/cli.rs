@@ -113,6 +113,10 @@ pub struct UpArgs {
     /// Do not run the end-to-end probe (`lppg status --probe`) after a create or update.
     #[arg(long)]
     pub no_probe: bool,
+    /// CloudWatch Logs only: no EventBridge rule (the fast path delivers denied calls in seconds instead of
+    /// minutes; see the README for its cost).
+    #[arg(long)]
+    pub no_fast_path: bool,
     /// How long the probe waits for its record to come back through the function.
     #[arg(long, value_name = "DURATION", default_value = "45s", env = "LPPG_PROBE_WAIT", value_parser = humantime::parse_duration)]
     pub probe_wait: std::time::Duration,

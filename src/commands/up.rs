@@ -25,6 +25,7 @@ pub fn settings(a: &UpArgs) -> Settings {
         start_actions: a.start_actions.clone(),
         data_events: a.data_events.clone(),
         log_retention_days: a.log_retention_days,
+        fast_path: !a.no_fast_path,
     }
 }
 
@@ -364,6 +365,9 @@ mod tests {
         );
         assert_eq!(p["UserName"], "");
         assert!(p["DeniedErrorCodesPattern"].contains("AccessDenied"));
+        assert_eq!(p["FastPath"], "true");
+        let off = settings(&args(&["--no-fast-path"])).parameters("b", "k");
+        assert_eq!(off.unwrap()["FastPath"], "false");
     }
 
     #[test]

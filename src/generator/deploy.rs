@@ -23,6 +23,8 @@ pub struct Settings {
     pub start_actions: Vec<String>,
     pub data_events: Vec<String>,
     pub log_retention_days: u32,
+    /// The EventBridge rule besides the subscription filter (`--no-fast-path` turns it off).
+    pub fast_path: bool,
 }
 
 const RETENTION_DAYS: [u32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365];
@@ -116,6 +118,7 @@ impl Settings {
             let on = self.data_events.iter().any(|d| d.eq_ignore_ascii_case(svc));
             p.insert(key.into(), on.to_string());
         }
+        p.insert("FastPath".into(), self.fast_path.to_string());
         p.insert(
             "DeniedErrorCodesPattern".into(),
             crate::assets::error_code_clause(crate::assets::MAPPING_JSON)?,

@@ -55,6 +55,7 @@ impl Generator {
         )];
         checks.push(self.trail_check().await?);
         checks.push(self.subscription_check().await?);
+        checks.push(self.fast_path_check().await?);
         checks.push(self.function_check().await?);
         let (queue_check, failed_batches) = self.queue_check().await?;
         checks.push(queue_check);
@@ -109,6 +110,42 @@ impl Generator {
                 format!("no subscription filter on {group} forwards to the function")
             },
             Some("run `lppg up` to restore the subscription filter".into()),
+        ))
+    }
+
+    /// The fast path: the stack's EventBridge rule (or that it was turned off with `--no-fast-path`).
+    async fn fast_path_check(&self) -> Result<Check> {
+        let st = self.require_stack()?;
+        if st.parameters.get("FastPath").map(String::as_str) == Some("false") {
+            return Ok(check(
+                "fast path",
+                true,
+                "off (--no-fast-path): denied calls arrive through CloudWatch Logs only".into(),
+                None,
+            ));
+        }
+        let resources = stack::resources(&self.c, &self.names.stack).await?;
+        let rule = resources
+            .get("FastPathRule")
+            .filter(|(kind, name)| kind == "AWS::Events::Rule" && !name.is_empty());
+        let allowed = resources.contains_key("FastPathPermission");
+        Ok(check(
+            "fast path",
+            rule.is_some() && allowed,
+            match rule {
+                Some((_, name)) if allowed => format!(
+                    "EventBridge rule {name} in {} sends denied calls to the function",
+                    self.c.region
+                ),
+                Some((_, name)) => format!("rule {name} exists but may not invoke the function"),
+                None => {
+                    "no EventBridge rule: denied calls arrive through CloudWatch Logs only".into()
+                }
+            },
+            Some(
+                "run `lppg up` to restore the rule (or `lppg up --no-fast-path` to go without)"
+                    .into(),
+            ),
         ))
     }
 
