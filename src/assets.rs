@@ -74,6 +74,14 @@ pub fn render_template() -> Result<String> {
         .replace(CODE_LIST_PLACEHOLDER, &codes))
 }
 
+/// The fast path's forwarder template (one stack per region besides the generator's), as committed.
+pub const FORWARDER_TEMPLATE: &str = include_str!("../assets/forwarder.yaml");
+
+/// The forwarder template with the rules' error codes filled in (the same list as the generator's own rule).
+pub fn render_forwarder() -> Result<String> {
+    Ok(FORWARDER_TEMPLATE.replace(CODE_LIST_PLACEHOLDER, &error_code_list(MAPPING_JSON)?))
+}
+
 /// Builds the function's zip from the embedded files: sorted names, fixed timestamps and permissions, so the
 /// same source always gives the same bytes (and CloudFormation only updates the function when the code changed).
 pub fn function_zip() -> Result<Vec<u8>> {

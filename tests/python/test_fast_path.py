@@ -209,3 +209,78 @@ def test_the_guard_denies_changing_the_fast_path_rules(rendered):  # noqa: F811
                            and any(fnmatch.fnmatchcase(arn, r) for r in
                                    (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
                            for s in guard["Statement"]), (name, action, arn)
+
+
+# ---------------------------------------------------------------- the forwarder template (other regions)
+
+@pytest.fixture(scope="module")
+def forwarder():
+    """assets/forwarder.yaml as `lppg up` deploys it (next to the rendered template.yaml)."""
+    import subprocess
+    import tempfile
+    from cfnlint.decode import decode_str
+    from conftest import ROOT
+    path = os.environ.get("LPPG_RENDERED_TEMPLATE")
+    if path:
+        path = os.path.join(os.path.dirname(path), "forwarder.yaml")
+    else:
+        out = tempfile.mkdtemp(prefix="lppg-fwd-")
+        subprocess.run(["cargo", "run", "--quiet", "--", "template", "--out", out], cwd=ROOT, check=True)
+        path = os.path.join(out, "forwarder.yaml")
+    template, problems = decode_str(open(path, encoding="utf-8").read())
+    assert not problems, problems
+    return template
+
+
+def forwarder_in(template, region, principal, principal_arn, stack="lppg", home="us-east-1", partition="aws"):
+    class R(FastPathResolver):
+        def arn_of(self, logical):
+            if logical == "ForwarderRole":
+                return "arn:%s:iam::%s:role/%s" % (self.partition, ACCOUNT, self.name_of(logical))
+            return Resolver.arn_of(self, logical)
+    r = R(template, stack, region, partition, {"GeneratorStack": stack, "HomeRegion": home,
+                                               "Principal": principal, "PrincipalArn": principal_arn})
+    return r
+
+
+USER = "arn:aws:iam::123456789012:user/lppg-user"
+ROLE = "arn:aws:iam::123456789012:role/lppg-role"
+
+
+def test_forwarder_rule_matches_like_the_home_rule_and_targets_the_home_bus(forwarder, rendered):  # noqa: F811
+    for principal, arn, scenario in (("user", USER, "defaults"), ("role", ROLE, "role defaults")):
+        f = forwarder_in(forwarder, "eu-west-1", principal, arn)
+        rule = f.resources("AWS::Events::Rule")["ForwarderRule"]
+        home = deployments(rendered, [scenario])[scenario].rule()
+        # The same pattern, state and name as the generator's own rule: what reaches the home bus from here is
+        # exactly what the home rule would have matched there.
+        assert rule["EventPattern"] == home["EventPattern"]
+        assert rule["State"] == home["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+        assert rule["Name"] == home["Name"]
+        [target] = rule["Targets"]
+        # EventBridge User Guide, "Sending and receiving events between AWS Regions": the target is the other
+        # region's event bus ARN, arn:PARTITION:events:REGION:ACCOUNT:event-bus/NAME, with a role (RoleArn).
+        assert target["Arn"] == "arn:aws:events:us-east-1:%s:event-bus/default" % ACCOUNT
+        assert target["RoleArn"] == f.arn_of("ForwarderRole")
+        pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
+        for v in DENIED:
+            assert pattern.matches_event(event_of(v["record"])) == expected_match(v, arn), v["name"]
+
+
+def test_forwarder_role_may_only_put_events_on_the_home_bus(forwarder):
+    for region in ("eu-west-1", "ap-southeast-3"):
+        f = forwarder_in(forwarder, region, "user", USER, stack="s" * 24, home="us-west-2")
+        role = f.resources("AWS::IAM::Role")["ForwarderRole"]
+        # IAM: role names are at most 64 characters; the guard covers <stack>-forwarder-*.
+        assert len(role["RoleName"]) <= 64 and role["RoleName"].startswith("s" * 24 + "-forwarder-")
+        [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "events.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+        # No aws:SourceAccount/SourceArn condition: not documented as sent by EventBridge when it assumes a
+        # target's role (the same rule as the generator's other service roles, test_template_rules.py).
+        assert "Condition" not in trust
+        [policy] = role["Policies"]
+        [stmt] = policy["PolicyDocument"]["Statement"]
+        assert stmt == {"Effect": "Allow", "Action": "events:PutEvents",
+                        "Resource": "arn:aws:events:us-west-2:%s:event-bus/default" % ACCOUNT}
+        tags = {t["Key"]: t["Value"] for t in role["Tags"]}
+        assert tags == {"lppg:stack": "s" * 24, "lppg:region": region}
