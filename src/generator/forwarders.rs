@@ -86,10 +86,15 @@ async fn deploy_one(
         let existing = stack::describe(&c, &name).await?;
         let (id, created) = match existing {
             None => (stack::create(&c, &name, &template, &p).await?, true),
-            Some(st) => match stack::update(&c, &name, &template, &p, &[]).await? {
-                stack::UpdateOutcome::Started(_) => (st.id.clone(), false),
-                _ => return Ok(Outcome::UpToDate),
-            },
+            Some(st) => {
+                if st.parameters == p && stack::current_template(&c, &name).await? == template {
+                    return Ok(Outcome::UpToDate);
+                }
+                match stack::update(&c, &name, &template, &p, &[]).await? {
+                    stack::UpdateOutcome::Started(_) => (st.id.clone(), false),
+                    _ => return Ok(Outcome::UpToDate),
+                }
+            }
         };
         let done = stack::wait(&c, &id, &mut HashSet::new(), |_| {}).await?;
         if stack::is_failed(&done.status) || !done.status.ends_with("_COMPLETE") {

@@ -56,6 +56,7 @@ impl Generator {
         checks.push(self.trail_check().await?);
         checks.push(self.subscription_check().await?);
         checks.push(self.fast_path_check().await?);
+        checks.extend(self.forwarder_checks().await);
         checks.push(self.function_check().await?);
         let (queue_check, failed_batches) = self.queue_check().await?;
         checks.push(queue_check);
@@ -147,6 +148,34 @@ impl Generator {
                     .into(),
             ),
         ))
+    }
+
+    /// One line per forwarder region: its stack's state there.
+    async fn forwarder_checks(&self) -> Vec<Check> {
+        let name = super::forwarders::stack_name(&self.names.stack);
+        let mut out = Vec::new();
+        for (region, state) in self.forwarder_states().await {
+            let (ok, detail) = match &state {
+                Ok(Some(status)) => (
+                    status.ends_with("_COMPLETE") && !stack::is_failed(status),
+                    format!(
+                        "{region}: {name} {status} forwards denied calls to {}",
+                        self.c.region
+                    ),
+                ),
+                Ok(None) => (false, format!("{region}: no forwarder stack {name}")),
+                Err(e) => (false, format!("{region}: cannot read {name}: {e}")),
+            };
+            out.push(check(
+                "forwarder",
+                ok,
+                detail,
+                Some(format!(
+                    "run `lppg up` to restore it, or `lppg up --regions ...` without {region}"
+                )),
+            ));
+        }
+        out
     }
 
     async fn function_check(&self) -> Result<Check> {
