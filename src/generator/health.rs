@@ -125,7 +125,17 @@ impl Generator {
                 None,
             ));
         }
-        let resources = stack::resources(&self.c, &self.names.stack).await?;
+        let resources = match stack::resources(&self.c, &self.names.stack).await {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(check(
+                    "fast path",
+                    false,
+                    format!("cannot read the stack's resources: {e:#}"),
+                    Some("run `lppg status` again once the stack is settled".into()),
+                ))
+            }
+        };
         let rule = resources
             .get("FastPathRule")
             .filter(|(kind, name)| kind == "AWS::Events::Rule" && !name.is_empty());

@@ -104,6 +104,8 @@ pub struct View {
     printed_any: bool,
     /// The calls shown so far, (event id, action) → the kind shown: a second delivery of the same call is skipped.
     shown: HashMap<(String, Option<String>), DecisionKind>,
+    /// Per path that delivered them (its label), the delays from call to grant (ms) of the grants shown.
+    delays: BTreeMap<String, Vec<i64>>,
 }
 
 impl View {
@@ -152,6 +154,13 @@ impl View {
                 match d.decision {
                     DecisionKind::Granted | DecisionKind::Unverified => {
                         self.granted += 1;
+                        let call = d.event_time.as_deref().and_then(parse_time_ms);
+                        if let (Some(path), Some(t)) = (d.path_label(), call) {
+                            self.delays
+                                .entry(path.to_string())
+                                .or_default()
+                                .push(ts_ms - t);
+                        }
                         let new_burst = self.last_grant_ms.is_none_or(|g| ts_ms - g > BURST_MS);
                         self.burst_granted = if new_burst { 1 } else { self.burst_granted + 1 };
                         self.last_grant_ms = Some(ts_ms);
@@ -387,7 +396,28 @@ impl View {
             }
             None => parts.push("policy sizes not known yet".into()),
         }
+        let medians: Vec<String> = self
+            .median_delays()
+            .into_iter()
+            .map(|(path, ms)| format!("{path} {}", human_delay(ms)))
+            .collect();
+        if !medians.is_empty() {
+            parts.push(format!("median call→grant {}", medians.join(", ")));
+        }
         parts.join(" · ")
+    }
+
+    /// The median delay from call to grant per path (label), over the grants shown this session.
+    pub fn median_delays(&self) -> Vec<(String, i64)> {
+        self.delays
+            .iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(path, d)| {
+                let mut d = d.clone();
+                d.sort_unstable();
+                (path.clone(), d[d.len() / 2])
+            })
+            .collect()
     }
 
     pub fn footer_json(&self) -> Value {
@@ -401,6 +431,11 @@ impl View {
             "policies_in_use": self.budget_share().map(|_| self.in_use()),
             "policy_count": self.policy_count,
             "budget_percent": self.budget_share().map(|b| (b * 10.0).round() / 10.0),
+            "median_delay_s": self
+                .median_delays()
+                .into_iter()
+                .map(|(path, ms)| (path, json!(ms / 1000)))
+                .collect::<serde_json::Map<String, Value>>(),
         })
     }
 
@@ -554,6 +589,13 @@ mod tests {
         assert!(!text.contains("already present"), "{text}");
         assert!(text.contains("(via CloudWatch Logs)"), "{text}");
         assert_eq!(view.granted, 2);
+        assert!(
+            view.footer()
+                .ends_with("median call→grant CloudWatch Logs 5m 10s, EventBridge 4s"),
+            "{}",
+            view.footer()
+        );
+        assert_eq!(view.footer_json()["median_delay_s"]["EventBridge"], 4);
     }
 
     #[test]
