@@ -91,6 +91,22 @@ fn up_deploys_forwarders_per_region_and_down_removes_them_all() {
         );
     }
 
+    // A forwarder removed by hand: `up` with nothing else to change brings it back.
+    let east = moto.clients_in("us-east-1");
+    block_on(lppg::aws::stack::delete(&east, FORWARDER)).unwrap();
+    assert!(forwarder_in(&moto, "us-east-1").is_none());
+    let restored = run(&["up", "--yes", "--no-password", "--no-probe"]);
+    assert!(
+        restored
+            .stderr
+            .contains("fast path us-east-1: forwarder created")
+            && restored
+                .stderr
+                .contains("fast path ap-southeast-2: forwarder up to date"),
+        "{}",
+        restored.dump()
+    );
+
     // An update with other regions: one added, one dropped, one left alone.
     let again = run(&[
         "up",

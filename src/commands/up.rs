@@ -68,6 +68,8 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
             "stack {} is up to date; nothing changed",
             g.stack_name
         ));
+        // A forwarder removed by hand comes back; the others are left as they are.
+        sync_forwarders(&gen, &gen.forwarder_regions(), out).await?;
     } else {
         if let Some(note) = &cost_note {
             out.warn(note);
