@@ -10,7 +10,7 @@ echo "== cfn-lint on the rendered template" >&2
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cargo run --quiet -- template --out "$tmp/tpl"
-.venv/bin/cfn-lint "$tmp/tpl/template.yaml"
+.venv/bin/cfn-lint "$tmp/tpl/template.yaml" "$tmp/tpl/forwarder.yaml"
 echo "cfn-lint: no errors, no warnings" >&2
 
 echo "== cargo test" >&2

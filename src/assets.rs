@@ -12,17 +12,18 @@ pub const TEMPLATE: &str = include_str!("../assets/template.yaml");
 pub const MAPPING_JSON: &str = include_str!("../assets/function/mapping.json");
 
 const CLAUSE_PLACEHOLDER: &str = "__LPPG_ERROR_CODE_CLAUSE__";
+const CODE_LIST_PLACEHOLDER: &str = "__LPPG_ERROR_CODE_LIST__";
 
-/// The CloudWatch Logs filter clause that matches every authorization-failure error code in the rules, e.g.
-/// `($.errorCode = "AccessDenied") || ($.errorCode = "AccessDeniedException")`.
-pub fn error_code_clause(mapping_json: &str) -> Result<String> {
+/// The authorization-failure error codes of the rules (`denied_error_codes`), each checked to hold only characters a
+/// filter or event pattern can carry unquoted.
+pub fn denied_error_codes(mapping_json: &str) -> Result<Vec<String>> {
     let v: serde_json::Value =
         serde_json::from_str(mapping_json).context("assets/function/mapping.json is not JSON")?;
     let codes = v
         .get("denied_error_codes")
         .and_then(|c| c.as_array())
         .context("mapping.json has no denied_error_codes list")?;
-    let mut parts = Vec::new();
+    let mut out = Vec::new();
     for c in codes {
         let code = c
             .as_str()
@@ -32,13 +33,26 @@ pub fn error_code_clause(mapping_json: &str) -> Result<String> {
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_' || ch == '-'),
             "error code {code:?} has characters a filter pattern cannot hold"
         );
-        parts.push(format!("($.errorCode = \"{code}\")"));
+        out.push(code.to_string());
     }
-    anyhow::ensure!(
-        !parts.is_empty(),
-        "mapping.json lists no denied error codes"
-    );
+    anyhow::ensure!(!out.is_empty(), "mapping.json lists no denied error codes");
+    Ok(out)
+}
+
+/// The CloudWatch Logs filter clause that matches every authorization-failure error code in the rules, e.g.
+/// `($.errorCode = "AccessDenied") || ($.errorCode = "AccessDeniedException")`.
+pub fn error_code_clause(mapping_json: &str) -> Result<String> {
+    let parts: Vec<String> = denied_error_codes(mapping_json)?
+        .iter()
+        .map(|code| format!("($.errorCode = \"{code}\")"))
+        .collect();
     Ok(parts.join(" || "))
+}
+
+/// The same codes as an EventBridge event pattern's list of values (a JSON array, also a YAML flow sequence), e.g.
+/// `["AccessDenied","AccessDeniedException"]`: the fast path's rule matches `detail.errorCode` against it.
+pub fn error_code_list(mapping_json: &str) -> Result<String> {
+    Ok(serde_json::to_string(&denied_error_codes(mapping_json)?)?)
 }
 
 /// The template with the error-code clause of the rules filled in as the parameter default.
@@ -54,7 +68,18 @@ pub fn render_template() -> Result<String> {
         clause.len() < 800,
         "the error-code clause is too long for a filter pattern"
     );
-    Ok(TEMPLATE.replace(CLAUSE_PLACEHOLDER, &clause))
+    let codes = error_code_list(MAPPING_JSON)?;
+    Ok(TEMPLATE
+        .replace(CLAUSE_PLACEHOLDER, &clause)
+        .replace(CODE_LIST_PLACEHOLDER, &codes))
+}
+
+/// The fast path's forwarder template (one stack per region besides the generator's), as committed.
+pub const FORWARDER_TEMPLATE: &str = include_str!("../assets/forwarder.yaml");
+
+/// The forwarder template with the rules' error codes filled in (the same list as the generator's own rule).
+pub fn render_forwarder() -> Result<String> {
+    Ok(FORWARDER_TEMPLATE.replace(CODE_LIST_PLACEHOLDER, &error_code_list(MAPPING_JSON)?))
 }
 
 /// Builds the function's zip from the embedded files: sorted names, fixed timestamps and permissions, so the
@@ -157,6 +182,8 @@ mod tests {
         assert!(!t.contains(CLAUSE_PLACEHOLDER));
         assert!(t.contains(r#"($.errorCode = "AccessDenied")"#));
         assert!(t.contains(r#"($.errorCode = "Client.UnauthorizedOperation")"#));
+        assert!(!t.contains(CODE_LIST_PLACEHOLDER));
+        assert!(t.contains(r#"errorCode: ["AccessDenied","#));
     }
 
     #[test]

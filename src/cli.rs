@@ -117,6 +117,20 @@ pub struct UpArgs {
     /// Do not run the end-to-end probe (`lppg status --probe`) after a create or update.
     #[arg(long)]
     pub no_probe: bool,
+    /// CloudWatch Logs only: no EventBridge rule (the fast path delivers denied calls in seconds instead of
+    /// minutes; see the README for its cost).
+    #[arg(long)]
+    pub no_fast_path: bool,
+    /// Other regions whose denied calls the fast path forwards here, comma-separated (one small forwarder stack
+    /// each). Default: the stack's, or us-east-1 (where IAM, STS's global endpoint, CloudFront and Route 53 calls
+    /// arrive).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "REGIONS",
+        conflicts_with = "no_fast_path"
+    )]
+    pub regions: Option<Vec<String>>,
     /// How long the probe waits for its record to come back through the function.
     #[arg(long, value_name = "DURATION", default_value = "45s", env = "LPPG_PROBE_WAIT", value_parser = humantime::parse_duration)]
     pub probe_wait: std::time::Duration,

@@ -5,6 +5,7 @@ mod common;
 mod engine_agreement;
 mod export_policy;
 mod export_refused;
+mod fast_path;
 mod generate;
 mod generate_athena;
 mod generate_refused;

@@ -1,4 +1,5 @@
-"""lppg generator function: CloudWatch Logs subscription (CloudTrail records) -> IAM managed policies.
+"""lppg generator function: CloudTrail records (CloudWatch Logs subscription batches or EventBridge events) -> IAM
+managed policies.
 
 Entry point: handler.lambda_handler. Contract: see README.md next to this file.
 stdlib + boto3 only; boto3 is imported on first use so importing this module stays cheap.
@@ -102,6 +103,34 @@ def decode_payload(event):
     return payload.get("messageType"), events
 
 
+# The path that delivered an invocation, written on every decision line and batch summary (`path`): CloudWatch Logs
+# (the trail's log group's subscription filter, minutes after the call) or EventBridge (a rule on the default bus,
+# seconds after it). One denial may arrive through both; its `event_id` identifies it.
+PATH_LOGS = "cloudwatch_logs"
+PATH_EVENTBRIDGE = "eventbridge"
+# EventBridge's detail-types for CloudTrail records end with this (EventBridge User Guide, "AWS service events
+# delivered via AWS CloudTrail": "AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail", …); the
+# CloudTrail record is the event's `detail`. The fast path's rule asks for API calls only.
+CLOUDTRAIL_DETAIL_TYPE_SUFFIX = " via CloudTrail"
+
+
+def is_eventbridge(event):
+    """Whether an invocation event came from EventBridge (it has a `detail-type`) rather than CloudWatch Logs."""
+    return isinstance(event, dict) and "detail-type" in event and "awslogs" not in event
+
+
+def decode_eventbridge(event):
+    """[(event id, CloudTrail record)] of an EventBridge event: its `detail`. Raises ValueError."""
+    kind = event.get("detail-type")
+    if not isinstance(kind, str) or not kind.endswith(CLOUDTRAIL_DETAIL_TYPE_SUFFIX):
+        raise ValueError("EventBridge event of detail-type %r: not a CloudTrail record (\"… via CloudTrail\")"
+                         % (kind,))
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise ValueError("EventBridge event %s has no CloudTrail record in `detail`" % event.get("id"))
+    return [(event.get("id"), detail)]
+
+
 # The `decision` kinds of a decision line: the contract with the CLI (its `DecisionKind`), pinned by
 # tests/vectors/decision_schema.json and tests/vectors/decision_lines.json.
 GRANTED = "granted"
@@ -123,7 +152,7 @@ SILENT_OUTCOMES = ("other_principal", "not_denied")
 
 
 def _decision(decision, record=None, action=None, derived=None, level=None, policy=None, version=None,
-              reason="", resource=None, denied_by=None, denied_by_policy=None):
+              reason="", resource=None, denied_by=None, denied_by_policy=None, path=None):
     r = record if isinstance(record, dict) else {}
 
     def s(key):
@@ -135,15 +164,16 @@ def _decision(decision, record=None, action=None, derived=None, level=None, poli
             "event_time": s("eventTime"), "event_id": s("eventID"), "event_source": s("eventSource"),
             "event_name": s("eventName"), "policy": policy, "version": version, "reason": reason,
             "resources": rules_mod.evidence(r, resource),
-            "denied_by": denied_by, "denied_by_policy": denied_by_policy}
+            "denied_by": denied_by, "denied_by_policy": denied_by_policy, "path": path}
 
 
 class Batch:
     """One invocation's decision lines and its summary, counted as each line is added (never re-read)."""
 
-    def __init__(self):
+    def __init__(self, path=None):
         self.lines = []
-        self.summary = {"lppg": "batch", "v": 1, "records": 0, "denied": 0, "granted": 0, "already_present": 0,
+        self.path = path
+        self.summary = {"lppg": "batch", "v": 1, "path": path, "records": 0, "denied": 0, "granted": 0, "already_present": 0,
                         "withheld": 0, "errors": 0, "explicit_deny": 0, "not_permission": 0, "unverified": 0,
                         "not_denied": 0, "other_principal": 0, "probe": 0, "blocked": 0, "policies_written": [],
                         "policy_sizes": [],
@@ -155,7 +185,7 @@ class Batch:
 
     def decide(self, kind, *args, **kwargs):
         """Adds one decision line (arguments as `_decision`) and counts it."""
-        self.lines.append(_decision(kind, *args, **kwargs))
+        self.lines.append(_decision(kind, *args, path=self.path, **kwargs))
         if kind in (GRANTED, UNVERIFIED):
             self.summary["granted"] += 1
             if kind == UNVERIFIED:
@@ -184,22 +214,26 @@ class IamAccess:
 
 
 def _log_events(event, batch):
-    """The log events of the payload: none for a control message or (with an error line) a bad payload."""
+    """[(id, record text or record)] of the invocation: the `detail` of an EventBridge event, or a CloudWatch Logs
+    batch's log events (none for a control message); none, after an error line, for a payload of neither shape."""
     try:
+        if is_eventbridge(event):
+            return decode_eventbridge(event)
         mtype, log_events = decode_payload(event)
     except ValueError as exc:
         batch.decide(ERROR, reason=str(exc))
         return []
-    return [] if mtype == "CONTROL_MESSAGE" else log_events
+    if mtype == "CONTROL_MESSAGE":
+        return []
+    return [(ev.get("id"), ev.get("message")) if isinstance(ev, dict) else (None, None) for ev in log_events]
 
 
 def _classify(ev, cfg, r, batch):
-    """(record, classification) of one log event, or None after an error line."""
+    """(record, classification) of one (id, record text or record), or None after an error line."""
     batch.count("records")
-    ev_id = ev.get("id") if isinstance(ev, dict) else None
-    msg = ev.get("message") if isinstance(ev, dict) else None
+    ev_id, msg = ev
     try:
-        record = json.loads(msg)
+        record = msg if isinstance(msg, dict) else json.loads(msg)
         if not isinstance(record, dict):
             raise ValueError("not an object")
     except (TypeError, ValueError) as exc:
@@ -312,11 +346,20 @@ def _run(event, env, batch, access, sleep, deadline):
     return writer.transient_failure
 
 
+def path_of(event):
+    """The path that delivered the event (`PATH_EVENTBRIDGE`, `PATH_LOGS`), None for an event of neither shape."""
+    if is_eventbridge(event):
+        return PATH_EVENTBRIDGE
+    if isinstance(event, dict) and isinstance(event.get("awslogs"), dict):
+        return PATH_LOGS
+    return None
+
+
 def process(event, env=None, iam=None, counter=None, sleep=time.sleep, deadline=None, emit=_emit):
     """Handle one invocation; returns the batch summary (also emitted as the last line)."""
     t0 = time.monotonic()
     env = os.environ if env is None else env
-    batch, access = Batch(), IamAccess(iam, counter)
+    batch, access = Batch(path_of(event)), IamAccess(iam, counter)
     try:
         transient = _run(event, env, batch, access, sleep, deadline)
     except Exception as exc:  # noqa: BLE001 - last resort: report, never lose the batch line

@@ -114,6 +114,30 @@ impl Clients {
         }
     }
 
+    /// The same clients (credentials, endpoint, settings) in another region: the fast path's forwarder stacks.
+    pub fn in_region(&self, region: &str) -> Clients {
+        let r = Region::new(region.to_string());
+        macro_rules! moved {
+            ($client:expr, $krate:ident) => {
+                $krate::Client::from_conf($client.config().to_builder().region(r.clone()).build())
+            };
+        }
+        Clients {
+            analyzer: moved!(self.analyzer, aws_sdk_accessanalyzer),
+            athena: moved!(self.athena, aws_sdk_athena),
+            cfn: moved!(self.cfn, aws_sdk_cloudformation),
+            iam: self.iam.clone(),
+            s3: moved!(self.s3, aws_sdk_s3),
+            logs: moved!(self.logs, aws_sdk_cloudwatchlogs),
+            trail: moved!(self.trail, aws_sdk_cloudtrail),
+            lambda: moved!(self.lambda, aws_sdk_lambda),
+            sts: moved!(self.sts, aws_sdk_sts),
+            sqs: moved!(self.sqs, aws_sdk_sqs),
+            region: region.to_string(),
+            endpoint: self.endpoint.clone(),
+        }
+    }
+
     /// The caller's account and ARN; the first call every command makes, so credential and endpoint problems
     /// surface here with a clear message.
     pub async fn identity(&self) -> Result<Identity> {

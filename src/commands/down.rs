@@ -40,16 +40,52 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
     if !a.no_save && gen.removes_policies(&plan) {
         saved = Some(save(&gen, a, out, trail).await?);
     }
+    let stuck = remove_forwarders(&gen, out).await;
     let progress = Progress::new(out, &format!("removing generator {}", g.stack_name));
     let result = gen.teardown(&plan, &progress).await;
     progress.finish();
     show_report(out, &g.stack_name, &result?);
+    if !stuck.is_empty() {
+        anyhow::bail!(
+            "the fast path's forwarder could not be removed in {}: run `lppg down` again, or delete stack {} there",
+            stuck.join(", "),
+            crate::stack::forwarders::stack_name(&g.stack_name)
+        );
+    }
     if let Some(saved) = &saved {
         crate::ui::review(out, &saved.actions);
         let checks = super::policy_output::Checks::Aws(&gen.c.analyzer);
         super::policy_output::validate(out, std::slice::from_ref(&saved.document), &checks).await;
     }
     Ok(crate::exit::OK)
+}
+
+/// The fast path's forwarder stacks, in every region in parallel, each checked gone; the regions where one stays.
+async fn remove_forwarders(gen: &Generator, out: &Output) -> Vec<String> {
+    let regions = gen.forwarder_regions();
+    if regions.is_empty() {
+        return Vec::new();
+    }
+    let progress = Progress::new(
+        out,
+        &format!(
+            "removing the fast path's forwarders in {}",
+            regions.join(", ")
+        ),
+    );
+    let outcomes = gen.remove_forwarders(&regions).await;
+    progress.finish();
+    let mut stuck = Vec::new();
+    for (region, outcome) in outcomes {
+        let text = format!("fast path {region}: {}", outcome.describe());
+        if let crate::stack::forwarders::Outcome::Skipped(_) = outcome {
+            out.warn(&text);
+            stuck.push(region);
+        } else {
+            out.ok(&text);
+        }
+    }
+    stuck
 }
 
 /// Resources with a generator's name that are left alone, and why.

@@ -26,6 +26,8 @@ pub fn settings(a: &UpArgs) -> Settings {
         data_events: a.data_events.clone(),
         log_retention_days: a.log_retention_days,
         allow_role_switch: a.allow_role_switch,
+        fast_path: !a.no_fast_path,
+        regions: a.regions.clone(),
     }
 }
 
@@ -67,6 +69,8 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
             "stack {} is up to date; nothing changed",
             g.stack_name
         ));
+        // A forwarder removed by hand comes back; the others are left as they are.
+        sync_forwarders(&gen, &gen.forwarder_regions(), out).await?;
     } else {
         if let Some(note) = &cost_note {
             out.warn(note);
@@ -85,7 +89,9 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
             out.info("Nothing changed.");
             return Ok(crate::exit::OK);
         }
+        let had = gen.forwarder_regions();
         gen = deploy_bundle(gen, a, out, &bundle).await?;
+        sync_forwarders(&gen, &had, out).await?;
         probe(&gen, a, out).await;
     }
     if gen.principal() == Principal::Role {
@@ -98,6 +104,29 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
         gen.user_name()
     ));
     Ok(crate::exit::OK)
+}
+
+/// The fast path's forwarder stacks in step with the generator stack's regions: created or updated in parallel,
+/// dropped regions removed; a region that refuses is named and skipped.
+async fn sync_forwarders(gen: &Generator, had: &[String], out: &Output) -> Result<()> {
+    let want = gen.forwarder_regions();
+    if want.is_empty() && had.is_empty() {
+        return Ok(());
+    }
+    let spinner = Progress::new(
+        out,
+        &format!("fast path: forwarder stacks in {}", want.join(", ")),
+    );
+    let outcomes = gen.sync_forwarders(&want, had).await?;
+    spinner.finish();
+    for (region, outcome) in outcomes {
+        let text = format!("fast path {region}: {}", outcome.describe());
+        match outcome {
+            crate::stack::forwarders::Outcome::Skipped(_) => out.warn(&text),
+            _ => out.ok(&text),
+        }
+    }
+    Ok(())
 }
 
 /// Refuses flags that do not fit the mode, before anything changes.
@@ -366,6 +395,9 @@ mod tests {
         );
         assert_eq!(p["UserName"], "");
         assert!(p["DeniedErrorCodesPattern"].contains("AccessDenied"));
+        assert_eq!(p["FastPath"], "true");
+        let off = settings(&args(&["--no-fast-path"])).parameters("b", "k");
+        assert_eq!(off.unwrap()["FastPath"], "false");
     }
 
     #[test]

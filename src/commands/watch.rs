@@ -289,6 +289,9 @@ impl<'a> Watch<'a> {
         }
         let mut text = Vec::new();
         for (ts, line) in lines {
+            if self.view.is_repeat(&line) {
+                continue;
+            }
             self.view.note(ts, &line);
             if View::is_news(&line) {
                 self.last_news = Instant::now();

@@ -25,6 +25,10 @@ pub struct Settings {
     pub log_retention_days: u32,
     /// `--allow-role-switch`: grant a denied `sts:AssumeRole*` on another role (withheld by default).
     pub allow_role_switch: bool,
+    /// The EventBridge rule besides the subscription filter (`--no-fast-path` turns it off).
+    pub fast_path: bool,
+    /// `--regions`: the other regions the fast path forwards from; `None` keeps the stack's (or the default).
+    pub regions: Option<Vec<String>>,
 }
 
 const RETENTION_DAYS: [u32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365];
@@ -119,6 +123,7 @@ impl Settings {
             p.insert(key.into(), on.to_string());
         }
         p.insert("AllowRoleSwitch".into(), self.allow_role_switch.to_string());
+        p.insert("FastPath".into(), self.fast_path.to_string());
         p.insert(
             "DeniedErrorCodesPattern".into(),
             crate::assets::error_code_clause(crate::assets::MAPPING_JSON)?,
@@ -166,6 +171,23 @@ impl Generator {
         let mut params = s.parameters(&self.names.artifact_bucket, &key)?;
         let readers = crate::naming::principal_arns(&self.id.arn).join(",");
         params.insert("QueueReaderArns".into(), readers);
+        let regions = if s.fast_path {
+            let kept = self
+                .stack
+                .as_ref()
+                .and_then(|st| st.parameters.get(super::forwarders::REGIONS_PARAMETER));
+            super::forwarders::choose(
+                s.regions.as_deref(),
+                kept.map(String::as_str),
+                &self.c.region,
+            )?
+        } else {
+            Vec::new()
+        };
+        params.insert(
+            super::forwarders::REGIONS_PARAMETER.into(),
+            regions.join(","),
+        );
         Ok(Bundle {
             template,
             zip,

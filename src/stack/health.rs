@@ -58,6 +58,8 @@ impl Generator {
         )];
         checks.push(self.trail_check().await?);
         checks.push(self.subscription_check().await?);
+        checks.push(self.fast_path_check().await?);
+        checks.extend(self.forwarder_checks().await);
         checks.push(self.function_check().await?);
         let (queue_check, failed_batches) = self.queue_check().await?;
         checks.push(queue_check);
@@ -118,6 +120,80 @@ impl Generator {
             },
             Some("run `lppg up` to restore the subscription filter".into()),
         ))
+    }
+
+    /// The fast path: the stack's EventBridge rule (or that it was turned off with `--no-fast-path`).
+    async fn fast_path_check(&self) -> Result<Check> {
+        let st = self.require_stack()?;
+        if st.parameters.get("FastPath").map(String::as_str) == Some("false") {
+            return Ok(check(
+                "fast path",
+                true,
+                "off (--no-fast-path): denied calls arrive through CloudWatch Logs only".into(),
+                None,
+            ));
+        }
+        let resources = match stack::resources(&self.c, &self.names.stack).await {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(check(
+                    "fast path",
+                    false,
+                    format!("cannot read the stack's resources: {e:#}"),
+                    Some("run `lppg status` again once the stack is settled".into()),
+                ))
+            }
+        };
+        let rule = resources
+            .get("FastPathRule")
+            .filter(|(kind, name)| kind == "AWS::Events::Rule" && !name.is_empty());
+        let allowed = resources.contains_key("FastPathPermission");
+        Ok(check(
+            "fast path",
+            rule.is_some() && allowed,
+            match rule {
+                Some((_, name)) if allowed => format!(
+                    "EventBridge rule {name} in {} sends denied calls to the function",
+                    self.c.region
+                ),
+                Some((_, name)) => format!("rule {name} exists but may not invoke the function"),
+                None => {
+                    "no EventBridge rule: denied calls arrive through CloudWatch Logs only".into()
+                }
+            },
+            Some(
+                "run `lppg up` to restore the rule (or `lppg up --no-fast-path` to go without)"
+                    .into(),
+            ),
+        ))
+    }
+
+    /// One line per forwarder region: its stack's state there.
+    async fn forwarder_checks(&self) -> Vec<Check> {
+        let name = super::forwarders::stack_name(&self.names.stack);
+        let mut out = Vec::new();
+        for (region, state) in self.forwarder_states().await {
+            let (ok, detail) = match &state {
+                Ok(Some(status)) => (
+                    status.ends_with("_COMPLETE") && !stack::is_failed(status),
+                    format!(
+                        "{region}: {name} {status} forwards denied calls to {}",
+                        self.c.region
+                    ),
+                ),
+                Ok(None) => (false, format!("{region}: no forwarder stack {name}")),
+                Err(e) => (false, format!("{region}: cannot read {name}: {e}")),
+            };
+            out.push(check(
+                "forwarder",
+                ok,
+                detail,
+                Some(format!(
+                    "run `lppg up` to restore it, or `lppg up --regions ...` without {region}"
+                )),
+            ));
+        }
+        out
     }
 
     async fn function_check(&self) -> Result<Check> {

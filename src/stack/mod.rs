@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod drain;
 pub mod failed;
 pub mod follow;
+pub mod forwarders;
 pub mod health;
 pub mod log;
 pub mod policies;

@@ -4,7 +4,7 @@
 use super::Style;
 use crate::decisions::{advice_for_error, Decision, DecisionKind, Line, Marker};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Decisions whose denied calls are this close to the first of a block belong to it (one console click).
 const BURST_MS: i64 = 10_000;
@@ -95,6 +95,10 @@ pub struct View {
     block: Option<i64>,
     day: Option<String>,
     printed_any: bool,
+    /// The calls shown so far, (event id, action) → the kind shown: a second delivery of the same call is skipped.
+    shown: HashMap<(String, Option<String>), DecisionKind>,
+    /// Per path that delivered them (its label), the delays from call to grant (ms) of the grants shown.
+    delays: BTreeMap<String, Vec<i64>>,
 }
 
 impl View {
@@ -111,6 +115,30 @@ impl View {
         super::paint(self.color, style, text)
     }
 
+    /// Whether a decision line repeats one already shown: the same call (`event_id`) and action delivered again by
+    /// the other path (EventBridge within seconds, the trail's CloudWatch Logs minutes later), so `watch` shows each
+    /// call once, with the first path's delay. A call first shown as an error is shown again when it is retried.
+    /// Call once per line, before [`View::note`]; skip the line when it answers true.
+    pub fn is_repeat(&mut self, line: &Line) -> bool {
+        let Line::Decision(d) = line else {
+            return false;
+        };
+        let Some(id) = d.event_id.as_deref() else {
+            return false;
+        };
+        if d.decision == DecisionKind::Probe {
+            return false;
+        }
+        let key = (id.to_string(), d.action.clone());
+        match self.shown.get(&key) {
+            Some(kind) if *kind != DecisionKind::Error => true,
+            _ => {
+                self.shown.insert(key, d.decision.clone());
+                false
+            }
+        }
+    }
+
     /// Takes note of one log line (counters, sizes, times); call once per line, before rendering it.
     pub fn note(&mut self, ts_ms: i64, line: &Line) {
         let news = match line {
@@ -119,6 +147,13 @@ impl View {
                 match d.decision {
                     DecisionKind::Granted | DecisionKind::Unverified => {
                         self.granted += 1;
+                        let call = d.event_time.as_deref().and_then(parse_time_ms);
+                        if let (Some(path), Some(t)) = (d.path_label(), call) {
+                            self.delays
+                                .entry(path.to_string())
+                                .or_default()
+                                .push(ts_ms - t);
+                        }
                         let new_burst = self.last_grant_ms.is_none_or(|g| ts_ms - g > BURST_MS);
                         self.burst_granted = if new_burst { 1 } else { self.burst_granted + 1 };
                         self.last_grant_ms = Some(ts_ms);
@@ -273,8 +308,12 @@ impl View {
             .map(|t| format!("+{}", human_delay(ts_ms - t)))
             .unwrap_or_default();
         let (tone, outcome) = outcome_text(d);
+        let path = d
+            .path_label()
+            .map(|p| self.paint(Style::Dim, &format!(" (via {})", sanitize(p))))
+            .unwrap_or_default();
         out.push(format!(
-            "{time_col}  {delay:>8}  {:<34} {}",
+            "{time_col}  {delay:>8}  {:<34} {}{path}",
             sanitize(&action_text(d)),
             self.paint(tone, &sanitize(&outcome))
         ));
@@ -374,7 +413,28 @@ impl View {
             }
             None => parts.push("policy sizes not known yet".into()),
         }
+        let medians: Vec<String> = self
+            .median_delays()
+            .into_iter()
+            .map(|(path, ms)| format!("{path} {}", human_delay(ms)))
+            .collect();
+        if !medians.is_empty() {
+            parts.push(format!("median call→grant {}", medians.join(", ")));
+        }
         parts.join(" · ")
+    }
+
+    /// The median delay from call to grant per path (label), over the grants shown this session.
+    pub fn median_delays(&self) -> Vec<(String, i64)> {
+        self.delays
+            .iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(path, d)| {
+                let mut d = d.clone();
+                d.sort_unstable();
+                (path.clone(), d[d.len() / 2])
+            })
+            .collect()
     }
 
     pub fn footer_json(&self) -> Value {
@@ -389,6 +449,11 @@ impl View {
             "policies_in_use": self.budget_share().map(|_| self.in_use()),
             "policy_count": self.policy_count,
             "budget_percent": self.budget_share().map(|b| (b * 10.0).round() / 10.0),
+            "median_delay_s": self
+                .median_delays()
+                .into_iter()
+                .map(|(path, ms)| (path, json!(ms / 1000)))
+                .collect::<serde_json::Map<String, Value>>(),
         })
     }
 
@@ -496,6 +561,7 @@ mod tests {
             resources: Vec::new(),
             denied_by: None,
             denied_by_policy: None,
+            path: None,
         })
     }
 
@@ -506,6 +572,60 @@ mod tests {
             out.extend(view.render_text(*ts, l));
         }
         out.join("\n")
+    }
+
+    /// One call through both paths: EventBridge's line is shown (with its delay and path), CloudWatch Logs'
+    /// `already_present` for the same event minutes later is not; an error first is shown again once retried.
+    #[test]
+    fn a_call_delivered_twice_is_shown_once() {
+        let via = |kind: &str, path: &str, id: &str| match decision(
+            kind,
+            Some("s3:ListBucket"),
+            Some(T0),
+        ) {
+            Line::Decision(mut d) => {
+                d.event_id = Some(id.to_string());
+                d.path = Some(path.to_string());
+                Line::Decision(d)
+            }
+            other => other,
+        };
+        let mut view = View::new(false);
+        let mut shown = Vec::new();
+        for (ts, line) in [
+            (T0 + 4_000, via("granted", "eventbridge", "e1")),
+            (
+                T0 + 300_000,
+                via("already_present", "cloudwatch_logs", "e1"),
+            ),
+            (T0 + 5_000, via("error", "eventbridge", "e2")),
+            (T0 + 310_000, via("granted", "cloudwatch_logs", "e2")),
+            (
+                T0 + 320_000,
+                via("already_present", "cloudwatch_logs", "e2"),
+            ),
+        ] {
+            if !view.is_repeat(&line) {
+                view.note(ts, &line);
+                shown.extend(view.render_text(ts, &line));
+            }
+        }
+        let text = shown.join("\n");
+        assert_eq!(text.matches("s3:ListBucket").count(), 3, "{text}");
+        assert!(
+            text.contains("+4s") && text.contains("(via EventBridge)"),
+            "{text}"
+        );
+        assert!(!text.contains("already present"), "{text}");
+        assert!(text.contains("(via CloudWatch Logs)"), "{text}");
+        assert_eq!(view.granted, 2);
+        assert!(
+            view.footer()
+                .ends_with("median call→grant CloudWatch Logs 5m 10s, EventBridge 4s"),
+            "{}",
+            view.footer()
+        );
+        assert_eq!(view.footer_json()["median_delay_s"]["EventBridge"], 4);
     }
 
     #[test]

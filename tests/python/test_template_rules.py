@@ -86,7 +86,7 @@ class Resolver:
                                                    self.value(p["ManagedPolicyName"]))
         key = {"AWS::IAM::User": "UserName", "AWS::IAM::Role": "RoleName", "AWS::S3::Bucket": "BucketName",
                "AWS::Logs::LogGroup": "LogGroupName", "AWS::Lambda::Function": "FunctionName",
-               "AWS::CloudTrail::Trail": "TrailName"}.get(kind)
+               "AWS::CloudTrail::Trail": "TrailName", "AWS::Events::Rule": "Name"}.get(kind)
         if kind == "AWS::SQS::Queue":
             # AWS::SQS::Queue, Return values: Ref returns the queue URL.
             return "https://sqs.%s.amazonaws.com/%s/%s" % (self.region, ACCOUNT, self.value(p["QueueName"]))
@@ -106,6 +106,9 @@ class Resolver:
             "AWS::Logs::LogGroup": a + "logs:%s:%s:log-group:%s:*" % (self.region, ACCOUNT, name),
             "AWS::Lambda::Function": a + "lambda:%s:%s:function:%s" % (self.region, ACCOUNT, name),
             "AWS::SQS::Queue": a + "sqs:%s:%s:%s" % (self.region, ACCOUNT, name.rsplit("/", 1)[-1]),
+            # AWS::Events::Rule, Return values: Arn "arn:aws:events:us-east-1:123456789012:rule/example" (a rule
+            # on the default bus; a custom bus's rules carry the bus name before the rule's).
+            "AWS::Events::Rule": a + "events:%s:%s:rule/%s" % (self.region, ACCOUNT, name),
         }[kind]
 
     def value(self, v):

@@ -54,6 +54,7 @@ fn every_decision_vector_parses_with_its_kind() {
                     _ => Vec::new(),
                 };
                 assert_eq!(d.resource_items(), resources, "{name}");
+                assert_eq!(d.path.as_deref(), v["line"]["path"].as_str(), "{name}");
                 // what `watch --json` passes on: the kind written back as the function spelled it
                 let again = serde_json::to_value(&d).unwrap();
                 assert_eq!(again["decision"], v["line"]["decision"], "{name}");

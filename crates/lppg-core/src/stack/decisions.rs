@@ -140,9 +140,27 @@ pub struct Decision {
     /// The refusing policy's ARN, when the message named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denied_by_policy: Option<String>,
+    /// The path that delivered the call to the function: `cloudwatch_logs` (the trail's log group, minutes after
+    /// the call) or `eventbridge` (the fast path, seconds after it); none on lines of functions before the fast path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
+/// `path` of a decision line delivered by EventBridge (the fast path).
+pub const PATH_EVENTBRIDGE: &str = "eventbridge";
+/// `path` of a decision line delivered by the trail's CloudWatch Logs subscription.
+pub const PATH_LOGS: &str = "cloudwatch_logs";
+
 impl Decision {
+    /// The path as a person reads it ("EventBridge", "CloudWatch Logs"), or the text a newer function wrote.
+    pub fn path_label(&self) -> Option<&str> {
+        self.path.as_deref().map(|p| match p {
+            PATH_EVENTBRIDGE => "EventBridge",
+            PATH_LOGS => "CloudWatch Logs",
+            other => other,
+        })
+    }
+
     /// The items of `resources`.
     pub fn resource_items(&self) -> Vec<&str> {
         self.resources.iter().map(String::as_str).collect()
