@@ -1,4 +1,5 @@
 //! Running a child process for `lppg exec`: its environment, termination signals passed on, its exit status.
+use crate::exit::ExitStatus;
 use anyhow::{Context, Result};
 
 /// Variables a child must not inherit: they would make its SDK pick other credentials than the role's.
@@ -17,7 +18,11 @@ pub const REMOVED_ENV: &[&str] = &[
 /// Runs `command` with `env` set and `removed` unset; returns its exit code (128 + the signal when a signal ended
 /// it, as shells do). SIGTERM, SIGHUP and SIGQUIT sent to lppg are passed on; Ctrl-C reaches the command from the
 /// terminal directly (same process group), so lppg only keeps running until the command ends.
-pub async fn run(command: &[String], env: &[(String, String)], removed: &[&str]) -> Result<i32> {
+pub async fn run(
+    command: &[String],
+    env: &[(String, String)],
+    removed: &[&str],
+) -> Result<ExitStatus> {
     let (program, args) = command.split_first().context("no command given")?;
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);
@@ -86,13 +91,14 @@ impl Signals {
     }
 }
 
-fn exit_code(status: std::process::ExitStatus) -> i32 {
+/// The command's status as lppg's own (128 + the signal's number when a signal ended it, as shells report it).
+fn exit_code(status: std::process::ExitStatus) -> ExitStatus {
     #[cfg(unix)]
-    {
+    let signal = {
         use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return 128 + sig;
-        }
-    }
-    status.code().unwrap_or(crate::exit::ERROR)
+        status.signal()
+    };
+    #[cfg(not(unix))]
+    let signal = None;
+    ExitStatus::of_child(status.code(), signal)
 }

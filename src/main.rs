@@ -6,8 +6,7 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let cli = lppg::cli::Cli::parse();
-    let code = lppg::run(cli);
-    std::process::exit(code);
+    std::process::ExitCode::from(lppg::run(cli).code())
 }

@@ -76,6 +76,7 @@ fn up_deploys_forwarders_per_region_and_down_removes_them_all() {
         .test(dir.path())
         .env("AWS_REGION", HOME)
         .args(["status"])
+        .expect_code(1) // the emulator creates no trail or subscription: unhealthy
         .run();
     let text = format!("{}{}", status.stdout, status.stderr);
     assert!(text.contains("ok   fast path"), "{}", status.dump());
@@ -171,6 +172,7 @@ fn no_fast_path_deploys_no_rule_and_no_forwarder() {
         .test(dir.path())
         .env("AWS_REGION", HOME)
         .args(["status"])
+        .expect_code(1) // the emulator creates no trail or subscription: unhealthy
         .run();
     assert!(
         format!("{}{}", status.stdout, status.stderr)

@@ -452,13 +452,13 @@ fn aws_calls_go_through_https_proxy() {
         first
     });
     let dir = TempDir::new("https-proxy");
-    let run = crate::common::Test::new()
+    crate::common::Test::new()
         .current_dir(dir.path())
         .endpoint("https://aws.lppg-proxy.test")
         .env("HTTPS_PROXY", format!("http://127.0.0.1:{port}"))
         .args(["status"])
+        .expect_code(2)
         .run();
-    assert_ne!(run.code, 0, "{}", run.dump());
     let first = proxy.join().unwrap();
     assert_eq!(first.trim_end(), "CONNECT aws.lppg-proxy.test:443 HTTP/1.1");
 }

@@ -299,7 +299,7 @@ fn role_mode_end_to_end() {
     let v: serde_json::Value =
         serde_json::from_str(inner.stdout.trim()).unwrap_or_else(|_| panic!("{}", inner.dump()));
     let who = block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let conf = lppg::aws::config_loader()
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(format!("http://127.0.0.1:{}", moto.port))
             .credentials_provider(aws_sdk_sts::config::Credentials::new(

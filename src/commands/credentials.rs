@@ -19,7 +19,11 @@ pub struct CredentialsArgs {
     pub no_cache: bool,
 }
 
-pub async fn exec(g: &GlobalArgs, a: &CredentialsArgs, out: &Output) -> Result<i32> {
+pub async fn exec(
+    g: &GlobalArgs,
+    a: &CredentialsArgs,
+    out: &Output,
+) -> Result<crate::exit::ExitStatus> {
     let seconds = crate::role::session_seconds(a.duration).map_err(anyhow::Error::msg)?;
     let aws = own_credentials(&g.aws, &g.stack_name, crate::cli::profile_on_command_line())?;
     let gen = Generator::connect(&aws, &g.stack_name, None).await?;
@@ -30,7 +34,7 @@ pub async fn exec(g: &GlobalArgs, a: &CredentialsArgs, out: &Output) -> Result<i
     let cache = if a.no_cache {
         None
     } else {
-        crate::credential_cache::cache_dir(&|k| std::env::var(k).ok())
+        crate::stack::credential_cache::cache_dir(&|k| std::env::var(k).ok())
     };
     let creds = gen
         .cached_role_credentials(seconds, cache.as_deref())

@@ -10,7 +10,7 @@ use crate::ui::progress::Progress;
 use crate::ui::{prompt, Output, Style};
 use anyhow::Result;
 
-pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<i32> {
+pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let mut gen = Generator::connect(&g.aws, &g.stack_name, a.user_name.as_deref()).await?;
     if let (Some(role), None) = (&a.role_name, &gen.stack) {
         gen.names.role = role.clone();

@@ -2,7 +2,7 @@
 //! loopback container-credentials endpoint that renews them, any profile or static keys removed), passes
 //! termination signals on, and exits with the command's status.
 use crate::cli::GlobalArgs;
-use crate::credential_server::{self, Fetch};
+use crate::stack::credential_server::{self, Fetch};
 use crate::stack::session::own_credentials;
 use crate::stack::Generator;
 use crate::ui::Output;
@@ -25,7 +25,7 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-pub async fn exec(g: &GlobalArgs, a: &ExecArgs, out: &Output) -> Result<i32> {
+pub async fn exec(g: &GlobalArgs, a: &ExecArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let seconds = crate::role::session_seconds(a.duration).map_err(anyhow::Error::msg)?;
     let aws = own_credentials(&g.aws, &g.stack_name, crate::cli::profile_on_command_line())?;
     let gen = Generator::connect(&aws, &g.stack_name, None).await?;

@@ -50,7 +50,7 @@ struct Input {
     scope: policy::Scope,
 }
 
-pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<i32> {
+pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     a.policy.check()?;
     let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
     if gen.stack.is_none() {
@@ -149,7 +149,7 @@ fn warn_about_log(
 }
 
 /// `--from FILE`: the same output from a saved policy, with no AWS calls.
-pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
+pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     a.policy.check()?;
     let path = a.from.as_ref().expect("caller checked --from");
     let policies = read_policies(path)?;
@@ -189,7 +189,12 @@ pub fn exec_offline(a: &ExportArgs, out: &Output) -> Result<i32> {
         .block_on(produce(a, out, input, checks))
 }
 
-async fn produce(a: &ExportArgs, out: &Output, input: Input, checks: Checks<'_>) -> Result<i32> {
+async fn produce(
+    a: &ExportArgs,
+    out: &Output,
+    input: Input,
+    checks: Checks<'_>,
+) -> Result<crate::exit::ExitStatus> {
     for s in &input.generated.skipped {
         out.warn(&format!("{}: not exported: {s}", input.source));
     }

@@ -16,7 +16,7 @@ pub struct MarkArgs {
     pub json: bool,
 }
 
-pub async fn exec(g: &GlobalArgs, a: &MarkArgs, out: &Output) -> Result<i32> {
+pub async fn exec(g: &GlobalArgs, a: &MarkArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
     let marker = gen.write_marker(&a.label).await?;
     if a.json {

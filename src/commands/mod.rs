@@ -20,7 +20,7 @@ use crate::ui::Output;
 use anyhow::Result;
 
 /// Runs the parsed command.
-pub fn dispatch(cli: Cli, out: &Output) -> Result<i32> {
+pub fn dispatch(cli: Cli, out: &Output) -> Result<crate::exit::ExitStatus> {
     let g = cli.global;
     match cli.command {
         Command::Template(a) => template::exec(&a, out),

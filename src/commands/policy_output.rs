@@ -145,7 +145,7 @@ pub async fn write(
     out: &Output,
     writer: &Writer<'_>,
     checks: Checks<'_>,
-) -> Result<i32> {
+) -> Result<crate::exit::ExitStatus> {
     if let Some(baseline) = &a.diff {
         return diff(a, out, writer, baseline, &checks).await;
     }
@@ -315,7 +315,7 @@ async fn diff(
     writer: &Writer<'_>,
     baseline: &Path,
     checks: &Checks<'_>,
-) -> Result<i32> {
+) -> Result<crate::exit::ExitStatus> {
     let baselines = read_policies(baseline)?;
     let no_new_access = if a.semantic {
         semantic(out, writer, baseline, checks).await?

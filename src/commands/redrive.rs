@@ -7,7 +7,11 @@ use crate::ui::progress::Progress;
 use crate::ui::{Output, Style};
 use anyhow::Result;
 
-pub async fn exec(g: &GlobalArgs, a: &RedriveArgs, out: &Output) -> Result<i32> {
+pub async fn exec(
+    g: &GlobalArgs,
+    a: &RedriveArgs,
+    out: &Output,
+) -> Result<crate::exit::ExitStatus> {
     let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
     gen.require_stack()?;
     let what = if a.dry_run { "reading" } else { "re-running" };

@@ -7,7 +7,7 @@ use crate::ui::{print_result, probe_view, Output, Style};
 use anyhow::Result;
 use serde_json::json;
 
-pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
+pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
     let Some(st) = &gen.stack else {
         let msg = gen.missing();
@@ -60,7 +60,7 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<i32> {
 }
 
 /// `--probe`: the three steps, shown or as JSON; exit 0 all passed, 1 any failed, 2 none could run.
-async fn probe(gen: &Generator, a: &StatusArgs, out: &Output) -> Result<i32> {
+async fn probe(gen: &Generator, a: &StatusArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let progress = Progress::new(out, &format!("probing generator {}", gen.names.stack));
     let steps = gen.probe(a.probe_wait, &progress).await;
     progress.finish();

@@ -4,7 +4,7 @@ use crate::files::write_new_file;
 use crate::ui::Output;
 use anyhow::{Context, Result};
 
-pub fn exec(a: &TemplateArgs, out: &Output) -> Result<i32> {
+pub fn exec(a: &TemplateArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     let template = crate::assets::render_template()?;

@@ -31,7 +31,7 @@ pub fn settings(a: &UpArgs) -> Settings {
     }
 }
 
-pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<i32> {
+pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let mut settings = settings(a);
     settings.validate()?;
     let user = a.user_name.as_deref();
@@ -162,7 +162,11 @@ fn check_mode_flags(a: &UpArgs, mode: Principal) -> Result<()> {
 }
 
 /// Role mode's next steps: the console's switch-role link and a profile for tools.
-fn role_next_steps(gen: &Generator, g: &GlobalArgs, out: &Output) -> Result<i32> {
+fn role_next_steps(
+    gen: &Generator,
+    g: &GlobalArgs,
+    out: &Output,
+) -> Result<crate::exit::ExitStatus> {
     let role_arn = gen.role_arn()?;
     let display = format!("lppg {}", gen.names.stack);
     let link = crate::role::switch_role_url(&gen.id.account, &role_arn, &display);

@@ -42,7 +42,7 @@ const BUSY_FOR: Duration = Duration::from_secs(10);
 const MAX_PAGES: u32 = 20;
 const FIRST_MAX_PAGES: u32 = 10_000;
 
-pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<i32> {
+pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let since_arg = a
         .since
         .as_deref()
@@ -187,7 +187,10 @@ impl<'a> Watch<'a> {
         }
     }
 
-    async fn run(mut self, mut marks: UnboundedReceiver<String>) -> Result<i32> {
+    async fn run(
+        mut self,
+        mut marks: UnboundedReceiver<String>,
+    ) -> Result<crate::exit::ExitStatus> {
         let mut next_poll = tokio::time::Instant::now();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -416,7 +419,7 @@ impl<'a> Watch<'a> {
             .set_message(&format!("{} · {waiting}", self.view.footer()));
     }
 
-    fn finish(mut self) -> i32 {
+    fn finish(mut self) -> crate::exit::ExitStatus {
         self.spinner.finish();
         let footer = if self.a.json {
             vec![self.view.footer_json().to_string()]

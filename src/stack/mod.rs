@@ -2,6 +2,8 @@
 //! stack's names, its outputs, its policies, the function's log (decisions and markers), how to deploy it and how
 //! to tear it down. Commands never import each other: they turn arguments into one call here and show the result.
 //! This layer calls AWS only through [`crate::aws`] and never prints: long operations report through [`Report`].
+pub mod credential_cache;
+pub mod credential_server;
 pub mod deploy;
 pub mod drain;
 pub mod failed;

@@ -159,7 +159,7 @@ impl Generator {
         seconds: i32,
         cache: Option<&std::path::Path>,
     ) -> Result<SessionCredentials> {
-        use crate::credential_cache as cc;
+        use crate::stack::credential_cache as cc;
         let key = cc::Key {
             account: self.id.account.clone(),
             region: self.c.region.clone(),

@@ -162,7 +162,11 @@ impl GenerateArgs {
 }
 
 /// Runs `lppg generate` and returns the exit code. Messages go through `out` (`--no-color`, `-v`).
-pub fn exec(g: &AwsArgs, args: &GenerateArgs, out: &Output) -> anyhow::Result<i32> {
+pub fn exec(
+    g: &AwsArgs,
+    args: &GenerateArgs,
+    out: &Output,
+) -> anyhow::Result<crate::exit::ExitStatus> {
     args.policy.check()?;
     let options = args.scan_options(SystemTime::now())?;
     if args.paths.iter().filter(|p| *p == "-").count() > 1 {
@@ -253,7 +257,12 @@ fn warn_unverified(out: &Output, summary: &ScanSummary) {
 }
 
 /// Skipped inputs make the exit 2 (the policy printed may lack actions), unless `--allow-partial`.
-fn partial_exit(out: &Output, args: &GenerateArgs, skipped: usize, code: i32) -> i32 {
+fn partial_exit(
+    out: &Output,
+    args: &GenerateArgs,
+    skipped: usize,
+    code: crate::exit::ExitStatus,
+) -> crate::exit::ExitStatus {
     if skipped == 0 {
         return code;
     }
@@ -365,7 +374,7 @@ fn print_policy(
     args: &GenerateArgs,
     tallies: &BTreeMap<String, ActionTally>,
     refused: &[policy::RefusedRow],
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<crate::exit::ExitStatus> {
     let names = tallies.keys().filter(|n| is_valid_action(n));
     let set = ActionSet::parse(names).map_err(|e| anyhow::anyhow!("invalid action: {}", e.0))?;
     let evidence: policy::EvidenceMap = tallies

@@ -5,4 +5,5 @@ pub mod naming;
 pub mod password;
 pub mod preflight;
 pub mod probe;
+pub mod reconcile;
 pub mod role;

@@ -35,7 +35,7 @@ pub struct Step {
 }
 
 /// 0 when every step passed, 1 when any failed (even if others could not run), 2 when none could run.
-pub fn exit_code(steps: &[Step]) -> i32 {
+pub fn exit_code(steps: &[Step]) -> crate::exit::ExitStatus {
     let failed = steps
         .iter()
         .any(|s| matches!(s.outcome, Outcome::Failed { .. }));
@@ -290,10 +290,10 @@ mod tests {
                 detail: String::new(),
             },
         };
-        assert_eq!(exit_code(&[ok("a"), ok("b"), ok("c")]), 0);
-        assert_eq!(exit_code(&[failed("a"), cnr("b"), cnr("c")]), 1);
-        assert_eq!(exit_code(&[ok("a"), failed("b"), ok("c")]), 1);
-        assert_eq!(exit_code(&[cnr("a"), cnr("b"), cnr("c")]), 2);
+        assert_eq!(exit_code(&[ok("a"), ok("b"), ok("c")]).code(), 0);
+        assert_eq!(exit_code(&[failed("a"), cnr("b"), cnr("c")]).code(), 1);
+        assert_eq!(exit_code(&[ok("a"), failed("b"), ok("c")]).code(), 1);
+        assert_eq!(exit_code(&[cnr("a"), cnr("b"), cnr("c")]).code(), 2);
         let v = serde_json::to_value(cnr("trail")).unwrap();
         assert_eq!(v["outcome"], "could_not_run");
         assert_eq!(v["step"], "trail");

@@ -3,9 +3,9 @@
 //! shared vectors: `tests/engine_agreement.rs`) and reconciled by event ID with the function's decision lines: a
 //! call the function decided for good is the function's; any other (not invoked yet, still retrying, in the
 //! failed-batches queue, or an `error` decision) is decided here. Pure: the records and lines are read by
-//! `generator/drain.rs`.
+//! the lppg crate's `stack/drain.rs`.
+use super::decisions::{DecisionKind, Line};
 use crate::cloudtrail::engine::{classify_value, Guard, Outcome};
-use crate::decisions::{DecisionKind, Line};
 use crate::policy::{Action, ActionSet, Catalogue};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 pub fn decided_events<'a>(messages: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
     let mut out = HashSet::new();
     for m in messages {
-        if let Line::Decision(d) = crate::decisions::parse_line(m) {
+        if let Line::Decision(d) = super::decisions::parse_line(m) {
             if !matches!(d.decision, DecisionKind::Error | DecisionKind::Probe) {
                 if let Some(id) = d.event_id {
                     out.insert(id);
