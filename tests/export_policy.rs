@@ -816,3 +816,43 @@ fn diff_and_malformed_files_offline() {
         canonical.stdout
     );
 }
+
+/// Issue 23: `export-policy` asks Access Analyzer's ValidatePolicy (`IDENTITY_POLICY`) about what it writes and shows
+/// its findings, naming the statement; an ERROR makes `--strict` exit 1. The emulator has no Access Analyzer: a
+/// boundary server answers as the API reference documents ValidatePolicy (findings with `locations` paths).
+#[test]
+fn export_policy_shows_access_analyzer_findings() {
+    use crate::common::AnalyzerBoundary;
+    let moto = Moto::start();
+    let dir = TempDir::new("export-analyzer");
+    let d = dir.path();
+    up(&moto, d, "lppg");
+    let finding = json!({"findingType": "ERROR", "issueCode": "INVALID_ACTION",
+        "findingDetails": "The action ec2:DescribeInstancez does not exist.",
+        "learnMoreLink": "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html",
+        "locations": [{"path": [{"value": "Statement"}, {"index": 0}, {"value": "Action"}, {"index": 0}],
+                       "span": {"start": {"line": 1, "column": 0, "offset": 0},
+                                "end": {"line": 1, "column": 10, "offset": 10}}}]});
+    let boundary = AnalyzerBoundary::start(json!([
+        {"status": 200, "body": {"findings": [finding.clone()]}},
+        {"status": 200, "body": {"findings": [finding]}},
+    ]));
+    let shown = export(&moto, d, &[])
+        .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+        .expect_stderr_contains("Access Analyzer: ERROR INVALID_ACTION in statement 1")
+        .run();
+    export(&moto, d, &["--strict"])
+        .env("AWS_ENDPOINT_URL_ACCESSANALYZER", &boundary.url)
+        .expect_code(1)
+        .run();
+    let requests = boundary.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0]["body"]["policyType"], "IDENTITY_POLICY");
+    let sent: Value = serde_json::from_str(
+        requests[0]["body"]["policyDocument"]
+            .as_str()
+            .expect("text"),
+    )
+    .unwrap();
+    assert_eq!(sent, serde_json::from_str::<Value>(&shown.stdout).unwrap());
+}

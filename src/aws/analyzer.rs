@@ -17,10 +17,17 @@ pub const MAX_ACTIONS_PER_CHECK: usize = 100;
 
 /// The client for the checks: one attempt per call, throttling retried by [`Retry`].
 pub fn client(conf: &aws_config::SdkConfig) -> Client {
-    let conf = aws_sdk_accessanalyzer::config::Builder::from(conf)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build();
-    Client::from_conf(conf)
+    let mut builder = aws_sdk_accessanalyzer::config::Builder::from(conf)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1));
+    // A service's own endpoint variable beats the shared one (AWS SDKs and Tools Reference Guide, "Service-specific
+    // endpoints"); lppg hands `--endpoint-url`/`AWS_ENDPOINT_URL` to the SDK explicitly, so it is read here.
+    if let Some(url) = std::env::var("AWS_ENDPOINT_URL_ACCESSANALYZER")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        builder = builder.endpoint_url(url);
+    }
+    Client::from_conf(builder.build())
 }
 
 /// `ValidatePolicy` (`IDENTITY_POLICY`) on one document, every page of findings.

@@ -175,21 +175,28 @@ pub fn explain_table(rows: &[ExplainRow]) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for line in &cells {
+    aligned(HEADERS, &cells)
+}
+
+/// The one plain-text table of lppg's reviews (`--explain`'s actions and the calls it did not grant): a header
+/// line, then one line per row, columns aligned with two spaces, control characters shown as spaces, no trailing
+/// spaces.
+pub(super) fn aligned<const N: usize>(headers: [&str; N], cells: &[[String; N]]) -> String {
+    let mut widths = headers.map(|h| h.chars().count());
+    for line in cells {
         for (width, cell) in widths.iter_mut().zip(line) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut text = String::new();
-    let header = HEADERS.map(str::to_string);
-    for line in std::iter::once(&header).chain(&cells) {
+    let header = headers.map(str::to_string);
+    for line in std::iter::once(&header).chain(cells) {
         let mut out = String::new();
         for (i, (cell, width)) in line.iter().zip(widths).enumerate() {
             if i > 0 {
                 out.push_str("  ");
             }
-            out.push_str(cell);
+            out.extend(cell.chars().map(|c| if c.is_control() { ' ' } else { c }));
             out.extend(std::iter::repeat_n(' ', width - cell.chars().count()));
         }
         text.push_str(out.trim_end());

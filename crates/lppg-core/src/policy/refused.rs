@@ -70,27 +70,7 @@ pub fn refused_table(rows: &[RefusedRow]) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for line in &cells {
-        for (width, cell) in widths.iter_mut().zip(line) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut text = String::new();
-    let header = HEADERS.map(str::to_string);
-    for line in std::iter::once(&header).chain(&cells) {
-        let mut out = String::new();
-        for (i, (cell, width)) in line.iter().zip(widths).enumerate() {
-            if i > 0 {
-                out.push_str("  ");
-            }
-            out.extend(cell.chars().map(|c| if c.is_control() { ' ' } else { c }));
-            out.extend(std::iter::repeat_n(' ', width - cell.chars().count()));
-        }
-        text.push_str(out.trim_end());
-        text.push('\n');
-    }
-    text
+    super::explain::aligned(HEADERS, &cells)
 }
 
 /// The explain table, then (after a blank line) the denied actions left out of the policy and what refused them.
