@@ -388,6 +388,11 @@ fn a_missing_bucket_and_a_corrupt_object_are_reported_as_local_inputs_are() {
 /// A server that answers as S3 does for a caller without permissions: every listing refused (`list` false), or
 /// the listing allowed with one key and the object refused.
 fn denying_s3(list: bool) -> String {
+    denying_s3_with(list, "Access Denied")
+}
+
+/// [`denying_s3`] whose 403 carries `message`.
+fn denying_s3_with(list: bool, message: &'static str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     std::thread::spawn(move || {
@@ -417,9 +422,10 @@ fn denying_s3(list: bool) -> String {
             } else {
                 (
                     "403 Forbidden",
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
-                     <Message>Access Denied</Message><RequestId>1</RequestId></Error>"
-                        .to_owned(),
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
+                         <Message>{message}</Message><RequestId>1</RequestId></Error>"
+                    ),
                 )
             };
             let _ = write!(
@@ -482,4 +488,26 @@ fn access_denied_on_an_object_names_the_missing_permission_and_skips_it() {
         "{}",
         run.dump()
     );
+}
+
+/// Issue 19: an SSE-KMS trail object whose key the caller may not use answers GetObject with AccessDenied naming
+/// `kms:Decrypt` (S3 User Guide, troubleshooting Access Denied (403 Forbidden) errors: objects encrypted with
+/// SSE-KMS need kms:Decrypt on the key); lppg names that permission and the key, not s3:GetObject.
+#[test]
+fn a_missing_kms_decrypt_is_named_as_such() {
+    let url = denying_s3_with(
+        true,
+        "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: kms:Decrypt on resource: \
+         arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab because no identity-based \
+         policy allows the kms:Decrypt action",
+    );
+    let run = Test::new()
+        .env("AWS_ENDPOINT_URL", &url)
+        .args(["generate", "s3://trail/AWSLogs/1/CloudTrail/r/2024/03/01/"])
+        .expect_code(2)
+        .expect_stderr_contains(
+            "lacks kms:Decrypt on arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        )
+        .run();
+    assert!(!run.stderr.contains("lacks s3:GetObject"), "{}", run.dump());
 }

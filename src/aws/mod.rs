@@ -363,6 +363,13 @@ where
         ),
         _ => ("AccessDenied".to_string(), String::new()),
     };
+    // A message that names the permission says what is missing better than the call does: an SSE-KMS object's
+    // GetObject answers "… is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:… because …". It is
+    // read with the records' own message patterns (mapping.json).
+    let (permission, resource) = match crate::cloudtrail::rules().from_message(&msg) {
+        Some((action, named)) => (action.to_string(), named.unwrap_or(resource).to_string()),
+        None => (permission.to_string(), resource.to_string()),
+    };
     anyhow::Error::new(AwsError {
         kind: ErrorKind::AccessDenied,
         code: Some(code.clone()),
