@@ -194,28 +194,7 @@ fn role_mode_end_to_end() {
         assert!(v[k].as_str().is_some_and(|s| !s.is_empty()), "{k}: {v}");
     }
     assert_eq!(creds.stdout.lines().count(), 1);
-    let who = block_on(async {
-        let conf = lppg::aws::config_loader()
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(format!("http://127.0.0.1:{}", moto.port))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                v["AccessKeyId"].as_str().unwrap(),
-                v["SecretAccessKey"].as_str().unwrap(),
-                v["SessionToken"].as_str().map(str::to_string),
-                None,
-                "lppg",
-            ))
-            .load()
-            .await;
-        aws_sdk_sts::Client::new(&conf)
-            .get_caller_identity()
-            .send()
-            .await
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string()
-    });
+    let who = caller_of(&moto, &v);
     assert_eq!(
         who,
         "arn:aws:sts::123456789012:assumed-role/lppg-role/lppg-alice"
@@ -298,28 +277,7 @@ fn role_mode_end_to_end() {
         .run();
     let v: serde_json::Value =
         serde_json::from_str(inner.stdout.trim()).unwrap_or_else(|_| panic!("{}", inner.dump()));
-    let who = block_on(async {
-        let conf = lppg::aws::config_loader()
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(format!("http://127.0.0.1:{}", moto.port))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                v["AccessKeyId"].as_str().unwrap(),
-                v["SecretAccessKey"].as_str().unwrap(),
-                v["SessionToken"].as_str().map(str::to_string),
-                None,
-                "lppg",
-            ))
-            .load()
-            .await;
-        aws_sdk_sts::Client::new(&conf)
-            .get_caller_identity()
-            .send()
-            .await
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string()
-    });
+    let who = caller_of(&moto, &v);
     // Named after its caller, the endpoint's session lppg-alice.
     assert_eq!(
         who,
@@ -749,4 +707,31 @@ fn credentials_through_an_exported_profile_never_run_themselves_and_are_cached()
         "{}",
         looped.dump()
     );
+}
+
+/// Who the emulator says the `credential_process` JSON `v` (AccessKeyId, SecretAccessKey, SessionToken) is, asked
+/// with the Rust SDK through lppg's own HTTPS client.
+fn caller_of(moto: &Moto, v: &serde_json::Value) -> String {
+    block_on(async {
+        let conf = lppg::aws::config_loader()
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://127.0.0.1:{}", moto.port))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                v["AccessKeyId"].as_str().unwrap(),
+                v["SecretAccessKey"].as_str().unwrap(),
+                v["SessionToken"].as_str().map(str::to_string),
+                None,
+                "lppg",
+            ))
+            .load()
+            .await;
+        aws_sdk_sts::Client::new(&conf)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string()
+    })
 }
