@@ -16,7 +16,7 @@ pub mod ui;
 
 // The pure core, under the paths the rest of this crate uses.
 pub use lppg_core::stack::{
-    decisions, failure_record, naming, password, preflight, probe, reconcile, role,
+    decisions, failure_record, naming, password, preflight, probe, reconcile, role, state,
 };
 pub use lppg_core::{cloudtrail, exit, policy, time};
 

@@ -20,7 +20,7 @@ fn forwarder_in(moto: &Moto, region: &str) -> Option<(String, Vec<String>)> {
         let st = lppg::aws::stack::describe(&c, FORWARDER).await.unwrap()?;
         let resources = lppg::aws::stack::resources(&c, FORWARDER).await.unwrap();
         Some((
-            st.status,
+            st.status.to_string(),
             resources.values().map(|(kind, _)| kind.clone()).collect(),
         ))
     })

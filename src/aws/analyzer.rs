@@ -15,19 +15,11 @@ use crate::policy::{statement_of, Finding, FindingKind};
 /// items).
 pub const MAX_ACTIONS_PER_CHECK: usize = 100;
 
-/// The client for the checks: one attempt per call, throttling retried by [`Retry`].
-pub fn client(conf: &aws_config::SdkConfig) -> Client {
-    let mut builder = aws_sdk_accessanalyzer::config::Builder::from(conf)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1));
-    // A service's own endpoint variable beats the shared one (AWS SDKs and Tools Reference Guide, "Service-specific
-    // endpoints"); lppg hands `--endpoint-url`/`AWS_ENDPOINT_URL` to the SDK explicitly, so it is read here.
-    if let Some(url) = std::env::var("AWS_ENDPOINT_URL_ACCESSANALYZER")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        builder = builder.endpoint_url(url);
-    }
-    Client::from_conf(builder.build())
+/// The checks' client makes one attempt per call: throttling is retried by [`Retry`].
+pub fn one_attempt(
+    b: aws_sdk_accessanalyzer::config::Builder,
+) -> aws_sdk_accessanalyzer::config::Builder {
+    b.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
 }
 
 /// `ValidatePolicy` (`IDENTITY_POLICY`) on one document, every page of findings.

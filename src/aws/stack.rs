@@ -1,5 +1,6 @@
 //! CloudFormation: find, create, update (change sets), wait with live events, delete.
 use super::{code, explain, Clients};
+use crate::state::{ResourcePhase, StackStatus};
 use anyhow::{bail, Result};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
 use std::collections::{BTreeMap, HashSet};
@@ -9,7 +10,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct StackInfo {
     pub id: String,
-    pub status: String,
+    pub status: StackStatus,
     pub reason: Option<String>,
     pub outputs: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, String>,
@@ -21,17 +22,6 @@ impl StackInfo {
     pub fn output(&self, key: &str) -> Option<&str> {
         self.outputs.get(key).map(String::as_str)
     }
-}
-
-/// Stack statuses that end an operation. `REVIEW_IN_PROGRESS` (a change set created but never executed) ends
-/// nothing by itself, so it counts as an end: waiting on it would wait forever.
-pub fn is_terminal(status: &str) -> bool {
-    !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS"
-}
-
-/// Statuses that mean "the last operation failed".
-pub fn is_failed(status: &str) -> bool {
-    status.ends_with("_FAILED") || status.contains("ROLLBACK")
 }
 
 /// Describes the stack, `None` when it does not exist.
@@ -52,11 +42,8 @@ pub async fn describe(c: &Clients, name: &str) -> Result<Option<StackInfo>> {
     let Some(s) = r.stacks().first() else {
         return Ok(None);
     };
-    let status = s
-        .stack_status()
-        .map(|x| x.as_str().to_string())
-        .unwrap_or_default();
-    if status == "DELETE_COMPLETE" {
+    let status = StackStatus::parse(s.stack_status().map(|x| x.as_str()).unwrap_or_default());
+    if status == StackStatus::DeleteComplete {
         return Ok(None);
     }
     Ok(Some(StackInfo {
@@ -352,7 +339,7 @@ async fn events(c: &Clients, stack_id: &str) -> Result<Vec<Event>> {
 /// How a wait ended.
 #[derive(Debug)]
 pub struct WaitResult {
-    pub status: String,
+    pub status: StackStatus,
     /// Resource failures, oldest first: (logical id, type, status, reason).
     pub failures: Vec<Event>,
 }
@@ -360,7 +347,7 @@ pub struct WaitResult {
 /// What a wait reports as it goes: a resource event the first time it is seen, or the stack's status.
 pub enum WaitNote<'a> {
     Event(&'a Event),
-    Status(&'a str),
+    Status(&'a StackStatus),
 }
 
 /// Polls the stack (by id, so a deleted stack can still be read) until its status is terminal, reporting each new
@@ -381,7 +368,8 @@ pub async fn wait(
         for e in evs {
             if seen.insert(e.id.clone()) {
                 report(WaitNote::Event(&e));
-                if e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack"
+                if ResourcePhase::of(&e.status) == ResourcePhase::Failed
+                    && e.resource_type != "AWS::CloudFormation::Stack"
                 {
                     failures.push(e);
                 }
@@ -389,7 +377,7 @@ pub async fn wait(
         }
         let status = status_of(c, stack_id).await?;
         report(WaitNote::Status(&status));
-        if is_terminal(&status) {
+        if status.is_terminal() {
             return Ok(WaitResult { status, failures });
         }
         polls.wait().await;
@@ -397,7 +385,7 @@ pub async fn wait(
 }
 
 /// The stack's status, by name or id; `DELETE_COMPLETE` when it is gone.
-async fn status_of(c: &Clients, stack_id: &str) -> Result<String> {
+async fn status_of(c: &Clients, stack_id: &str) -> Result<StackStatus> {
     let r = c
         .cfn
         .describe_stacks()
@@ -408,8 +396,9 @@ async fn status_of(c: &Clients, stack_id: &str) -> Result<String> {
     Ok(r.stacks()
         .first()
         .and_then(|s| s.stack_status())
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|| "DELETE_COMPLETE".into()))
+        .map_or(StackStatus::DeleteComplete, |s| {
+            StackStatus::parse(s.as_str())
+        }))
 }
 
 /// Logical id → physical id of every materialised resource (skipping the blank rows the emulator returns).
@@ -436,32 +425,6 @@ pub async fn resources(c: &Clients, name: &str) -> Result<BTreeMap<String, (Stri
         .collect())
 }
 
-/// What to say about a stack left in a state `up` cannot build on.
-pub fn advice_for_status(name: &str, status: &str) -> Option<String> {
-    match status {
-        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" => Some(format!(
-            "stack {name} failed to create ({status}) and cannot be updated: run `lppg down` to remove it, \
-             then `lppg up` again"
-        )),
-        "DELETE_FAILED" => Some(format!(
-            "stack {name} could not be deleted ({status}): run `lppg down` again; it removes what blocks the delete"
-        )),
-        "UPDATE_ROLLBACK_FAILED" => Some(format!(
-            "stack {name} is stuck in {status}: continue the rollback in the CloudFormation console \
-             (or `aws cloudformation continue-update-rollback --stack-name {name}`), or run `lppg down`"
-        )),
-        "REVIEW_IN_PROGRESS" => Some(format!(
-            "stack {name} holds only a change set that was never executed (REVIEW_IN_PROGRESS), so it will not \
-             finish by itself: run `lppg down` to remove it, then `lppg up`"
-        )),
-        s if s.ends_with("_IN_PROGRESS") => Some(format!(
-            "stack {name} is being changed right now ({s}), perhaps by another `lppg up` or `lppg down`: \
-             wait for it to finish (`lppg status`) and run the command again"
-        )),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,21 +434,5 @@ mod tests {
         assert_eq!(normalize_list_value("['a:B', 'c:D']"), "a:B,c:D");
         assert_eq!(normalize_list_value("a:B,c:D"), "a:B,c:D");
         assert_eq!(normalize_list_value(""), "");
-    }
-
-    #[test]
-    fn statuses() {
-        assert!(is_terminal("CREATE_COMPLETE"));
-        assert!(!is_terminal("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
-        assert!(is_failed("ROLLBACK_COMPLETE"));
-        assert!(is_failed("UPDATE_ROLLBACK_COMPLETE"));
-        assert!(!is_failed("UPDATE_COMPLETE"));
-        assert!(advice_for_status("x", "ROLLBACK_COMPLETE")
-            .unwrap()
-            .contains("lppg down"));
-        assert!(advice_for_status("x", "CREATE_IN_PROGRESS")
-            .unwrap()
-            .contains("wait"));
-        assert!(advice_for_status("x", "UPDATE_COMPLETE").is_none());
     }
 }

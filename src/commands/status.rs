@@ -33,7 +33,7 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<crate:
         let v = json!({
             "stack": g.stack_name,
             "exists": true,
-            "status": st.status,
+            "status": st.status.as_str(),
             "account": gen.id.account,
             "region": gen.c.region,
             "user": st.output("UserName"),

@@ -210,11 +210,10 @@ async fn replace_failed_stack(gen: Generator, a: &UpArgs, out: &Output) -> Resul
     let Some(s) = &gen.stack else {
         return Ok(gen);
     };
-    let Some(advice) = crate::aws::stack::advice_for_status(&gen.names.stack, &s.status) else {
+    let Some(advice) = s.status.advice(&gen.names.stack) else {
         return Ok(gen);
     };
-    let removable =
-        crate::aws::stack::is_failed(&s.status) && crate::aws::stack::is_terminal(&s.status);
+    let removable = s.status.is_failed() && s.status.is_terminal();
     if !(removable && out.stdin_tty && out.stderr_tty) {
         bail!(advice);
     }

@@ -8,6 +8,7 @@ use crate::naming::Principal;
 use crate::password::PasswordRules;
 use crate::policy::Action;
 use crate::stack::session::Trust;
+use crate::state::ResourcePhase;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
 
@@ -144,7 +145,7 @@ pub struct Bundle {
 #[derive(Debug)]
 pub enum Deployed {
     Created(String),
-    Updated(String, Vec<String>),
+    Updated(crate::state::StackStatus, Vec<String>),
     UpToDate,
 }
 
@@ -201,7 +202,7 @@ impl Generator {
         let Some(st) = &self.stack else {
             return Ok(());
         };
-        if let Some(advice) = stack::advice_for_status(&self.names.stack, &st.status) {
+        if let Some(advice) = st.status.advice(&self.names.stack) {
             bail!(advice);
         }
         self.check_mode(s)?;
@@ -430,13 +431,17 @@ pub async fn wait_for(
 ) -> Result<WaitResult> {
     let wait = stack::wait(c, stack_id, seen, |note| match note {
         WaitNote::Event(e) => {
-            let terminal = e.status.ends_with("_COMPLETE") || e.status.ends_with("_FAILED");
-            if terminal || e.status.ends_with("_SKIPPED") {
+            let phase = ResourcePhase::of(&e.status);
+            if phase.is_settled() {
                 let mut line = format!(
                     "  {:<28} {:<32} {}",
                     e.logical_id, e.resource_type, e.status
                 );
-                if let Some(r) = e.reason.as_deref().filter(|_| e.status.contains("FAILED")) {
+                if let Some(r) = e
+                    .reason
+                    .as_deref()
+                    .filter(|_| phase == ResourcePhase::Failed)
+                {
                     line.push_str(&format!(": {r}"));
                 }
                 progress.line(&line);
@@ -455,7 +460,7 @@ pub async fn wait_for(
 
 /// Fails with the first resource failure and advice unless the stack operation completed.
 pub fn ensure_complete(name: &str, result: &WaitResult, progress: &dyn Report) -> Result<()> {
-    if !stack::is_failed(&result.status) && result.status.ends_with("_COMPLETE") {
+    if result.status.succeeded() {
         return Ok(());
     }
     for f in &result.failures {
@@ -481,14 +486,16 @@ pub fn ensure_complete(name: &str, result: &WaitResult, progress: &dyn Report) -
     bail!(
         "stack {name} ended in {}{first}\n  hint: {}",
         result.status,
-        stack::advice_for_status(name, &result.status)
+        result
+            .status
+            .advice(name)
             .unwrap_or_else(|| "fix the cause, then run `lppg up` again".into())
     )
 }
 
 /// The reason to retry a failed create once (IAM propagation), if that is why it failed.
 pub fn retry_reason(result: &WaitResult) -> Option<String> {
-    if !stack::is_failed(&result.status) {
+    if !result.status.is_failed() {
         return None;
     }
     crate::preflight::propagation_failure(

@@ -4,6 +4,7 @@
 use super::Generator;
 use crate::aws::ErrorKind;
 use crate::decisions::{parse_line, Line};
+use crate::state::StackStatus;
 use anyhow::Result;
 use std::collections::HashMap;
 
@@ -77,28 +78,25 @@ pub enum Readiness {
 }
 
 /// The readiness of a stack in `status` (with its status reason).
-pub fn readiness(stack: &str, status: &str, reason: Option<&str>) -> Readiness {
-    if status == "CREATE_IN_PROGRESS" {
-        return Readiness::Creating(status.to_string());
-    }
-    if status == "REVIEW_IN_PROGRESS" {
-        return Readiness::Never(format!(
+pub fn readiness(stack: &str, status: &StackStatus, reason: Option<&str>) -> Readiness {
+    use StackStatus::*;
+    match status {
+        CreateInProgress => Readiness::Creating(status.to_string()),
+        ReviewInProgress => Readiness::Never(format!(
             "stack {stack} is waiting for a change set to be executed ({status}): it will not become ready by \
              itself; run `lppg down` to remove it, then `lppg up`"
-        ));
-    }
-    if status.starts_with("DELETE") {
-        return Readiness::Never(format!(
+        )),
+        DeleteInProgress | DeleteFailed | DeleteComplete => Readiness::Never(format!(
             "stack {stack} is being deleted ({status}): run `lppg up` to create it again"
-        ));
+        )),
+        CreateFailed | RollbackInProgress | RollbackFailed | RollbackComplete => {
+            let reason = reason.map(|r| format!(": {r}")).unwrap_or_default();
+            Readiness::Never(format!(
+                "stack {stack} did not get created ({status}{reason}): run `lppg up` again; `lppg status` shows what is wrong"
+            ))
+        }
+        _ => Readiness::Ready,
     }
-    if status.starts_with("CREATE_FAILED") || status.starts_with("ROLLBACK") {
-        let reason = reason.map(|r| format!(": {r}")).unwrap_or_default();
-        return Readiness::Never(format!(
-            "stack {stack} did not get created ({status}{reason}): run `lppg up` again; `lppg status` shows what is wrong"
-        ));
-    }
-    Readiness::Ready
 }
 
 impl Generator {
@@ -169,17 +167,19 @@ mod tests {
 
     #[test]
     fn stack_readiness() {
-        assert_eq!(readiness("s", "CREATE_COMPLETE", None), Readiness::Ready);
-        assert_eq!(readiness("s", "UPDATE_COMPLETE", None), Readiness::Ready);
+        let ready = |s: &str, reason| readiness("s", &StackStatus::parse(s), reason);
+        assert_eq!(ready("CREATE_COMPLETE", None), Readiness::Ready);
+        assert_eq!(ready("UPDATE_COMPLETE", None), Readiness::Ready);
         assert!(matches!(
-            readiness("s", "CREATE_IN_PROGRESS", None),
+            ready("CREATE_IN_PROGRESS", None),
             Readiness::Creating(_)
         ));
         assert!(matches!(
-            readiness("s", "REVIEW_IN_PROGRESS", None),
+            ready("REVIEW_IN_PROGRESS", None),
             Readiness::Never(_)
         ));
-        match readiness("s", "ROLLBACK_COMPLETE", Some("boom")) {
+        assert!(matches!(ready("DELETE_FAILED", None), Readiness::Never(_)));
+        match ready("ROLLBACK_COMPLETE", Some("boom")) {
             Readiness::Never(m) => assert!(m.contains("boom")),
             other => panic!("{other:?}"),
         }

@@ -5,6 +5,7 @@
 //! The regions are remembered in the generator stack's `ForwarderRegions` parameter.
 use super::Generator;
 use crate::aws::{stack, Clients};
+use crate::state::StackStatus;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -97,7 +98,7 @@ async fn deploy_one(
             }
         };
         let done = stack::wait(&c, &id, &mut HashSet::new(), |_| {}).await?;
-        if stack::is_failed(&done.status) || !done.status.ends_with("_COMPLETE") {
+        if !done.status.succeeded() {
             bail!("stack {name} is {}", done.status);
         }
         Ok::<_, anyhow::Error>(if created {
@@ -203,7 +204,7 @@ impl Generator {
     }
 
     /// Each forwarder region's stack status (`None`: no stack there), or why it could not be read.
-    pub async fn forwarder_states(&self) -> Vec<(String, Result<Option<String>, String>)> {
+    pub async fn forwarder_states(&self) -> Vec<(String, Result<Option<StackStatus>, String>)> {
         let name = stack_name(&self.names.stack);
         let mut out = Vec::new();
         for r in self.forwarder_regions() {

@@ -48,12 +48,13 @@ impl Generator {
     /// Runs every check (the stack must exist).
     pub async fn health(&self, now_ms: i64) -> Result<Health> {
         let st = self.require_stack()?;
-        let stack_ok = st.status.ends_with("_COMPLETE") && !stack::is_failed(&st.status);
+        let stack_ok = st.status.succeeded();
         let mut checks = vec![check(
             "stack",
             stack_ok,
-            st.status.clone(),
-            stack::advice_for_status(&self.names.stack, &st.status)
+            st.status.to_string(),
+            st.status
+                .advice(&self.names.stack)
                 .or(Some("run `lppg up`".into())),
         )];
         checks.push(self.trail_check().await?);
@@ -175,7 +176,7 @@ impl Generator {
         for (region, state) in self.forwarder_states().await {
             let (ok, detail) = match &state {
                 Ok(Some(status)) => (
-                    status.ends_with("_COMPLETE") && !stack::is_failed(status),
+                    status.succeeded(),
                     format!(
                         "{region}: {name} {status} forwards denied calls to {}",
                         self.c.region

@@ -5,6 +5,7 @@ use super::{Generator, Report};
 use crate::aws::iam::{CredentialKind, CredentialSweep, Unlisted};
 use crate::aws::{iam, lambda, logs, ownership, s3, sqs, stack, trail};
 use crate::naming::ResourceKind;
+use crate::state::StackStatus;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
 
@@ -280,7 +281,7 @@ impl Generator {
         }
         progress.status(&format!("deleting stack {name}"));
         let res = super::deploy::wait_for(&self.c, &st.id, progress, &mut seen).await?;
-        if res.status == "DELETE_COMPLETE" {
+        if res.status == StackStatus::DeleteComplete {
             report.removed.push(format!("stack {name}"));
             return Ok(());
         }
@@ -313,7 +314,7 @@ impl Generator {
         stack::delete(&self.c, name).await?;
         progress.status(&format!("deleting stack {name} again"));
         let res = super::deploy::wait_for(&self.c, &st.id, progress, &mut seen).await?;
-        if res.status != "DELETE_COMPLETE" {
+        if res.status != StackStatus::DeleteComplete {
             bail!(
                 "stack {name} is still {} after its resources were removed: delete it in the CloudFormation console \
                  with 'retain resources', then run `lppg down` again",

@@ -7,3 +7,4 @@ pub mod preflight;
 pub mod probe;
 pub mod reconcile;
 pub mod role;
+pub mod state;
