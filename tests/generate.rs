@@ -531,6 +531,7 @@ fn access_analyzer_validates_what_generate_writes() {
         {"status": 200, "body": {"findings": [finding("ERROR", "INVALID_ACTION", 1)]}},
         {"status": 403, "error": "AccessDeniedException",
          "message": "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: access-analyzer:ValidatePolicy"},
+        {"status": 404, "html": "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"},
     ]));
     let run = |extra: &[&str], code: i32| {
         generate(["--principal", ALICE])
@@ -573,6 +574,18 @@ fn access_analyzer_validates_what_generate_writes() {
             && denied.stderr.contains("access-analyzer:ValidatePolicy"),
         "{}",
         denied.dump()
+    );
+
+    // An endpoint that does not speak Access Analyzer (an emulator without it answers a web page): said plainly,
+    // with what to check, not as the SDK's parse error.
+    let html = run(&["--strict"], 0);
+    assert!(
+        html.stderr
+            .contains("the endpoint's answer is not an AWS response for this service")
+            && html.stderr.contains("--no-validate skips it")
+            && !html.stderr.contains("unexpected token"),
+        "{}",
+        html.dump()
     );
 
     // --no-validate: no call.

@@ -13,11 +13,12 @@ pub fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
 /// A one-line description of an SDK error (`Code: message`), for warnings.
 pub fn brief<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
     match e {
-        SdkError::ServiceError(s) => format!(
-            "{}: {}",
-            s.err().code().unwrap_or("Unknown"),
-            s.err().message().unwrap_or("")
-        ),
+        SdkError::ServiceError(s) => match s.err().code() {
+            Some(code) => format!("{code}: {}", s.err().message().unwrap_or("")),
+            None => "the endpoint's answer is not an AWS response for this service (an emulator may not \
+                     implement it)"
+                .into(),
+        },
         SdkError::ResponseError(_) => {
             "the service's answer could not be read (an emulator may not implement this call)"
                 .into()
@@ -36,6 +37,14 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let (what, hint) = match &e {
+        // An answer with no error code is not an AWS error response at all (an HTML page, an empty body): the
+        // endpoint does not speak this service's protocol.
+        SdkError::ServiceError(s) if s.err().code().is_none() => (
+            "the endpoint's answer is not an AWS response for this service".to_string(),
+            "check --endpoint-url / AWS_ENDPOINT_URL (or this service's AWS_ENDPOINT_URL_<SERVICE>): an emulator \
+             may not implement this service"
+                .to_string(),
+        ),
         SdkError::ServiceError(s) => {
             let err = s.err();
             let code = err.code().unwrap_or("Unknown");
@@ -180,7 +189,11 @@ impl ErrorKind {
     /// The kind of a failed call.
     pub fn of<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> ErrorKind {
         match e {
-            SdkError::ServiceError(s) => ErrorKind::of_code(s.err().code().unwrap_or_default()),
+            SdkError::ServiceError(s) => match s.err().code() {
+                Some(code) => ErrorKind::of_code(code),
+                // Not an AWS error response: the endpoint is not this service.
+                None => ErrorKind::Transport,
+            },
             SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() => ErrorKind::Credentials,
             SdkError::DispatchFailure(_)
             | SdkError::TimeoutError(_)

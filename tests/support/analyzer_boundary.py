@@ -4,7 +4,8 @@ checks with responses shaped as the API reference documents them (restJson1), an
 Usage: python tests/support/analyzer_boundary.py --dir DIR   (prints its port on the first line of stdout)
 
 Each request is appended to DIR/requests.jsonl as {"path", "query", "body"}. The answer is the next of
-DIR/responses.json, a list of {"status": 200, "body": {...}} or errors {"status": 429|403,
+DIR/responses.json, a list of {"status": 200, "body": {...}}, {"status": 404, "html": "..."} (not an AWS answer),
+or errors {"status": 429|403,
 "error": "ThrottlingException"|"AccessDeniedException", "message": "..."} (the error code goes in the
 x-amzn-ErrorType header, as the service sends it). With no answer left, 200 and {"findings": []} for
 ValidatePolicy (POST /policy/validation) and {"result": "PASS"} for the access checks.
@@ -54,12 +55,15 @@ def main():
                 answer = {"status": 200, "body": default}
             status = answer.get("status", 200)
             headers = {"Content-Type": "application/json", "x-amzn-RequestId": "boundary"}
-            if "error" in answer:
+            if "html" in answer:
+                # Not an AWS answer at all: what a web server (or an emulator without the service) sends.
+                headers = {"Content-Type": "text/html; charset=utf-8"}
+                data = answer["html"].encode()
+            elif "error" in answer:
                 headers["x-amzn-ErrorType"] = answer["error"]
-                payload = {"message": answer.get("message", "")}
+                data = json.dumps({"message": answer.get("message", "")}).encode()
             else:
-                payload = answer.get("body", {})
-            data = json.dumps(payload).encode()
+                data = json.dumps(answer.get("body", {})).encode()
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
