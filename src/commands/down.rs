@@ -1,23 +1,24 @@
 //! `lppg down`: save the final policy, then remove the stack and everything the generator created. Idempotent.
-use crate::aws::ownership::{Mark, TAG_KEY};
+
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::naming::ResourceKind;
 use crate::stack::drain::Drain;
 use crate::stack::policies::SavedPolicy;
-use crate::stack::teardown::{unlisted_notes, TeardownPlan, TeardownReport};
-use crate::stack::Generator;
+use crate::stack::teardown::{unlisted_notes, Mark, TeardownPlan, TeardownReport, TAG_KEY};
+use crate::stack::{Generator, Overrides};
 use crate::ui::progress::Progress;
 use crate::ui::{prompt, Output, Style};
 use anyhow::Result;
 
 pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
-    let mut gen = Generator::connect(&g.aws, &g.stack_name, a.user_name.as_deref()).await?;
-    if let (Some(role), None) = (&a.role_name, &gen.stack) {
-        gen.names.role = role.clone();
-    }
+    let overrides = Overrides {
+        user: a.user_name.clone(),
+        role: a.role_name.clone(),
+    };
+    let gen = Generator::connect(&g.aws, &g.stack_name, overrides).await?;
     let plan = gen.plan_teardown().await?;
     warn_foreign(out, &g.stack_name, &plan.foreign);
-    if plan.is_empty(gen.stack.is_some()) {
+    if plan.is_empty(gen.stack().is_some()) {
         out.ok(&format!(
             "{} and nothing left behind: nothing to do",
             gen.missing()
@@ -25,14 +26,14 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::e
         return Ok(crate::exit::OK);
     }
     show_plan(out, &gen, &plan).await?;
-    let question = format!("Delete all of this from account {}?", gen.id.account);
+    let question = format!("Delete all of this from account {}?", gen.account());
     if !prompt::confirm(out, &question, a.yes)? {
         out.info("Nothing deleted.");
         return Ok(crate::exit::OK);
     }
     gen.refuse_protected()?;
     let trail = plan.has(ResourceKind::Trail, &gen.trail_name());
-    if trail || gen.stack.is_some() {
+    if trail || gen.stack().is_some() {
         drain(&gen, a, out).await?;
     }
     // The policy first: nothing is deleted unless it is safe on disk (or --no-save).
@@ -54,7 +55,7 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::e
     }
     if let Some(saved) = &saved {
         crate::ui::review(out, &saved.actions);
-        let checks = super::policy_output::Checks::Aws(&gen.c.analyzer);
+        let checks = super::policy_output::Checks::Aws(gen.analyzer());
         super::policy_output::validate(out, std::slice::from_ref(&saved.document), &checks).await;
     }
     Ok(crate::exit::OK)
@@ -184,15 +185,15 @@ async fn save(gen: &Generator, a: &DownArgs, out: &Output, trail: bool) -> Resul
 async fn show_plan(out: &Output, gen: &Generator, plan: &TeardownPlan) -> Result<()> {
     out.info(&format!(
         "Account {}  region {}  caller {}",
-        out.paint(Style::Bold, &gen.id.account),
-        out.paint(Style::Bold, &gen.c.region),
-        gen.id.arn
+        out.paint(Style::Bold, gen.account()),
+        out.paint(Style::Bold, gen.region()),
+        gen.caller_arn()
     ));
-    match &gen.stack {
-        Some(s) => out.info(&format!("Stack {} ({}) and:", gen.names.stack, s.status)),
+    match gen.stack() {
+        Some(s) => out.info(&format!("Stack {} ({}) and:", gen.stack_name(), s.status)),
         None => out.info(&format!(
             "Stack {} is gone, but these remain:",
-            gen.names.stack
+            gen.stack_name()
         )),
     }
     for (kind, name) in &plan.present {

@@ -28,8 +28,8 @@ pub struct ExecArgs {
 pub async fn exec(g: &GlobalArgs, a: &ExecArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let seconds = crate::role::session_seconds(a.duration).map_err(anyhow::Error::msg)?;
     let aws = own_credentials(&g.aws, &g.stack_name, crate::cli::profile_on_command_line())?;
-    let gen = Generator::connect(&aws, &g.stack_name, None).await?;
-    let (seconds, lowered) = crate::role::chained_seconds(&gen.id.arn, seconds);
+    let gen = Generator::connect(&aws, &g.stack_name, Default::default()).await?;
+    let (seconds, lowered) = crate::role::chained_seconds(gen.caller_arn(), seconds);
     if let Some(note) = lowered {
         out.warn(&note);
     }

@@ -52,8 +52,8 @@ struct Input {
 
 pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     a.policy.check()?;
-    let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
-    if gen.stack.is_none() {
+    let gen = Generator::connect(&g.aws, &g.stack_name, Default::default()).await?;
+    if gen.stack().is_none() {
         bail!(
             "{}: run `lppg up` to create one (or pass --stack-name / --region for the one you created), or pass \
              --from FILE to work on a policy saved earlier by `lppg down` or `lppg export-policy -o`",
@@ -85,12 +85,12 @@ pub async fn exec(g: &GlobalArgs, a: &ExportArgs, out: &Output) -> Result<crate:
     let steps = policy::steps_from_markers(&facts.markers, &facts.first_denied());
     let input = Input {
         generated: generated.actions,
-        source: format!("stack {}", gen.names.stack),
+        source: format!("stack {}", gen.stack_name()),
         steps,
         facts,
         scope: policy::Scope::new(),
     };
-    produce(a, out, input, Checks::Aws(&gen.c.analyzer)).await
+    produce(a, out, input, Checks::Aws(gen.analyzer())).await
 }
 
 /// Delivered, not yet granted: denied calls in the trail's log group the function has not granted (yet).

@@ -17,7 +17,7 @@ pub struct MarkArgs {
 }
 
 pub async fn exec(g: &GlobalArgs, a: &MarkArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
-    let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
+    let gen = Generator::connect(&g.aws, &g.stack_name, Default::default()).await?;
     let marker = gen.write_marker(&a.label).await?;
     if a.json {
         let v = serde_json::json!({"lppg": "marker", "v": 1, "label": marker.label, "time": marker.time});

@@ -12,7 +12,7 @@ pub async fn exec(
     a: &RedriveArgs,
     out: &Output,
 ) -> Result<crate::exit::ExitStatus> {
-    let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
+    let gen = Generator::connect(&g.aws, &g.stack_name, Default::default()).await?;
     gen.require_stack()?;
     let what = if a.dry_run { "reading" } else { "re-running" };
     let progress = Progress::new(

@@ -8,8 +8,8 @@ use anyhow::Result;
 use serde_json::json;
 
 pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
-    let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
-    let Some(st) = &gen.stack else {
+    let gen = Generator::connect(&g.aws, &g.stack_name, Default::default()).await?;
+    let Some(st) = gen.stack() else {
         let msg = gen.missing();
         if a.json {
             let v =
@@ -34,8 +34,8 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<crate:
             "stack": g.stack_name,
             "exists": true,
             "status": st.status.as_str(),
-            "account": gen.id.account,
-            "region": gen.c.region,
+            "account": gen.account(),
+            "region": gen.region(),
             "user": st.output("UserName"),
             "principal": gen.principal().as_str(),
             "principal_arn": gen.principal_arn(),
@@ -61,18 +61,19 @@ pub async fn exec(g: &GlobalArgs, a: &StatusArgs, out: &Output) -> Result<crate:
 
 /// `--probe`: the three steps, shown or as JSON; exit 0 all passed, 1 any failed, 2 none could run.
 async fn probe(gen: &Generator, a: &StatusArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
-    let progress = Progress::new(out, &format!("probing generator {}", gen.names.stack));
+    let progress = Progress::new(out, &format!("probing generator {}", gen.stack_name()));
     let steps = gen.probe(a.probe_wait, &progress).await;
     progress.finish();
     let code = crate::probe::exit_code(&steps);
     if a.json {
         let v =
-            json!({"stack": gen.names.stack, "probe": steps, "passed": code == crate::exit::OK});
+            json!({"stack": gen.stack_name(), "probe": steps, "passed": code == crate::exit::OK});
         print_result(out, &serde_json::to_string_pretty(&v)?)?;
     } else {
         out.info(&format!(
             "Probing generator {} in {}:",
-            gen.names.stack, gen.c.region
+            gen.stack_name(),
+            gen.region()
         ));
         probe_view::show(out, &steps);
     }
@@ -83,9 +84,9 @@ fn show(out: &Output, gen: &Generator, health: &Health) {
     let principal = format!("{} {}", gen.principal().as_str(), gen.principal_arn());
     out.info(&format!(
         "Stack {} in account {} ({}), {principal}",
-        out.paint(Style::Bold, &gen.names.stack),
-        gen.id.account,
-        gen.c.region,
+        out.paint(Style::Bold, gen.stack_name()),
+        gen.account(),
+        gen.region(),
     ));
     for ch in &health.checks {
         let mark = if ch.ok {

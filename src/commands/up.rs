@@ -3,7 +3,7 @@ use crate::cli::{GlobalArgs, UpArgs};
 use crate::naming::Principal;
 use crate::password::PasswordRules;
 use crate::stack::deploy::{self, Bundle, Deployed, Settings};
-use crate::stack::Generator;
+use crate::stack::{Generator, Overrides};
 use crate::ui::progress::Progress;
 use crate::ui::{prompt, Output, Style};
 use anyhow::{bail, Context, Result};
@@ -34,37 +34,32 @@ pub fn settings(a: &UpArgs) -> Settings {
 pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<crate::exit::ExitStatus> {
     let mut settings = settings(a);
     settings.validate()?;
-    let user = a.user_name.as_deref();
-    let mut gen = Generator::connect(&g.aws, &g.stack_name, user).await?;
-    gen = replace_failed_stack(gen, a, out).await?;
+    let overrides = Overrides {
+        user: a.user_name.clone(),
+        role: a.role_name.clone(),
+    };
+    let mut gen = Generator::connect(&g.aws, &g.stack_name, overrides).await?;
+    gen = replace_failed_stack(gen, out).await?;
     let mode = gen.mode(&settings);
     check_mode_flags(a, mode)?;
-    gen.check_mode(&settings)?;
-    if let (Principal::Role, Some(r), None) = (mode, &a.role_name, &gen.stack) {
-        gen.names.role = r.clone();
-    }
     let endpoint = gen
-        .c
-        .endpoint
-        .as_ref()
+        .endpoint()
         .map(|e| format!("  endpoint {e}"))
         .unwrap_or_default();
     out.info(&format!(
         "Account {}  region {}  caller {}{endpoint}",
-        out.paint(Style::Bold, &gen.id.account),
-        out.paint(Style::Bold, &gen.c.region),
-        gen.id.arn,
+        out.paint(Style::Bold, gen.account()),
+        out.paint(Style::Bold, gen.region()),
+        gen.caller_arn(),
     ));
-    // Decide the password and check everything before changing anything, so a mistake costs nothing.
+    // Check everything, then decide the password, before changing anything: a mistake costs nothing, and no one
+    // types a password for a stack that would be refused.
+    let plan = gen.plan_up(&mut settings, &a.trust).await?;
     let (rules, source) = match mode {
         Principal::User => password_source(&gen, a, out).await?,
         Principal::Role => (None, PasswordSource::None),
     };
-    settings.trust = gen.trust_for(&settings, &a.trust).await?;
-    let bundle = gen.bundle(&settings)?;
-    gen.check_update(&settings, &bundle)?;
-    let cost_note = gen.preflight(mode).await?;
-    if gen.is_up_to_date(&bundle).await? {
+    if plan.up_to_date {
         out.ok(&format!(
             "stack {} is up to date; nothing changed",
             g.stack_name
@@ -72,17 +67,21 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<crate::exi
         // A forwarder removed by hand comes back; the others are left as they are.
         sync_forwarders(&gen, &gen.forwarder_regions(), out).await?;
     } else {
-        if let Some(note) = &cost_note {
+        if let Some(note) = &plan.cost_note {
             out.warn(note);
         }
-        let question = match &gen.stack {
+        let question = match gen.stack() {
             None => format!(
                 "Create generator stack {} in account {} ({})? Use test accounts only.",
-                g.stack_name, gen.id.account, gen.c.region
+                g.stack_name,
+                gen.account(),
+                gen.region()
             ),
             Some(_) => format!(
                 "Update generator stack {} in account {} ({})?",
-                g.stack_name, gen.id.account, gen.c.region
+                g.stack_name,
+                gen.account(),
+                gen.region()
             ),
         };
         if !prompt::confirm(out, &question, a.yes)? {
@@ -90,7 +89,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<crate::exi
             return Ok(crate::exit::OK);
         }
         let had = gen.forwarder_regions();
-        gen = deploy_bundle(gen, a, out, &bundle).await?;
+        gen = deploy_bundle(gen, a, out, &plan.bundle).await?;
         sync_forwarders(&gen, &had, out).await?;
         probe(&gen, a, out).await;
     }
@@ -168,13 +167,13 @@ fn role_next_steps(
     out: &Output,
 ) -> Result<crate::exit::ExitStatus> {
     let role_arn = gen.role_arn()?;
-    let display = format!("lppg {}", gen.names.stack);
-    let link = crate::role::switch_role_url(&gen.id.account, &role_arn, &display);
-    let profile = format!("lppg-{}", gen.names.stack);
+    let display = format!("lppg {}", gen.stack_name());
+    let link = crate::role::switch_role_url(gen.account(), &role_arn, &display);
+    let profile = format!("lppg-{}", gen.stack_name());
     let snippet = crate::role::profile_snippet(
         &profile,
-        &gen.names.stack,
-        &gen.c.region,
+        gen.stack_name(),
+        gen.region(),
         g.aws.profile.as_deref(),
     );
     out.info(&format!(
@@ -189,7 +188,7 @@ fn role_next_steps(
 /// After a create or update, proves the pipeline once (unless `--no-probe`); a failure is said plainly but does
 /// not undo the deploy.
 async fn probe(gen: &Generator, a: &UpArgs, out: &Output) {
-    if a.no_probe || gen.stack.is_none() {
+    if a.no_probe || gen.stack().is_none() {
         return;
     }
     let progress = Progress::new(out, "probing the pipeline (skip with --no-probe)");
@@ -206,11 +205,11 @@ async fn probe(gen: &Generator, a: &UpArgs, out: &Output) {
 }
 
 /// A stack that failed and cannot be updated: explain it, and on a terminal offer to remove it right here.
-async fn replace_failed_stack(gen: Generator, a: &UpArgs, out: &Output) -> Result<Generator> {
-    let Some(s) = &gen.stack else {
+async fn replace_failed_stack(gen: Generator, out: &Output) -> Result<Generator> {
+    let Some(s) = gen.stack() else {
         return Ok(gen);
     };
-    let Some(advice) = s.status.advice(&gen.names.stack) else {
+    let Some(advice) = s.status.advice(gen.stack_name()) else {
         return Ok(gen);
     };
     let removable = s.status.is_failed() && s.status.is_terminal();
@@ -223,10 +222,10 @@ async fn replace_failed_stack(gen: Generator, a: &UpArgs, out: &Output) -> Resul
     if !prompt::confirm(out, question, false)? {
         bail!(advice);
     }
-    let progress = Progress::new(out, &format!("removing stack {}", gen.names.stack));
+    let progress = Progress::new(out, &format!("removing stack {}", gen.stack_name()));
     gen.remove_failed_stack(&progress).await?;
     progress.finish();
-    gen.reload(a.user_name.as_deref()).await
+    gen.reload().await
 }
 
 /// Creates or updates the stack; a create refused only because IAM had not yet propagated a fresh role is
@@ -234,9 +233,9 @@ async fn replace_failed_stack(gen: Generator, a: &UpArgs, out: &Output) -> Resul
 async fn deploy_bundle(gen: Generator, a: &UpArgs, out: &Output, b: &Bundle) -> Result<Generator> {
     gen.upload_code(b, &Progress::new(out, "uploading the function"))
         .await?;
-    let name = gen.names.stack.clone();
+    let name = gen.stack_name().to_string();
     let progress = Progress::new(out, &format!("waiting for stack {name}"));
-    if gen.stack.is_some() {
+    if gen.stack().is_some() {
         match gen.update(b, &progress).await? {
             Deployed::UpToDate => out.ok(&format!("stack {name} is up to date; nothing changed")),
             Deployed::Updated(status, changes) => {
@@ -248,7 +247,7 @@ async fn deploy_bundle(gen: Generator, a: &UpArgs, out: &Output, b: &Bundle) -> 
             }
             Deployed::Created(_) => {}
         }
-        return gen.reload(a.user_name.as_deref()).await;
+        return gen.reload().await;
     }
     let mut result = gen.create(b, &progress).await?;
     if let Some(why) = deploy::retry_reason(&result) {
@@ -264,19 +263,19 @@ async fn deploy_bundle(gen: Generator, a: &UpArgs, out: &Output, b: &Bundle) -> 
         )? {
             bail!("{why}: run `lppg down` and `lppg up` again when you are ready");
         }
-        let gen2 = gen.reload(a.user_name.as_deref()).await?;
+        let gen2 = gen.reload().await?;
         let progress = Progress::new(out, &format!("creating stack {name} again"));
         gen2.remove_failed_stack(&progress).await?;
         result = gen2.create(b, &progress).await?;
         deploy::ensure_complete(&name, &result, &progress)?;
         progress.finish();
         out.ok(&format!("stack {name} is {}", result.status));
-        return gen2.reload(a.user_name.as_deref()).await;
+        return gen2.reload().await;
     }
     deploy::ensure_complete(&name, &result, &progress)?;
     progress.finish();
     out.ok(&format!("stack {name} is {}", result.status));
-    gen.reload(a.user_name.as_deref()).await
+    gen.reload().await
 }
 
 async fn password_source(
@@ -316,11 +315,11 @@ async fn password_source(
 }
 
 fn console_url(gen: &Generator) -> String {
-    gen.stack
+    gen.stack()
         .as_ref()
         .and_then(|s| s.output("ConsoleSignInUrl"))
         .map(str::to_string)
-        .unwrap_or_else(|| format!("https://{}.signin.aws.amazon.com/console", gen.id.account))
+        .unwrap_or_else(|| format!("https://{}.signin.aws.amazon.com/console", gen.account()))
 }
 
 async fn set_password(

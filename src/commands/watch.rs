@@ -85,7 +85,7 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<crate::
 async fn wait_for_stack(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<Generator> {
     let mut said = false;
     loop {
-        let gen = Generator::connect(&g.aws, &g.stack_name, None).await?;
+        let gen = Generator::connect(&g.aws, &g.stack_name, Default::default()).await?;
         match gen.readiness()? {
             Readiness::Ready => return Ok(gen),
             Readiness::Never(why) => bail!(why),

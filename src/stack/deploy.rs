@@ -141,6 +141,15 @@ pub struct Bundle {
     pub params: BTreeMap<String, String>,
 }
 
+/// What `up` will deploy, decided by [`Generator::plan_up`] with every check made and nothing changed.
+pub struct UpPlan {
+    pub bundle: Bundle,
+    /// A cost to tell the person before a create (a second trail in the region).
+    pub cost_note: Option<String>,
+    /// The deployed stack already is this bundle: nothing to deploy.
+    pub up_to_date: bool,
+}
+
 /// How a deploy ended.
 #[derive(Debug)]
 pub enum Deployed {
@@ -151,7 +160,7 @@ pub enum Deployed {
 
 impl Generator {
     /// The template, zip and parameters for these settings.
-    pub fn bundle(&self, s: &Settings) -> Result<Bundle> {
+    fn bundle(&self, s: &Settings) -> Result<Bundle> {
         let template = crate::assets::render_template()?;
         let zip = crate::assets::function_zip()?;
         let key = crate::assets::function_key(&zip);
@@ -198,7 +207,7 @@ impl Generator {
     }
 
     /// Refuses settings the existing stack cannot take without losing grants.
-    pub fn check_update(&self, s: &Settings, b: &Bundle) -> Result<()> {
+    fn check_update(&self, s: &Settings, b: &Bundle) -> Result<()> {
         let Some(st) = &self.stack else {
             return Ok(());
         };
@@ -227,6 +236,24 @@ impl Generator {
         Ok(())
     }
 
+    /// Every check `up` makes before changing anything, in order: the mode (a stack keeps its principal), the
+    /// trust (role mode, into `s.trust`), the bundle, the update rules, the account's preflight, and whether the
+    /// deployed stack already is this bundle. A mistake found here costs nothing.
+    pub async fn plan_up(&self, s: &mut Settings, trust: &[String]) -> Result<UpPlan> {
+        self.check_mode(s)?;
+        let mode = self.mode(s);
+        s.trust = self.trust_for(s, trust).await?;
+        let bundle = self.bundle(s)?;
+        self.check_update(s, &bundle)?;
+        let cost_note = self.preflight(mode).await?;
+        let up_to_date = self.is_up_to_date(&bundle).await?;
+        Ok(UpPlan {
+            bundle,
+            cost_note,
+            up_to_date,
+        })
+    }
+
     /// The mode a deploy uses: `--principal`, else the stack's, else a user.
     pub fn mode(&self, s: &Settings) -> Principal {
         s.principal.unwrap_or_else(|| self.principal())
@@ -234,7 +261,7 @@ impl Generator {
 
     /// Refuses switching an existing stack between a user and a role (it would remove the principal that holds
     /// the grants) or renaming its role.
-    pub fn check_mode(&self, s: &Settings) -> Result<()> {
+    fn check_mode(&self, s: &Settings) -> Result<()> {
         let (Some(st), Some(new)) = (&self.stack, s.principal) else {
             return Ok(());
         };
@@ -261,7 +288,7 @@ impl Generator {
     }
 
     /// Whom the role trusts: `--trust`, else on an existing stack the trust it has, else the caller.
-    pub async fn trust_for(&self, s: &Settings, given: &[String]) -> Result<Trust> {
+    async fn trust_for(&self, s: &Settings, given: &[String]) -> Result<Trust> {
         if self.mode(s) != Principal::Role {
             return Ok(Trust::default());
         }
@@ -293,7 +320,7 @@ impl Generator {
 
     /// Before a create: names taken by something else, and CloudTrail's quota. Returns the cost note for the
     /// confirmation when another trail already logs management events.
-    pub async fn preflight(&self, mode: Principal) -> Result<Option<String>> {
+    async fn preflight(&self, mode: Principal) -> Result<Option<String>> {
         let (c, n) = (&self.c, &self.names);
         if self.stack.is_some() {
             return Ok(None);
@@ -329,7 +356,7 @@ impl Generator {
     }
 
     /// Whether the stack already runs this template with these parameters.
-    pub async fn is_up_to_date(&self, b: &Bundle) -> Result<bool> {
+    async fn is_up_to_date(&self, b: &Bundle) -> Result<bool> {
         let Some(st) = &self.stack else {
             return Ok(false);
         };

@@ -37,37 +37,85 @@ impl Report for Quiet {
     fn status(&self, _: &str) {}
 }
 
-/// One generator stack as seen from one account and region.
+/// Names a command chooses instead of the derived ones (`--user-name`, `--role-name`). The user name given
+/// beats the deployed stack's; a deployed stack's role name beats the one given (a role is named once, at create).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub user: Option<String>,
+    pub role: Option<String>,
+}
+
+/// One generator stack as seen from one account and region: a narrow handle. Its clients, identity, names and
+/// stack description are read at [`Generator::connect`] and changed only by the stack layer; commands read them
+/// through the accessors below.
 pub struct Generator {
-    pub c: Clients,
-    pub id: Identity,
-    pub names: Names,
-    pub stack: Option<StackInfo>,
+    c: Clients,
+    id: Identity,
+    names: Names,
+    stack: Option<StackInfo>,
+    overrides: Overrides,
 }
 
 impl Generator {
-    /// Connects, asks who we are, and reads the stack. `user` overrides the derived user name.
-    pub async fn connect(aws: &AwsArgs, stack_name: &str, user: Option<&str>) -> Result<Generator> {
+    /// Connects, asks who we are, and reads the stack.
+    pub async fn connect(
+        aws: &AwsArgs,
+        stack_name: &str,
+        overrides: Overrides,
+    ) -> Result<Generator> {
         crate::naming::validate_stack_name(stack_name).map_err(anyhow::Error::msg)?;
         let c = Clients::connect(aws).await?;
         let id = c.identity().await?;
-        Generator::load(c, id, stack_name, user).await
+        Generator::load(c, id, stack_name, overrides).await
     }
 
-    /// Reads the stack again (after a deploy or a teardown).
-    pub async fn reload(self, user: Option<&str>) -> Result<Generator> {
+    /// Reads the stack again (after a deploy or a teardown), with the same overrides.
+    pub async fn reload(self) -> Result<Generator> {
         let stack_name = self.names.stack.clone();
-        Generator::load(self.c, self.id, &stack_name, user).await
+        Generator::load(self.c, self.id, &stack_name, self.overrides).await
+    }
+
+    /// The deployed stack, `None` when there is none.
+    pub fn stack(&self) -> Option<&StackInfo> {
+        self.stack.as_ref()
+    }
+
+    pub fn stack_name(&self) -> &str {
+        &self.names.stack
+    }
+
+    /// The account the caller is in.
+    pub fn account(&self) -> &str {
+        &self.id.account
+    }
+
+    /// Who is calling (`sts:GetCallerIdentity`).
+    pub fn caller_arn(&self) -> &str {
+        &self.id.arn
+    }
+
+    pub fn region(&self) -> &str {
+        &self.c.region
+    }
+
+    /// The endpoint every call goes to (an emulator), when one was given.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.c.endpoint.as_deref()
+    }
+
+    /// The Access Analyzer client, for checking the documents a command writes.
+    pub fn analyzer(&self) -> &aws_sdk_accessanalyzer::Client {
+        &self.c.analyzer
     }
 
     async fn load(
         c: Clients,
         id: Identity,
         stack_name: &str,
-        user: Option<&str>,
+        overrides: Overrides,
     ) -> Result<Generator> {
         let stack = crate::aws::stack::describe(&c, stack_name).await?;
-        let user = user.map(str::to_string).or_else(|| {
+        let user = overrides.user.clone().or_else(|| {
             stack
                 .as_ref()
                 .and_then(|s| s.output("UserName").map(str::to_string))
@@ -79,14 +127,19 @@ impl Generator {
             &c.region,
             user.as_deref(),
         );
-        if let Some(role) = stack.as_ref().and_then(|s| s.output("RoleName")) {
-            names.role = role.to_string();
+        let role = match &stack {
+            Some(s) => s.output("RoleName").map(str::to_string),
+            None => overrides.role.clone(),
+        };
+        if let Some(role) = role {
+            names.role = role;
         }
         Ok(Generator {
             c,
             id,
             names,
             stack,
+            overrides,
         })
     }
 

@@ -9,6 +9,10 @@ use crate::state::StackStatus;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
 
+/// Why a resource with a generator's name is left alone (part of [`TeardownPlan`]), and the tag that marks what a
+/// stack created.
+pub use crate::aws::ownership::{Mark, TAG_KEY};
+
 /// How long the final check keeps reading again what a stale read still shows.
 const VERIFY_RETRY: crate::aws::Retry = crate::aws::Retry {
     codes: &[],
