@@ -63,15 +63,24 @@ impl Clock for Virtual {
     }
 }
 
+fn virtual_requested() -> bool {
+    std::env::var("LPPG_VIRTUAL_CLOCK").as_deref() == Ok("1")
+}
+
+/// Whether lppg runs on a [`Virtual`] clock (`LPPG_VIRTUAL_CLOCK=1`).
+pub fn is_virtual() -> bool {
+    virtual_requested()
+}
+
 /// The clock lppg runs on: the wall clock, or a [`Virtual`] one starting at the wall clock's time when
 /// `LPPG_VIRTUAL_CLOCK=1` is set (for the integration tests, which run the binary against an emulator that answers
 /// at once: their retries and polls then take no real time).
 pub fn system() -> &'static dyn Clock {
     static CLOCK: OnceLock<Box<dyn Clock>> = OnceLock::new();
     CLOCK
-        .get_or_init(|| match std::env::var("LPPG_VIRTUAL_CLOCK").as_deref() {
-            Ok("1") => Box::new(Virtual::at(Wall.now_ms())),
-            _ => Box::new(Wall),
+        .get_or_init(|| match virtual_requested() {
+            true => Box::new(Virtual::at(Wall.now_ms())),
+            false => Box::new(Wall),
         })
         .as_ref()
 }

@@ -197,8 +197,22 @@ pub fn https_client() -> aws_sdk_sts::config::SharedHttpClient {
 
 /// The SDK configuration loader every client set starts from (the standard credential chain, the latest
 /// behaviour version, [`https_client`]); tests that build their own clients start here too.
+///
+/// The SDK retries a transient failure itself (standard mode: 3 attempts, backoff from 1 s) with its own sleeps, which
+/// cannot go through [`crate::clock`] (the same sleeps time out connections, and a virtual sleep returns at once).
+/// On the virtual clock, its backoff is cut to a millisecond instead, with the same attempts: an emulator's
+/// unimplemented call (HTTP 500) then costs no real seconds.
 pub fn config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+    let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
+    if !crate::clock::is_virtual() {
+        return loader;
+    }
+    let instant = std::time::Duration::from_millis(1);
+    loader.retry_config(
+        aws_config::retry::RetryConfig::standard()
+            .with_initial_backoff(instant)
+            .with_max_backoff(instant),
+    )
 }
 
 #[cfg(test)]
