@@ -296,20 +296,40 @@ fn ten_thousand_schedules_lose_no_denial() {
         guard: None,
         catalogue: crate::policy::catalogue().unwrap(),
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
     let mut rng = StdRng::seed_from_u64(19);
+    let schedules: Vec<Schedule> = (0..10_000).map(|_| schedule(&mut rng)).collect();
+    // The schedules are drawn in order from one seed; they are run on every core, each thread with its own
+    // runtime (the outcome of a schedule does not depend on which thread runs it).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let outcomes: Vec<(usize, i64, bool)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = schedules
+            .chunks(schedules.len().div_ceil(threads))
+            .map(|chunk| {
+                let judge = &judge;
+                scope.spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    chunk
+                        .iter()
+                        .map(|s| rt.block_on(run(s, judge)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
     let (mut lost, mut capped, mut times, mut delays) = (0, 0, Vec::new(), Vec::new());
     let mut late_for_the_function = 0;
-    for _ in 0..10_000 {
-        let s = schedule(&mut rng);
+    for (s, (l, t, gave_up)) in schedules.iter().zip(outcomes) {
         for e in s.events.iter().filter(|e| e.mine.is_some()) {
             if let Some(d) = e.delivered {
                 delays.push(d - e.at);
             }
         }
-        let (l, t, gave_up) = rt.block_on(run(&s, &judge));
         let save = s.stop + t;
         late_for_the_function += s
             .events
