@@ -178,6 +178,80 @@ fn down_saves_delivered_denials_the_function_never_granted() {
         .run();
 }
 
+/// `watch --once --json`: its lines and the summary (the last line).
+fn watch_json(moto: &Moto, dir: &TempDir) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let run = moto
+        .test(dir.path())
+        .args(["watch", "--once", "--json"])
+        .run();
+    let mut lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{}", run.dump())))
+        .collect();
+    let summary = lines.pop().unwrap();
+    assert_eq!(summary["type"], "summary", "{}", run.dump());
+    (lines, summary)
+}
+
+/// Issue 19: `watch` shows "delivered, not yet granted" as `status` and `export-policy` do: a denial CloudTrail
+/// delivered to the trail's log group that the function never processed is named (a line, in text and JSON, and a
+/// field of the JSON summary) until the action is granted; with nothing missing there is no such line.
+#[test]
+fn watch_shows_delivered_denials_not_yet_granted() {
+    let (moto, dir, c) = deployed("watch-gap");
+    log_line(&c, &decision("granted", "s3:ListAllMyBuckets"));
+    grant(&c, &["s3:ListAllMyBuckets"]);
+    let (lines, summary) = watch_json(&moto, &dir);
+    assert_eq!(summary["delivered_not_granted"], json!([]), "{summary}");
+    assert!(
+        lines.iter().all(|l| l["type"] != "delivered_not_granted"),
+        "{lines:?}"
+    );
+
+    deliver(
+        &c,
+        "eu-west-1",
+        &denied("ev-late", "eu-west-1", "sqs.amazonaws.com", "ListQueues"),
+    );
+    let text = moto
+        .test(dir.path())
+        .args(["watch", "--once"])
+        .expect_stdout_contains(
+            "delivered, not yet granted: sqs:ListQueues (CloudTrail delivered these denied calls; the function \
+             has not granted them yet",
+        )
+        .run();
+    assert!(
+        text.stdout.contains("1 delivered, not yet granted"),
+        "the footer counts it:\n{}",
+        text.dump()
+    );
+    let (lines, summary) = watch_json(&moto, &dir);
+    assert_eq!(
+        summary["delivered_not_granted"],
+        json!(["sqs:ListQueues"]),
+        "{summary}"
+    );
+    let gap: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] == "delivered_not_granted")
+        .collect();
+    assert_eq!(gap.len(), 1, "{lines:?}");
+    assert_eq!(gap[0]["actions"], json!(["sqs:ListQueues"]));
+
+    // Granted: gone.
+    grant(&c, &["s3:ListAllMyBuckets", "sqs:ListQueues"]);
+    let after = moto.test(dir.path()).args(["watch", "--once"]).run();
+    assert!(
+        !after.stdout.contains("not yet granted"),
+        "still shown after the grant:\n{}",
+        after.dump()
+    );
+    let (_, summary) = watch_json(&moto, &dir);
+    assert_eq!(summary["delivered_not_granted"], json!([]), "{summary}");
+}
+
 /// Defect 2: IAM is global. `down --region B` with no stack in B must leave the IAM resources of the same-named
 /// generator in region A alone, and say where it lives.
 #[test]
