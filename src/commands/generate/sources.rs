@@ -205,11 +205,10 @@ pub fn athena_generate(
     let Some(scanned) = scanned else {
         bail!(rt.block_on(interrupted(c, &id)));
     };
+    let on_page = |n: usize| report.status(&format!("reading results: {n} rows"));
     let rows = rt.block_on(async {
         tokio::select! {
-            r = aws::athena::result_rows(c, &id, &|n| {
-                report.status(&format!("reading results: {n} rows"));
-            }) => r.map(Some),
+            r = aws::athena::result_rows(c, &id, &on_page) => r.map(Some),
             _ = tokio::signal::ctrl_c() => Ok(None),
         }
     })?;
