@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use crate::common::{snapshot, Moto, TempDir, Test};
+use crate::common::{snapshot, AwsBoundary, Moto, TempDir, Test};
 use lppg::cloudtrail::athena::{self, COLUMNS};
 use lppg::cloudtrail::scan::{self, Counters, Mode, ScanOptions};
 use serde_json::{json, Value};
@@ -413,4 +413,57 @@ fn every_result_page_is_read_and_only_the_first_row_is_a_header() {
             "amazonathena.getqueryresults page-2",
         ]
     );
+}
+
+/// Issue 19: Ctrl-C while the Athena query runs stops it (StopQueryExecution with its QueryExecutionId, Athena API
+/// Reference) and says so on stderr; nothing is written to stdout, and the exit is 2, as for `down` interrupted.
+/// The boundary (`tests/support/aws_boundary.py`) answers GetQueryExecution with `QueryExecution.Status.State`
+/// RUNNING until the query is stopped, as Athena does for a long query; moto's Athena finishes every query at once.
+#[test]
+fn ctrl_c_stops_the_running_query() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let boundary = AwsBoundary::start("us-east-1");
+    let dir = TempDir::new("athena-ctrl-c");
+    let mut cmd = crate::common::lppg_command(dir.path());
+    cmd.env("AWS_ENDPOINT_URL_ATHENA", &boundary.url)
+        .args(["generate", "--athena", "logs.trail", "--no-validate"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // Interrupt once the query is running: the boundary has been asked for its state.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while boundary.calls("GetQueryExecution").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the query was never polled: {:?}",
+            boundary.requests()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    let dump = format!(
+        "exit {:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        o.status
+    );
+    assert_eq!(o.status.code(), Some(2), "{dump}");
+    assert!(
+        stderr.contains("interrupted: stopped Athena query q-boundary-1; nothing was written"),
+        "{dump}"
+    );
+    assert!(stdout.is_empty(), "a policy was written:\n{dump}");
+    let stops = boundary.calls("StopQueryExecution");
+    assert_eq!(stops.len(), 1, "{:?}", boundary.requests());
+    assert_eq!(stops[0]["body"]["QueryExecutionId"], "q-boundary-1");
+    assert!(boundary.calls("GetQueryResults").is_empty());
 }

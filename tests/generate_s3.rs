@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use crate::common::{block_on, Moto, TempDir, Test};
+use crate::common::{block_on, AwsBoundary, Moto, TempDir, Test};
 use serde_json::Value;
 
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
@@ -512,4 +512,39 @@ fn a_missing_kms_decrypt_is_named_as_such() {
         )
         .run();
     assert!(!run.stderr.contains("lacks s3:GetObject"), "{}", run.dump());
+}
+
+/// Issue 19: a trail bucket in another region. S3 answers a request sent to another region's endpoint with HTTP 301
+/// `PermanentRedirect` (for HEAD a bare 301) and the bucket's region in the header `x-amz-bucket-region` (S3 API
+/// Reference, "Error responses" and HeadBucket's `x-amz-bucket-region`; S3 User Guide, "Making requests", virtual
+/// hosting and redirects): the boundary (`tests/support/aws_boundary.py`) answers so, and lppg names that region
+/// and the flag to pass, with exit 2 as other input errors.
+#[test]
+fn a_bucket_in_another_region_names_that_region() {
+    let boundary = AwsBoundary::start("eu-west-1");
+    let run = Test::new()
+        .env("AWS_ENDPOINT_URL_S3", &boundary.url)
+        .args(["generate", "s3://trail/AWSLogs/"])
+        .expect_code(2)
+        .expect_stderr_contains(
+            "listing s3://trail/AWSLogs/ failed: bucket trail is in eu-west-1, not us-east-1: pass --region \
+             eu-west-1",
+        )
+        .run();
+    assert!(run.stdout.is_empty(), "{}", run.dump());
+    let listed = boundary.requests();
+    assert!(
+        listed
+            .iter()
+            .any(|r| r["method"] == "GET" && r["path"].as_str().unwrap().contains("list-type=2")),
+        "{listed:?}"
+    );
+    // In the bucket's region there is nothing to say about regions.
+    let same = AwsBoundary::start("us-east-1");
+    let run = Test::new()
+        .env("AWS_ENDPOINT_URL_S3", &same.url)
+        .args(["generate", "s3://trail/AWSLogs/"])
+        .expect_code(2)
+        .run();
+    assert!(!run.stderr.contains("pass --region"), "{}", run.dump());
 }

@@ -178,6 +178,157 @@ fn down_saves_delivered_denials_the_function_never_granted() {
         .run();
 }
 
+/// `watch --once --json`: its lines and the summary (the last line).
+fn watch_json(moto: &Moto, dir: &TempDir) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let run = moto
+        .test(dir.path())
+        .args(["watch", "--once", "--json"])
+        .run();
+    let mut lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{}", run.dump())))
+        .collect();
+    let summary = lines.pop().unwrap();
+    assert_eq!(summary["type"], "summary", "{}", run.dump());
+    (lines, summary)
+}
+
+/// Issue 19: `watch` shows "delivered, not yet granted" as `status` and `export-policy` do: a denial CloudTrail
+/// delivered to the trail's log group that the function never processed is named (a line, in text and JSON, and a
+/// field of the JSON summary) until the action is granted; with nothing missing there is no such line.
+#[test]
+fn watch_shows_delivered_denials_not_yet_granted() {
+    let (moto, dir, c) = deployed("watch-gap");
+    log_line(&c, &decision("granted", "s3:ListAllMyBuckets"));
+    grant(&c, &["s3:ListAllMyBuckets"]);
+    let (lines, summary) = watch_json(&moto, &dir);
+    assert_eq!(summary["delivered_not_granted"], json!([]), "{summary}");
+    assert!(
+        lines.iter().all(|l| l["type"] != "delivered_not_granted"),
+        "{lines:?}"
+    );
+
+    deliver(
+        &c,
+        "eu-west-1",
+        &denied("ev-late", "eu-west-1", "sqs.amazonaws.com", "ListQueues"),
+    );
+    let text = moto
+        .test(dir.path())
+        .args(["watch", "--once"])
+        .expect_stdout_contains(
+            "delivered, not yet granted: sqs:ListQueues (CloudTrail delivered these denied calls; the function \
+             has not granted them yet",
+        )
+        .run();
+    assert!(
+        text.stdout.contains("1 delivered, not yet granted"),
+        "the footer counts it:\n{}",
+        text.dump()
+    );
+    let (lines, summary) = watch_json(&moto, &dir);
+    assert_eq!(
+        summary["delivered_not_granted"],
+        json!(["sqs:ListQueues"]),
+        "{summary}"
+    );
+    let gap: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] == "delivered_not_granted")
+        .collect();
+    assert_eq!(gap.len(), 1, "{lines:?}");
+    assert_eq!(gap[0]["actions"], json!(["sqs:ListQueues"]));
+
+    // Granted: gone.
+    grant(&c, &["s3:ListAllMyBuckets", "sqs:ListQueues"]);
+    let after = moto.test(dir.path()).args(["watch", "--once"]).run();
+    assert!(
+        !after.stdout.contains("not yet granted"),
+        "still shown after the grant:\n{}",
+        after.dump()
+    );
+    let (_, summary) = watch_json(&moto, &dir);
+    assert_eq!(summary["delivered_not_granted"], json!([]), "{summary}");
+}
+
+/// Creates the trail moto's CloudFormation skips, tagged as the template tags it, and starts it.
+fn logging_trail(c: &lppg::aws::Clients) {
+    let n = lppg::naming::Names::new("lppg", "aws", ACCOUNT, "us-east-1", None);
+    let tag = |k: &str, v: &str| {
+        aws_sdk_cloudtrail::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    };
+    block_on(async {
+        c.trail
+            .create_trail()
+            .name(&n.trail)
+            .s3_bucket_name(&n.trail_bucket)
+            .is_multi_region_trail(true)
+            .tags_list(tag("lppg:stack", "lppg"))
+            .tags_list(tag("lppg:region", "us-east-1"))
+            .send()
+            .await
+            .unwrap();
+        c.trail.start_logging().name(&n.trail).send().await.unwrap();
+    });
+}
+
+/// Issue 19, defect 3: a second `down` after one that stopped the trail and then failed must not call StopLogging
+/// again (a stopped trail is not stopped twice: the second run waits only what is left from the first stop). The
+/// first `down` fails at the save (CloudWatch Logs refuses FilterLogEvents, through the fault proxy) after stopping
+/// the trail, exactly as an interrupted `down` leaves it; the proxy counts every call by its X-Amz-Target.
+#[test]
+fn a_second_down_does_not_stop_the_trail_again() {
+    let (moto, dir, c) = deployed("second-down");
+    logging_trail(&c);
+    grant(&c, &["s3:ListAllMyBuckets"]);
+    let proxy = FaultProxy::start(
+        &moto,
+        json!([{"kind": "access_denied", "service": "logs", "action": "FilterLogEvents"}]),
+    );
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["down", "--yes"])
+        .expect_code(2)
+        .expect_stderr_contains("the policy was not saved, so nothing was deleted")
+        .expect_stderr_contains("The trail is stopped")
+        .run();
+    assert_eq!(
+        proxy.calls("cloudtrail:StopLogging"),
+        1,
+        "the first down did not stop the trail: {}",
+        proxy.stats()
+    );
+    let status = block_on(c.trail.get_trail_status().name("lppg-trail").send()).unwrap();
+    assert_eq!(status.is_logging(), Some(false));
+
+    proxy.set_rules(json!([]));
+    let saved = dir.path().join("saved.json");
+    moto.test(dir.path())
+        .endpoint(&proxy.url)
+        .args(["down", "--yes", "-o", saved.to_str().unwrap()])
+        .expect_code(0)
+        .expect_stderr_contains("saved the final policy")
+        .run();
+    assert_eq!(
+        proxy.calls("cloudtrail:StopLogging"),
+        1,
+        "the second down stopped the trail again: {}",
+        proxy.stats()
+    );
+    assert!(
+        proxy.calls("cloudtrail:GetTrailStatus") >= 2,
+        "{}",
+        proxy.stats()
+    );
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("s3:ListAllMyBuckets"), "{text}");
+}
+
 /// Defect 2: IAM is global. `down --region B` with no stack in B must leave the IAM resources of the same-named
 /// generator in region A alone, and say where it lives.
 #[test]

@@ -1,4 +1,4 @@
-//! Athena: start one query, wait for it, read its result pages.
+//! Athena: start one query, wait for it (or stop it), read its result pages.
 use super::{explain, Clients};
 use anyhow::Result;
 use aws_sdk_athena::types::{QueryExecutionState, ResultConfiguration};
@@ -72,6 +72,17 @@ pub async fn query_state(c: &Clients, id: &str) -> Result<QueryState> {
             scanned,
         },
     })
+}
+
+/// Stops query `id` (athena:StopQueryExecution).
+pub async fn stop_query(c: &Clients, id: &str) -> Result<()> {
+    c.athena
+        .stop_query_execution()
+        .query_execution_id(id)
+        .send()
+        .await
+        .map_err(|e| explain(e, "stopping the Athena query (athena:StopQueryExecution)"))?;
+    Ok(())
 }
 
 /// Every row of query `id`'s results, page after page (up to 1,000 rows a page), as Athena gives them: the first

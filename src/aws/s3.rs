@@ -1,6 +1,7 @@
 //! S3: lppg's artifact bucket (the function's zip) and emptying the buckets lppg owns before they are deleted.
 use super::{code, explain, Clients};
 use anyhow::{bail, Result};
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
@@ -239,7 +240,7 @@ pub async fn list_folders(c: &Clients, bucket: &str, prefix: &str) -> Result<Vec
             .send();
     let mut folders = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| listing_error(e, bucket, prefix))?;
+        let page = page.map_err(|e| listing_error(e, c, bucket, prefix))?;
         folders.extend(
             page.common_prefixes()
                 .iter()
@@ -259,7 +260,7 @@ pub async fn list_objects(c: &Clients, bucket: &str, prefix: &str) -> Result<Vec
             .send();
     let mut objects = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| listing_error(e, bucket, prefix))?;
+        let page = page.map_err(|e| listing_error(e, c, bucket, prefix))?;
         objects.extend(page.contents().iter().filter_map(|o| {
             let key = o.key()?;
             (!key.ends_with('/')).then(|| (key.to_owned(), o.size().unwrap_or(0)))
@@ -268,31 +269,69 @@ pub async fn list_objects(c: &Clients, bucket: &str, prefix: &str) -> Result<Vec
     Ok(objects)
 }
 
-fn listing_error<E, R>(
-    e: aws_sdk_s3::error::SdkError<E, R>,
+fn listing_error<E>(
+    e: aws_sdk_s3::error::SdkError<E, HttpResponse>,
+    c: &Clients,
     bucket: &str,
     prefix: &str,
 ) -> anyhow::Error
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
+    let doing = format!("listing s3://{bucket}/{prefix}");
+    if let Some(e) = wrong_region(&e, c, bucket, &doing) {
+        return e;
+    }
     super::explain_denied(
         e,
-        &format!("listing s3://{bucket}/{prefix}"),
+        &doing,
         "s3:ListBucket",
         &format!("arn:aws:s3:::{bucket}"),
     )
 }
 
+/// The region a bucket is in, when S3 answered that it is not `ours`: a request to another region's endpoint gets
+/// HTTP 301 `PermanentRedirect` (or 400 `AuthorizationHeaderMalformed`, whose signature names the wrong region; for
+/// HEAD a bare 301 or 400, without a body) with the bucket's region in the header `x-amz-bucket-region` (S3 API
+/// Reference, HeadBucket, "x-amz-bucket-region"; S3 User Guide, "Making requests", virtual hosting and
+/// redirects). The header, not the error code, decides: HEAD has no code to read.
+pub fn other_region(status: u16, bucket_region: Option<&str>, ours: &str) -> Option<String> {
+    let region = bucket_region.map(str::trim).filter(|r| !r.is_empty())?;
+    let redirected = (300..400).contains(&status) || status == 400;
+    (redirected && region != ours).then(|| region.to_string())
+}
+
+/// [`other_region`] for a failed S3 call: the error that says which region to pass, or `None`.
+fn wrong_region<E>(
+    e: &aws_sdk_s3::error::SdkError<E, HttpResponse>,
+    c: &Clients,
+    bucket: &str,
+    doing: &str,
+) -> Option<anyhow::Error> {
+    let raw = e.raw_response()?;
+    let region = other_region(
+        raw.status().as_u16(),
+        raw.headers().get("x-amz-bucket-region"),
+        &c.region,
+    )?;
+    Some(anyhow::anyhow!(
+        "{doing} failed: bucket {bucket} is in {region}, not {}: pass --region {region}",
+        c.region
+    ))
+}
+
 /// Opens an object for reading: its body arrives as it is read, never whole. An access denial names
-/// `s3:GetObject`.
+/// `s3:GetObject`; a bucket in another region names that region.
 pub async fn get_object(c: &Clients, bucket: &str, key: &str) -> Result<ByteStream> {
     let r = c.s3.get_object().bucket(bucket).key(key).send().await;
     let r = r.map_err(|e| {
+        let doing = format!("reading s3://{bucket}/{key}");
+        if let Some(e) = wrong_region(&e, c, bucket, &doing) {
+            return e;
+        }
         super::explain_denied(
             e,
-            &format!("reading s3://{bucket}/{key}"),
+            &doing,
             "s3:GetObject",
             &format!("arn:aws:s3:::{bucket}/{key}"),
         )
@@ -336,6 +375,21 @@ impl std::io::Read for ObjectReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_in_another_region_is_named_by_the_header() {
+        assert_eq!(
+            other_region(301, Some("eu-west-1"), "us-east-1").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            other_region(400, Some("eu-west-1"), "us-east-1").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(other_region(301, Some("us-east-1"), "us-east-1"), None);
+        assert_eq!(other_region(301, None, "us-east-1"), None);
+        assert_eq!(other_region(403, Some("eu-west-1"), "us-east-1"), None);
+    }
 
     #[test]
     fn per_key_errors_are_retried_or_stop() {

@@ -145,10 +145,21 @@ struct Watch<'a> {
     /// Failed batches waiting at the last look, and when that was.
     failed: Option<u64>,
     failed_checked: Option<Instant>,
+    /// When the trail's log group was last compared with the policies (ms on [`crate::clock`]).
+    gap_checked_ms: Option<i64>,
 }
 
 /// How often watch looks at the failed-batches queue.
 const FAILED_CHECK: Duration = Duration::from_secs(30);
+/// How often watch compares the trail's log group with the policies (delivered, not yet granted). Each look reads
+/// the trail's log group with FilterLogEvents, whose quota (a few requests a second per account and region) the
+/// watch's own polls share: once a minute is enough for calls CloudTrail delivers minutes late.
+const GAP_CHECK: Duration = Duration::from_secs(60);
+
+/// Whether the delivered-not-granted look is due: the first time, then [`GAP_CHECK`] after the last one.
+fn gap_due(last_ms: Option<i64>, now_ms: i64) -> bool {
+    last_ms.is_none_or(|t| now_ms - t >= GAP_CHECK.as_millis() as i64)
+}
 
 /// What a poll decided.
 enum Next {
@@ -184,6 +195,7 @@ impl<'a> Watch<'a> {
             first: true,
             failed: None,
             failed_checked: None,
+            gap_checked_ms: None,
         }
     }
 
@@ -273,6 +285,7 @@ impl<'a> Watch<'a> {
             Some(lines) => {
                 self.show_lines(lines).await;
                 self.check_failed().await;
+                self.check_gap().await;
                 if self.a.once {
                     return Ok(Next::Finish);
                 }
@@ -358,6 +371,44 @@ impl<'a> Watch<'a> {
         self.failed = Some(n);
     }
 
+    /// Delivered, not yet granted (as `status` and `export-policy` show it): denied calls in the trail's log group
+    /// that the function has not granted, read at most every [`GAP_CHECK`] on lppg's clock (and once with
+    /// `--once`); a line when they appear, change or are all granted. Only a report: a read that fails says nothing
+    /// (with `-v`, why).
+    async fn check_gap(&mut self) {
+        let now = crate::clock::now_ms();
+        if !gap_due(self.gap_checked_ms, now) {
+            return;
+        }
+        self.gap_checked_ms = Some(now);
+        let gap = match self.gen.generated().await {
+            Ok(generated) => self.gen.delivered_gap(&generated.granted()).await,
+            Err(e) => Err(e),
+        };
+        let missing = match gap {
+            Ok(Some(gap)) => gap.missing.keys().map(ToString::to_string).collect(),
+            Ok(None) => return,
+            Err(e) => {
+                if self.out.verbose {
+                    self.note(&format!(
+                        "could not compare the trail's log group with the policies (delivered, not yet granted): \
+                         {}",
+                        sanitize(&format!("{e:#}"))
+                    ));
+                }
+                return;
+            }
+        };
+        if self.view.note_gap(missing) {
+            let line = if self.a.json {
+                self.view.gap_json(now).to_string()
+            } else {
+                self.view.gap_text()
+            };
+            self.print(&[line]);
+        }
+    }
+
     /// A failed poll: say so once per kind of fault, and back off.
     fn failed(&mut self, e: &anyhow::Error) -> Duration {
         let f = Fault::of(e);
@@ -436,5 +487,19 @@ impl<'a> Watch<'a> {
             ));
         }
         crate::exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The trail's log group is read at most once a minute, on lppg's clock.
+    #[test]
+    fn the_gap_is_read_at_most_once_a_minute() {
+        let t = 1_767_261_600_000;
+        assert!(gap_due(None, t));
+        assert!(!gap_due(Some(t), t + 59_999));
+        assert!(gap_due(Some(t), t + 60_000));
     }
 }

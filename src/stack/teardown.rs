@@ -230,7 +230,12 @@ impl Generator {
     /// by hand (its sessions' revocation included), old policy versions, the objects in the trail bucket.
     async fn clear_blockers(&self, plan: &TeardownPlan, report: &mut TeardownReport) -> Result<()> {
         let (c, n) = (&self.c, &self.names);
-        if plan.has(ResourceKind::Trail, &n.trail) && trail::stop(c, &n.trail).await? {
+        // Only a logging trail is stopped: `drain` (or an earlier `down`) has usually stopped it already, and
+        // StopLogging is called once per trail, never again on a stopped one.
+        if plan.has(ResourceKind::Trail, &n.trail)
+            && trail::is_logging(c, &n.trail).await? == Some(true)
+            && trail::stop(c, &n.trail).await?
+        {
             report.removed.push(format!("stopped trail {}", n.trail));
         }
         if plan.has(ResourceKind::User, &n.user) {

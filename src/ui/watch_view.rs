@@ -99,6 +99,9 @@ pub struct View {
     shown: HashMap<(String, Option<String>), DecisionKind>,
     /// Per path that delivered them (its label), the delays from call to grant (ms) of the grants shown.
     delays: BTreeMap<String, Vec<i64>>,
+    /// Delivered, not yet granted: the actions of denied calls CloudTrail delivered to the trail's log group that
+    /// the function has not granted, at the last look (`None`: not read, or it could not be read).
+    pub not_yet_granted: Option<Vec<String>>,
 }
 
 impl View {
@@ -378,6 +381,46 @@ impl View {
         Some(used as f64 * 100.0 / (self.policy_count * self.policy_limit) as f64)
     }
 
+    /// Takes note of the delivered-not-granted actions read now; answers whether they differ from the last look (a
+    /// first look that finds none is no change: nothing was shown, nothing is to say).
+    pub fn note_gap(&mut self, missing: Vec<String>) -> bool {
+        let before = self.not_yet_granted.replace(missing);
+        let now = self.not_yet_granted.as_deref().unwrap_or_default();
+        match before {
+            None => !now.is_empty(),
+            Some(b) => b != now,
+        }
+    }
+
+    /// The line for the delivered-not-granted actions (after [`View::note_gap`] said they changed): the actions, or
+    /// that none is left.
+    pub fn gap_text(&self) -> String {
+        match self.not_yet_granted.as_deref().unwrap_or_default() {
+            [] => self.paint(
+                Style::Green,
+                "delivered, not yet granted: none left (the function has granted every denied call CloudTrail \
+                 delivered)",
+            ),
+            actions => self.paint(
+                Style::Yellow,
+                &format!(
+                    "delivered, not yet granted: {} (CloudTrail delivered these denied calls; the function has not \
+                     granted them yet; `lppg down` saves them)",
+                    sanitize(&actions.join(", "))
+                ),
+            ),
+        }
+    }
+
+    /// [`View::gap_text`] as one JSON line (`now_ms`: when it was read).
+    pub fn gap_json(&self, now_ms: i64) -> Value {
+        json!({
+            "type": "delivered_not_granted",
+            "time": rfc3339_millis(now_ms),
+            "actions": self.not_yet_granted.as_deref().unwrap_or_default(),
+        })
+    }
+
     /// The footer: actions granted and withheld, errors, markers, policies in use and the share of the size budget.
     pub fn footer(&self) -> String {
         let mut parts = vec![
@@ -389,6 +432,14 @@ impl View {
                 "{} blocked by other policies (not granted)",
                 self.blocked
             ));
+        }
+        if let Some(n) = self
+            .not_yet_granted
+            .as_ref()
+            .map(Vec::len)
+            .filter(|n| *n > 0)
+        {
+            parts.push(format!("{n} delivered, not yet granted"));
         }
         parts.extend([
             format!(
@@ -454,6 +505,7 @@ impl View {
                 .into_iter()
                 .map(|(path, ms)| (path, json!(ms / 1000)))
                 .collect::<serde_json::Map<String, Value>>(),
+            "delivered_not_granted": self.not_yet_granted,
         })
     }
 
@@ -864,6 +916,51 @@ mod tests {
             "{text:?}"
         );
         assert!(!View::new(false).footer().contains("blocked"));
+    }
+
+    /// Issue 19: delivered, not yet granted is said when it appears, when it changes and when it is gone; a first
+    /// look that finds none says nothing, and JSON carries it in its own line and in the summary.
+    #[test]
+    fn delivered_not_granted_is_said_when_it_changes() {
+        let mut v = View::new(false);
+        assert_eq!(v.footer_json()["delivered_not_granted"], Value::Null);
+        assert!(!v.note_gap(Vec::new()));
+        assert_eq!(v.footer_json()["delivered_not_granted"], json!([]));
+        let gap = vec![
+            "s3:ListAllMyBuckets".to_string(),
+            "sqs:ListQueues".to_string(),
+        ];
+        assert!(v.note_gap(gap.clone()));
+        assert_eq!(
+            v.gap_text(),
+            "delivered, not yet granted: s3:ListAllMyBuckets, sqs:ListQueues (CloudTrail delivered these denied \
+             calls; the function has not granted them yet; `lppg down` saves them)"
+        );
+        assert!(
+            v.footer().contains(" · 2 delivered, not yet granted · "),
+            "{}",
+            v.footer()
+        );
+        let j = v.gap_json(T0);
+        assert_eq!(j["type"], "delivered_not_granted");
+        assert_eq!(j["time"], "2026-01-01T10:00:00.000Z");
+        assert_eq!(j["actions"], json!(gap));
+        assert_eq!(v.footer_json()["delivered_not_granted"], json!(gap));
+        assert!(!v.note_gap(gap.clone()), "the same gap is not said twice");
+        assert!(v.note_gap(vec!["sqs:ListQueues".into()]));
+        assert!(v.note_gap(Vec::new()));
+        assert!(v
+            .gap_text()
+            .starts_with("delivered, not yet granted: none left"));
+        assert!(!v.footer().contains("delivered"));
+        assert_eq!(v.gap_json(T0)["actions"], json!([]));
+        let mut coloured = View::new(true);
+        coloured.note_gap(gap);
+        assert!(
+            coloured.gap_text().contains("\x1b[33m"),
+            "{:?}",
+            coloured.gap_text()
+        );
     }
 
     #[test]

@@ -385,3 +385,65 @@ impl Drop for AnalyzerBoundary {
         let _ = self.child.wait();
     }
 }
+
+/// S3 and Athena at the boundary (`tests/support/aws_boundary.py`): a bucket in another region (every S3 request
+/// answered 301 `PermanentRedirect` with `x-amz-bucket-region`) and an Athena query that keeps running until it is
+/// stopped, shaped as the API references document them; each request is written to `requests.jsonl`. Point lppg
+/// at it with `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL_ATHENA`.
+pub struct AwsBoundary {
+    child: Child,
+    pub dir: TempDir,
+    pub url: String,
+}
+
+impl AwsBoundary {
+    /// Started with S3 answering that every bucket is in `bucket_region`.
+    pub fn start(bucket_region: &str) -> AwsBoundary {
+        use std::io::BufRead;
+        let dir = TempDir::new("aws-boundary");
+        let mut child = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/support/aws_boundary.py"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--bucket-region", bucket_region])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the S3 and Athena boundary");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the boundary's port");
+        let port: u16 = line.trim().parse().expect("a port on the first line");
+        AwsBoundary {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The requests received so far, in order: {"method", "path", "target", "body"}.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The JSON-protocol requests whose X-Amz-Target ends with `.action`.
+    pub fn calls(&self, action: &str) -> Vec<serde_json::Value> {
+        let suffix = format!(".{action}");
+        self.requests()
+            .into_iter()
+            .filter(|r| r["target"].as_str().is_some_and(|t| t.ends_with(&suffix)))
+            .collect()
+    }
+}
+
+impl Drop for AwsBoundary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

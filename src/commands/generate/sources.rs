@@ -194,10 +194,27 @@ pub fn athena_generate(
     let sql = athena::sql(query, &denied_codes());
     let id = rt.block_on(aws::athena::start_query(c, &sql, workgroup, output))?;
     report.line(&format!("lppg: Athena query {id} started"));
-    let scanned = rt.block_on(wait(c, &id, report))?;
-    let rows = rt.block_on(aws::athena::result_rows(c, &id, &|n| {
-        report.status(&format!("reading results: {n} rows"));
-    }))?;
+    // Ctrl-C while the query runs stops it: Athena would otherwise run it to the end, scanning (and billing) all of
+    // what it selects, for a result nobody reads.
+    let scanned = rt.block_on(async {
+        tokio::select! {
+            r = wait(c, &id, report) => r.map(Some),
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
+    })?;
+    let Some(scanned) = scanned else {
+        bail!(rt.block_on(interrupted(c, &id)));
+    };
+    let on_page = |n: usize| report.status(&format!("reading results: {n} rows"));
+    let rows = rt.block_on(async {
+        tokio::select! {
+            r = aws::athena::result_rows(c, &id, &on_page) => r.map(Some),
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
+    })?;
+    let Some(rows) = rows else {
+        bail!("interrupted while reading the results of Athena query {id} (it had finished): nothing was written");
+    };
     let groups = athena::groups(&rows)
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("Athena query {id}"))?;
@@ -210,6 +227,17 @@ pub fn athena_generate(
         rows: groups.len(),
         scanned_bytes: scanned,
     })
+}
+
+/// After Ctrl-C: stops query `id` (StopQueryExecution) and says so, or how to stop it by hand.
+async fn interrupted(c: &Clients, id: &str) -> String {
+    match aws::athena::stop_query(c, id).await {
+        Ok(()) => format!("interrupted: stopped Athena query {id}; nothing was written"),
+        Err(e) => format!(
+            "interrupted: nothing was written, but Athena query {id} could not be stopped ({e:#}): stop it with \
+             `aws athena stop-query-execution --query-execution-id {id}`"
+        ),
+    }
 }
 
 /// The error codes the rules count as denials (the query keeps only those calls).
