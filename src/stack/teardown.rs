@@ -178,11 +178,6 @@ impl Generator {
         Ok(report)
     }
 
-    /// Stops the trail's logging (nothing more reaches the function); `false` when there is no trail.
-    pub async fn stop_trail(&self) -> Result<bool> {
-        trail::stop(&self.c, &self.trail_name()).await
-    }
-
     /// A stack with termination protection is refused before anything is touched.
     pub fn refuse_protected(&self) -> Result<()> {
         match &self.stack {
