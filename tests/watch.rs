@@ -277,18 +277,32 @@ fn watch_shows_decisions_markers_and_failures() {
     assert!(dflt.stdout.contains("\"Step one\""), "{}", dflt.dump());
     assert!(!dflt.stdout.contains("ec2:CreateVpc "), "{}", dflt.dump());
 
-    // --until-idle exits on its own once nothing new came for that long.
+    // --until-idle exits on its own once nothing new came for that long: 2 s on lppg's clock (the tests' virtual
+    // clock, so no real wait), as `-v`'s count of calls over the watch's time says.
     let t0 = Instant::now();
     let idle = moto
         .lppg(
             dir.path(),
-            &["watch", "--until-idle", "2s", "--since", "1h"],
+            &["-v", "watch", "--until-idle", "2s", "--since", "1h"],
         )
         .run();
-    let took = t0.elapsed();
     assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(15),
-        "took {took:?}"
+        t0.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t0.elapsed()
+    );
+    let watched: f64 = idle
+        .stderr
+        .split("FilterLogEvents calls: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" in ").nth(1))
+        .and_then(|rest| rest.split('s').next())
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or_else(|| panic!("no call count\n{}", idle.dump()));
+    assert!(
+        (2.0..4.0).contains(&watched),
+        "watched {watched} s\n{}",
+        idle.dump()
     );
     no_control_chars("watch --until-idle stdout", &idle.stdout);
     no_control_chars("watch --until-idle stderr", &idle.stderr);

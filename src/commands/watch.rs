@@ -13,7 +13,7 @@ use crate::ui::watch_view::{rfc3339_secs, sanitize, View};
 use crate::ui::Output;
 use anyhow::{bail, Result};
 use clap::Args;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 #[derive(Args, Debug, Clone)]
@@ -47,7 +47,12 @@ pub async fn exec(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<crate::
         .since
         .as_deref()
         .map(|s| {
-            crate::time::parse_since_flag("--since", s, SystemTime::now()).map(crate::time::to_ms)
+            crate::time::parse_since_flag(
+                "--since",
+                s,
+                SystemTime::UNIX_EPOCH + Duration::from_millis(now_ms() as u64),
+            )
+            .map(crate::time::to_ms)
         })
         .transpose()?;
     let gen = wait_for_stack(g, a, out).await?;
@@ -98,7 +103,7 @@ async fn wait_for_stack(g: &GlobalArgs, a: &WatchArgs, out: &Output) -> Result<G
                     out.info(&format!("stack {} is still being created ({status}); waiting for it…", g.stack_name));
                     said = true;
                 }
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                crate::clock::sleep(Duration::from_secs(5)).await;
             }
         }
     }
@@ -134,17 +139,18 @@ struct Watch<'a> {
     /// stdout was closed (`lppg watch | head`): stop printing, exit quietly.
     closed: bool,
     calls: u64,
-    started: Instant,
-    last_news: Instant,
+    /// Times are ms on [`crate::clock`], like every wait of lppg (tests run the watch on a virtual clock).
+    started: i64,
+    last_news: i64,
     /// When news last arrived after the first read (the first read's history does not make the watch busy).
-    busy_since: Option<Instant>,
+    busy_since: Option<i64>,
     fault: Option<Fault>,
     backoff: Duration,
     group_missing: bool,
     first: bool,
     /// Failed batches waiting at the last look, and when that was.
     failed: Option<u64>,
-    failed_checked: Option<Instant>,
+    failed_checked: Option<i64>,
     /// When the trail's log group was last compared with the policies (ms on [`crate::clock`]).
     gap_checked_ms: Option<i64>,
 }
@@ -159,6 +165,16 @@ const GAP_CHECK: Duration = Duration::from_secs(60);
 /// Whether the delivered-not-granted look is due: the first time, then [`GAP_CHECK`] after the last one.
 fn gap_due(last_ms: Option<i64>, now_ms: i64) -> bool {
     last_ms.is_none_or(|t| now_ms - t >= GAP_CHECK.as_millis() as i64)
+}
+
+/// Now on [`crate::clock`], in ms.
+fn now_ms() -> i64 {
+    crate::clock::now_ms()
+}
+
+/// How long ago `t` (ms on [`crate::clock`]) was.
+fn since(t: i64) -> Duration {
+    Duration::from_millis((now_ms() - t).max(0) as u64)
 }
 
 /// What a poll decided.
@@ -186,8 +202,8 @@ impl<'a> Watch<'a> {
             spinner: Progress::status_line(live),
             closed: false,
             calls: 0,
-            started: Instant::now(),
-            last_news: Instant::now(),
+            started: now_ms(),
+            last_news: now_ms(),
             busy_since: None,
             fault: None,
             backoff: IDLE_POLL,
@@ -203,41 +219,46 @@ impl<'a> Watch<'a> {
         mut self,
         mut marks: UnboundedReceiver<String>,
     ) -> Result<crate::exit::ExitStatus> {
-        let mut next_poll = tokio::time::Instant::now();
+        let mut next_poll = now_ms();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         loop {
+            // One wait on the clock, until the next poll or the idle deadline, whichever is first.
             let idle_deadline = self
                 .a
                 .until_idle
-                .map(|d| tokio::time::Instant::from_std(self.last_news + d));
+                .map(|d| self.last_news + d.as_millis() as i64);
+            let wake = idle_deadline.map_or(next_poll, |d| d.min(next_poll));
+            let wait = Duration::from_millis((wake - now_ms()).max(0) as u64);
             tokio::select! {
-                _ = tokio::time::sleep_until(next_poll) => {}
+                _ = crate::clock::sleep(wait) => {
+                    if idle_deadline.is_some_and(|d| now_ms() >= d) {
+                        return Ok(self.finish());
+                    }
+                    if now_ms() < next_poll {
+                        continue;
+                    }
+                }
                 _ = &mut ctrl_c => return Ok(self.finish()),
                 Some(label) = marks.recv() => {
                     if let Err(e) = self.gen.write_marker(&label).await {
                         self.note(&format!("could not record the marker: {e}"));
                     }
-                    next_poll = tokio::time::Instant::now();
+                    next_poll = now_ms();
                     continue;
                 }
+                // The spinner's animation, on a terminal only: real time, not a wait.
                 _ = tick.tick(), if self.spinner.is_live() => {
                     self.show_status();
                     continue;
                 }
-                _ = async { tokio::time::sleep_until(idle_deadline.unwrap_or(next_poll)).await }, if idle_deadline.is_some() => {
-                    if self.last_news.elapsed() >= self.a.until_idle.unwrap_or_default() {
-                        return Ok(self.finish());
-                    }
-                    continue;
-                }
             }
-            let poll_started = tokio::time::Instant::now();
+            let poll_started = now_ms();
             match self.poll().await? {
                 Next::Finish => return Ok(self.finish()),
-                Next::PollIn(interval) => next_poll = poll_started + interval,
+                Next::PollIn(interval) => next_poll = poll_started + interval.as_millis() as i64,
             }
             if self.closed {
                 return Ok(crate::exit::OK);
@@ -257,7 +278,7 @@ impl<'a> Watch<'a> {
             .gen
             .poll_log(&mut self.seen, self.since_ms, max_pages)
             .await;
-        let busy = self.busy_since.is_some_and(|t| t.elapsed() < BUSY_FOR);
+        let busy = self.busy_since.is_some_and(|t| since(t) < BUSY_FOR);
         let mut interval = if busy { BUSY_POLL } else { IDLE_POLL };
         let polled = match polled {
             Ok(p) => p,
@@ -310,7 +331,7 @@ impl<'a> Watch<'a> {
             }
             self.view.note(ts, &line);
             if View::is_news(&line) {
-                self.last_news = Instant::now();
+                self.last_news = now_ms();
                 if !self.first {
                     self.busy_since = Some(self.last_news);
                 }
@@ -333,20 +354,17 @@ impl<'a> Watch<'a> {
                     }
                 }
             }
-            self.last_news = Instant::now();
+            self.last_news = now_ms();
         }
     }
 
     /// A red line when a failed batch arrives (or, at the start, when some wait): their denied calls are not
     /// granted until `lppg redrive` re-runs them.
     async fn check_failed(&mut self) {
-        if self
-            .failed_checked
-            .is_some_and(|t| t.elapsed() < FAILED_CHECK)
-        {
+        if self.failed_checked.is_some_and(|t| since(t) < FAILED_CHECK) {
             return;
         }
-        self.failed_checked = Some(Instant::now());
+        self.failed_checked = Some(now_ms());
         let Ok(Some(n)) = self.gen.failed_batches().await else {
             return;
         };
@@ -479,7 +497,7 @@ impl<'a> Watch<'a> {
         };
         self.print(&footer);
         if self.out.verbose {
-            let secs = self.started.elapsed().as_secs_f64();
+            let secs = since(self.started).as_secs_f64();
             self.out.info(&format!(
                 "FilterLogEvents calls: {} in {secs:.1}s ({:.1}/min)",
                 self.calls,
