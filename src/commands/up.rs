@@ -231,51 +231,46 @@ async fn replace_failed_stack(gen: Generator, out: &Output) -> Result<Generator>
 /// Creates or updates the stack; a create refused only because IAM had not yet propagated a fresh role is
 /// retried once, after asking on a terminal or with `--yes`.
 async fn deploy_bundle(gen: Generator, a: &UpArgs, out: &Output, b: &Bundle) -> Result<Generator> {
-    gen.upload_code(b, &Progress::new(out, "uploading the function"))
-        .await?;
     let name = gen.stack_name().to_string();
-    let progress = Progress::new(out, &format!("waiting for stack {name}"));
-    if gen.stack().is_some() {
-        match gen.update(b, &progress).await? {
-            Deployed::UpToDate => out.ok(&format!("stack {name} is up to date; nothing changed")),
-            Deployed::Updated(status, changes) => {
-                progress.finish();
-                for ch in changes {
-                    out.info(&format!("  {ch}"));
-                }
-                out.ok(&format!("stack {name} is {status}"));
+    let progress = Progress::new(out, &format!("deploying stack {name}"));
+    let result = match gen.deploy(b, &progress).await? {
+        Deployed::UpToDate => {
+            out.ok(&format!("stack {name} is up to date; nothing changed"));
+            return gen.reload().await;
+        }
+        Deployed::Updated(status, changes) => {
+            progress.finish();
+            for ch in changes {
+                out.info(&format!("  {ch}"));
             }
-            Deployed::Created(_) => {}
+            out.ok(&format!("stack {name} is {status}"));
+            return gen.reload().await;
         }
-        return gen.reload().await;
-    }
-    let mut result = gen.create(b, &progress).await?;
-    if let Some(why) = deploy::retry_reason(&result) {
-        progress.finish();
-        out.warn(&why);
-        if !(a.yes || (out.stdin_tty && out.stderr_tty)) {
-            bail!("{why}: run `lppg down --yes` and `lppg up` again, or pass --yes to let `lppg up` do it");
-        }
-        if !prompt::confirm(
-            out,
-            "Remove the failed stack and create it again (once)?",
-            a.yes,
-        )? {
-            bail!("{why}: run `lppg down` and `lppg up` again when you are ready");
-        }
-        let gen2 = gen.reload().await?;
-        let progress = Progress::new(out, &format!("creating stack {name} again"));
-        gen2.remove_failed_stack(&progress).await?;
-        result = gen2.create(b, &progress).await?;
+        Deployed::Created(result) => result,
+    };
+    let Some(why) = deploy::retry_reason(&result) else {
         deploy::ensure_complete(&name, &result, &progress)?;
         progress.finish();
         out.ok(&format!("stack {name} is {}", result.status));
-        return gen2.reload().await;
+        return gen.reload().await;
+    };
+    progress.finish();
+    out.warn(&why);
+    if !(a.yes || (out.stdin_tty && out.stderr_tty)) {
+        bail!("{why}: run `lppg down --yes` and `lppg up` again, or pass --yes to let `lppg up` do it");
     }
-    deploy::ensure_complete(&name, &result, &progress)?;
+    if !prompt::confirm(
+        out,
+        "Remove the failed stack and create it again (once)?",
+        a.yes,
+    )? {
+        bail!("{why}: run `lppg down` and `lppg up` again when you are ready");
+    }
+    let progress = Progress::new(out, &format!("creating stack {name} again"));
+    let (gen, result) = gen.create_again(b, &progress).await?;
     progress.finish();
     out.ok(&format!("stack {name} is {}", result.status));
-    gen.reload().await
+    Ok(gen)
 }
 
 async fn password_source(

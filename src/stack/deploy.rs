@@ -153,7 +153,9 @@ pub struct UpPlan {
 /// How a deploy ended.
 #[derive(Debug)]
 pub enum Deployed {
-    Created(String),
+    /// A create, finished or failed: [`retry_reason`] says whether creating it again may help, and
+    /// [`ensure_complete`] turns a failure into its explanation.
+    Created(WaitResult),
     Updated(crate::state::StackStatus, Vec<String>),
     UpToDate,
 }
@@ -368,7 +370,7 @@ impl Generator {
     }
 
     /// Creates the artifact bucket if needed and uploads the function's code if it is not there yet.
-    pub async fn upload_code(&self, b: &Bundle, progress: &dyn Report) -> Result<()> {
+    async fn upload_code(&self, b: &Bundle, progress: &dyn Report) -> Result<()> {
         let (c, bucket) = (&self.c, &self.names.artifact_bucket);
         if s3::ensure_artifact_bucket(c, bucket).await? {
             progress.line(&format!("created artifact bucket {bucket}"));
@@ -384,15 +386,39 @@ impl Generator {
         Ok(())
     }
 
+    /// Deploys a bundle: uploads the function's code, then updates the stack through a change set (refusing
+    /// changes that would lose grants) or creates it, and waits.
+    pub async fn deploy(&self, b: &Bundle, progress: &dyn Report) -> Result<Deployed> {
+        self.upload_code(b, progress).await?;
+        if self.stack.is_some() {
+            return self.update(b, progress).await;
+        }
+        Ok(Deployed::Created(self.create(b, progress).await?))
+    }
+
+    /// After a create that [`retry_reason`] says may succeed on a second try: removes the failed stack (saving any
+    /// policy first) and creates it once more; the generator read again, and how the second create ended.
+    pub async fn create_again(
+        self,
+        b: &Bundle,
+        progress: &dyn Report,
+    ) -> Result<(Generator, WaitResult)> {
+        let gen = self.reload().await?;
+        gen.remove_failed_stack(progress).await?;
+        let result = gen.create(b, progress).await?;
+        ensure_complete(&gen.names.stack, &result, progress)?;
+        Ok((gen.reload().await?, result))
+    }
+
     /// Creates the stack and waits for it.
-    pub async fn create(&self, b: &Bundle, progress: &dyn Report) -> Result<WaitResult> {
+    async fn create(&self, b: &Bundle, progress: &dyn Report) -> Result<WaitResult> {
         let id = stack::create(&self.c, &self.names.stack, &b.template, &b.params).await?;
         progress.line(&format!("Creating stack {}…", self.names.stack));
         wait_for(&self.c, &id, progress, &mut HashSet::new()).await
     }
 
     /// Updates the stack through a change set and waits for it; refuses changes that would lose grants.
-    pub async fn update(&self, b: &Bundle, progress: &dyn Report) -> Result<Deployed> {
+    async fn update(&self, b: &Bundle, progress: &dyn Report) -> Result<Deployed> {
         let st = self.require_stack()?;
         // Events from before this update are not news.
         let mut seen = stack::event_ids(&self.c, &st.id).await?;
