@@ -320,15 +320,32 @@ fn watch_shows_decisions_markers_and_failures() {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    let mut child = cmd.spawn().unwrap();
+    // Interrupt once the watch has printed its first read (no fixed wait): stdout is read on a thread, line by line.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout_pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout_pipe)
+            .lines()
+            .map_while(Result::ok)
+        {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("watch printed nothing within a minute");
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let o = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stdout = reader.join().unwrap();
     assert_eq!(
         o.status.code(),
         Some(0),

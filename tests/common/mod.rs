@@ -29,20 +29,40 @@ pub fn venv_bin(tool: &str) -> PathBuf {
     p
 }
 
-/// A moto server that lives as long as this value.
+/// A moto server for one test. A plain one ([`Moto::start`]) comes from a pool of idle servers when there is one,
+/// and goes back to it, reset, when the test ends; one with its own environment ([`Moto::start_with`]) lives as
+/// long as this value.
 pub struct Moto {
-    child: Child,
+    child: Option<Child>,
     pub port: u16,
     pub url: String,
+    pooled: bool,
 }
+
+/// Idle plain servers, each reset (`POST /moto-api/reset`: every backend and tracked model emptied) when its test
+/// ended. A warm server answers a test's first calls without importing moto's service modules again: about 1.5 s
+/// of CPU a test, most of what a cold server costs. Servers left here when the test binary exits end themselves
+/// (`LPPG_MOTO_PARENT_PID`, tests/support/moto_server.py).
+static POOL: std::sync::Mutex<Vec<(Child, u16)>> = std::sync::Mutex::new(Vec::new());
 
 impl Moto {
     pub fn start() -> Moto {
-        Moto::start_with(&[])
+        let idle = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        if let Some((child, port)) = idle {
+            return Moto {
+                child: Some(child),
+                port,
+                url: format!("http://127.0.0.1:{port}"),
+                pooled: true,
+            };
+        }
+        let mut m = Moto::start_with(&[]);
+        m.pooled = true;
+        m
     }
 
     /// A moto server with these variables in its environment (e.g. `LPPG_MOTO_BOUNDARY`, see
-    /// tests/support/moto_server.py, or `MOTO_RECORDER_FILEPATH`).
+    /// tests/support/moto_server.py, or `MOTO_RECORDER_FILEPATH`), never shared.
     pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -51,15 +71,17 @@ impl Moto {
         let child = Command::new(venv_bin("python"))
             .arg(repo().join("tests/support/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("LPPG_MOTO_PARENT_PID", std::process::id().to_string())
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
         let m = Moto {
-            child,
+            child: Some(child),
             port,
             url: format!("http://127.0.0.1:{port}"),
+            pooled: false,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -140,9 +162,23 @@ impl Moto {
 }
 
 impl Drop for Moto {
+    /// A plain server whose test passed goes back to the pool once it is reset; any other is ended.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let reusable = self.pooled
+            && !std::thread::panicking()
+            && matches!(child.try_wait(), Ok(None))
+            && self.http("POST", "/moto-api/reset", "").is_some();
+        if reusable {
+            POOL.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((child, self.port));
+            return;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

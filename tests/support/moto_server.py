@@ -148,7 +148,25 @@ if BOUNDARY:
     LogsResponse.test_metric_filter = _test_metric_filter
     LambdaBackend.send_log_event = _send_log_event
 
+def _end_with_parent():
+    """With LPPG_MOTO_PARENT_PID, ends this server once that process (the test binary, whose pool of idle servers
+    is never dropped) is gone: a reparented process sees another parent."""
+    parent = os.environ.get("LPPG_MOTO_PARENT_PID")
+    if not parent or os.getppid() != int(parent):
+        return
+    import threading
+
+    def watch():
+        while os.getppid() == int(parent):
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 if __name__ == "__main__":
     from moto.server import main
+
+    _end_with_parent()
 
     sys.exit(main(sys.argv[1:]))
