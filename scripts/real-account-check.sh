@@ -4,7 +4,10 @@
 # logging, the subscription filter in place), then removes it with `lppg down --yes --no-save`, and exits non-zero
 # on any failure, printing what it saw. Then the same in role mode (`up --principal role`): the probe passes,
 # `lppg credentials` works through an exported profile, the caller's own SendMessage to the failed-batches queue
-# is denied, and `redrive --dry-run` lists the queue.
+# is denied, and `redrive --dry-run` lists the queue; then the fast path's latency: one real denied call as the role
+# (`lppg exec`, dynamodb:ListTables in the stack's region) and the seconds until each path granted it, read from the
+# function's decision lines (`path` eventbridge | cloudwatch_logs, the log event's time; `lppg watch --json` shows
+# only the first path's line of a call, so the lines are read from the log group itself).
 #
 #   AWS_PROFILE=my-test-account bash scripts/real-account-check.sh [--region REGION] [--stack-name NAME]
 #
@@ -78,6 +81,73 @@ rcleanup() {
   rm -rf "${tmpcfg:-/nonexistent}"
 }
 trap rcleanup EXIT
+
+# One real denied call as the observed role, through `lppg exec` (the child gets the role's session), then the
+# seconds from the call until the function granted it through each path. The function writes one decision line per
+# path that delivered the call (handler.py: `path`, `event_id`, `event_time`); the grant through the second path is
+# `already_present`. EventBridge: seconds (CloudTrail's events reach the bus as they happen); CloudWatch Logs:
+# about 5 minutes on average (CloudTrail User Guide), so this waits up to 15.
+fast_path_latency() {
+  local region group called
+  region=$(rlppg status --json 2>/dev/null | "$py" -c 'import json,sys; print(json.load(sys.stdin).get("region",""))')
+  region=${region:-${AWS_REGION:-us-east-1}}
+  group="/aws/lambda/$rstack-generator"
+  echo "== fast path latency: one denied dynamodb:ListTables in $region as the role (lppg exec)" >&2
+  called=$(date +%s)
+  if ! rlppg exec -- "$py" - "$region" <<'PY'
+import sys, boto3, botocore
+try:
+    boto3.client("dynamodb", region_name=sys.argv[1]).list_tables()
+except botocore.exceptions.ClientError as e:
+    print("denied as expected:", e.response["Error"]["Code"], file=sys.stderr)
+    sys.exit(0)
+print("dynamodb:ListTables was allowed: nothing to measure (was it granted before?)", file=sys.stderr)
+sys.exit(1)
+PY
+  then
+    echo "FAILED: the denied call through lppg exec" >&2
+    return 1
+  fi
+  "$py" - "$group" "$region" "$called" <<'PY'
+import json, sys, time
+import boto3
+group, region, called = sys.argv[1], sys.argv[2], int(sys.argv[3])
+logs = boto3.client("logs", region_name=region)
+labels = {"eventbridge": "EventBridge", "cloudwatch_logs": "CloudWatch Logs"}
+seen = {}
+deadline = time.time() + 15 * 60
+while time.time() < deadline and len(seen) < len(labels):
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=group, startTime=(called - 60) * 1000, filterPattern='"dynamodb:ListTables"')
+    for page in pages:
+        for e in page["events"]:
+            try:
+                line = json.loads(e["message"])
+            except ValueError:
+                continue
+            if line.get("lppg") != "decision" or line.get("action") != "dynamodb:ListTables":
+                continue
+            if line.get("decision") not in ("granted", "unverified", "already_present"):
+                continue
+            path = line.get("path") or "cloudwatch_logs"
+            if path not in seen:
+                seen[path] = (e["timestamp"] / 1000 - called, line.get("decision"), line.get("event_id"))
+                print("%s: %s %.0f s after the call (event %s)" % (
+                    labels.get(path, path), seen[path][1], seen[path][0], seen[path][2]), file=sys.stderr)
+    if len(seen) < len(labels):
+        time.sleep(10)
+for path, label in labels.items():
+    if path in seen:
+        print("%-16s granted %4.0f s after the call" % (label, seen[path][0]))
+    else:
+        print("%-16s nothing within 15 minutes" % label)
+sys.exit(0 if "eventbridge" in seen and "cloudwatch_logs" in seen else 1)
+PY
+  local rc=$?
+  [ $rc -eq 0 ] || echo "FAILED: a path did not grant the denied call (see above; \`lppg status --probe\`)" >&2
+  return $rc
+}
+
 echo "== lppg up --principal role (stack $rstack)" >&2
 if ! rlppg up --yes --principal role; then
   echo "FAILED: lppg up --principal role (its probe must pass: the function recognises the role's probe)" >&2
@@ -121,6 +191,9 @@ PY
   fi
   echo "== lppg redrive --dry-run (role mode)" >&2
   rlppg redrive --dry-run || { echo "FAILED: lppg redrive --dry-run" >&2; failed=1; }
+  if [ -x "$py" ]; then
+    fast_path_latency || failed=1
+  fi
 fi
 trap - EXIT
 rcleanup
@@ -129,4 +202,4 @@ if [ $failed -ne 0 ]; then
   echo "real-account check FAILED" >&2
   exit 1
 fi
-echo "real-account check passed: up, healthy, probe, down; role mode: probe, credentials, queue policy, redrive" >&2
+echo "real-account check passed: up, healthy, probe, down; role mode: probe, credentials, queue policy, redrive, both paths' latency" >&2

@@ -8,7 +8,8 @@
 //! between AWS Regions"); the pattern itself is judged against the shared vectors in tests/python/test_fast_path.py.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
 
-use crate::common::{block_on, Moto, TempDir};
+use crate::common::{block_on, FastPathBoundary, Moto, TempDir};
+use serde_json::json;
 
 const HOME: &str = "eu-west-1";
 const FORWARDER: &str = "lppg-forwarder";
@@ -180,4 +181,175 @@ fn no_fast_path_deploys_no_rule_and_no_forwarder() {
         "{}",
         status.dump()
     );
+}
+
+/// A region as the Account API Reference's ListRegions answers it.
+fn region(name: &str, status: &str) -> serde_json::Value {
+    json!({"RegionName": name, "RegionOptStatus": status})
+}
+
+/// Issue 22: without `--regions`, a new stack's fast path covers every region enabled in the account, opted-in ones
+/// too, and us-east-1 always (account:ListRegions, `RegionOptStatusContains` ENABLED and ENABLED_BY_DEFAULT, paged;
+/// Account API Reference, ListRegions). moto has no ListRegions: the boundary answers it. Refused, the default is
+/// the home region and us-east-1, with one warning naming the permission and `--regions`.
+#[test]
+fn up_forwards_from_every_enabled_region_by_default() {
+    let moto = Moto::start();
+    let dir = TempDir::new("fast-path-regions");
+    let boundary = FastPathBoundary::start(
+        &moto,
+        json!({"page_size": 2, "regions": [
+            region(HOME, "ENABLED_BY_DEFAULT"),
+            region("us-west-2", "ENABLED_BY_DEFAULT"),
+            region("me-south-1", "DISABLED"),
+            region("ap-east-1", "ENABLED"),
+        ]}),
+    );
+    let up = boundary
+        .env(moto.test(dir.path()))
+        .env("AWS_REGION", HOME)
+        .args(["up", "--yes", "--no-password", "--no-probe"])
+        .expect_stderr_lacks("ListRegions")
+        .run();
+    for r in ["ap-east-1", "us-east-1", "us-west-2"] {
+        assert!(
+            up.stderr
+                .contains(&format!("fast path {r}: forwarder created")),
+            "{}",
+            up.dump()
+        );
+        assert!(forwarder_in(&moto, r).is_some(), "{r}");
+    }
+    assert!(
+        forwarder_in(&moto, "me-south-1").is_none(),
+        "a disabled region"
+    );
+    let asked = boundary.requests("ListRegions");
+    assert_eq!(asked.len(), 2, "two pages: {asked:?}");
+    assert_eq!(
+        asked[0]["body"]["RegionOptStatusContains"],
+        json!(["ENABLED", "ENABLED_BY_DEFAULT"])
+    );
+    assert!(asked[0]["body"].get("NextToken").is_none());
+    assert_eq!(asked[1]["body"]["NextToken"], "2");
+    // The stack remembers them: the next `up` does not ask again.
+    boundary
+        .env(moto.test(dir.path()))
+        .env("AWS_REGION", HOME)
+        .args(["up", "--yes", "--no-password", "--no-probe"])
+        .expect_stderr_contains("fast path ap-east-1: forwarder up to date")
+        .run();
+    assert_eq!(boundary.requests("ListRegions").len(), 2);
+
+    // Refused: the home region and us-east-1, said once.
+    boundary.configure(json!({"deny_account": true}));
+    let refused = boundary
+        .env(moto.test(dir.path()))
+        .env("AWS_REGION", HOME)
+        .env("LPPG_STACK_NAME", "other")
+        .args(["up", "--yes", "--no-password", "--no-probe"])
+        .run();
+    let warnings: Vec<&str> = refused
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:") && l.contains("account:ListRegions"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", refused.dump());
+    assert!(
+        refused
+            .stderr
+            .contains("the fast path covers eu-west-1 and us-east-1 only")
+            && refused.stderr.contains("--regions")
+            && refused
+                .stderr
+                .contains("fast path us-east-1: forwarder created")
+            && !refused.stderr.contains("fast path us-west-2"),
+        "{}",
+        refused.dump()
+    );
+}
+
+/// Issue 22: the home stack, which remembers the forwarder regions, is gone (deleted by hand, or a `down`
+/// interrupted after deleting it): `down` looks for the forwarder stack in every region enabled in the account
+/// (ListRegions at the boundary) and removes those that carry this generator's mark, checked region by region; a
+/// stack of that name forwarding to another home region is named and left alone.
+#[test]
+fn down_finds_forwarders_when_the_home_stack_is_gone() {
+    let moto = Moto::start();
+    let dir = TempDir::new("fast-path-orphans");
+    let enabled: Vec<serde_json::Value> = [
+        "us-east-1",
+        HOME,
+        "ap-southeast-2",
+        "eu-north-1",
+        "sa-east-1",
+    ]
+    .map(|r| region(r, "ENABLED_BY_DEFAULT"))
+    .into();
+    let boundary = FastPathBoundary::start(&moto, json!({ "regions": enabled }));
+    let run = |args: &[&str]| {
+        boundary
+            .env(moto.test(dir.path()))
+            .env("AWS_REGION", HOME)
+            .args(args)
+            .run()
+    };
+    run(&[
+        "up",
+        "--yes",
+        "--no-password",
+        "--no-probe",
+        "--regions",
+        "us-east-1,ap-southeast-2",
+    ]);
+    // Another home's forwarder of a generator with the same name, in a region of its own.
+    let north = moto.clients_in("eu-north-1");
+    let params: std::collections::BTreeMap<String, String> = [
+        ("GeneratorStack", "lppg"),
+        ("HomeRegion", "ap-south-1"),
+        ("Principal", "user"),
+        ("PrincipalArn", "arn:aws:iam::123456789012:user/someone"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
+    let template = lppg::assets::render_forwarder().unwrap();
+    block_on(lppg::aws::stack::create(
+        &north, FORWARDER, &template, &params,
+    ))
+    .unwrap();
+    // The home stack deleted behind lppg's back. moto answers DeleteConflict (the user's managed policies are
+    // attached) but the stack is gone all the same (emulator notes, "delete_stack").
+    let home = moto.clients_in(HOME);
+    let _ = block_on(lppg::aws::stack::delete(&home, "lppg"));
+    assert!(block_on(lppg::aws::stack::describe(&home, "lppg"))
+        .unwrap()
+        .is_none());
+
+    let down = run(&["down", "--yes", "--no-wait", "--no-save"]);
+    assert!(
+        down.stderr
+            .contains("forwarder  lppg-forwarder in ap-southeast-2, us-east-1"),
+        "{}",
+        down.dump()
+    );
+    for r in ["ap-southeast-2", "us-east-1"] {
+        assert!(
+            down.stderr.contains(&format!(
+                "fast path {r}: forwarder removed (checked: no stack left)"
+            )),
+            "{}",
+            down.dump()
+        );
+        assert!(forwarder_in(&moto, r).is_none(), "{r}");
+    }
+    assert!(
+        down.stderr.contains(
+            "stack lppg-forwarder in eu-north-1 is not the forwarder of generator lppg in eu-west-1 (it forwards \
+             to generator lppg in ap-south-1): left alone"
+        ),
+        "{}",
+        down.dump()
+    );
+    assert!(forwarder_in(&moto, "eu-north-1").is_some());
+    assert_eq!(boundary.requests("ListRegions").len(), 1);
 }

@@ -182,6 +182,31 @@ fn guard_denies_every_way_to_change_the_generator() {
     ] {
         add(a, &stack_id);
     }
+    // The fast path (issue 22): the home rule and every forwarder's rule, all named lppg-fast-path, in any region;
+    // the forwarder stacks' roles (lppg-forwarder-<region>), which may put events on the home bus.
+    for region in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
+        let rule = format!("arn:aws:events:{region}:{acct}:rule/lppg-fast-path");
+        for a in [
+            "events:DeleteRule",
+            "events:DisableRule",
+            "events:PutRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "events:TagResource",
+        ] {
+            add(a, &rule);
+        }
+        let role = format!("arn:aws:iam::{acct}:role/lppg-forwarder-{region}");
+        for a in [
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:DeleteRole",
+            "iam:PassRole",
+        ] {
+            add(a, &role);
+        }
+    }
 
     let missed: Vec<_> = attempts
         .iter()
@@ -194,6 +219,10 @@ fn guard_denies_every_way_to_change_the_generator() {
 
     // The guard is specific: the procedure's own work elsewhere is not blocked.
     for (a, r) in [
+        (
+            "events:PutRule",
+            format!("arn:aws:events:eu-west-1:{acct}:rule/my-app-rule"),
+        ),
         (
             "cloudtrail:StopLogging",
             format!("arn:aws:cloudtrail:us-east-1:{acct}:trail/team-trail"),

@@ -5,7 +5,7 @@
 //! down), and a delivery through the subscription runs the function's own code in the emulator's process.
 //! Everything else (SQS, CloudWatch Logs, CloudTrail's status, the stack) is moto.
 #![allow(clippy::too_many_lines)] // scenario tests read top to bottom
-use crate::common::{block_on, Moto, TempDir};
+use crate::common::{block_on, FastPathBoundary, Moto, TempDir};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -289,8 +289,19 @@ fn probe_passes_and_fails_step_by_step() {
     let (bdir, moto) = boundary();
     let dir = TempDir::new("probe");
     let c = moto.clients();
-    moto.lppg(dir.path(), &["up", "--yes", "--no-password", "--no-probe"])
-        .run();
+    // The CloudWatch Logs path alone: the fast path's EventBridge step has its own test (below), and moto's
+    // TestEventPattern is a stub.
+    moto.lppg(
+        dir.path(),
+        &[
+            "up",
+            "--yes",
+            "--no-password",
+            "--no-probe",
+            "--no-fast-path",
+        ],
+    )
+    .run();
     assert!(requests(bdir.path(), "test-metric-filter-requests.jsonl").is_empty());
     let pattern = create_trail_and_subscription(&c);
 
@@ -344,6 +355,7 @@ fn probe_passes_and_fails_step_by_step() {
         .run();
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let steps = v["probe"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "no fast path, no EventBridge step: {v:#}");
     assert_eq!(steps[0]["outcome"], "ok", "{v:#}");
     assert_eq!(steps[1]["outcome"], "failed", "{v:#}");
     assert!(steps[1]["detail"]
@@ -417,6 +429,143 @@ fn a_left_behind_queue_is_removed_only_with_lppgs_mark() {
     .is_err());
 }
 
+/// The fast path in `status --probe` (issue 22): EventBridge itself judges each region's deployed rule
+/// (EventBridge API Reference: DescribeRule gives the rule's `EventPattern`; TestEventPattern answers
+/// `{"Result": true|false}` for one event) against the probe's samples as "AWS API Call via CloudTrail" events
+/// (EventBridge User Guide, "AWS service events delivered via AWS CloudTrail"). moto's TestEventPattern is a stub,
+/// so EventBridge answers at the boundary (tests/support/fast_path_boundary.py), judging with moto's own matcher
+/// and reading the rules moto deployed. The home region and the forwarder region get one verdict line each; a
+/// pattern that misses the principal or matches everyone fails the probe; a region that refuses TestEventPattern
+/// is named and the other is still judged.
+#[test]
+fn probe_asks_eventbridge_to_judge_each_regions_rule() {
+    let (bdir, moto) = boundary();
+    let dir = TempDir::new("probe-eventbridge");
+    let c = moto.clients();
+    moto.lppg(
+        dir.path(),
+        &[
+            "up",
+            "--yes",
+            "--no-password",
+            "--no-probe",
+            "--regions",
+            "eu-west-1",
+        ],
+    )
+    .run();
+    create_trail_and_subscription(&c);
+    write_answers(
+        bdir.path(),
+        "test-metric-filter-responses.json",
+        &json!([matches(&[1]), matches(&[1]), matches(&[1])]),
+    );
+    let events = FastPathBoundary::start(&moto, json!({}));
+    let probe = |json: bool, code: i32| {
+        let mut args = vec!["status", "--probe"];
+        if json {
+            args.push("--json");
+        }
+        events
+            .env(moto.test(dir.path()))
+            .args(args)
+            .env("LPPG_PROBE_WAIT", "20s")
+            .expect_code(code)
+            .run()
+    };
+
+    // The deployed patterns: both regions pass, and so does the probe.
+    let pass = probe(false, 0);
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(
+            pass.stderr.contains(&format!(
+                "eventbridge {region}: EventBridge matches rule lppg-fast-path to a denial of the observed principal"
+            )),
+            "{}",
+            pass.dump()
+        );
+    }
+    assert!(pass.stderr.contains("4. eventbridge") && pass.stderr.contains("5. eventbridge"));
+    assert!(pass.stderr.contains("probe passed"), "{}", pass.dump());
+    let described = events.requests("DescribeRule");
+    let mut regions: Vec<&str> = described
+        .iter()
+        .map(|r| r["region"].as_str().unwrap())
+        .collect();
+    regions.sort_unstable();
+    assert_eq!(regions, ["eu-west-1", "us-east-1"]);
+    assert!(described
+        .iter()
+        .all(|r| r["body"]["Name"] == "lppg-fast-path"));
+    let judged = events.requests("TestEventPattern");
+    assert_eq!(judged.len(), 8, "four samples in each region");
+    for r in &judged {
+        let event: Value = serde_json::from_str(r["body"]["Event"].as_str().unwrap()).unwrap();
+        assert_eq!(event["detail-type"], "AWS API Call via CloudTrail");
+        assert_eq!(
+            event["region"], r["region"],
+            "each region judges its own events"
+        );
+        let pattern: Value =
+            serde_json::from_str(r["body"]["EventPattern"].as_str().unwrap()).unwrap();
+        assert_eq!(pattern["detail"]["userIdentity"]["arn"], json!([USER]));
+    }
+
+    // Wrong patterns: eu-west-1's matches every principal's calls, us-east-1's another user's only.
+    let everyone = json!({"detail-type": ["AWS API Call via CloudTrail"]}).to_string();
+    let other = json!({"detail-type": ["AWS API Call via CloudTrail"], "detail": {"userIdentity":
+        {"arn": ["arn:aws:iam::123456789012:user/alice"]}, "errorCode": ["AccessDenied"]}})
+    .to_string();
+    events.configure(json!({"patterns": {"eu-west-1": everyone, "us-east-1": other}}));
+    let failed = probe(true, 1);
+    let v: Value = serde_json::from_str(&failed.stdout).unwrap();
+    assert_eq!(v["passed"], false);
+    let step = |region: &str| {
+        v["probe"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == "eventbridge" && s["region"] == region)
+            .unwrap_or_else(|| panic!("no step for {region}: {v:#}"))
+            .clone()
+    };
+    let west = step("eu-west-1");
+    assert_eq!(west["outcome"], "failed", "{v:#}");
+    let detail = west["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("matches another principal's denial")
+            && detail.contains("a throttling error")
+            && detail.contains("a successful call"),
+        "{detail}"
+    );
+    assert!(west["fix"].as_str().unwrap().contains("lppg up"));
+    let east = step("us-east-1");
+    assert_eq!(east["outcome"], "failed", "{v:#}");
+    assert!(east["detail"]
+        .as_str()
+        .unwrap()
+        .contains("does not match a denial of the observed user"));
+
+    // eu-west-1 refuses TestEventPattern: named, and us-east-1 is still judged.
+    events.configure(json!({"deny": {"eu-west-1": ["TestEventPattern"]}}));
+    let denied = probe(false, 1);
+    assert!(
+        denied.stderr.contains(
+            "eventbridge eu-west-1: could not run: testing the rule's pattern in eu-west-1 \
+                                 (events:TestEventPattern)"
+        ) && denied.stderr.contains("AccessDeniedException"),
+        "{}",
+        denied.dump()
+    );
+    assert!(
+        denied
+            .stderr
+            .contains("eventbridge us-east-1: EventBridge matches rule lppg-fast-path"),
+        "{}",
+        denied.dump()
+    );
+}
+
 /// Issue 24, defect 1: in role mode the probe record is a session of the role (`assumed-role/<role>/lppg-probe`,
 /// as CloudTrail writes an AssumedRole identity), and the function recognises it by the role's sessions
 /// (`sessionContext.sessionIssuer.arn`), answering with a probe line and granting nothing. The function's own code
@@ -447,8 +596,10 @@ fn role_mode_probe_passes_and_grants_nothing() {
         "test-metric-filter-responses.json",
         &json!([matches(&[1])]),
     );
-    let r = moto
-        .test(dir.path())
+    // EventBridge judges the role's rule (sessionContext.sessionIssuer.arn) at the boundary.
+    let events = FastPathBoundary::start(&moto, json!({}));
+    let r = events
+        .env(moto.test(dir.path()))
         .args(["status", "--probe", "--json"])
         .env("LPPG_PROBE_WAIT", "20s")
         .expect_code(0)
@@ -457,6 +608,11 @@ fn role_mode_probe_passes_and_grants_nothing() {
     assert_eq!(v["passed"], true, "{v:#}\n{}", r.dump());
     let steps = v["probe"].as_array().unwrap();
     assert!(steps.iter().all(|s| s["outcome"] == "ok"), "{v:#}");
+    assert_eq!(steps[3]["step"], "eventbridge", "{v:#}");
+    assert_eq!(steps[3]["region"], "us-east-1", "{v:#}");
+    let judged = events.requests("TestEventPattern");
+    let first: Value = serde_json::from_str(judged[0]["body"]["Event"].as_str().unwrap()).unwrap();
+    assert_eq!(first["detail"]["userIdentity"]["type"], "AssumedRole");
     assert_eq!(requests(bdir.path(), "deliveries.jsonl").len(), 1);
     // The function's lines for the probe record: one probe line, no grant and no error.
     let lines = block_on(

@@ -34,6 +34,10 @@ pub struct Clients {
     /// IAM Access Analyzer's policy checks ([`analyzer`]).
     pub analyzer: aws_sdk_accessanalyzer::Client,
     pub athena: aws_sdk_athena::Client,
+    /// Account: the regions enabled in the account ([`super::account`]).
+    pub account: aws_sdk_account::Client,
+    /// EventBridge: the fast path's rules, judged by the probe ([`super::events`]).
+    pub events: aws_sdk_eventbridge::Client,
     pub cfn: aws_sdk_cloudformation::Client,
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
@@ -106,6 +110,8 @@ impl Clients {
                 analyzer::one_attempt
             ),
             athena: built!(aws_sdk_athena, "ATHENA"),
+            account: built!(aws_sdk_account, "ACCOUNT"),
+            events: built!(aws_sdk_eventbridge, "EVENTBRIDGE"),
             cfn: built!(aws_sdk_cloudformation, "CLOUDFORMATION"),
             iam: built!(aws_sdk_iam, "IAM"),
             s3: built!(aws_sdk_s3, "S3", |b: aws_sdk_s3::config::Builder| b
@@ -131,6 +137,8 @@ impl Clients {
         Clients {
             analyzer: moved!(self.analyzer, aws_sdk_accessanalyzer),
             athena: moved!(self.athena, aws_sdk_athena),
+            account: self.account.clone(),
+            events: moved!(self.events, aws_sdk_eventbridge),
             cfn: moved!(self.cfn, aws_sdk_cloudformation),
             iam: self.iam.clone(),
             s3: moved!(self.s3, aws_sdk_s3),

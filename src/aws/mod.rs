@@ -1,8 +1,10 @@
 //! The only code that calls the AWS SDK: the flags that choose an account and endpoint, one client set built
 //! from them, and thin wrappers per service. Nothing here prints or prompts: errors carry a [`ErrorKind`] taken
 //! from the service's error code (callers branch on it) and a message that says what to do.
+pub mod account;
 pub mod analyzer;
 pub mod athena;
+pub mod events;
 pub mod iam;
 pub mod lambda;
 pub mod logs;

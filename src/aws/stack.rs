@@ -16,6 +16,8 @@ pub struct StackInfo {
     pub parameters: BTreeMap<String, String>,
     /// CloudFormation refuses to delete the stack while this is on.
     pub termination_protection: bool,
+    /// The stack's own tags (lppg tags every stack it creates with `lppg:stack`).
+    pub tags: BTreeMap<String, String>,
 }
 
 impl StackInfo {
@@ -51,6 +53,11 @@ pub async fn describe(c: &Clients, name: &str) -> Result<Option<StackInfo>> {
         status,
         reason: s.stack_status_reason().map(str::to_string),
         termination_protection: s.enable_termination_protection().unwrap_or(false),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect(),
         outputs: s
             .outputs()
             .iter()

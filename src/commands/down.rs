@@ -18,7 +18,8 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::e
     let gen = Generator::connect(&g.aws, &g.stack_name, overrides).await?;
     let plan = gen.plan_teardown().await?;
     warn_foreign(out, &g.stack_name, &plan.foreign);
-    if plan.is_empty(gen.stack().is_some()) {
+    let left = left_forwarders(&gen, out).await;
+    if plan.is_empty(gen.stack().is_some()) && left.is_empty() {
         out.ok(&format!(
             "{} and nothing left behind: nothing to do",
             gen.missing()
@@ -26,6 +27,14 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::e
         return Ok(crate::exit::OK);
     }
     show_plan(out, &gen, &plan).await?;
+    if !left.is_empty() {
+        let name = crate::stack::forwarders::stack_name(&g.stack_name);
+        out.info(&format!(
+            "  {:<10} {name} in {}",
+            "forwarder",
+            left.join(", ")
+        ));
+    }
     let question = format!("Delete all of this from account {}?", gen.account());
     if !prompt::confirm(out, &question, a.yes)? {
         out.info("Nothing deleted.");
@@ -41,7 +50,11 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::e
     if !a.no_save && gen.removes_policies(&plan) {
         saved = Some(save(&gen, a, out, trail).await?);
     }
-    let stuck = remove_forwarders(&gen, out).await;
+    let regions = match gen.stack() {
+        Some(_) => gen.forwarder_regions(),
+        None => left,
+    };
+    let stuck = remove_forwarders(&gen, out, &regions).await;
     let progress = Progress::new(out, &format!("removing generator {}", g.stack_name));
     let result = gen.teardown(&plan, &progress).await;
     progress.finish();
@@ -61,9 +74,60 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::e
     Ok(crate::exit::OK)
 }
 
+/// Without the home stack (deleted by hand, or a `down` interrupted after deleting it), nothing remembers the
+/// forwarder regions: every region enabled in the account (and us-east-1) is searched for this generator's
+/// forwarder, and those that carry its mark are the ones to remove. The others are named and left alone; the
+/// regions could not be listed: us-east-1 alone is searched, said once.
+async fn left_forwarders(gen: &Generator, out: &Output) -> Vec<String> {
+    use crate::stack::forwarders::{stack_name, Found, GLOBAL_REGION};
+    if gen.stack().is_some() {
+        return Vec::new();
+    }
+    let name = stack_name(gen.stack_name());
+    let mut regions = gen.enabled_regions().await.unwrap_or_else(|e| {
+        let why = format!("{e:#}");
+        out.warn(&format!(
+            "the home stack is gone, so only {GLOBAL_REGION} is searched for forwarder stack {name}: {}; \
+             allow account:ListRegions, or delete any left in other regions with `aws cloudformation \
+             delete-stack --stack-name {name} --region REGION`",
+            why.lines().next().unwrap_or_default()
+        ));
+        Vec::new()
+    });
+    regions.push(GLOBAL_REGION.to_string());
+    regions.sort();
+    regions.dedup();
+    regions.retain(|r| r != gen.region());
+    if regions.is_empty() {
+        return Vec::new();
+    }
+    let progress = Progress::new(
+        out,
+        &format!(
+            "looking for forwarder stack {name} in {} regions",
+            regions.len()
+        ),
+    );
+    let found = gen.find_forwarders(&regions).await;
+    progress.finish();
+    let mut ours = Vec::new();
+    for (region, f) in found {
+        match f {
+            Found::Ours => ours.push(region),
+            Found::NotOurs(why) => out.warn(&format!(
+                "stack {name} in {region} is not the forwarder of generator {} in {} ({why}): left alone",
+                gen.stack_name(), gen.region()
+            )),
+            Found::Unreadable(why) => out.warn(&format!(
+                "could not look for forwarder stack {name} in {region}: {why}"
+            )),
+        }
+    }
+    ours
+}
+
 /// The fast path's forwarder stacks, in every region in parallel, each checked gone; the regions where one stays.
-async fn remove_forwarders(gen: &Generator, out: &Output) -> Vec<String> {
-    let regions = gen.forwarder_regions();
+async fn remove_forwarders(gen: &Generator, out: &Output, regions: &[String]) -> Vec<String> {
     if regions.is_empty() {
         return Vec::new();
     }
@@ -74,7 +138,7 @@ async fn remove_forwarders(gen: &Generator, out: &Output) -> Vec<String> {
             regions.join(", ")
         ),
     );
-    let outcomes = gen.remove_forwarders(&regions).await;
+    let outcomes = gen.remove_forwarders(regions).await;
     progress.finish();
     let mut stuck = Vec::new();
     for (region, outcome) in outcomes {

@@ -28,6 +28,7 @@ pub fn settings(a: &UpArgs) -> Settings {
         allow_role_switch: a.allow_role_switch,
         fast_path: !a.no_fast_path,
         regions: a.regions.clone(),
+        enabled_regions: Vec::new(),
     }
 }
 
@@ -54,6 +55,7 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<crate::exi
     ));
     // Check everything, then decide the password, before changing anything: a mistake costs nothing, and no one
     // types a password for a stack that would be refused.
+    default_regions(&gen, &mut settings, out).await;
     let plan = gen.plan_up(&mut settings, &a.trust).await?;
     let (rules, source) = match mode {
         Principal::User => password_source(&gen, a, out).await?,
@@ -103,6 +105,36 @@ pub async fn exec(g: &GlobalArgs, a: &UpArgs, out: &Output) -> Result<crate::exi
         gen.user_name()
     ));
     Ok(crate::exit::OK)
+}
+
+/// The fast path's default regions, asked only when they decide something (the fast path on, no `--regions`, no
+/// list the stack remembers): every region enabled in the account. Refused or unavailable, the default is the home
+/// region and us-east-1, said once.
+async fn default_regions(gen: &Generator, s: &mut Settings, out: &Output) {
+    if !s.fast_path || s.regions.is_some() || gen.remembered_regions().is_some() {
+        return;
+    }
+    match gen.enabled_regions().await {
+        Ok(regions) => s.enabled_regions = regions,
+        Err(e) => out.warn(&regions_fallback(gen.region(), &e)),
+    }
+}
+
+/// The one warning when the account's regions cannot be listed: what the fast path covers instead, the missing
+/// permission, and `--regions`.
+fn regions_fallback(home: &str, e: &anyhow::Error) -> String {
+    let global = crate::stack::forwarders::GLOBAL_REGION;
+    let covered = if home == global {
+        global.to_string()
+    } else {
+        format!("{home} and {global}")
+    };
+    let why = format!("{e:#}");
+    let why = why.lines().next().unwrap_or_default();
+    format!(
+        "the fast path covers {covered} only: {why}; allow account:ListRegions, or choose the regions with \
+         `lppg up --regions a,b`"
+    )
 }
 
 /// The fast path's forwarder stacks in step with the generator stack's regions: created or updated in parallel,

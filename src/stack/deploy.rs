@@ -30,6 +30,9 @@ pub struct Settings {
     pub fast_path: bool,
     /// `--regions`: the other regions the fast path forwards from; `None` keeps the stack's (or the default).
     pub regions: Option<Vec<String>>,
+    /// The regions enabled in the account ([`Generator::enabled_regions`]), the default for a stack that remembers
+    /// none; empty when they could not be listed (the default is then us-east-1 alone).
+    pub enabled_regions: Vec<String>,
 }
 
 const RETENTION_DAYS: [u32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365];
@@ -184,13 +187,11 @@ impl Generator {
         let readers = crate::naming::principal_arns(&self.id.arn).join(",");
         params.insert("QueueReaderArns".into(), readers);
         let regions = if s.fast_path {
-            let kept = self
-                .stack
-                .as_ref()
-                .and_then(|st| st.parameters.get(super::forwarders::REGIONS_PARAMETER));
+            let kept = self.remembered_regions();
             super::forwarders::choose(
                 s.regions.as_deref(),
-                kept.map(String::as_str),
+                kept.as_deref(),
+                &s.enabled_regions,
                 &self.c.region,
             )?
         } else {

@@ -2,9 +2,12 @@
 //! small forwarder stack (`assets/forwarder.yaml`: a rule with the generator rule's pattern whose target is the
 //! generator region's default bus, through a role that may only put events there). Created, updated and removed
 //! in parallel, one outcome per region; a region that refuses (an SCP, a region not enabled) is named and skipped.
-//! The regions are remembered in the generator stack's `ForwarderRegions` parameter.
+//! The regions are remembered in the generator stack's `ForwarderRegions` parameter; a new stack's default is every
+//! region enabled in the account (Account API Reference, ListRegions). When the home stack is gone, `down` finds
+//! the forwarders left behind by looking in every enabled region ([`Generator::find_forwarders`]).
 use super::Generator;
-use crate::aws::{stack, Clients};
+use crate::aws::ownership::{mark_of_tags, Mark};
+use crate::aws::{account, stack, Clients};
 use crate::state::StackStatus;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -29,14 +32,28 @@ fn is_region_name(r: &str) -> bool {
         && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
 }
 
+/// The region where calls to global services (IAM, STS's global endpoint, CloudFront, Route 53, Organizations)
+/// reach EventBridge: always covered by default.
+pub const GLOBAL_REGION: &str = "us-east-1";
+
 /// The forwarder regions for `--regions a,b` (checked, without the home region, sorted); without the flag, the
-/// stack's remembered list, or for a new stack us-east-1 (where global services' calls — IAM, STS's global
-/// endpoint, CloudFront, Route 53 — arrive) unless that is home.
-pub fn choose(given: Option<&[String]>, kept: Option<&str>, home: &str) -> Result<Vec<String>> {
+/// stack's remembered list, or for a new stack (or one turning the fast path on) every region `enabled` in the
+/// account plus us-east-1 (where global services' calls arrive), the home region left out. `enabled` is empty when
+/// the account's regions could not be listed: then us-east-1 alone.
+pub fn choose(
+    given: Option<&[String]>,
+    kept: Option<&str>,
+    enabled: &[String],
+    home: &str,
+) -> Result<Vec<String>> {
     let list: Vec<String> = match (given, kept) {
         (Some(g), _) => g.iter().map(|r| r.trim().to_string()).collect(),
         (None, Some(k)) => k.split(',').map(|r| r.trim().to_string()).collect(),
-        (None, None) => vec!["us-east-1".to_string()],
+        (None, None) => enabled
+            .iter()
+            .cloned()
+            .chain([GLOBAL_REGION.to_string()])
+            .collect(),
     };
     let mut out = BTreeSet::new();
     for r in list.into_iter().filter(|r| !r.is_empty()) {
@@ -128,7 +145,106 @@ async fn remove_one(c: Clients, name: String) -> Outcome {
         .unwrap_or_else(|e| Outcome::Skipped(format!("{e:#}")))
 }
 
+/// A forwarder stack found in a region by [`Generator::find_forwarders`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// lppg's forwarder of this generator: its tag names it, its parameters name this generator and home region.
+    Ours,
+    /// A stack of that name that is not provably this generator's: why it is left alone.
+    NotOurs(String),
+    /// The region could not be searched: why.
+    Unreadable(String),
+}
+
+/// Whether a stack called [`stack_name`] is this generator's forwarder: lppg tags each stack it creates with
+/// `lppg:stack` = the stack's name (checked as the rest of teardown checks ownership, [`mark_of_tags`]), and the
+/// forwarder's parameters name the generator and its home region (a generator of the same name elsewhere has a
+/// forwarder of the same name, and is not ours to remove).
+fn forwarder_owner(
+    st: &stack::StackInfo,
+    generator: &str,
+    home: &str,
+    region: &str,
+) -> Result<(), String> {
+    let name = stack_name(generator);
+    let tags = st.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if mark_of_tags(tags, &name, region, true) != Mark::Ours {
+        return Err(format!(
+            "it has no {} = {name} tag",
+            crate::aws::ownership::TAG_KEY
+        ));
+    }
+    let param = |k: &str| st.parameters.get(k).map(String::as_str).unwrap_or_default();
+    if param("GeneratorStack") != generator {
+        return Err(format!(
+            "it forwards for stack {:?}",
+            param("GeneratorStack")
+        ));
+    }
+    if param("HomeRegion") != home {
+        return Err(format!(
+            "it forwards to generator {generator} in {}",
+            param("HomeRegion")
+        ));
+    }
+    Ok(())
+}
+
+/// One region searched for a forwarder: `None` when there is none.
+async fn search_one(c: Clients, generator: String, home: String) -> Option<Found> {
+    let name = stack_name(&generator);
+    match stack::describe(&c, &name).await {
+        Err(e) => Some(Found::Unreadable(format!("{e:#}"))),
+        Ok(None) => None,
+        Ok(Some(st)) => Some(match forwarder_owner(&st, &generator, &home, &c.region) {
+            Ok(()) => Found::Ours,
+            Err(why) => Found::NotOurs(why),
+        }),
+    }
+}
+
 impl Generator {
+    /// Every region enabled in the account (enabled by default or opted in), from account:ListRegions.
+    pub async fn enabled_regions(&self) -> Result<Vec<String>> {
+        account::enabled_regions(&self.c).await
+    }
+
+    /// The forwarder regions the stack remembers for `up`: its `ForwarderRegions` while its fast path is on; `None`
+    /// without a stack, or when the fast path was off (turning it on takes the default regions).
+    pub fn remembered_regions(&self) -> Option<String> {
+        let st = self.stack.as_ref()?;
+        if st.parameters.get("FastPath").map(String::as_str) == Some("false") {
+            return None;
+        }
+        st.parameters.get(REGIONS_PARAMETER).cloned()
+    }
+
+    /// Looks for this generator's forwarder stack in each of `regions` at once (the home region is left out): the
+    /// regions that have one, and whether it is ours. `down` uses it when the home stack, which remembers the
+    /// regions, is gone.
+    pub async fn find_forwarders(&self, regions: &[String]) -> Vec<(String, Found)> {
+        let mut set = tokio::task::JoinSet::new();
+        for r in regions.iter().filter(|r| **r != self.c.region) {
+            let (c, g, h, r) = (
+                self.c.in_region(r),
+                self.names.stack.clone(),
+                self.c.region.clone(),
+                r.clone(),
+            );
+            set.spawn(async move { (r, search_one(c, g, h).await) });
+        }
+        let mut out = Vec::new();
+        while let Some(done) = set.join_next().await {
+            match done {
+                Ok((r, Some(found))) => out.push((r, found)),
+                Ok((_, None)) => {}
+                Err(e) => out.push(("?".into(), Found::Unreadable(format!("task failed: {e}")))),
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// The forwarder regions the generator stack remembers (empty without a stack or a fast path).
     pub fn forwarder_regions(&self) -> Vec<String> {
         let Some(st) = &self.stack else {
@@ -242,18 +358,75 @@ mod tests {
             " us-east-1".into(),
             "eu-west-1".into(),
         ];
+        let enabled: Vec<String> = ["ap-east-1", "eu-west-1", "us-west-2"]
+            .map(String::from)
+            .into();
         assert_eq!(
-            choose(Some(&given), None, "us-east-1").unwrap(),
+            choose(Some(&given), None, &enabled, "us-east-1").unwrap(),
             vec!["eu-west-1"]
         );
         assert_eq!(
-            choose(None, Some("ap-southeast-3,eu-central-1"), "us-east-1").unwrap(),
+            choose(
+                None,
+                Some("ap-southeast-3,eu-central-1"),
+                &enabled,
+                "us-east-1"
+            )
+            .unwrap(),
             vec!["ap-southeast-3", "eu-central-1"]
         );
-        assert_eq!(choose(None, None, "eu-west-1").unwrap(), vec!["us-east-1"]);
-        assert!(choose(None, None, "us-east-1").unwrap().is_empty());
-        assert!(choose(None, Some(""), "eu-west-1").unwrap().is_empty());
-        assert!(choose(Some(&["Europe".to_string()]), None, "us-east-1").is_err());
+        // The default: every enabled region (opted-in ones too) and us-east-1 always, home left out.
+        assert_eq!(
+            choose(None, None, &enabled, "eu-west-1").unwrap(),
+            vec!["ap-east-1", "us-east-1", "us-west-2"]
+        );
+        // The regions could not be listed: us-east-1 alone.
+        assert_eq!(
+            choose(None, None, &[], "eu-west-1").unwrap(),
+            vec!["us-east-1"]
+        );
+        assert!(choose(None, None, &[], "us-east-1").unwrap().is_empty());
+        assert!(choose(None, Some(""), &enabled, "eu-west-1")
+            .unwrap()
+            .is_empty());
+        assert!(choose(Some(&["Europe".to_string()]), None, &enabled, "us-east-1").is_err());
         assert!(is_region_name("us-gov-west-1") && !is_region_name("us-east"));
+    }
+
+    /// A forwarder stack is removed only when its tag and parameters name this generator and its home region.
+    #[test]
+    fn a_forwarder_is_ours_only_by_its_mark_and_home() {
+        let st = |tag: Option<&str>, generator: &str, home: &str| stack::StackInfo {
+            id: "id".into(),
+            status: StackStatus::CreateComplete,
+            reason: None,
+            outputs: BTreeMap::new(),
+            parameters: [("GeneratorStack", generator), ("HomeRegion", home)]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
+            termination_protection: false,
+            tags: tag
+                .map(|t| ("lppg:stack".to_string(), t.to_string()))
+                .into_iter()
+                .collect(),
+        };
+        let ours = st(Some("lppg-forwarder"), "lppg", "eu-west-1");
+        assert_eq!(
+            forwarder_owner(&ours, "lppg", "eu-west-1", "us-east-1"),
+            Ok(())
+        );
+        let e = forwarder_owner(
+            &st(None, "lppg", "eu-west-1"),
+            "lppg",
+            "eu-west-1",
+            "us-east-1",
+        );
+        assert!(e
+            .unwrap_err()
+            .contains("no lppg:stack = lppg-forwarder tag"));
+        let e = forwarder_owner(&ours, "lppg", "ap-south-1", "us-east-1").unwrap_err();
+        assert!(e.contains("generator lppg in eu-west-1"), "{e}");
+        let other = st(Some("lppg-forwarder"), "other", "eu-west-1");
+        assert!(forwarder_owner(&other, "lppg", "eu-west-1", "us-east-1").is_err());
     }
 }

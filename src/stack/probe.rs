@@ -1,9 +1,12 @@
 //! `lppg status --probe`: proves the pipeline end to end without waiting for CloudTrail. 1: the trail logs and
 //! delivers to CloudWatch Logs (GetTrailStatus); 2: the service itself tests the subscription's pattern against
 //! sample records (TestMetricFilter); 3: a probe record written to the trail's log group comes back as a `probe`
-//! line of the function. Each step is ok, failed (with what to do) or could not run (why).
+//! line of the function; 4 (the fast path, one step per region: home and each forwarder region): EventBridge itself
+//! judges the deployed rule's pattern (DescribeRule, then TestEventPattern) against the same samples wrapped as
+//! "AWS API Call via CloudTrail" events. Each step is ok, failed (with what to do) or could not run (why); a region
+//! that refuses is named in its own step and the other regions are still judged.
 use super::{Generator, Report};
-use crate::aws::{logs, trail};
+use crate::aws::{events, logs, trail, Clients};
 use crate::decisions::{parse_line, DecisionKind, Line};
 use crate::probe::{self, Outcome, Step};
 use std::time::Duration;
@@ -11,9 +14,13 @@ use std::time::Duration;
 /// The stream of the trail's log group that probe records are written to.
 const PROBE_STREAM: &str = "lppg-probe";
 
+/// The name of the fast path's EventBridge steps.
+pub const EVENTBRIDGE_STEP: &str = "eventbridge";
+
 fn ok(step: &'static str, detail: String) -> Step {
     Step {
         step,
+        region: None,
         outcome: Outcome::Ok { detail },
     }
 }
@@ -21,6 +28,7 @@ fn ok(step: &'static str, detail: String) -> Step {
 fn failed(step: &'static str, detail: String, fix: &str) -> Step {
     Step {
         step,
+        region: None,
         outcome: Outcome::Failed {
             detail,
             fix: fix.to_string(),
@@ -33,33 +41,89 @@ fn could_not_run(step: &'static str, e: &anyhow::Error) -> Step {
     let detail = format!("{e:#}").replace("\n  hint: ", "; ");
     Step {
         step,
+        region: None,
         outcome: Outcome::CouldNotRun { detail },
     }
 }
 
 impl Generator {
-    /// Runs the three steps, each whatever the others gave; `wait` bounds step 3.
+    /// Runs the steps, each whatever the others gave; `wait` bounds step 3. With the fast path, step 4 judges the
+    /// EventBridge rule of every region (home first, then the forwarder regions).
     pub async fn probe(&self, wait: Duration, progress: &dyn Report) -> Vec<Step> {
-        progress.status("probe 1/3: the trail");
+        let regions = self.fast_path_regions();
+        let total = if regions.is_empty() { 3 } else { 4 };
+        progress.status(&format!("probe 1/{total}: the trail"));
         let mut steps = vec![self.probe_trail().await];
-        progress.status("probe 2/3: the subscription filter's pattern");
+        progress.status(&format!(
+            "probe 2/{total}: the subscription filter's pattern"
+        ));
         let (pattern, filter_exists) = self.probe_pattern().await;
         steps.push(pattern);
-        if !filter_exists {
+        if filter_exists {
+            progress.status(&format!(
+                "probe 3/{total}: a probe record through the function"
+            ));
+            steps.push(self.probe_round_trip(wait, progress).await);
+        } else {
             // Nothing forwards the trail's log group to the function: waiting for a probe line would only time out.
             steps.push(Step {
                 step: "round trip",
+                region: None,
                 outcome: Outcome::CouldNotRun {
                     detail: "no subscription filter forwards the trail's log group to the function, so a probe \
                              record cannot reach it (see step 2)"
                         .into(),
                 },
             });
-            return steps;
         }
-        progress.status("probe 3/3: a probe record through the function");
-        steps.push(self.probe_round_trip(wait, progress).await);
+        if !regions.is_empty() {
+            progress.status(&format!(
+                "probe 4/4: EventBridge judges the fast path's rule in {}",
+                regions.join(", ")
+            ));
+            steps.extend(self.probe_event_rules(&regions).await);
+        }
         steps
+    }
+
+    /// The regions whose fast-path rule the probe judges: home, then each forwarder region (none without the fast
+    /// path).
+    fn fast_path_regions(&self) -> Vec<String> {
+        let Some(st) = &self.stack else {
+            return Vec::new();
+        };
+        if st.parameters.get("FastPath").map(String::as_str) == Some("false") {
+            return Vec::new();
+        }
+        std::iter::once(self.c.region.clone())
+            .chain(self.forwarder_regions())
+            .collect()
+    }
+
+    /// Step 4: in every region at once, EventBridge judges the deployed rule's pattern against the samples.
+    async fn probe_event_rules(&self, regions: &[String]) -> Vec<Step> {
+        let now = crate::time::format_secs_ms(crate::time::now_ms());
+        let home_rule = self.output_or("FastPathRuleName", &fast_path_rule(&self.names.stack));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, region) in regions.iter().enumerate() {
+            // The home rule is the generator stack's; every forwarder's rule has the same name in its region.
+            let rule = if i == 0 {
+                home_rule.clone()
+            } else {
+                fast_path_rule(&self.names.stack)
+            };
+            let samples = probe::event_samples(&self.user_arn(), &now, region);
+            let c = self.c.in_region(region);
+            set.spawn(async move { (i, judge_event_rule(&c, &rule, &samples).await) });
+        }
+        let mut steps: Vec<(usize, Step)> = Vec::new();
+        while let Some(done) = set.join_next().await {
+            if let Ok(pair) = done {
+                steps.push(pair);
+            }
+        }
+        steps.sort_by_key(|(i, _)| *i);
+        steps.into_iter().map(|(_, s)| s).collect()
     }
 
     /// The observed principal: the generator user, or in role mode the generator role.
@@ -184,4 +248,51 @@ impl Generator {
                 if d.decision == DecisionKind::Probe && d.event_id.as_deref() == Some(id))
         }))
     }
+}
+
+/// The fast path's rule name: `<stack>-fast-path` in the home region and in every forwarder region.
+fn fast_path_rule(stack: &str) -> String {
+    format!("{stack}-fast-path")
+}
+
+/// One region's step 4: the rule's pattern (DescribeRule) judged by TestEventPattern on each sample.
+async fn judge_event_rule(
+    c: &Clients,
+    rule: &str,
+    samples: &[(&'static str, String, bool)],
+) -> Step {
+    let region = c.region.clone();
+    let in_region = |mut s: Step| {
+        s.region = Some(region.clone());
+        s
+    };
+    let pattern = match events::rule_pattern(c, rule).await {
+        Err(e) => return in_region(could_not_run(EVENTBRIDGE_STEP, &e)),
+        Ok(None) => {
+            return in_region(failed(
+                EVENTBRIDGE_STEP,
+                format!("no EventBridge rule {rule} on the default bus"),
+                "run `lppg up` to restore the fast path's rules",
+            ))
+        }
+        Ok(Some(p)) => p,
+    };
+    let events: Vec<String> = samples.iter().map(|s| s.1.clone()).collect();
+    in_region(match events::test_pattern(c, &pattern, &events).await {
+        Err(e) => could_not_run(EVENTBRIDGE_STEP, &e),
+        Ok(results) => match probe::judge_event_pattern(samples, &results) {
+            Ok(()) => ok(
+                EVENTBRIDGE_STEP,
+                format!(
+                    "EventBridge matches rule {rule} to a denial of the observed principal, and not to another \
+                     principal's denial, a throttling error or a successful call"
+                ),
+            ),
+            Err(wrong) => failed(
+                EVENTBRIDGE_STEP,
+                format!("{wrong} (rule {rule})"),
+                "run `lppg up` to restore the fast path's rule pattern",
+            ),
+        },
+    })
 }

@@ -1,5 +1,5 @@
 //! How `lppg status --probe` (and `lppg up`'s probe) shows its steps: one line each, ok / FAIL / SKIP, with what to
-//! do under a failed one.
+//! do under a failed one; the fast path's EventBridge verdicts one line per region, the region first.
 use super::{Output, Style};
 use crate::probe::{Outcome, Step};
 
@@ -14,7 +14,17 @@ pub fn show(out: &Output, steps: &[Step]) {
                 format!("could not run: {detail}"),
             ),
         };
-        out.info(&format!("  {mark} {}. {:<11} {detail}", i + 1, s.step));
+        // The fast path's steps judge one region each: it leads the line.
+        let region = s
+            .region
+            .as_deref()
+            .map(|r| format!("{r}: "))
+            .unwrap_or_default();
+        out.info(&format!(
+            "  {mark} {}. {:<11} {region}{detail}",
+            i + 1,
+            s.step
+        ));
         if let Outcome::Failed { fix, .. } = &s.outcome {
             out.info(&format!("          {:<11} → {fix}", ""));
         }

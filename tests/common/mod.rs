@@ -483,3 +483,74 @@ impl Drop for AwsBoundary {
         let _ = self.child.wait();
     }
 }
+
+/// EventBridge and Account at the boundary (`tests/support/fast_path_boundary.py`): DescribeRule reads the rules
+/// moto deployed (or a pattern the test sets per region), TestEventPattern judges with moto's own pattern matcher
+/// and answers `{"Result": …}` as the EventBridge API Reference documents, ListRegions answers the regions the test
+/// sets (paged); operations can be denied per region. Point lppg at it with `AWS_ENDPOINT_URL_EVENTBRIDGE` and
+/// `AWS_ENDPOINT_URL_ACCOUNT` ([`FastPathBoundary::env`]).
+pub struct FastPathBoundary {
+    child: Child,
+    pub dir: TempDir,
+    pub url: String,
+    moto: String,
+}
+
+impl FastPathBoundary {
+    /// Started for `moto`, with `config` (see the script: `patterns`, `deny`, `regions`, `page_size`,
+    /// `deny_account`).
+    pub fn start(moto: &Moto, config: serde_json::Value) -> FastPathBoundary {
+        use std::io::BufRead;
+        let dir = TempDir::new("fast-path-boundary");
+        let mut child = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/support/fast_path_boundary.py"))
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the EventBridge and Account boundary");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the boundary's port");
+        let port: u16 = line.trim().parse().expect("a port on the first line");
+        let b = FastPathBoundary {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+            moto: moto.url.clone(),
+        };
+        b.configure(config);
+        b
+    }
+
+    /// Replaces the configuration (read on every request).
+    pub fn configure(&self, mut config: serde_json::Value) {
+        config["moto"] = serde_json::Value::String(self.moto.clone());
+        std::fs::write(self.dir.path().join("config.json"), config.to_string()).unwrap();
+    }
+
+    /// The endpoint variables that send EventBridge and Account calls here.
+    pub fn env(&self, t: Test) -> Test {
+        t.env("AWS_ENDPOINT_URL_EVENTBRIDGE", &self.url)
+            .env("AWS_ENDPOINT_URL_ACCOUNT", &self.url)
+    }
+
+    /// The requests received, in order; `operation` keeps only those.
+    pub fn requests(&self, operation: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["operation"] == operation)
+            .collect()
+    }
+}
+
+impl Drop for FastPathBoundary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

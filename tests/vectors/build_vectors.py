@@ -33,6 +33,10 @@ def guard():
             "arn:aws:iam::%s:policy/%s-*" % (a, s),
             "arn:aws:cloudformation:%s:%s:stack/%s/*" % (r, a, s),
             "arn:aws:sqs:%s:%s:%s-failed-batches" % (r, a, s),
+            # The fast path (issue 22), as the template's LPPG_GUARD lists it: the rules of every region (the home
+            # rule and each forwarder's, all <stack>-fast-path) and the forwarder stacks' roles.
+            "arn:aws:events:*:%s:rule/%s-fast-path" % (a, s),
+            "arn:aws:iam::%s:role/%s-forwarder-*" % (a, s),
         ],
         "names": {
             "userName": ["%s-user" % s],
@@ -40,7 +44,8 @@ def guard():
             "functionName": ["%s-generator" % s],
             "logGroupName": ["/lppg/%s/trail" % s, "/aws/lambda/%s-generator" % s],
             "trailName": ["%s-trail" % s],
-            "name": ["%s-trail" % s],
+            "name": ["%s-trail" % s, "%s-fast-path" % s],
+            "rule": ["%s-fast-path" % s],
             "bucketName": ["%s-trail-%s-%s" % (s, a, r), "%s-artifacts-%s-%s" % (s, a, r)],
             "policyArn": ["arn:aws:iam::%s:policy/%s-policy-%d" % (a, s, i) for i in range(1, 8)],
             "stackName": [s],
@@ -1077,6 +1082,53 @@ def denial_kind_cases():
     return out
 
 
+def fast_path_guard():
+    """The guard entries the fast path added to LPPG_GUARD (issue 22): the rules of every region, all named
+    <stack>-fast-path (by the message's ARN, by requestParameters.name and .rule), and the forwarder stacks' roles;
+    a rule of the procedure's own stays granted."""
+    out = []
+    rule = lambda region: "arn:aws:events:%s:%s:rule/lppg-fast-path" % (region, ACCOUNT)  # noqa: E731
+    out.append(V("guard-fast-path-disable-home-rule",
+                 rec("guard-fast-path-disable-home-rule", "events.amazonaws.com", "DisableRule", "AccessDeniedException",
+                     modern("events:DisableRule", rule(REGION)), {"name": "lppg-fast-path"}),
+                 "withheld", ["events:DisableRule"], "message"))
+    out.append(V("guard-fast-path-forwarder-rule-other-region",
+                 rec("guard-fast-path-forwarder-rule-other-region", "events.amazonaws.com", "PutTargets",
+                     "AccessDeniedException", modern("events:PutTargets", rule("ap-southeast-2")),
+                     {"rule": "lppg-fast-path", "targets": [{"id": "home-bus", "arn": "arn:aws:sqs:ap-southeast-2:%s:mine"
+                                                             % ACCOUNT}]}, awsRegion="ap-southeast-2"),
+                 "withheld", ["events:PutTargets"], "message",
+                 note="a forwarder's rule in another region: the guard's ARN pattern covers every region"))
+    out.append(V("guard-fast-path-remove-targets-by-rule-param",
+                 rec("guard-fast-path-remove-targets-by-rule-param", "events.amazonaws.com", "RemoveTargets",
+                     "AccessDeniedException", None, {"rule": "lppg-fast-path", "ids": ["generator"]}),
+                 "withheld", ["events:RemoveTargets"], "event",
+                 note="no resource in the message: requestParameters.rule names the rule"))
+    out.append(V("guard-fast-path-delete-rule-by-name-param",
+                 rec("guard-fast-path-delete-rule-by-name-param", "events.amazonaws.com", "DeleteRule",
+                     "AccessDeniedException", None, {"name": "lppg-fast-path", "force": True}, awsRegion="eu-west-1"),
+                 "withheld", ["events:DeleteRule"], "event"))
+    out.append(V("guard-forwarder-role-policy",
+                 rec("guard-forwarder-role-policy", "iam.amazonaws.com", "PutRolePolicy", "AccessDenied",
+                     modern("iam:PutRolePolicy", "arn:aws:iam::%s:role/lppg-forwarder-eu-west-1" % ACCOUNT),
+                     {"roleName": "lppg-forwarder-eu-west-1", "policyName": "x", "policyDocument": "{}"}),
+                 "withheld", ["iam:PutRolePolicy"], "message"))
+    out.append(V("guard-passrole-forwarder-role",
+                 rec("guard-passrole-forwarder-role", "events.amazonaws.com", "PutTargets", "AccessDeniedException",
+                     modern("iam:PassRole", "arn:aws:iam::%s:role/lppg-forwarder-us-west-2" % ACCOUNT),
+                     {"rule": "my-app-rule", "targets": [{"id": "t", "arn": "arn:aws:events:us-east-1:%s:event-bus/default"
+                                                          % ACCOUNT, "roleArn": "arn:aws:iam::%s:role/lppg-forwarder-"
+                                                          "us-west-2" % ACCOUNT}]}),
+                 "withheld", ["iam:PassRole"], "message",
+                 note="handing a forwarder's role to a rule of one's own"))
+    out.append(G("events-own-rule-not-guarded",
+                 rec("events-own-rule-not-guarded", "events.amazonaws.com", "PutRule", "AccessDeniedException",
+                     modern("events:PutRule", "arn:aws:events:%s:%s:rule/my-app-rule" % (REGION, ACCOUNT)),
+                     {"name": "my-app-rule", "eventPattern": "{}"}),
+                 ["events:PutRule"], "message", note="the guard is specific: a rule of the procedure's own is granted"))
+    return out
+
+
 def main():
     # role_cases() last: record boilerplate is numbered in call order, so earlier cases stay byte-identical.
     denied_rows, success_rows = denied(), success()
@@ -1086,7 +1138,7 @@ def main():
     success_rows += role_success()
     leaving = leaving_observation() + probe_source()
     # Appended cases run last too, so every earlier record keeps its numbering.
-    appended = denial_kind_cases()
+    appended = denial_kind_cases() + fast_path_guard()
     write_jsonl("denied.jsonl", denied_rows + role_rows + leaving + appended)
     write_jsonl("success.jsonl", success_rows)
     with open(os.path.join(HERE, "guard.json"), "w", encoding="utf-8", newline="\n") as f:

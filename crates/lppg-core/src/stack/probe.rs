@@ -30,6 +30,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Step {
     pub step: &'static str,
+    /// The region the step judged (the fast path's EventBridge steps, one per region); `None`: the home region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
@@ -165,9 +168,25 @@ pub fn judge_pattern(
     samples: &[(&'static str, String, bool)],
     matched: &[i64],
 ) -> Result<(), String> {
+    verdict(samples, |i| matched.contains(&(i as i64 + 1)))
+}
+
+/// The verdict on an EventBridge rule's pattern from TestEventPattern's `Result` for each sample of
+/// [`event_samples`], in order; `Err` says what is wrong.
+pub fn judge_event_pattern(
+    samples: &[(&'static str, String, bool)],
+    results: &[bool],
+) -> Result<(), String> {
+    verdict(samples, |i| results.get(i).copied().unwrap_or(false))
+}
+
+fn verdict(
+    samples: &[(&'static str, String, bool)],
+    hit: impl Fn(usize) -> bool,
+) -> Result<(), String> {
     let mut wrong = Vec::new();
     for (i, (what, _, must)) in samples.iter().enumerate() {
-        let hit = matched.contains(&(i as i64 + 1));
+        let hit = hit(i);
         match (must, hit) {
             (true, false) => wrong.push(format!("does not match {what}")),
             (false, true) => wrong.push(format!("matches {what}")),
@@ -179,6 +198,44 @@ pub fn judge_pattern(
     } else {
         Err(format!("the pattern {}", wrong.join(", ")))
     }
+}
+
+/// The EventBridge event that carries a CloudTrail record, as the default bus receives it (EventBridge User Guide,
+/// "AWS service events delivered via AWS CloudTrail": `detail-type` "AWS API Call via CloudTrail", `source`
+/// `aws.<service>`, the record as `detail`). TestEventPattern requires `id`, `account`, `source`, `time`, `region`,
+/// `resources` and `detail-type` (EventBridge API Reference, TestEventPattern); `region` is the region whose rule is
+/// judged. The same envelope as the function's tests build (tests/python/eventbridge.py).
+pub fn eventbridge_event(record: &serde_json::Value, region: &str) -> serde_json::Value {
+    let text = |k: &str| record.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    let service = text("eventSource").trim_end_matches(".amazonaws.com");
+    let service = service.split('.').next().unwrap_or_default();
+    let detail_type = match text("eventType") {
+        "AwsConsoleSignIn" => "AWS Console Sign In via CloudTrail",
+        "AwsServiceEvent" => "AWS Service Event via CloudTrail",
+        _ => "AWS API Call via CloudTrail",
+    };
+    let id = format!("lppg-probe-{}-{}", text("eventName"), text("errorCode"));
+    json!({
+        "version": "0", "id": id, "detail-type": detail_type, "source": format!("aws.{service}"),
+        "account": text("recipientAccountId"), "time": text("eventTime"), "region": region,
+        "resources": [], "detail": record,
+    })
+}
+
+/// The samples of [`samples`] as EventBridge events in `region`, each with whether the fast path's rule must match
+/// it: the same four cases the subscription filter is judged on.
+pub fn event_samples(
+    user_arn: &str,
+    time: &str,
+    region: &str,
+) -> Vec<(&'static str, String, bool)> {
+    samples(user_arn, time)
+        .into_iter()
+        .map(|(what, rec, must)| {
+            let rec: serde_json::Value = serde_json::from_str(&rec).unwrap_or_default();
+            (what, eventbridge_event(&rec, region).to_string(), must)
+        })
+        .collect()
 }
 
 /// The probe record: CloudTrail-shaped, a denial of the observed user for an action no one can hold, marked
@@ -216,6 +273,55 @@ mod tests {
             e.contains("another principal's denial")
                 && e.contains("throttling")
                 && e.contains("successful")
+        );
+    }
+
+    /// The samples as EventBridge events: the envelope TestEventPattern requires (EventBridge API Reference,
+    /// TestEventPattern), the record as `detail`, judged by TestEventPattern's `Result` per event.
+    #[test]
+    fn event_samples_wrap_the_records() {
+        let s = event_samples(USER, "2026-01-01T00:00:00Z", "eu-west-1");
+        let records = samples(USER, "2026-01-01T00:00:00Z");
+        assert_eq!(s.len(), records.len());
+        for ((what, event, must), (w, rec, m)) in s.iter().zip(&records) {
+            assert_eq!((what, must), (w, m));
+            let e: serde_json::Value = serde_json::from_str(event).unwrap();
+            for k in [
+                "id",
+                "account",
+                "source",
+                "time",
+                "region",
+                "resources",
+                "detail-type",
+            ] {
+                assert!(e.get(k).is_some(), "{k} in {e}");
+            }
+            assert_eq!(e["detail-type"], "AWS API Call via CloudTrail");
+            assert_eq!(e["region"], "eu-west-1");
+            assert_eq!(e["account"], "123456789012");
+            assert_eq!(
+                e["detail"],
+                serde_json::from_str::<serde_json::Value>(rec).unwrap()
+            );
+        }
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&s[0].1).unwrap()["source"],
+            "aws.s3"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&s[2].1).unwrap()["source"],
+            "aws.ec2"
+        );
+        assert_eq!(
+            judge_event_pattern(&s, &[true, false, false, false]),
+            Ok(())
+        );
+        let e = judge_event_pattern(&s, &[true, true, true, true]).unwrap_err();
+        assert!(e.contains("matches another principal's denial"), "{e}");
+        assert_eq!(
+            judge_event_pattern(&s, &[false, false, false, false]).unwrap_err(),
+            "the pattern does not match a denial of the observed user"
         );
     }
 
@@ -273,12 +379,14 @@ mod tests {
     fn exit_codes() {
         let ok = |s| Step {
             step: s,
+            region: None,
             outcome: Outcome::Ok {
                 detail: String::new(),
             },
         };
         let failed = |s| Step {
             step: s,
+            region: None,
             outcome: Outcome::Failed {
                 detail: String::new(),
                 fix: String::new(),
@@ -286,6 +394,7 @@ mod tests {
         };
         let cnr = |s| Step {
             step: s,
+            region: None,
             outcome: Outcome::CouldNotRun {
                 detail: String::new(),
             },
