@@ -304,40 +304,27 @@ pub fn http_to(port: u16, method: &str, path: &str, body: &str) -> Option<String
 /// The fault-injecting proxy (`tests/support/fault_proxy.py`) in front of a moto server: real AWS failure modes
 /// (throttling, stale reads, per-key DeleteObjects errors, refusals) by rules, counted per kind.
 pub struct FaultProxy {
-    child: Child,
+    server: Server,
     pub port: u16,
     pub url: String,
 }
 
 impl FaultProxy {
     pub fn start(moto: &Moto, rules: serde_json::Value) -> FaultProxy {
-        use std::io::BufRead;
-        let mut child = Command::new(venv_bin("python"))
-            .arg(repo().join("tests/support/fault_proxy.py"))
-            .args([
-                "--upstream",
-                &moto.url,
-                "--port",
-                "0",
-                "--rules-json",
-                &rules.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the fault proxy");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the proxy's port");
-        let port: u16 = line
-            .trim()
-            .parse()
-            .expect("a port on the proxy's first line");
+        let mut cmd = Command::new(venv_bin("python"));
+        cmd.arg(repo().join("tests/support/fault_proxy.py")).args([
+            "--upstream",
+            &moto.url,
+            "--port",
+            "0",
+            "--rules-json",
+            &rules.to_string(),
+        ]);
+        let server = Server::start(cmd, "the fault proxy");
         FaultProxy {
-            child,
-            port,
-            url: format!("http://127.0.0.1:{port}"),
+            port: server.port,
+            url: server.url(),
+            server,
         }
     }
 
@@ -362,19 +349,12 @@ impl FaultProxy {
     }
 }
 
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// IAM Access Analyzer at the boundary (`tests/support/analyzer_boundary.py`): answers ValidatePolicy and the
 /// access checks from `responses.json` in its directory, shaped as the API reference documents them, and writes
 /// each request to `requests.jsonl`. Point lppg at it with `AWS_ENDPOINT_URL_ACCESSANALYZER` (the SDK's
 /// service-specific endpoint variable).
 pub struct AnalyzerBoundary {
-    child: Child,
+    _server: Server,
     pub dir: TempDir,
     pub url: String,
 }
@@ -382,43 +362,24 @@ pub struct AnalyzerBoundary {
 impl AnalyzerBoundary {
     /// Started with these answers, in order (then the defaults: no findings, PASS).
     pub fn start(responses: serde_json::Value) -> AnalyzerBoundary {
-        use std::io::BufRead;
         let dir = TempDir::new("analyzer-boundary");
         std::fs::write(dir.path().join("responses.json"), responses.to_string()).unwrap();
-        let mut child = Command::new(venv_bin("python"))
-            .arg(repo().join("tests/support/analyzer_boundary.py"))
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the Access Analyzer boundary");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the boundary's port");
-        let port: u16 = line.trim().parse().expect("a port on the first line");
+        let server = boundary(
+            "analyzer_boundary.py",
+            &dir,
+            &[],
+            "the Access Analyzer boundary",
+        );
         AnalyzerBoundary {
-            child,
+            url: server.url(),
+            _server: server,
             dir,
-            url: format!("http://127.0.0.1:{port}"),
         }
     }
 
     /// The requests received, in order.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for AnalyzerBoundary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        requests_in(&self.dir)
     }
 }
 
@@ -427,7 +388,7 @@ impl Drop for AnalyzerBoundary {
 /// stopped, shaped as the API references document them; each request is written to `requests.jsonl`. Point lppg
 /// at it with `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL_ATHENA`.
 pub struct AwsBoundary {
-    child: Child,
+    _server: Server,
     pub dir: TempDir,
     pub url: String,
 }
@@ -435,36 +396,23 @@ pub struct AwsBoundary {
 impl AwsBoundary {
     /// Started with S3 answering that every bucket is in `bucket_region`.
     pub fn start(bucket_region: &str) -> AwsBoundary {
-        use std::io::BufRead;
         let dir = TempDir::new("aws-boundary");
-        let mut child = Command::new(venv_bin("python"))
-            .arg(repo().join("tests/support/aws_boundary.py"))
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--bucket-region", bucket_region])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the S3 and Athena boundary");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the boundary's port");
-        let port: u16 = line.trim().parse().expect("a port on the first line");
+        let server = boundary(
+            "aws_boundary.py",
+            &dir,
+            &["--bucket-region", bucket_region],
+            "the S3 and Athena boundary",
+        );
         AwsBoundary {
-            child,
+            url: server.url(),
+            _server: server,
             dir,
-            url: format!("http://127.0.0.1:{port}"),
         }
     }
 
     /// The requests received so far, in order: {"method", "path", "target", "body"}.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        requests_in(&self.dir)
     }
 
     /// The JSON-protocol requests whose X-Amz-Target ends with `.action`.
@@ -477,20 +425,13 @@ impl AwsBoundary {
     }
 }
 
-impl Drop for AwsBoundary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// EventBridge and Account at the boundary (`tests/support/fast_path_boundary.py`): DescribeRule reads the rules
 /// moto deployed (or a pattern the test sets per region), TestEventPattern judges with moto's own pattern matcher
 /// and answers `{"Result": …}` as the EventBridge API Reference documents, ListRegions answers the regions the test
 /// sets (paged); operations can be denied per region. Point lppg at it with `AWS_ENDPOINT_URL_EVENTBRIDGE` and
 /// `AWS_ENDPOINT_URL_ACCOUNT` ([`FastPathBoundary::env`]).
 pub struct FastPathBoundary {
-    child: Child,
+    _server: Server,
     pub dir: TempDir,
     pub url: String,
     moto: String,
@@ -500,25 +441,17 @@ impl FastPathBoundary {
     /// Started for `moto`, with `config` (see the script: `patterns`, `deny`, `regions`, `page_size`,
     /// `deny_account`).
     pub fn start(moto: &Moto, config: serde_json::Value) -> FastPathBoundary {
-        use std::io::BufRead;
         let dir = TempDir::new("fast-path-boundary");
-        let mut child = Command::new(venv_bin("python"))
-            .arg(repo().join("tests/support/fast_path_boundary.py"))
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the EventBridge and Account boundary");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the boundary's port");
-        let port: u16 = line.trim().parse().expect("a port on the first line");
+        let server = boundary(
+            "fast_path_boundary.py",
+            &dir,
+            &[],
+            "the EventBridge and Account boundary",
+        );
         let b = FastPathBoundary {
-            child,
+            url: server.url(),
+            _server: server,
             dir,
-            url: format!("http://127.0.0.1:{port}"),
             moto: moto.url.clone(),
         };
         b.configure(config);
@@ -539,18 +472,67 @@ impl FastPathBoundary {
 
     /// The requests received, in order; `operation` keeps only those.
     pub fn requests(&self, operation: &str) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        requests_in(&self.dir)
+            .into_iter()
             .filter(|r| r["operation"] == operation)
             .collect()
     }
 }
 
-impl Drop for FastPathBoundary {
+/// A helper server of tests/support/ (the fault proxy, a boundary server): it prints its port on its first line,
+/// and ends with the value.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(mut cmd: Command, what: &str) -> Server {
+        use std::io::BufRead;
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {what}: {e}"));
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("the port of {what}: {e}"));
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("a port on the first line of {what}, not {line:?}"));
+        Server { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A boundary server (`tests/support/SCRIPT --dir DIR ARGS`): its answers are configured in `dir`, and it writes
+/// each request it receives to `requests.jsonl` there.
+fn boundary(script: &str, dir: &TempDir, args: &[&str], what: &str) -> Server {
+    let mut cmd = Command::new(venv_bin("python"));
+    cmd.arg(repo().join("tests/support").join(script))
+        .arg("--dir")
+        .arg(dir.path())
+        .args(args);
+    Server::start(cmd, what)
+}
+
+/// The requests a boundary server wrote down, in order.
+fn requests_in(dir: &TempDir) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.path().join("requests.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }

@@ -18,9 +18,10 @@ findingType, issueCode, learnMoreLink, locations[].path/span; nextToken), CheckA
 import argparse
 import json
 import os
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from boundary_server import serve
 
 
 def main():
@@ -71,13 +72,7 @@ def main():
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    sys.stdout.close()
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

@@ -29,10 +29,11 @@ Athena (JSON 1.1 protocol, X-Amz-Target AmazonAthena.*; Athena API Reference):
 import argparse
 import json
 import os
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from boundary_server import serve
 
 QUERY_ID = "q-boundary-1"
 
@@ -113,13 +114,7 @@ def main():
 
         do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle  # noqa: N815 - the http.server API
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    sys.stdout.close()
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ import argparse
 import json
 import os
 import re
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import boto3
 from moto.events.models import EventPattern
+
+from boundary_server import serve
 
 
 def main():
@@ -123,13 +124,7 @@ def main():
                 return self.reply(*test_event_pattern(body))
             return self.reply(400, {"__type": "UnknownOperationException", "message": operation})
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    sys.stdout.close()
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":
