@@ -63,13 +63,9 @@ impl Clock for Virtual {
     }
 }
 
-fn virtual_requested() -> bool {
-    std::env::var("LPPG_VIRTUAL_CLOCK").as_deref() == Ok("1")
-}
-
 /// Whether lppg runs on a [`Virtual`] clock (`LPPG_VIRTUAL_CLOCK=1`).
 pub fn is_virtual() -> bool {
-    virtual_requested()
+    std::env::var("LPPG_VIRTUAL_CLOCK").as_deref() == Ok("1")
 }
 
 /// The clock lppg runs on: the wall clock, or a [`Virtual`] one starting at the wall clock's time when
@@ -78,7 +74,7 @@ pub fn is_virtual() -> bool {
 pub fn system() -> &'static dyn Clock {
     static CLOCK: OnceLock<Box<dyn Clock>> = OnceLock::new();
     CLOCK
-        .get_or_init(|| match virtual_requested() {
+        .get_or_init(|| match is_virtual() {
             true => Box::new(Virtual::at(Wall.now_ms())),
             false => Box::new(Wall),
         })

@@ -1,5 +1,4 @@
 //! `lppg down`: save the final policy, then remove the stack and everything the generator created. Idempotent.
-
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::naming::ResourceKind;
 use crate::stack::drain::Drain;
@@ -79,12 +78,12 @@ pub async fn exec(g: &GlobalArgs, a: &DownArgs, out: &Output) -> Result<crate::e
 /// forwarder, and those that carry its mark are the ones to remove. The others are named and left alone; the
 /// regions could not be listed: us-east-1 alone is searched, said once.
 async fn left_forwarders(gen: &Generator, out: &Output) -> Vec<String> {
-    use crate::stack::forwarders::{stack_name, Found, GLOBAL_REGION};
+    use crate::stack::forwarders::{choose, stack_name, Found, GLOBAL_REGION};
     if gen.stack().is_some() {
         return Vec::new();
     }
     let name = stack_name(gen.stack_name());
-    let mut regions = gen.enabled_regions().await.unwrap_or_else(|e| {
+    let enabled = gen.enabled_regions().await.unwrap_or_else(|e| {
         let why = format!("{e:#}");
         out.warn(&format!(
             "the home stack is gone, so only {GLOBAL_REGION} is searched for forwarder stack {name}: {}; \
@@ -94,10 +93,14 @@ async fn left_forwarders(gen: &Generator, out: &Output) -> Vec<String> {
         ));
         Vec::new()
     });
-    regions.push(GLOBAL_REGION.to_string());
-    regions.sort();
-    regions.dedup();
-    regions.retain(|r| r != gen.region());
+    // The regions a new stack's fast path would have had: every enabled region and us-east-1, home left out.
+    let regions = match choose(None, None, &enabled, gen.region()) {
+        Ok(r) => r,
+        Err(e) => {
+            out.warn(&format!("could not look for forwarder stack {name}: {e:#}"));
+            return Vec::new();
+        }
+    };
     if regions.is_empty() {
         return Vec::new();
     }

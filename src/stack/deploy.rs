@@ -209,7 +209,8 @@ impl Generator {
         })
     }
 
-    /// Refuses settings the existing stack cannot take without losing grants.
+    /// Refuses settings the existing stack cannot take without losing grants (after [`Generator::check_mode`], which
+    /// [`Generator::plan_up`] makes first).
     fn check_update(&self, s: &Settings, b: &Bundle) -> Result<()> {
         let Some(st) = &self.stack else {
             return Ok(());
@@ -217,7 +218,6 @@ impl Generator {
         if let Some(advice) = st.status.advice(&self.names.stack) {
             bail!(advice);
         }
-        self.check_mode(s)?;
         if let (Some(old), Some(new)) = (st.output("UserName"), s.user_name.as_deref()) {
             if old != new {
                 bail!("stack {} already has generator user {old}; to use {new}, run `lppg down` first or choose another --stack-name", self.names.stack);

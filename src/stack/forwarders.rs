@@ -209,14 +209,24 @@ impl Generator {
         account::enabled_regions(&self.c).await
     }
 
+    /// Whether the deployed stack has the fast path on (`false` without a stack, or after `--no-fast-path`).
+    pub fn fast_path_on(&self) -> bool {
+        self.stack
+            .as_ref()
+            .is_some_and(|st| st.parameters.get("FastPath").map(String::as_str) != Some("false"))
+    }
+
     /// The forwarder regions the stack remembers for `up`: its `ForwarderRegions` while its fast path is on; `None`
     /// without a stack, or when the fast path was off (turning it on takes the default regions).
     pub fn remembered_regions(&self) -> Option<String> {
-        let st = self.stack.as_ref()?;
-        if st.parameters.get("FastPath").map(String::as_str) == Some("false") {
+        if !self.fast_path_on() {
             return None;
         }
-        st.parameters.get(REGIONS_PARAMETER).cloned()
+        self.stack
+            .as_ref()?
+            .parameters
+            .get(REGIONS_PARAMETER)
+            .cloned()
     }
 
     /// Looks for this generator's forwarder stack in each of `regions` at once (the home region is left out): the
@@ -233,16 +243,11 @@ impl Generator {
             );
             set.spawn(async move { (r, search_one(c, g, h).await) });
         }
-        let mut out = Vec::new();
-        while let Some(done) = set.join_next().await {
-            match done {
-                Ok((r, Some(found))) => out.push((r, found)),
-                Ok((_, None)) => {}
-                Err(e) => out.push(("?".into(), Found::Unreadable(format!("task failed: {e}")))),
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+        super::joined(set, |why| ("?".into(), Some(Found::Unreadable(why))))
+            .await
+            .into_iter()
+            .filter_map(|(r, found)| Some((r, found?)))
+            .collect()
     }
 
     /// The forwarder regions the generator stack remembers (empty without a stack or a fast path).
@@ -335,16 +340,8 @@ impl Generator {
     }
 }
 
-async fn collect(mut set: tokio::task::JoinSet<(String, Outcome)>) -> Vec<(String, Outcome)> {
-    let mut out = Vec::new();
-    while let Some(done) = set.join_next().await {
-        match done {
-            Ok(pair) => out.push(pair),
-            Err(e) => out.push(("?".into(), Outcome::Skipped(format!("task failed: {e}")))),
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+async fn collect(set: tokio::task::JoinSet<(String, Outcome)>) -> Vec<(String, Outcome)> {
+    super::joined(set, |why| ("?".into(), Outcome::Skipped(why))).await
 }
 
 #[cfg(test)]

@@ -125,8 +125,8 @@ impl Generator {
 
     /// The fast path: the stack's EventBridge rule (or that it was turned off with `--no-fast-path`).
     async fn fast_path_check(&self) -> Result<Check> {
-        let st = self.require_stack()?;
-        if st.parameters.get("FastPath").map(String::as_str) == Some("false") {
+        self.require_stack()?;
+        if !self.fast_path_on() {
             return Ok(check(
                 "fast path",
                 true,

@@ -200,3 +200,17 @@ impl Generator {
         self.output_or("UserName", &self.names.user)
     }
 }
+
+/// The results of tasks run at once (one per region, say), sorted by their key; a task that failed (panicked)
+/// gives `failed(why)` instead of vanishing.
+async fn joined<K: Ord + Send + 'static, T: Send + 'static>(
+    mut set: tokio::task::JoinSet<(K, T)>,
+    failed: impl Fn(String) -> (K, T),
+) -> Vec<(K, T)> {
+    let mut out = Vec::new();
+    while let Some(done) = set.join_next().await {
+        out.push(done.unwrap_or_else(|e| failed(format!("task failed: {e}"))));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}

@@ -89,10 +89,7 @@ impl Generator {
     /// The regions whose fast-path rule the probe judges: home, then each forwarder region (none without the fast
     /// path).
     fn fast_path_regions(&self) -> Vec<String> {
-        let Some(st) = &self.stack else {
-            return Vec::new();
-        };
-        if st.parameters.get("FastPath").map(String::as_str) == Some("false") {
+        if !self.fast_path_on() {
             return Vec::new();
         }
         std::iter::once(self.c.region.clone())
@@ -116,14 +113,15 @@ impl Generator {
             let c = self.c.in_region(region);
             set.spawn(async move { (i, judge_event_rule(&c, &rule, &samples).await) });
         }
-        let mut steps: Vec<(usize, Step)> = Vec::new();
-        while let Some(done) = set.join_next().await {
-            if let Ok(pair) = done {
-                steps.push(pair);
-            }
-        }
-        steps.sort_by_key(|(i, _)| *i);
-        steps.into_iter().map(|(_, s)| s).collect()
+        let failed = |why: String| {
+            let e = anyhow::anyhow!(why);
+            (usize::MAX, could_not_run(EVENTBRIDGE_STEP, &e))
+        };
+        super::joined(set, failed)
+            .await
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect()
     }
 
     /// The observed principal: the generator user, or in role mode the generator role.

@@ -196,23 +196,11 @@ pub fn athena_generate(
     report.line(&format!("lppg: Athena query {id} started"));
     // Ctrl-C while the query runs stops it: Athena would otherwise run it to the end, scanning (and billing) all of
     // what it selects, for a result nobody reads.
-    let scanned = rt.block_on(async {
-        tokio::select! {
-            r = wait(c, &id, report) => r.map(Some),
-            _ = tokio::signal::ctrl_c() => Ok(None),
-        }
-    })?;
-    let Some(scanned) = scanned else {
+    let Some(scanned) = rt.block_on(until_ctrl_c(wait(c, &id, report)))? else {
         bail!(rt.block_on(interrupted(c, &id)));
     };
     let on_page = |n: usize| report.status(&format!("reading results: {n} rows"));
-    let rows = rt.block_on(async {
-        tokio::select! {
-            r = aws::athena::result_rows(c, &id, &on_page) => r.map(Some),
-            _ = tokio::signal::ctrl_c() => Ok(None),
-        }
-    })?;
-    let Some(rows) = rows else {
+    let Some(rows) = rt.block_on(until_ctrl_c(aws::athena::result_rows(c, &id, &on_page)))? else {
         bail!("interrupted while reading the results of Athena query {id} (it had finished): nothing was written");
     };
     let groups = athena::groups(&rows)
@@ -227,6 +215,14 @@ pub fn athena_generate(
         rows: groups.len(),
         scanned_bytes: scanned,
     })
+}
+
+/// `work`'s result, or `None` when Ctrl-C came first (`work` is then dropped).
+async fn until_ctrl_c<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<Option<T>> {
+    tokio::select! {
+        r = work => r.map(Some),
+        _ = tokio::signal::ctrl_c() => Ok(None),
+    }
 }
 
 /// After Ctrl-C: stops query `id` (StopQueryExecution) and says so, or how to stop it by hand.
